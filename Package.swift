@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Arrows point one way: YAML → RuleModel (strict loader) ← CEL; Survey (CSV reading);
+// Engine (pure: classification, deprivation, eligibility, aggregates, explanations) → Output
+// (writers) → povrules (thin command line).
+let package = Package(
+    name: "povrules",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "povrules", targets: ["povrules"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1",
+                       providers: [.apt(["libyaml-dev"])]),
+        .target(name: "Diagnostics"),
+        .target(name: "YAML", dependencies: ["CYAML", "Diagnostics"]),
+        .target(name: "CEL", dependencies: ["Diagnostics"]),
+        .target(name: "Survey", dependencies: ["Diagnostics", "YAML"]),
+        .target(name: "RuleModel", dependencies: ["Diagnostics", "YAML", "CEL", "Survey"]),
+        .target(name: "Engine", dependencies: ["Diagnostics", "RuleModel", "CEL", "Survey"]),
+        .target(name: "Output", dependencies: ["Diagnostics", "Engine", "RuleModel", "Survey"]),
+        .executableTarget(name: "povrules", dependencies: [
+            "Diagnostics", "YAML", "CEL", "Survey", "RuleModel", "Engine", "Output",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "survey-gen", dependencies: ["Survey"], path: "Sources/survey-gen"),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML", "Diagnostics"]),
+        .testTarget(name: "CELTests", dependencies: ["CEL", "Diagnostics"]),
+        .testTarget(name: "SurveyTests", dependencies: ["Survey", "Diagnostics"],
+                    resources: []),
+        .testTarget(name: "RuleModelTests", dependencies: ["RuleModel", "Diagnostics"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "RuleModel", "Survey", "Output"]),
+        .testTarget(name: "CLITests", dependencies: ["Diagnostics"]),
+    ]
+)

@@ -1,0 +1,120 @@
+import Diagnostics
+import YAML
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Loads rule sets strictly: a rules folder holds rule sets, each a folder with a `ruleset.yaml`
+/// and any number of further YAML files (parameters, indicators, classes, programmes, tests)
+/// whose sections are merged. Folders without `ruleset.yaml` (survey schema, mappings, plans) are
+/// not rule sets and are left to their own readers.
+public enum RuleLoader {
+    static let sectionKeys = ["ruleset", "parameters", "dimensions", "derived", "indicators", "income_test",
+                              "classes", "newly_escaped", "programmes", "tests", "defaults"]
+
+    /// Loads every rule set under `root`. Throws every problem found, sorted by place.
+    public static func load(root: String) throws(DiagnosticList) -> RuleLibrary {
+        var bag = DiagnosticBag()
+        guard FileSystem.isDirectory(root) else {
+            throw DiagnosticList([.error(at: nil, "\(root): no such rules folder",
+                                         hint: "give the folder that holds the rule sets, e.g. Rules")])
+        }
+        let folders = FileSystem.walk(root).filter { $0.hasSuffix("/ruleset.yaml") }.map { String($0.dropLast("/ruleset.yaml".count)) }.sorted()
+        if folders.isEmpty {
+            bag.error(at: nil, "\(root): no rule set found (a rule set is a folder with a ruleset.yaml)")
+        }
+        var sets: [RuleSet] = []
+        for folder in folders {
+            let nested = folders.filter { $0 != folder && $0.hasPrefix(folder + "/") }
+            let files = FileSystem.walk(folder).filter { path in
+                (path.hasSuffix(".yaml") || path.hasSuffix(".yml")) && !nested.contains { path.hasPrefix($0 + "/") }
+            }.sorted()
+            if let set = loadRuleSet(folder: folder, files: files, &bag) { sets.append(set) }
+        }
+        checkOverlaps(sets, &bag)
+        if bag.hasErrors { throw DiagnosticList(sorted(bag.diagnostics)) }
+        return RuleLibrary(root: root, ruleSets: sets.sorted { ($0.standard, $0.period.from) < ($1.standard, $1.period.from) })
+    }
+
+    static func sorted(_ ds: [Diagnostic]) -> [Diagnostic] {
+        ds.enumerated().sorted { a, b in
+            switch (a.element.location, b.element.location) {
+            case let (x?, y?): return x == y ? a.offset < b.offset : x < y
+            case (nil, _?): return true
+            case (_?, nil): return false
+            case (nil, nil): return a.offset < b.offset
+            }
+        }.map(\.element)
+    }
+
+    /// Two rule sets of the same id, or of the same standard, in force on a common day.
+    static func checkOverlaps(_ sets: [RuleSet], _ bag: inout DiagnosticBag) {
+        for (i, a) in sets.enumerated() {
+            for b in sets[(i + 1)...] where a.period.overlaps(b.period) {
+                if a.id == b.id {
+                    bag.error(at: b.location, "rule set '\(b.id)' is declared twice with overlapping periods (\(a.period) in \(a.folder), \(b.period) here)",
+                              hint: "give each period its own rule set id, or make the periods follow each other")
+                } else if a.standard == b.standard {
+                    bag.error(at: b.location, "rule sets '\(a.id)' (\(a.period)) and '\(b.id)' (\(b.period)) of standard '\(a.standard)' are both in force on \(max(a.period.from, b.period.from))",
+                              hint: "end the earlier one the day before the later one starts")
+                }
+            }
+        }
+    }
+
+    static func loadRuleSet(folder: String, files: [String], _ bag: inout DiagnosticBag) -> RuleSet? {
+        var documents: [(String, YAMLNode)] = []
+        for file in files {
+            do {
+                if let root = try YAMLParser.parseFile(file) { documents.append((file, root)) }
+            } catch {
+                bag.append(error)
+            }
+        }
+        // ruleset.yaml first: it carries the identity the other files attach to.
+        documents.sort { a, b in
+            let ra = a.0.hasSuffix("/ruleset.yaml"), rb = b.0.hasSuffix("/ruleset.yaml")
+            return ra != rb ? ra : a.0 < b.0
+        }
+        var builder = RuleSetBuilder(folder: folder)
+        for (file, root) in documents {
+            builder.read(file: file, root: root, &bag)
+        }
+        return builder.finish(&bag)
+    }
+}
+
+/// Small file-system helpers, kept here so the loader needs nothing beyond libc.
+public enum FileSystem {
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    /// Every regular file below `path`, in sorted order.
+    public static func walk(_ path: String) -> [String] {
+        var out: [String] = []
+        guard let dir = opendir(path) else { return out }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." || name.hasPrefix(".") { continue }
+            names.append(name)
+        }
+        closedir(dir)
+        for name in names.sorted() {
+            let full = path.hasSuffix("/") ? path + name : path + "/" + name
+            if isDirectory(full) { out.append(contentsOf: walk(full)) } else { out.append(full) }
+        }
+        return out
+    }
+}
