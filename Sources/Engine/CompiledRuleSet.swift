@@ -1,0 +1,235 @@
+import CEL
+import Diagnostics
+import RuleModel
+import Survey
+
+/// A text with `{{ expression }}` holes, compiled once. `{{members}}` in an indicator's template
+/// names the members that made the household deprived.
+public struct Template: Sendable {
+    public enum Segment: Sendable {
+        case text(String)
+        case members
+        case expression(Program)
+    }
+    public let segments: [Segment]
+}
+
+public struct CompiledIndicator: Sendable {
+    public let indicator: Indicator
+    public let program: Program
+    public let isMemberLevel: Bool
+    public let explain: [Template]          // indexed by Language order: vi, en
+    public let explainNotDeprived: [Template]?
+}
+
+public struct CompiledProgrammeRule: Sendable {
+    public let rule: ProgrammeRule
+    public let program: Program
+}
+
+public struct CompiledProgramme: Sendable {
+    public let programme: Programme
+    public let scope: CompiledProgrammeRule?
+    public let paths: [CompiledProgrammeRule]
+    public let priorities: [CompiledProgrammeRule]
+    public let bands: [CompiledProgrammeRule]
+}
+
+public struct CompiledRequirement: Sendable {
+    public let field: FieldSpec
+    public let fieldIndex: Int
+    public let program: Program
+}
+
+/// A rule set with every expression parsed, type-checked against the survey schema and
+/// compiled, ready to run over households.
+public final class CompiledRuleSet: Sendable {
+    public let ruleSet: RuleSet
+    public let environment: RuleEnvironment
+    public let householdRequirements: [CompiledRequirement]
+    public let memberRequirements: [CompiledRequirement]
+    public let householdDerived: [Program]
+    public let memberDerived: [Program]
+    public let indicators: [CompiledIndicator]
+    public let incomeBelowLine: Program
+    public let incomeAmount: Program?
+    public let incomeLine: Program?
+    public let scoreAmount: Program?
+    public let scoreLine: Program?
+    public let classes: [(HouseholdClass, Program)]
+    public let newlyEscaped: Program?
+    public let programmes: [CompiledProgramme]
+
+    init(ruleSet: RuleSet, environment: RuleEnvironment, householdRequirements: [CompiledRequirement],
+         memberRequirements: [CompiledRequirement], householdDerived: [Program], memberDerived: [Program],
+         indicators: [CompiledIndicator], incomeBelowLine: Program, incomeAmount: Program?, incomeLine: Program?,
+         scoreAmount: Program?, scoreLine: Program?, classes: [(HouseholdClass, Program)],
+         newlyEscaped: Program?, programmes: [CompiledProgramme]) {
+        self.ruleSet = ruleSet
+        self.environment = environment
+        self.householdRequirements = householdRequirements
+        self.memberRequirements = memberRequirements
+        self.householdDerived = householdDerived
+        self.memberDerived = memberDerived
+        self.indicators = indicators
+        self.incomeBelowLine = incomeBelowLine
+        self.incomeAmount = incomeAmount
+        self.incomeLine = incomeLine
+        self.scoreAmount = scoreAmount
+        self.scoreLine = scoreLine
+        self.classes = classes
+        self.newlyEscaped = newlyEscaped
+        self.programmes = programmes
+    }
+
+    /// Compiles every expression of `ruleSet`; throws all type errors, each at its place in the YAML.
+    public static func compile(_ ruleSet: RuleSet, schema: SurveySchema) throws(DiagnosticList) -> CompiledRuleSet {
+        var compiler = RuleCompiler(ruleSet: ruleSet, schema: schema)
+        return try compiler.run()
+    }
+}
+
+private let sourceMap = SourceMap()
+
+struct RuleCompiler {
+    let ruleSet: RuleSet
+    let schema: SurveySchema
+    var env: RuleEnvironment
+    var bag = DiagnosticBag()
+
+    init(ruleSet: RuleSet, schema: SurveySchema) {
+        self.ruleSet = ruleSet
+        self.schema = schema
+        self.env = RuleEnvironment(schema: schema, ruleSet: ruleSet)
+    }
+
+    mutating func compile(_ expr: Located<String>, stage: RuleStage, expecting: CELType? = .bool, context: String) -> Program? {
+        do {
+            return try Program(expr.value, declarations: env.declarations(for: stage), expecting: expecting)
+        } catch let error as CELError {
+            bag.append(sourceMap.diagnostic(error, in: expr, context: context))
+        } catch {
+            bag.error(at: expr.location, "\(context): \(error)")
+        }
+        return nil
+    }
+
+    mutating func run() throws(DiagnosticList) -> CompiledRuleSet {
+        // Derived fields first, in order: each may use those before it.
+        var householdDerived: [Program] = []
+        var memberDerived: [Program] = []
+        for d in ruleSet.derived {
+            let stage: RuleStage = d.scope == .household ? .householdDerived : .memberDerived
+            guard let p = compile(d.expression, stage: stage, expecting: nil, context: "derived field '\(d.id)'") else { continue }
+            switch d.scope {
+            case .household:
+                env.addDerived(d.id, scope: .household, type: p.resultType, index: householdDerived.count)
+                householdDerived.append(p)
+            case .member:
+                env.addDerived(d.id, scope: .member, type: p.resultType, index: memberDerived.count)
+                memberDerived.append(p)
+            }
+        }
+        let householdRequirements = requirements(schema.households, stage: .householdRequirement)
+        let memberRequirements = requirements(schema.members, stage: .memberRequirement)
+
+        var indicators: [CompiledIndicator] = []
+        for ind in ruleSet.indicators {
+            let isMember = ind.memberCondition != nil
+            guard let cond = ind.memberCondition ?? ind.condition,
+                  let p = compile(cond, stage: isMember ? .memberIndicator : .householdIndicator, context: "indicator '\(ind.id)'") else { continue }
+            let explain = [template(ind.explain.vi, at: ind, member: isMember), template(ind.explain.en, at: ind, member: isMember)]
+            let not = ind.explainNotDeprived.map { [template($0.vi, at: ind, member: false), template($0.en, at: ind, member: false)] }
+            indicators.append(CompiledIndicator(indicator: ind, program: p, isMemberLevel: isMember,
+                                                explain: explain, explainNotDeprived: not))
+        }
+
+        var incomeBelow: Program?
+        var amount: Program?, line: Program?, scoreAmount: Program?, scoreLine: Program?
+        if let t = ruleSet.incomeTest {
+            incomeBelow = compile(t.belowLine, stage: .incomeTest, context: "income_test.below_line")
+            amount = t.amount.flatMap { compile($0, stage: .incomeTest, expecting: nil, context: "income_test.amount") }
+            line = t.line.flatMap { compile($0, stage: .incomeTest, expecting: nil, context: "income_test.line") }
+            scoreAmount = t.scoreAmount.flatMap { compile($0, stage: .incomeTest, expecting: nil, context: "income_test.score_amount") }
+            scoreLine = t.scoreLine.flatMap { compile($0, stage: .incomeTest, expecting: nil, context: "income_test.score_line") }
+        } else {
+            bag.error(at: ruleSet.location, "rule set '\(ruleSet.id)' has no 'income_test'")
+        }
+        var classes: [(HouseholdClass, Program)] = []
+        for c in ruleSet.classes {
+            if let p = compile(c.when, stage: .householdClass, context: "class '\(c.id)'") { classes.append((c, p)) }
+        }
+        if ruleSet.classes.isEmpty {
+            bag.error(at: ruleSet.location, "rule set '\(ruleSet.id)' declares no household classes")
+        }
+        let newlyEscaped = ruleSet.newlyEscaped.flatMap { compile($0.when, stage: .newlyEscaped, context: "newly_escaped") }
+
+        var programmes: [CompiledProgramme] = []
+        for prog in ruleSet.programmes {
+            let stage: RuleStage = prog.level == .member ? .memberProgramme : .householdProgramme
+            func rules(_ list: [ProgrammeRule], _ what: String) -> [CompiledProgrammeRule] {
+                list.compactMap { r in
+                    compile(r.when, stage: stage, context: "programme '\(prog.id)' \(what) '\(r.id)'").map { CompiledProgrammeRule(rule: r, program: $0) }
+                }
+            }
+            let scope = prog.scope.flatMap { r in
+                compile(r.when, stage: stage, context: "programme '\(prog.id)' scope").map { CompiledProgrammeRule(rule: r, program: $0) }
+            }
+            programmes.append(CompiledProgramme(programme: prog, scope: scope, paths: rules(prog.paths, "path"),
+                                                priorities: rules(prog.priorities, "priority"), bands: rules(prog.bands, "band")))
+        }
+        if bag.hasErrors { throw DiagnosticList(bag.diagnostics) }
+        return CompiledRuleSet(ruleSet: ruleSet, environment: env, householdRequirements: householdRequirements,
+                               memberRequirements: memberRequirements, householdDerived: householdDerived,
+                               memberDerived: memberDerived, indicators: indicators, incomeBelowLine: incomeBelow!,
+                               incomeAmount: amount, incomeLine: line, scoreAmount: scoreAmount, scoreLine: scoreLine,
+                               classes: classes, newlyEscaped: newlyEscaped, programmes: programmes)
+    }
+
+    mutating func requirements(_ fields: [FieldSpec], stage: RuleStage) -> [CompiledRequirement] {
+        var out: [CompiledRequirement] = []
+        for (i, f) in fields.enumerated() {
+            guard case .requiredWhen(let expr, let location) = f.requirement else { continue }
+            if let p = compile(Located(expr, location: location, style: .doubleQuoted), stage: stage,
+                               context: "required_when of '\(f.name)'") {
+                out.append(CompiledRequirement(field: f, fieldIndex: i, program: p))
+            }
+        }
+        return out
+    }
+
+    /// Splits `text` at `{{ … }}` and compiles each hole in the indicator's household stage.
+    mutating func template(_ text: String, at ind: Indicator, member: Bool) -> Template {
+        var segments: [Template.Segment] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{") {
+            if open.lowerBound > rest.startIndex { segments.append(.text(String(rest[..<open.lowerBound]))) }
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                bag.error(at: ind.location, "indicator '\(ind.id)': unclosed '{{' in explanation template")
+                return Template(segments: segments)
+            }
+            let hole = rest[open.upperBound..<close.lowerBound].trimmingSpaces()
+            if hole == "members" {
+                if !member {
+                    bag.error(at: ind.location, "indicator '\(ind.id)': '{{members}}' names the members that made the household deprived, so it needs 'deprived_when_member'")
+                }
+                segments.append(.members)
+            } else if let p = compile(Located(String(hole), location: ind.location), stage: .householdIndicator, expecting: nil,
+                                      context: "indicator '\(ind.id)' explanation '{{\(hole)}}'") {
+                segments.append(.expression(p))
+            }
+            rest = rest[close.upperBound...]
+        }
+        if !rest.isEmpty { segments.append(.text(String(rest))) }
+        return Template(segments: segments)
+    }
+}
+
+extension Substring {
+    func trimmingSpaces() -> Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
+    }
+}

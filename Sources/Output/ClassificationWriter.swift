@@ -1,0 +1,154 @@
+import CEL
+import Engine
+import RuleModel
+
+/// Writes classification results in the contract's CSV or JSONL (data-contract.md §2), one
+/// household a row, in input order. Bytes depend only on the results, so runs are reproducible.
+public struct ClassificationWriter {
+    public enum Format: String, Sendable, CaseIterable { case csv, jsonl }
+
+    public let format: Format
+    /// Indicator columns, from the rule set of the first household (the contract's order).
+    public private(set) var indicatorIDs: [String]?
+    public private(set) var mismatchedRuleSets: Set<String> = []
+
+    public init(format: Format) {
+        self.format = format
+    }
+
+    /// The header line (CSV only), once the first result fixes the indicator columns.
+    public mutating func header(for first: HouseholdResult) -> String? {
+        indicatorIDs = first.rules.ruleSet.indicators.map(\.id)
+        guard format == .csv else { return nil }
+        var cols = ["household_id", "village", "area", "status", "deprivation_count", "income_below_line"]
+        cols += indicatorIDs!.map { "d_" + $0 }
+        cols += ["newly_escaped", "ruleset"]
+        return cols.joined(separator: ",") + "\n"
+    }
+
+    public mutating func row(_ r: HouseholdResult) -> String {
+        if indicatorIDs == nil { _ = header(for: r) }
+        let ids = indicatorIDs!
+        let own = r.rules.ruleSet.indicators.map(\.id)
+        if own != ids { mismatchedRuleSets.insert(r.rules.ruleSet.reference) }
+        switch format {
+        case .csv:
+            var cells = [r.householdID, r.village, r.area, r.status, String(r.deprivationCount), r.incomeBelowLine ? "1" : "0"]
+            for id in ids {
+                if let i = own.firstIndex(of: id) {
+                    cells.append(r.unknownIndicators.contains(i) ? "" : (r.deprived[i] ? "1" : "0"))
+                } else {
+                    cells.append("")
+                }
+            }
+            cells.append(r.newlyEscaped ? "1" : "0")
+            cells.append(r.rules.ruleSet.reference)
+            return cells.map(CSVText.cell).joined(separator: ",") + "\n"
+        case .jsonl:
+            var o = JSONObject()
+            o.add("household_id", .string(r.householdID))
+            o.add("village", .string(r.village))
+            o.add("area", .string(r.area))
+            o.add("status", .string(r.status))
+            o.add("deprivation_count", .int(r.deprivationCount))
+            o.add("income_below_line", .int(r.incomeBelowLine ? 1 : 0))
+            for (i, id) in own.enumerated() {
+                o.add("d_" + id, r.unknownIndicators.contains(i) ? .null : .int(r.deprived[i] ? 1 : 0))
+            }
+            o.add("newly_escaped", .int(r.newlyEscaped ? 1 : 0))
+            o.add("ruleset", .string(r.rules.ruleSet.reference))
+            o.add("reference_date", .string(r.referenceDate.description))
+            var reasons = JSONObject()
+            for (i, id) in own.enumerated() where r.deprived[i] {
+                var reason = JSONObject()
+                reason.add("vi", .string(r.reasons[i][0]))
+                reason.add("en", .string(r.reasons[i][1]))
+                reason.add("members", .array(r.deprivedMembers[i].map(JSONValue.string)))
+                reasons.add(id, .object(reason))
+            }
+            o.add("reasons", .object(reasons))
+            return JSONValue.object(o).text + "\n"
+        }
+    }
+}
+
+/// RFC 4180 cells that are safe to open in a spreadsheet: a cell that starts like a formula
+/// (`=`, `+`, `-`, `@`) and is not a number is prefixed with `'` so it stays text.
+public enum CSVText {
+    public static func cell(_ s: String) -> String {
+        var text = s
+        if let first = text.utf8.first, first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: "@"),
+           !isNumber(text) {
+            text = "'" + text
+        }
+        if text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }) {
+            return "\"" + text.replacingAll("\"", with: "\"\"") + "\""
+        }
+        return text
+    }
+
+    static func isNumber(_ s: String) -> Bool {
+        var u = Substring(s)
+        if u.first == "-" || u.first == "+" { u = u.dropFirst() }
+        guard !u.isEmpty else { return false }
+        var dot = false
+        for c in u {
+            if c == "." { if dot { return false }; dot = true } else if !c.isASCII || !c.isNumber { return false }
+        }
+        return true
+    }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        return out
+    }
+}
+
+/// A small ordered JSON builder: keys keep insertion order so output is deterministic.
+public struct JSONObject: Sendable {
+    public private(set) var pairs: [(String, JSONValue)] = []
+    public init() {}
+    public mutating func add(_ key: String, _ value: JSONValue) { pairs.append((key, value)) }
+}
+
+public indirect enum JSONValue: Sendable {
+    case null, bool(Bool), int(Int), double(Double), string(String), array([JSONValue]), object(JSONObject)
+
+    public var text: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d):
+            if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) + ".0" }
+            return d.isFinite ? String(d) : "null"
+        case .string(let s): return JSONValue.quote(s)
+        case .array(let items): return "[" + items.map(\.text).joined(separator: ",") + "]"
+        case .object(let o): return "{" + o.pairs.map { JSONValue.quote($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
+        }
+    }
+
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

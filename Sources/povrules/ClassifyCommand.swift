@@ -1,0 +1,55 @@
+import ArgumentParser
+import Diagnostics
+import Engine
+import Output
+import RuleModel
+import Survey
+
+struct ClassifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classify",
+        abstract: "Classify every household of a survey: status, the deprivations, newly escaped.",
+        discussion: """
+        Writes one row per household in input order (CSV, or JSONL with the reasons). A summary
+        goes to standard error: households read, classified and rejected, and the count per class.
+        Exit 0 when every household was classified, 2 when some rows were rejected (each is listed).
+
+        Example:
+          povrules classify Fixtures/thach-ha-2024 > classes.csv
+          povrules classify Fixtures/thach-ha-2024 --format jsonl --as-of 2024-10-01
+        """
+    )
+
+    @OptionGroup var survey: SurveyOptions
+    @OptionGroup var rulesOptions: RulesOptions
+    @Option(help: "Reference date YYYY-MM-DD for every household (default: its review_date, else today).")
+    var asOf: String?
+    @Option(help: "csv or jsonl.")
+    var format: ClassificationWriter.Format = .csv
+    @Option(name: .shortAndLong, help: "Write here instead of standard output.")
+    var output: String?
+
+    func run() throws {
+        let rules = try LoadedRules.load(rulesOptions.resolve())
+        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf)
+        let sink = try OutputSink(path: output)
+        var writer = ClassificationWriter(format: format)
+        var wroteHeader = false
+        try run.forEachOutcome { outcome in
+            if case .classified(let r) = outcome {
+                if !wroteHeader {
+                    if let h = writer.header(for: r) { sink.write(h) }
+                    wroteHeader = true
+                }
+                sink.write(writer.row(r))
+            }
+        }
+        sink.close()
+        if !writer.mismatchedRuleSets.isEmpty {
+            Report.printErr("warning: households classified under \(writer.mismatchedRuleSets.sorted().joined(separator: ", ")) have other indicators than the output columns; give --as-of or split the survey by rule period")
+        }
+        try run.finish()
+    }
+}
+
+extension ClassificationWriter.Format: ExpressibleByArgument {}
