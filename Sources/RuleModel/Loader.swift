@@ -73,6 +73,29 @@ public enum RuleLoader {
                 bag.append(error)
             }
         }
+        // Shared parameter files named by `ruleset.include` (e.g. the retirement road map used by
+        // several standards) are read as if they stood in the folder.
+        if let header = documents.first(where: { $0.0.hasSuffix("/ruleset.yaml") })?.1["ruleset"],
+           let includes = header["include"] {
+            for item in includes.sequence ?? [] {
+                guard let rel = item.scalar else { continue }
+                let path = rel.hasPrefix("/") ? rel : folder + "/" + rel
+                guard FileSystem.exists(path) else {
+                    bag.error(at: item.location, "included file '\(rel)' does not exist")
+                    continue
+                }
+                do {
+                    if let root = try YAMLParser.parseFile(path) {
+                        if let keys = root.mapping?.compactMap(\.key.scalar), let bad = keys.first(where: { $0 != "parameters" }) {
+                            bag.error(at: root.location, "an included file holds only 'parameters', found '\(bad)'")
+                        }
+                        documents.append((path, root))
+                    }
+                } catch {
+                    bag.append(error)
+                }
+            }
+        }
         // ruleset.yaml first: it carries the identity the other files attach to.
         documents.sort { a, b in
             let ra = a.0.hasSuffix("/ruleset.yaml"), rb = b.0.hasSuffix("/ruleset.yaml")

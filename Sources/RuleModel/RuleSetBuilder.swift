@@ -73,7 +73,7 @@ struct RuleSetBuilder {
     // MARK: - Sections
 
     mutating func readHeader(_ node: YAMLNode, _ bag: inout DiagnosticBag) {
-        let keys = ["id", "standard", "version", "title", "source", "effective", "gap_after", "changelog", "note"]
+        let keys = ["id", "standard", "version", "title", "source", "effective", "gap_after", "changelog", "note", "include"]
         guard let r = MappingReader(node, what: "'ruleset'", allowed: keys, diagnostics: &bag) else { return }
         let id = r.string("id", required: true, &bag)
         let version = r.string("version", required: true, &bag)

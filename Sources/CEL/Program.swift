@@ -1,0 +1,130 @@
+/// A parsed, type-checked and compiled expression. Immutable and safe to evaluate from many
+/// threads at once (each evaluation has its own stack-allocated macro variables).
+public final class Program: Sendable {
+    public let resultType: CELType
+    public let source: String
+    let root: VF
+    let rootBool: BF?
+    let localCount: Int
+    let cacheCount: Int
+    let declarations: Declarations
+
+    /// Parse, type-check and compile. Throws `CELError` with the position of the problem.
+    public init(_ source: String, declarations: Declarations, expecting: CELType? = nil) throws {
+        self.source = source
+        self.declarations = declarations
+        let (ir, type, locals) = try Program.checkTyped(source, declarations)
+        if let expecting, !isAssignable(type, to: expecting) {
+            throw CELError("expected \(expecting), found \(type)", line: 1, column: 1)
+        }
+        resultType = type
+        let compiler = Compiler(decls: declarations, localCount: locals)
+        root = compiler.value(ir)
+        rootBool = (type == .bool || type.isDyn) ? compiler.bool(ir) : nil
+        localCount = locals + compiler.cacheCount
+        cacheCount = compiler.cacheCount
+    }
+
+    static func checkTyped(_ source: String, _ decls: Declarations) throws(CELError) -> (IR, CELType, Int) {
+        var parser = try Parser(source)
+        let ast = try parser.parseAll()
+        var checker = Checker(decls: decls, source: source)
+        let (ir, type) = try checker.check(ast)
+        return (ir, type, checker.localCount)
+    }
+
+    /// Parse and type-check only; returns the result type.
+    public static func check(_ source: String, declarations: Declarations) throws -> CELType {
+        try checkTyped(source, declarations).1
+    }
+
+    @inline(__always)
+    func run<R>(_ activation: any Activation, _ body: (Ctx) throws(EvalError) -> R) throws(EvalError) -> R {
+        if localCount == 0 {
+            var none = Value.null
+            var flag = false
+            return try withUnsafeMutablePointer(to: &none) { (p) throws(EvalError) -> R in
+                try withUnsafeMutablePointer(to: &flag) { (f) throws(EvalError) -> R in
+                    try body(Ctx(act: activation, locals: p, cached: f))
+                }
+            }
+        }
+        let n = localCount, c = max(cacheCount, 1)
+        return try withUnsafeTemporaryAllocation(of: Value.self, capacity: n) { (buf) throws(EvalError) -> R in
+            buf.initialize(repeating: .null)
+            defer { buf.baseAddress!.deinitialize(count: n) }
+            return try withUnsafeTemporaryAllocation(of: Bool.self, capacity: c) { (flags) throws(EvalError) -> R in
+                flags.initialize(repeating: false)
+                return try body(Ctx(act: activation, locals: buf.baseAddress!, cached: flags.baseAddress!))
+            }
+        }
+    }
+
+    /// Evaluates the expression; throws `EvalError`.
+    public func evaluate(_ activation: some Activation) throws -> Value {
+        try evaluateTyped(activation)
+    }
+
+    /// `evaluate` with a typed error.
+    public func evaluateTyped(_ activation: some Activation) throws(EvalError) -> Value {
+        let root = self.root
+        return try run(activation) { (ctx) throws(EvalError) -> Value in try root(ctx) }
+    }
+
+    /// Evaluates a boolean expression; `EvalError` when the result is not a bool.
+    public func evaluateBool(_ activation: some Activation) throws -> Bool {
+        try evaluateBoolTyped(activation)
+    }
+
+    public func evaluateBoolTyped(_ activation: some Activation) throws(EvalError) -> Bool {
+        if let rootBool {
+            return try run(activation) { (ctx) throws(EvalError) -> Bool in try rootBool(ctx) }
+        }
+        let v = try evaluateTyped(activation)
+        guard case .bool(let b) = v else {
+            throw EvalError(.noMatchingOverload, "expected bool, found \(CEL.typeName(v))")
+        }
+        return b
+    }
+
+    /// The name of the type of an evaluation result: the checked type, or where that is (or
+    /// contains) `dyn`, the run-time type of the value.
+    public func typeName(of value: Value) -> String {
+        resultType.containsDyn ? inferType(value, declarations).description : resultType.description
+    }
+}
+
+/// The most precise type of a run-time value (element types joined over the elements).
+public func inferType(_ value: Value, _ decls: Declarations = Declarations()) -> CELType {
+    switch value {
+    case .list(let l):
+        if case .rows(let t, _, _) = l { return .list(.object(decls.objectTypeName(t))) }
+        var t: CELType?
+        for e in l.elements { t = t.map { join($0, inferType(e, decls)) } ?? inferType(e, decls) }
+        return .list(t ?? .dyn)
+    case .map(let m):
+        var k: CELType?, v: CELType?
+        for (a, b) in zip(m.keys, m.values) {
+            k = k.map { join($0, inferType(a, decls)) } ?? inferType(a, decls)
+            v = v.map { join($0, inferType(b, decls)) } ?? inferType(b, decls)
+        }
+        return .map(k ?? .dyn, v ?? .dyn)
+    default:
+        return value.runtimeType(decls)
+    }
+}
+
+/// An activation over an array of variable values (by slot), for hosts without objects and
+/// for tests. Fields come from `fields`, if given.
+public final class ValueActivation: Activation {
+    public var values: [Value]
+    public var fields: ((Int, ObjectRef) -> Value?)?
+
+    public init(_ values: [Value], fields: ((Int, ObjectRef) -> Value?)? = nil) {
+        self.values = values
+        self.fields = fields
+    }
+
+    public func variable(_ slot: Int) -> Value { slot < values.count ? values[slot] : .null }
+    public func field(_ field: Int, of object: ObjectRef) -> Value? { fields?(field, object) }
+}

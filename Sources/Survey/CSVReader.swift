@@ -1,0 +1,312 @@
+import Diagnostics
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A syntax problem found while splitting a record into fields.
+struct CSVSyntaxIssue {
+    enum Kind { case unterminatedQuote, quoteInUnquoted, textAfterQuote }
+    var kind: Kind
+    var offset: Int
+}
+
+/// A byte-level RFC 4180 reader: fields are offsets into a large buffer, refilled with `read(2)`,
+/// so memory stays bounded by the buffer (and the longest record) whatever the file size.
+///
+/// Handles `""` escapes, line breaks inside quotes, LF, CRLF and lone CR, and a UTF-8 byte-order
+/// mark. Field slices stay valid until the next call to `next()`.
+final class CSVReader {
+    let path: String
+    private var fd: Int32 = -1
+    private(set) var buf: UnsafeMutablePointer<UInt8>
+    private var cap: Int
+    private(set) var len = 0
+    private var pos = 0
+    private var eof = false
+    /// Bytes consumed before the buffer start (file offset of `buf[0]`).
+    private(set) var bufferFileOffset = 0
+    /// Line of the next record.
+    private(set) var line = 1
+    private(set) var bomLength = 0
+
+    // The current record.
+    private(set) var recordStart = 0
+    private(set) var recordLine = 1
+    /// Lines the record spans beyond its first (line breaks inside quotes).
+    private(set) var recordExtraLines = 0
+    private(set) var fieldCount = 0
+    private var fStart: UnsafeMutablePointer<Int>
+    private var fEnd: UnsafeMutablePointer<Int>
+    private var fFlags: UnsafeMutablePointer<UInt8>
+    private var fCap = 64
+    private(set) var issue: CSVSyntaxIssue?
+    /// Total bytes of the file read so far.
+    private(set) var bytesRead = 0
+
+    static let quoted: UInt8 = 1, escaped: UInt8 = 2
+
+    init(path: String, bufferSize: Int = 4 << 20) throws(Diagnostic) {
+        self.path = path
+        fd = open(path, O_RDONLY)
+        if fd < 0 {
+            throw Diagnostic.error(at: nil, "\(path): cannot open file: \(String(cString: strerror(errno)))",
+                                   hint: "a survey is a folder with households.csv and members.csv, or --households FILE --members FILE")
+        }
+        cap = bufferSize
+        buf = .allocate(capacity: cap + 8)
+        fStart = .allocate(capacity: fCap)
+        fEnd = .allocate(capacity: fCap)
+        fFlags = .allocate(capacity: fCap)
+        fill()
+        if len >= 2, (buf[0] == 0xFF && buf[1] == 0xFE) || (buf[0] == 0xFE && buf[1] == 0xFF) {
+            throw Diagnostic.error(at: SourceLocation(file: path, line: 1, column: 1),
+                                   "the file is UTF-16 (\"Unicode Text\"), not UTF-8",
+                                   hint: "in Excel choose File > Save As > \"CSV UTF-8 (Comma delimited) (*.csv)\"")
+        }
+        if len >= 3, buf[0] == 0xEF, buf[1] == 0xBB, buf[2] == 0xBF {
+            pos = 3
+            bomLength = 3
+        }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        buf.deallocate()
+        fStart.deallocate()
+        fEnd.deallocate()
+        fFlags.deallocate()
+    }
+
+    /// Reads the whole rest of the file into the buffer (the any-order fallback keeps it).
+    func loadAll() {
+        while !eof {
+            if len == cap { grow() }
+            fill()
+        }
+    }
+
+    private func grow() {
+        let newCap = cap * 2
+        let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: newCap + 8)
+        nb.update(from: buf, count: len)
+        buf.deallocate()
+        buf = nb
+        cap = newCap
+    }
+
+    private func fill() {
+        while len < cap && !eof {
+            let n = read(fd, buf + len, cap - len)
+            if n <= 0 { eof = true; break }
+            len += n
+            bytesRead += n
+        }
+    }
+
+    /// Moves the unread tail to the buffer start and reads more; grows the buffer when one record
+    /// fills it.
+    private func refill() {
+        if pos > 0 {
+            let keep = len - pos
+            if keep > 0 { memmove(buf, buf + pos, keep) }
+            bufferFileOffset += pos
+            len = keep
+            pos = 0
+        }
+        if len == cap { grow() }
+        fill()
+    }
+
+    var atEnd: Bool { eof && pos >= len }
+
+    /// Positions the reader on a record start of a buffer loaded with `loadAll()`.
+    func seek(offset: Int, line: Int) {
+        pos = offset
+        self.line = line
+    }
+
+    var position: Int { pos }
+
+    @inline(__always) func fieldStart(_ k: Int) -> UnsafePointer<UInt8> { UnsafePointer(buf + fStart[k]) }
+    @inline(__always) func fieldLength(_ k: Int) -> Int { fEnd[k] - fStart[k] }
+    @inline(__always) func fieldOffset(_ k: Int) -> Int { fStart[k] }
+    @inline(__always) func fieldQuoted(_ k: Int) -> Bool { fFlags[k] & CSVReader.quoted != 0 }
+    var recordEnd: Int { pos }
+
+    /// Removes `""` escapes of field `k` in place (once).
+    func unescape(_ k: Int) {
+        guard fFlags[k] & CSVReader.escaped != 0 else { return }
+        var r = fStart[k], w = fStart[k]
+        let e = fEnd[k]
+        while r < e {
+            let c = buf[r]
+            buf[w] = c
+            w += 1
+            r += (c == 0x22 && r + 1 < e && buf[r + 1] == 0x22) ? 2 : 1
+        }
+        fEnd[k] = w
+        fFlags[k] &= ~CSVReader.escaped
+    }
+
+    /// Field `k` with blanks trimmed, unescaped.
+    @inline(__always) func trimmedField(_ k: Int) -> (UnsafePointer<UInt8>, Int) {
+        unescape(k)
+        var s = fStart[k], e = fEnd[k]
+        while s < e, buf[s] == 0x20 || buf[s] == 0x09 { s += 1 }
+        while e > s, buf[e - 1] == 0x20 || buf[e - 1] == 0x09 { e -= 1 }
+        return (UnsafePointer(buf + s), e - s)
+    }
+
+    /// The line and column (Unicode scalars, 1-based) of a buffer offset inside the current record.
+    func location(ofOffset offset: Int) -> SourceLocation {
+        var line = recordLine, col = 1
+        var i = recordStart
+        while i < offset && i < len {
+            let b = buf[i]
+            if b == 0x0A { line += 1; col = 1 }
+            else if b == 0x0D { if i + 1 < len && buf[i + 1] == 0x0A {} else { line += 1; col = 1 } }
+            else if b & 0xC0 != 0x80 { col += 1 }
+            i += 1
+        }
+        if recordLine == 1 && bomLength > 0 && recordStart == bomLength && bufferFileOffset == 0 {
+            // The byte-order mark is not a character an editor shows.
+        }
+        return SourceLocation(file: path, line: line, column: col)
+    }
+
+    func location(ofField k: Int) -> SourceLocation {
+        location(ofOffset: k < fieldCount ? fStart[k] - (fieldQuoted(k) ? 1 : 0) : pos)
+    }
+
+    /// True when every field of the record is empty (a blank line or a row of commas).
+    var recordIsBlank: Bool {
+        for k in 0..<fieldCount where fEnd[k] > fStart[k] || fFlags[k] & CSVReader.quoted != 0 {
+            var i = fStart[k]
+            while i < fEnd[k] { if buf[i] != 0x20 && buf[i] != 0x09 { return false }; i += 1 }
+        }
+        return true
+    }
+
+    /// Reads the next record; false at the end of the file.
+    func next() -> Bool {
+        while true {
+            if pos >= len {
+                if eof { return false }
+                refill()
+                if pos >= len && eof { return false }
+                continue
+            }
+            if tokenize() { return true }
+            if eof {
+                // tokenize never asks for more at the end of the file.
+                return false
+            }
+            refill()
+        }
+    }
+
+    @inline(__always) private func addField(_ s: Int, _ e: Int, _ flags: UInt8) {
+        if fieldCount == fCap {
+            let n = fCap * 2
+            let a = UnsafeMutablePointer<Int>.allocate(capacity: n); a.update(from: fStart, count: fCap); fStart.deallocate(); fStart = a
+            let b = UnsafeMutablePointer<Int>.allocate(capacity: n); b.update(from: fEnd, count: fCap); fEnd.deallocate(); fEnd = b
+            let c = UnsafeMutablePointer<UInt8>.allocate(capacity: n); c.update(from: fFlags, count: fCap); fFlags.deallocate(); fFlags = c
+            fCap = n
+        }
+        fStart[fieldCount] = s
+        fEnd[fieldCount] = e
+        fFlags[fieldCount] = flags
+        fieldCount += 1
+    }
+
+    /// Splits one record starting at `pos`. Returns false when the buffer ends before the record
+    /// does and more data may come.
+    private func tokenize() -> Bool {
+        let b = buf
+        let end = len
+        var i = pos
+        fieldCount = 0
+        issue = nil
+        var extra = 0
+        while true {
+            var s = i
+            var e = i
+            var flags: UInt8 = 0
+            if i < end && b[i] == 0x22 {
+                flags = CSVReader.quoted
+                let open = i
+                s = i + 1
+                var j = s
+                while true {
+                    guard let q = memchr(b + j, 0x22, end - j) else {
+                        if !eof { return false }
+                        // Unterminated: the value runs to the end of the file.
+                        if issue == nil { issue = CSVSyntaxIssue(kind: .unterminatedQuote, offset: open) }
+                        e = end
+                        i = end
+                        break
+                    }
+                    let qi = UnsafeMutableRawPointer(q).assumingMemoryBound(to: UInt8.self) - b
+                    if qi + 1 >= end && !eof { return false }
+                    if qi + 1 < end && b[qi + 1] == 0x22 {
+                        flags |= CSVReader.escaped
+                        j = qi + 2
+                        continue
+                    }
+                    e = qi
+                    i = qi + 1
+                    break
+                }
+                var k = s
+                while k < e { if b[k] == 0x0A || (b[k] == 0x0D && !(k + 1 < e && b[k + 1] == 0x0A)) { extra += 1 }; k += 1 }
+                if i < end {
+                    let c = b[i]
+                    if c != 0x2C && c != 0x0A && c != 0x0D {
+                        if issue == nil { issue = CSVSyntaxIssue(kind: .textAfterQuote, offset: i) }
+                        while i < end, b[i] != 0x2C, b[i] != 0x0A, b[i] != 0x0D { i += 1 }
+                        if i == end && !eof { return false }
+                        e = i
+                        flags &= ~CSVReader.quoted
+                    }
+                }
+            } else {
+                while i < end {
+                    let c = b[i]
+                    if c > 0x2C { i += 1; continue }
+                    if c == 0x2C || c == 0x0A || c == 0x0D { break }
+                    if c == 0x22 && issue == nil { issue = CSVSyntaxIssue(kind: .quoteInUnquoted, offset: i) }
+                    i += 1
+                }
+                e = i
+            }
+            if i >= end {
+                if !eof { return false }
+                addField(s, e, flags)
+                break
+            }
+            addField(s, e, flags)
+            let c = b[i]
+            if c == 0x2C { i += 1; continue }
+            if c == 0x0A { i += 1; break }
+            // CR
+            if i + 1 < end {
+                i += b[i + 1] == 0x0A ? 2 : 1
+                break
+            }
+            if !eof { return false }
+            i += 1
+            break
+        }
+        recordStart = pos
+        recordLine = line
+        recordExtraLines = extra
+        line += 1 + extra
+        pos = i
+        return true
+    }
+
+    /// The bytes of the current record (for UTF-8 checks).
+    var recordBytes: (UnsafePointer<UInt8>, Int) { (UnsafePointer(buf + recordStart), pos - recordStart) }
+}

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A calendar date without time or zone (proleptic Gregorian), as written in surveys.
+public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+    public let day: Int
+
+    /// A valid date, or nil (2022-02-30 is not a date).
+    public init?(year: Int, month: Int, day: Int) {
+        guard year >= 1, year <= 9999, month >= 1, month <= 12, day >= 1,
+              day <= CivilDate.daysInMonth(year: year, month: month) else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    private init(unchecked year: Int, _ month: Int, _ day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// `YYYY-MM-DD`, or nil.
+    public init?(_ text: String) {
+        var t = text
+        guard let d = t.withUTF8({ CivilDate.parse($0.baseAddress!, $0.count, allowBareYear: false) }) else { return nil }
+        self = d
+    }
+
+    /// Parses `YYYY-MM-DD`, and with `allowBareYear` also `YYYY` (read as 1 July of that year),
+    /// straight from bytes.
+    public static func parse(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> CivilDate? {
+        @inline(__always) func digit(_ i: Int) -> Int? {
+            let v = Int(p[i]) &- 48
+            return v >= 0 && v <= 9 ? v : nil
+        }
+        if n == 4, allowBareYear {
+            guard let a = digit(0), let b = digit(1), let c = digit(2), let d = digit(3) else { return nil }
+            return CivilDate(year: a * 1000 + b * 100 + c * 10 + d, month: 7, day: 1)
+        }
+        guard n == 10, p[4] == 0x2D, p[7] == 0x2D,
+              let y0 = digit(0), let y1 = digit(1), let y2 = digit(2), let y3 = digit(3),
+              let m0 = digit(5), let m1 = digit(6), let d0 = digit(8), let d1 = digit(9) else { return nil }
+        return CivilDate(year: y0 * 1000 + y1 * 100 + y2 * 10 + y3, month: m0 * 10 + m1, day: d0 * 10 + d1)
+    }
+
+    public static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
+
+    public static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: return isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Days since 1970-01-01 (negative before).
+    public var dayNumber: Int32 {
+        // Howard Hinnant's days_from_civil.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return Int32(era * 146_097 + doe - 719_468)
+    }
+
+    /// The date of a day number (inverse of `dayNumber`).
+    public init(dayNumber: Int32) {
+        let z = Int(dayNumber) + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        self.init(unchecked: yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    /// Completed months from `birth` to `ref` (negative when `ref` is before `birth`).
+    ///
+    /// Civil Code 2015 Art. 148: a month is complete on the same day of the month, or on the
+    /// month's last day when that day does not exist (born 31 May: one month old on 30 June;
+    /// born 29 February: a year older on 28 February of a common year).
+    public static func completedMonths(from birth: CivilDate, to ref: CivilDate) -> Int {
+        if ref < birth { return -completedMonths(from: ref, to: birth) }
+        var months = (ref.year - birth.year) * 12 + (ref.month - birth.month)
+        let anniversary = min(birth.day, daysInMonth(year: ref.year, month: ref.month))
+        if ref.day < anniversary { months -= 1 }
+        return months
+    }
+
+    /// Completed years (completed months / 12).
+    public static func completedYears(from birth: CivilDate, to ref: CivilDate) -> Int {
+        let m = completedMonths(from: birth, to: ref)
+        return m >= 0 ? m / 12 : -((-m) / 12)
+    }
+
+    /// Today's date on this machine's local calendar.
+    public static func today() -> CivilDate {
+        var t = time(nil)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        return CivilDate(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday))!
+    }
+
+    /// This date moved by whole years, clamped to the month's last day (29 Feb → 28 Feb).
+    public func addingYears(_ n: Int) -> CivilDate {
+        let y = year + n
+        return CivilDate(unchecked: y, month, min(day, CivilDate.daysInMonth(year: y, month: month)))
+    }
+
+    public static func < (a: CivilDate, b: CivilDate) -> Bool {
+        (a.year, a.month, a.day) < (b.year, b.month, b.day)
+    }
+
+    public var description: String {
+        func pad(_ v: Int, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+    }
+}

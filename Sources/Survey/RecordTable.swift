@@ -1,0 +1,129 @@
+import Diagnostics
+
+/// Columnar records of one batch: one value array per field, codes as small integers, dates as
+/// day numbers, flags as 0/1. Absent values hold `RecordTable.absent`.
+public struct RecordTable: Sendable {
+    public let fields: [FieldSpec]
+    public var count: Int
+    public let file: String
+    /// Raw column storage: Int64 bit patterns (Double bits for decimals, day numbers for dates,
+    /// code ids, code-set masks, 0/1 for flags); `absent` when missing.
+    public internal(set) var values: [[Int64]]
+    /// Text columns (nil entries for non-text fields).
+    public internal(set) var texts: [[String?]]
+    var lines: [Int32]
+    private let index: [String: Int]
+
+    public static let absent = Int64.min
+
+    public init(fields: [FieldSpec], file: String) {
+        self.fields = fields
+        self.file = file
+        count = 0
+        values = Array(repeating: [], count: fields.count)
+        texts = Array(repeating: [], count: fields.count)
+        lines = []
+        var idx: [String: Int] = [:]
+        for (i, f) in fields.enumerated() { idx[f.name] = i }
+        index = idx
+    }
+
+    public func fieldIndex(_ name: String) -> Int? { index[name] }
+
+    public func isPresent(_ field: Int, _ row: Int) -> Bool {
+        if case .text = fields[field].type { return texts[field][row] != nil }
+        return values[field][row] != RecordTable.absent
+    }
+
+    @inline(__always) func raw(_ field: Int, _ row: Int) -> Int64? {
+        let v = values[field][row]
+        return v == RecordTable.absent ? nil : v
+    }
+
+    public func bool(_ field: Int, _ row: Int) -> Bool? { raw(field, row).map { $0 != 0 } }
+    public func int(_ field: Int, _ row: Int) -> Int64? { raw(field, row) }
+    public func decimal(_ field: Int, _ row: Int) -> Double? { raw(field, row).map { Double(bitPattern: UInt64(bitPattern: $0)) } }
+    public func text(_ field: Int, _ row: Int) -> String? { texts[field][row] }
+    public func code(_ field: Int, _ row: Int) -> Int32? { raw(field, row).map { Int32(truncatingIfNeeded: $0) } }
+    public func codeSet(_ field: Int, _ row: Int) -> UInt64? { raw(field, row).map { UInt64(bitPattern: $0) } }
+    public func date(_ field: Int, _ row: Int) -> CivilDate? { raw(field, row).map { CivilDate(dayNumber: Int32(truncatingIfNeeded: $0)) } }
+    /// A date column as a day number (days since 1970-01-01).
+    public func dayNumber(_ field: Int, _ row: Int) -> Int32? { raw(field, row).map { Int32(truncatingIfNeeded: $0) } }
+
+    /// Source line of the row, for diagnostics.
+    public func line(_ row: Int) -> Int { Int(lines[row]) }
+
+    public func location(_ row: Int, field: Int? = nil) -> SourceLocation {
+        SourceLocation(file: file, line: line(row), column: 1)
+    }
+
+    mutating func append(values rowValues: UnsafeMutablePointer<Int64>, texts rowTexts: [String?], textFields: [Int], line: Int) {
+        for f in 0..<fields.count { values[f].append(rowValues[f]) }
+        for f in textFields { texts[f].append(rowTexts[f]) }
+        lines.append(Int32(truncatingIfNeeded: line))
+        count += 1
+    }
+
+    mutating func truncate(to n: Int, textFields: [Int]) {
+        guard n < count else { return }
+        for f in 0..<fields.count { values[f].removeLast(count - n) }
+        for f in textFields { texts[f].removeLast(count - n) }
+        lines.removeLast(count - n)
+        count = n
+    }
+
+    mutating func reserve(_ n: Int, textFields: [Int]) {
+        for f in 0..<fields.count { values[f].reserveCapacity(n) }
+        for f in textFields { texts[f].reserveCapacity(n) }
+        lines.reserveCapacity(n)
+    }
+}
+
+/// One batch of accepted households with their members.
+public struct SurveyBatch: Sendable {
+    public var households: RecordTable
+    public var members: RecordTable
+    /// Member rows of household i.
+    public var memberRanges: [Range<Int>]
+    /// Reference date of household i: `--as-of`, else its review date, else today.
+    public var referenceDates: [CivilDate]
+    /// Completed months of age of each member row on its household's reference date.
+    public var ageMonths: [Int32]
+
+    /// Completed years of age of member row `m`.
+    public func ageYears(_ m: Int) -> Int { Int(ageMonths[m]) / 12 }
+}
+
+/// Row accounting of a survey read: read = accepted + rejected for both files.
+public struct SurveyCounts: Sendable, Equatable {
+    public var householdsRead = 0
+    public var householdsAccepted = 0
+    public var householdsRejected = 0
+    public var membersRead = 0
+    public var membersAccepted = 0
+    public var membersRejected = 0
+    /// Rows with no value at all (blank lines, rows of commas), skipped.
+    public var blankRows = 0
+
+    public init() {}
+
+    /// `read 2000 households (2000 accepted, 0 rejected) and 7012 members (7012 accepted, 0 rejected)`
+    public var summary: String {
+        "read \(householdsRead) households (\(householdsAccepted) accepted, \(householdsRejected) rejected) and \(membersRead) members (\(membersAccepted) accepted, \(membersRejected) rejected)"
+            + (blankRows > 0 ? "; skipped \(blankRows) blank rows" : "")
+    }
+}
+
+/// One data problem: a stable kind, the diagnostic (file, line, column, value, what was expected),
+/// and the household it rejected when known.
+public struct DataProblem: Sendable {
+    public let kind: String
+    public let diagnostic: Diagnostic
+    public let householdID: String?
+
+    public init(kind: String, diagnostic: Diagnostic, householdID: String?) {
+        self.kind = kind
+        self.diagnostic = diagnostic
+        self.householdID = householdID
+    }
+}

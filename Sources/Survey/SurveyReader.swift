@@ -1,0 +1,374 @@
+import Diagnostics
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a survey (households.csv + members.csv) into typed batches, validating every row.
+///
+/// Rejected rows never appear in batches; each problem goes to `problems` with file, line, column
+/// and value. A household with a rejected member is rejected whole. When both files list
+/// households in the same order with contiguous members (as review exports do) the join streams
+/// with memory bounded by the batch size; otherwise members.csv is indexed in memory once.
+public final class SurveyReader {
+    public let schema: SurveySchema
+    public let householdsPath: String
+    public let membersPath: String
+    /// The reference date that overrides each household's review date (`--as-of`).
+    public let asOf: CivilDate?
+    /// Keep personal fields (full_name); off by default since rules never need them.
+    public var keepPersonalData: Bool {
+        get { members.keepPersonal }
+        set { members.keepPersonal = newValue; households.keepPersonal = newValue }
+    }
+
+    public private(set) var problems: [DataProblem] = []
+    /// Problems by kind, all counted even when details are capped.
+    public private(set) var problemCounts: [String: Int] = [:]
+    public var maxStoredProblems = 100_000
+    public private(set) var counts = SurveyCounts()
+    /// True when the members file is joined by streaming; false when it had to be indexed.
+    public let streaming: Bool
+
+    private let households: TableInput
+    private let members: TableInput
+    private let today: CivilDate
+    private var finished = false
+    private var memberPending = false
+    /// Household id fingerprints → (second fingerprint << 32 | line), for duplicates.
+    private var seenHouseholds: [UInt64: UInt64] = [:]
+    // Any-order fallback.
+    private var fbOffsets: [Int] = []
+    private var fbLines: [Int32] = []
+    private var fbIndex: [String: [Int32]] = [:]
+    private let hReview: Int?
+
+    /// Opens both files and resolves their headers; header problems that make a file unusable
+    /// throw the first of them (use `open` to get all).
+    public convenience init(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
+                            asOf: CivilDate? = nil) throws(Diagnostic) {
+        do {
+            try self.init(householdsPath: householdsPath, membersPath: membersPath, schema: schema, mapping: mapping,
+                          asOf: asOf, all: ())
+        } catch {
+            throw error.diagnostics.first ?? Diagnostic.error(at: nil, "cannot read the survey")
+        }
+    }
+
+    /// Like `init`, but reports every header problem of both files at once.
+    public static func open(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
+                            asOf: CivilDate? = nil) throws(DiagnosticList) -> SurveyReader {
+        try SurveyReader(householdsPath: householdsPath, membersPath: membersPath, schema: schema, mapping: mapping,
+                         asOf: asOf, all: ())
+    }
+
+    private init(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
+                 asOf: CivilDate?, all: Void) throws(DiagnosticList) {
+        self.schema = schema
+        self.householdsPath = householdsPath
+        self.membersPath = membersPath
+        self.asOf = asOf
+        today = CivilDate.today()
+        var mappings: [HeaderMapping] = []
+        var diags: [Diagnostic] = []
+        if let mapping {
+            mappings.append(mapping)
+            diags += mapping.check(against: schema)
+        }
+        if let path = schema.defaultMappingPath, path != mapping?.path {
+            do { mappings.append(try HeaderMapping.load(path)) } catch { diags += error.diagnostics }
+        }
+        var hProblems: [Diagnostic] = [], mProblems: [Diagnostic] = []
+        var h: TableInput?, m: TableInput?
+        do { h = try TableInput(path: householdsPath, table: "households", specs: schema.households, schema: schema,
+                                mappings: mappings, problems: &hProblems) } catch { diags.append(error) }
+        do { m = try TableInput(path: membersPath, table: "members", specs: schema.members, schema: schema,
+                                mappings: mappings, problems: &mProblems) } catch { diags.append(error) }
+        diags += hProblems + mProblems
+        guard diags.isEmpty, let h, let m else { throw DiagnosticList(diags) }
+        households = h
+        members = m
+        hReview = schema.households.firstIndex { $0.name == "review_date" }
+        var ok = false
+        do {
+            ok = try SurveyReader.inSameOrder(householdsPath, h.hidCol, membersPath, m.hidCol)
+        } catch { throw DiagnosticList([error]) }
+        streaming = ok
+        if !ok { buildIndex() }
+    }
+
+    // MARK: order check and fallback index
+
+    /// True when every run of members belongs to a household that comes later in households.csv
+    /// than the previous run's: the files can be merged in one streaming pass.
+    static func inSameOrder(_ hPath: String, _ hCol: Int, _ mPath: String, _ mCol: Int) throws(Diagnostic) -> Bool {
+        let h = try CSVReader(path: hPath), m = try CSVReader(path: mPath)
+        _ = h.next()
+        _ = m.next()
+        func id(_ r: CSVReader, _ c: Int) -> (UnsafePointer<UInt8>, Int)? {
+            guard c < r.fieldCount else { return nil }
+            var p = r.fieldStart(c), n = r.fieldLength(c)
+            while n > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; n -= 1 }
+            while n > 0, p[n - 1] == 0x20 || p[n - 1] == 0x09 { n -= 1 }
+            return n > 0 ? (p, n) : nil
+        }
+        var last: [UInt8] = []
+        var haveLast = false
+        while m.next() {
+            guard let (p, n) = id(m, mCol) else { continue }
+            if haveLast, n == last.count, last.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { continue }
+            var found = false
+            while h.next() {
+                guard let (q, k) = id(h, hCol) else { continue }
+                if k == n && memcmp(q, p, n) == 0 { found = true; break }
+            }
+            if !found { return false }
+            last = Array(UnsafeBufferPointer(start: p, count: n))
+            haveLast = true
+        }
+        return true
+    }
+
+    private func buildIndex() {
+        members.csv.loadAll()
+        var blank = 0
+        while members.nextRecord(blankRows: &blank) {
+            guard let b = members.householdIDBytes() else {
+                // No household to join: reject it now.
+                counts.membersRead += 1
+                counts.membersRejected += 1
+                var issues: [RowIssue] = []
+                members.structuralIssues(&issues)
+                _ = members.decode(reference: nil, issues: &issues)
+                record(issues, householdID: nil, consequence: "member rejected")
+                continue
+            }
+            let key = SurveyText.nfc(String(decoding: b, as: UTF8.self))
+            fbIndex[key, default: []].append(Int32(fbOffsets.count))
+            fbOffsets.append(members.csv.recordStart)
+            fbLines.append(Int32(members.csv.recordLine))
+        }
+        counts.blankRows += blank
+    }
+
+    // MARK: problems
+
+    private func record(_ issues: [RowIssue], householdID: String?, consequence: String) {
+        for i in issues {
+            problemCounts[i.kind, default: 0] += 1
+            if problems.count < maxStoredProblems {
+                problems.append(DataProblem(kind: i.kind, diagnostic: .error(at: i.location, i.message + "; " + consequence, hint: i.hint),
+                                            householdID: householdID))
+            }
+        }
+    }
+
+    private func quoted(_ id: String?) -> String { id.map { "'\($0)'" } ?? "" }
+
+    // MARK: batches
+
+    /// The next batch of up to `maxHouseholds` accepted households with their members; nil at the
+    /// end. Rejected rows go to `problems`.
+    public func next(maxHouseholds: Int = 4096) throws(Diagnostic) -> SurveyBatch? {
+        if finished { return nil }
+        var batch = SurveyBatch(households: RecordTable(fields: schema.households, file: householdsPath),
+                                members: RecordTable(fields: schema.members, file: membersPath),
+                                memberRanges: [], referenceDates: [], ageMonths: [])
+        batch.households.reserve(maxHouseholds, textFields: households.textFields)
+        batch.members.reserve(maxHouseholds * 4, textFields: members.textFields)
+        var blank = 0
+        while batch.households.count < maxHouseholds {
+            guard households.nextRecord(blankRows: &blank) else {
+                finishMembers()
+                finished = true
+                break
+            }
+            processHousehold(&batch)
+        }
+        counts.blankRows += blank
+        if batch.households.count == 0 && finished { return nil }
+        return batch
+    }
+
+    private func processHousehold(_ batch: inout SurveyBatch) {
+        counts.householdsRead += 1
+        let line = households.csv.recordLine
+        var issues: [RowIssue] = []
+        households.structuralIssues(&issues)
+        let hidBytes = households.householdIDBytes()
+        let hid = hidBytes.map { SurveyText.nfc(String(decoding: $0, as: UTF8.self)) }
+        let clean = households.decode(reference: nil, issues: &issues)
+        _ = clean
+        if let hid {
+            var u = Array(hid.utf8)
+            let (f1, f2) = u.withUnsafeMutableBufferPointer { b in
+                (hashBytes(b.baseAddress!, b.count), hashBytes(b.baseAddress!, b.count, seed: 0x2545_F491_4F6C_DD1D))
+            }
+            let tag = (f2 >> 32) << 32
+            if let prior = seenHouseholds[f1], prior & 0xFFFF_FFFF_0000_0000 == tag {
+                issues.append(RowIssue(kind: "duplicate_household", location: households.csv.location(ofField: households.hidCol),
+                                       message: "household id '\(hid)' appears again; it was first given on line \(prior & 0xFFFF_FFFF)",
+                                       hint: "each household has one row in households.csv with its own id"))
+            } else {
+                seenHouseholds[f1] = tag | UInt64(line)
+            }
+            u.removeAll()
+        }
+        // The reference date of this household.
+        var ref = asOf
+        if ref == nil, let r = hReview, households.rowVals[r] != RecordTable.absent {
+            ref = CivilDate(dayNumber: Int32(truncatingIfNeeded: households.rowVals[r]))
+        }
+        let reference = ref ?? today
+
+        // Its members.
+        let memberStart = batch.members.count
+        var memberCount = 0
+        var memberRejected = false
+        let consequence = hid.map { "household '\($0)' is rejected with all its members" } ?? "member rejected"
+        func takeMember() {
+            memberCount += 1
+            var mIssues: [RowIssue] = []
+            members.structuralIssues(&mIssues)
+            let ok = members.decode(reference: reference, issues: &mIssues)
+            if let mid = memberIDOfRow(), !seenMemberIDs.insert(mid.0).inserted {
+                mIssues.append(RowIssue(kind: "duplicate_member", location: mid.1,
+                                        message: "member id '\(mid.0)' appears twice in household '\(hid ?? "")'",
+                                        hint: "each member of a household has their own member_id"))
+            }
+            if !ok || !mIssues.isEmpty {
+                memberRejected = true
+                record(mIssues, householdID: hid, consequence: consequence)
+                return
+            }
+            if !memberRejected {
+                members.rowTexts[members.hidField] = hid
+                batch.members.append(values: members.rowVals, texts: members.rowTexts, textFields: members.textFields,
+                                     line: members.csv.recordLine)
+            }
+        }
+        seenMemberIDs.removeAll(keepingCapacity: true)
+        if let hidBytes {
+            if streaming {
+                while true {
+                    if !memberPending {
+                        var blank = 0
+                        guard members.nextRecord(blankRows: &blank) else { counts.blankRows += blank; break }
+                        counts.blankRows += blank
+                        memberPending = true
+                    }
+                    guard let match = members.householdIDMatches(hidBytes) else {
+                        orphanMember()
+                        continue
+                    }
+                    if !match { break }
+                    memberPending = false
+                    takeMember()
+                }
+            } else if let list = fbIndex.removeValue(forKey: hid!) {
+                for r in list {
+                    members.csv.seek(offset: fbOffsets[Int(r)], line: Int(fbLines[Int(r)]))
+                    _ = members.csv.next()
+                    takeMember()
+                }
+            }
+        }
+        if memberCount == 0 && issues.isEmpty {
+            issues.append(RowIssue(kind: "no_members", location: SourceLocation(file: householdsPath, line: line, column: 1),
+                                   message: "household \(quoted(hid)) has no members in members.csv",
+                                   hint: "a household is classified from its members; list them in members.csv with this household_id"))
+        }
+        counts.membersRead += memberCount
+        if issues.isEmpty && !memberRejected {
+            batch.households.append(values: households.rowVals, texts: households.rowTexts, textFields: households.textFields, line: line)
+            batch.memberRanges.append(memberStart..<batch.members.count)
+            batch.referenceDates.append(reference)
+            let birth = schema.members.firstIndex { $0.type == .birthDate }
+            let col = birth.map { batch.members.values[$0] }
+            for m in memberStart..<batch.members.count {
+                if let col, col[m] != RecordTable.absent {
+                    let b = CivilDate(dayNumber: Int32(truncatingIfNeeded: col[m]))
+                    batch.ageMonths.append(Int32(CivilDate.completedMonths(from: b, to: reference)))
+                } else {
+                    batch.ageMonths.append(-1)
+                }
+            }
+            counts.householdsAccepted += 1
+            counts.membersAccepted += memberCount
+        } else {
+            batch.members.truncate(to: memberStart, textFields: members.textFields)
+            counts.householdsRejected += 1
+            counts.membersRejected += memberCount
+            let why = hid.map { "household '\($0)' rejected" } ?? "household row rejected"
+            let membersNote = memberCount > 0 && !issues.isEmpty ? " with its \(memberCount) member\(memberCount == 1 ? "" : "s")" : ""
+            record(issues, householdID: hid, consequence: why + membersNote)
+        }
+    }
+
+    private var seenMemberIDs = Set<String>()
+
+    private func memberIDOfRow() -> (String, SourceLocation)? {
+        guard let f = schema.members.firstIndex(where: { $0.name == "member_id" }) else { return nil }
+        let c = members.fieldCol[f]
+        guard c >= 0, c < members.csv.fieldCount else { return nil }
+        let (p, n) = members.csv.trimmedField(c)
+        guard n > 0 else { return nil }
+        return (SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)), members.csv.location(ofField: c))
+    }
+
+    /// A member row whose household id cannot be read, or whose household is not in the file.
+    private func orphanMember() {
+        memberPending = false
+        counts.membersRead += 1
+        counts.membersRejected += 1
+        var issues: [RowIssue] = []
+        members.structuralIssues(&issues)
+        _ = members.decode(reference: asOf, issues: &issues)
+        if let b = members.householdIDBytes() {
+            let hid = SurveyText.nfc(String(decoding: b, as: UTF8.self))
+            issues.insert(RowIssue(kind: "unknown_household", location: members.csv.location(ofField: members.hidCol),
+                                   message: "household '\(hid)' of this member is not in households.csv",
+                                   hint: Suggestion.didYouMean(hid, in: []) ?? "check the household_id, or add the household to households.csv"), at: 0)
+        }
+        record(issues, householdID: nil, consequence: "member rejected")
+    }
+
+    /// After the last household: every member row left over has no household.
+    private func finishMembers() {
+        if streaming {
+            var blank = 0
+            while memberPending || members.nextRecord(blankRows: &blank) {
+                orphanMember()
+            }
+            counts.blankRows += blank
+        } else {
+            var rows: [Int32] = []
+            for (_, list) in fbIndex { rows += list }
+            rows.sort()
+            fbIndex.removeAll()
+            for r in rows {
+                members.csv.seek(offset: fbOffsets[Int(r)], line: Int(fbLines[Int(r)]))
+                _ = members.csv.next()
+                orphanMember()
+            }
+        }
+    }
+
+    /// Reads the whole survey, calling `body` with each batch.
+    public func forEachBatch(maxHouseholds: Int = 4096, _ body: (SurveyBatch) throws -> Void) throws {
+        while let b = try next(maxHouseholds: maxHouseholds) { try body(b) }
+    }
+
+    /// Problems sorted by file, line and column, for reports.
+    public var sortedProblems: [DataProblem] {
+        problems.sorted { a, b in
+            let la = a.diagnostic.location, lb = b.diagnostic.location
+            switch (la, lb) {
+            case let (x?, y?): return x < y
+            case (nil, _?): return true
+            default: return false
+            }
+        }
+    }
+}

@@ -1,0 +1,421 @@
+import Diagnostics
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One problem found in a row before the row's consequence is known.
+struct RowIssue {
+    var kind: String
+    var location: SourceLocation
+    var message: String
+    var hint: String?
+}
+
+/// One CSV file of the survey with its header resolved against the schema: which column feeds
+/// which field, how each field's bytes become a value, and the per-row scratch values.
+final class TableInput {
+    enum Kind { case text, personal, bool, int, decimal, date, birthDate, code, codeSet }
+
+    let csv: CSVReader
+    let table: String
+    let noun: String
+    let file: String
+    let specs: [FieldSpec]
+    private(set) var colField: [Int] = []
+    private(set) var fieldCol: [Int]
+    private(set) var headers: [String] = []
+    private(set) var kinds: [Kind] = []
+    private var tokens: [TokenTable?] = []
+    private var caches: [TextCache?] = []
+    private var defaults: [Int64] = []
+    private var defaultTexts: [String?] = []
+    private(set) var textFields: [Int] = []
+    private var codeLists: [CodeList?] = []
+    private var spellingHints: [[String]] = []
+    let hidField: Int
+    private(set) var hidCol = -1
+    let rowVals: UnsafeMutablePointer<Int64>
+    var rowTexts: [String?]
+    var keepPersonal = false
+
+    init(path: String, table: String, specs: [FieldSpec], schema: SurveySchema, mappings: [HeaderMapping],
+         problems: inout [Diagnostic]) throws(Diagnostic) {
+        csv = try CSVReader(path: path)
+        self.table = table
+        noun = table == "households" ? "household" : "member"
+        file = path
+        self.specs = specs
+        fieldCol = Array(repeating: -1, count: specs.count)
+        hidField = specs.firstIndex { $0.name == "household_id" }!
+        rowVals = .allocate(capacity: max(1, specs.count))
+        rowTexts = Array(repeating: nil, count: specs.count)
+        try readHeader(schema: schema, mappings: mappings, problems: &problems)
+        buildDecoders(schema: schema, mappings: mappings)
+    }
+
+    deinit { rowVals.deallocate() }
+
+    // MARK: header
+
+    private func readHeader(schema: SurveySchema, mappings: [HeaderMapping], problems: inout [Diagnostic]) throws(Diagnostic) {
+        let start = SourceLocation(file: file, line: 1, column: 1)
+        guard csv.next() else {
+            throw Diagnostic.error(at: start, "the file is empty; expected a header row naming the \(table) columns",
+                                   hint: "see docs/data.md for the columns of \(table).csv")
+        }
+        let (rp, rn) = csv.recordBytes
+        if let bad = SurveyText.firstInvalidUTF8(rp, rn) {
+            throw Diagnostic.error(at: csv.location(ofOffset: csv.recordStart + bad),
+                                   "the file is not UTF-8: byte 0x\(String(rp[bad], radix: 16, uppercase: true)) in the header row is not valid UTF-8",
+                                   hint: TableInput.encodingHint)
+        }
+        if let issue = csv.issue {
+            throw Diagnostic.error(at: csv.location(ofOffset: issue.offset), TableInput.syntaxMessage(issue.kind, lines: csv.recordExtraLines) + " in the header row",
+                                   hint: TableInput.quoteHint)
+        }
+        let names = specs.map(\.name)
+        var byKey: [String: Int] = [:]
+        for (i, n) in names.enumerated() { byKey[SurveyText.key(n)] = i }
+        var unknown: [(String, SourceLocation)] = []
+        for c in 0..<csv.fieldCount {
+            let (p, n) = csv.trimmedField(c)
+            let raw = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+            headers.append(raw)
+            let loc = csv.location(ofField: c)
+            var f = byKey[SurveyText.key(raw)]
+            if f == nil {
+                for m in mappings {
+                    if let target = m.field(forHeader: raw, table: table), let i = names.firstIndex(of: target) { f = i; break }
+                }
+            }
+            guard let f else {
+                if raw.isEmpty {
+                    problems.append(.error(at: loc, "column \(c + 1) has no header",
+                                           hint: "name the column or delete it in the spreadsheet before saving"))
+                } else {
+                    var candidates = names
+                    for m in mappings { candidates += (m.headers[table] ?? []).map(\.spelling) }
+                    var hint = Suggestion.didYouMean(raw, in: candidates)
+                    if let h = hint, let target = mappings.lazy.compactMap({ m in m.headers[self.table]?.first { "did you mean '\($0.spelling)'?" == h } }).first {
+                        hint = "did you mean '\(target.spelling)' (\(target.target))?"
+                    }
+                    problems.append(.error(at: loc, "unknown column '\(raw)' in \(table).csv",
+                                           hint: hint ?? "the columns of \(table).csv are listed in docs/data.md; for other headers give a mapping with --mapping FILE"))
+                    unknown.append((raw, loc))
+                }
+                colField.append(-1)
+                continue
+            }
+            if fieldCol[f] >= 0 {
+                problems.append(.error(at: loc, "column '\(raw)' means '\(names[f])', which column \(fieldCol[f] + 1) ('\(headers[fieldCol[f]])') already gives",
+                                       hint: "keep one of the two columns"))
+                colField.append(-1)
+                continue
+            }
+            fieldCol[f] = c
+            colField.append(f)
+        }
+        for (f, spec) in specs.enumerated() where spec.isRequired && fieldCol[f] < 0 {
+            var hint = Suggestion.closest(to: spec.name, in: unknown.map(\.0)).map { "is '\($0)' meant to be '\(spec.name)'?" }
+            if hint == nil {
+                for m in mappings {
+                    if let vi = m.headers[table]?.first(where: { $0.target == spec.name })?.spelling,
+                       let close = Suggestion.closest(to: vi, in: unknown.map(\.0)) {
+                        hint = "is '\(close)' meant to be '\(vi)' (\(spec.name))?"
+                        break
+                    }
+                }
+            }
+            problems.append(.error(at: start, "required column '\(spec.name)' is missing from \(table).csv",
+                                   hint: hint ?? "add a column '\(spec.name)'\(spec.meaning.isEmpty ? "" : " (\(spec.meaning))")"))
+        }
+        hidCol = fieldCol[hidField]
+    }
+
+    // MARK: decoders
+
+    private func buildDecoders(schema: SurveySchema, mappings: [HeaderMapping]) {
+        var trueKeys = Set(ValueParser.builtinTrue.map(SurveyText.key))
+        var falseKeys = Set(ValueParser.builtinFalse.map(SurveyText.key))
+        for m in mappings {
+            for e in m.trueSpellings { trueKeys.insert(SurveyText.key(e.spelling)) }
+            for e in m.falseSpellings { falseKeys.insert(SurveyText.key(e.spelling)) }
+        }
+        for (f, spec) in specs.enumerated() {
+            let list = schema.codeList(for: spec)
+            codeLists.append(list)
+            var kind: Kind
+            var token: TokenTable?
+            var hints: [String] = []
+            switch spec.type {
+            case .text: kind = spec.personal ? .personal : .text
+            case .bool:
+                kind = .bool
+                let t = trueKeys, fk = falseKeys
+                token = TokenTable { s in
+                    let k = SurveyText.key(s)
+                    return t.contains(k) ? 1 : fk.contains(k) ? 0 : -1
+                }
+            case .int: kind = .int
+            case .decimal: kind = .decimal
+            case .date: kind = .date
+            case .birthDate: kind = .birthDate
+            case .code, .codeSet:
+                kind = spec.type == .code(list!.name) ? .code : .codeSet
+                var dict: [String: Int64] = [:]
+                for (i, c) in list!.codes.enumerated() { dict[SurveyText.key(c)] = Int64(i) }
+                for m in mappings {
+                    for e in m.codes[table]?[spec.name] ?? [] {
+                        if let id = list!.id(of: e.target), dict[SurveyText.key(e.spelling)] == nil {
+                            dict[SurveyText.key(e.spelling)] = Int64(id)
+                            hints.append(e.spelling)
+                        }
+                    }
+                }
+                let d = dict
+                token = TokenTable { s in d[SurveyText.key(s)] ?? -1 }
+            }
+            kinds.append(kind)
+            tokens.append(token)
+            spellingHints.append(hints)
+            caches.append(kind == .text ? TextCache() : nil)
+            if kind == .text || kind == .personal { textFields.append(f) }
+            var def = RecordTable.absent
+            var defText: String?
+            if let d = spec.defaultValue {
+                if kind == .text || kind == .personal { defText = d }
+                else if case .success(let v) = ValueParser.parseStandalone(d, spec: spec, list: list) { def = v }
+            }
+            defaults.append(def)
+            defaultTexts.append(defText)
+        }
+    }
+
+    // MARK: rows
+
+    /// Next non-blank record; blank rows are counted.
+    func nextRecord(blankRows: inout Int) -> Bool {
+        while csv.next() {
+            if csv.recordIsBlank && csv.issue == nil { blankRows += 1; continue }
+            return true
+        }
+        return false
+    }
+
+    /// The household id of the current record as raw trimmed bytes (copied), or nil when the row
+    /// has no such cell or it is empty. Does not modify the buffer.
+    func householdIDBytes() -> [UInt8]? {
+        guard hidCol >= 0, hidCol < csv.fieldCount else { return nil }
+        var p = csv.fieldStart(hidCol)
+        var n = csv.fieldLength(hidCol)
+        while n > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; n -= 1 }
+        while n > 0, p[n - 1] == 0x20 || p[n - 1] == 0x09 { n -= 1 }
+        guard n > 0 else { return nil }
+        var out = Array(UnsafeBufferPointer(start: p, count: n))
+        if csv.fieldQuoted(hidCol), out.contains(0x22) {
+            var r: [UInt8] = []
+            var i = 0
+            while i < out.count { r.append(out[i]); i += (out[i] == 0x22 && i + 1 < out.count && out[i + 1] == 0x22) ? 2 : 1 }
+            out = r
+        }
+        return out
+    }
+
+    /// True when the current record's household id is `id` (bytes, or NFC-equal text).
+    func householdIDMatches(_ id: [UInt8]) -> Bool? {
+        guard hidCol >= 0, hidCol < csv.fieldCount else { return nil }
+        var p = csv.fieldStart(hidCol)
+        var n = csv.fieldLength(hidCol)
+        while n > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; n -= 1 }
+        while n > 0, p[n - 1] == 0x20 || p[n - 1] == 0x09 { n -= 1 }
+        guard n > 0 else { return nil }
+        if n == id.count, id.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { return true }
+        if csv.fieldQuoted(hidCol) || !SurveyText.isASCII(p, n) || !id.allSatisfy({ $0 < 0x80 }) {
+            guard let b = householdIDBytes() else { return nil }
+            return SurveyText.nfc(String(decoding: b, as: UTF8.self)) == SurveyText.nfc(String(decoding: id, as: UTF8.self))
+        }
+        return false
+    }
+
+    func columnLabel(_ c: Int) -> String {
+        let f = colField[c]
+        let h = headers[c]
+        if f < 0 || h == specs[f].name { return "'\(h)'" }
+        return "'\(h)' (\(specs[f].name))"
+    }
+
+    func fieldLabel(_ f: Int) -> String {
+        let c = fieldCol[f]
+        return c >= 0 ? columnLabel(c) : "'\(specs[f].name)'"
+    }
+
+    static let encodingHint = "the file may be saved in a legacy Vietnamese encoding (Windows-1258, TCVN3/ABC or VNI); in Excel use File > Save As > \"CSV UTF-8 (Comma delimited) (*.csv)\", or convert it, e.g. iconv -f WINDOWS-1258 -t UTF-8 old.csv > new.csv (for TCVN3 or VNI use a converter such as UniKey's \"Chuyển mã\")"
+    static let quoteHint = "a value with commas, quotes or line breaks goes in double quotes, with each quote inside doubled: \"say \"\"hi\"\"\""
+
+    static func syntaxMessage(_ kind: CSVSyntaxIssue.Kind, lines: Int) -> String {
+        switch kind {
+        case .unterminatedQuote:
+            return "a quoted value opened here is never closed: the rest of the file (\(lines + 1) line\(lines == 0 ? "" : "s")) was read into it"
+        case .quoteInUnquoted: return "a double quote inside a value that does not start with one"
+        case .textAfterQuote: return "text after the closing quote of a quoted value"
+        }
+    }
+
+    /// Structural checks of the current record: syntax, encoding, column count.
+    func structuralIssues(_ issues: inout [RowIssue]) {
+        if let issue = csv.issue {
+            let kind = issue.kind == .unterminatedQuote ? "unterminated_quote" : "bad_quote"
+            issues.append(RowIssue(kind: kind, location: csv.location(ofOffset: issue.offset),
+                                   message: TableInput.syntaxMessage(issue.kind, lines: csv.recordExtraLines),
+                                   hint: TableInput.quoteHint))
+        }
+        let (rp, rn) = csv.recordBytes
+        if !SurveyText.isASCII(rp, rn), let bad = SurveyText.firstInvalidUTF8(rp, rn) {
+            issues.append(RowIssue(kind: "not_utf8", location: csv.location(ofOffset: csv.recordStart + bad),
+                                   message: "the file is not UTF-8: byte 0x\(String(rp[bad], radix: 16, uppercase: true)) here is not valid UTF-8",
+                                   hint: TableInput.encodingHint))
+        }
+        let n = csv.fieldCount, h = headers.count
+        if n != h && !(csv.issue?.kind == .unterminatedQuote) {
+            let loc = n > h ? csv.location(ofField: h) : csv.location(ofOffset: csv.recordEnd - (lineBreakLength()))
+            issues.append(RowIssue(kind: "wrong_column_count", location: loc,
+                                   message: "the row has \(n) value\(n == 1 ? "" : "s") but the header has \(h) columns",
+                                   hint: n > h ? "a value that contains a comma must be in double quotes"
+                                               : "every row needs a value, possibly empty, for every column"))
+        }
+    }
+
+    private func lineBreakLength() -> Int {
+        let (p, n) = csv.recordBytes
+        if n >= 2, p[n - 2] == 0x0D, p[n - 1] == 0x0A { return 2 }
+        if n >= 1, p[n - 1] == 0x0A || p[n - 1] == 0x0D { return 1 }
+        return 0
+    }
+
+    /// Decodes the current record into `rowVals`/`rowTexts`. Problems are appended; the return
+    /// value is true when the row is clean.
+    func decode(reference: CivilDate?, issues: inout [RowIssue]) -> Bool {
+        let before = issues.count
+        for f in 0..<specs.count {
+            rowVals[f] = defaults[f]
+            rowTexts[f] = defaultTexts[f]
+        }
+        let cols = min(csv.fieldCount, headers.count)
+        for c in 0..<cols {
+            let f = colField[c]
+            if f < 0 { continue }
+            let (p, n) = csv.trimmedField(c)
+            if n == 0 {
+                if specs[f].isRequired {
+                    issues.append(RowIssue(kind: "missing_value", location: csv.location(ofField: c),
+                                           message: "column \(columnLabel(c)) is empty, and it is required", hint: nil))
+                }
+                continue
+            }
+            switch kinds[f] {
+            case .text:
+                rowTexts[f] = caches[f]!.string(p, n)
+            case .personal:
+                if keepPersonal { rowTexts[f] = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)) }
+            case .bool:
+                let v = tokens[f]!.resolve(p, n)
+                if v < 0 {
+                    cellError(c, p, n, "is not a yes/no value", kind: "wrong_type",
+                              hint: "write true/false, 1/0, yes/no or có/không", &issues)
+                } else { rowVals[f] = v }
+            case .int:
+                if let v = ValueParser.parseInt(p, n) {
+                    if checkMinimum(f, c, Double(v), p, n, &issues) { rowVals[f] = v }
+                } else {
+                    cellError(c, p, n, "is not a whole number", kind: "wrong_type",
+                              hint: "write digits only, without thousands separators, units or decimals, e.g. 1500000", &issues)
+                }
+            case .decimal:
+                if let v = ValueParser.parseDecimal(p, n) {
+                    if checkMinimum(f, c, v, p, n, &issues) { rowVals[f] = Int64(bitPattern: v.bitPattern) }
+                } else {
+                    cellError(c, p, n, "is not a number", kind: "wrong_type",
+                              hint: "write a number with a decimal point and no thousands separators, e.g. 42.5", &issues)
+                }
+            case .date, .birthDate:
+                let birth = kinds[f] == .birthDate
+                guard let d = CivilDate.parse(p, n, allowBareYear: birth) else {
+                    let looksLikeDate = n == 10 && p[4] == 0x2D && p[7] == 0x2D
+                    cellError(c, p, n, looksLikeDate ? "is not a real date" : birth ? "is not a date or a year" : "is not a date",
+                              kind: "wrong_type",
+                              hint: birth ? "write YYYY-MM-DD, e.g. 1985-03-27, or the year YYYY when only the year is known"
+                                          : "write dates as YYYY-MM-DD, e.g. 2024-09-15", &issues)
+                    continue
+                }
+                if birth, let ref = reference {
+                    if d > ref {
+                        issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
+                                               message: "column \(columnLabel(c)): \(display(p, n)) is after the reference date \(ref)",
+                                               hint: n == 4 ? "a bare year counts as 1 July; give the full date YYYY-MM-DD" : "check the year"))
+                        continue
+                    }
+                    if let maxAge = specs[f].maxAgeYears, d < ref.addingYears(-maxAge) {
+                        issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
+                                               message: "column \(columnLabel(c)): \(display(p, n)) is more than \(maxAge) years before the reference date \(ref)",
+                                               hint: "check the year"))
+                        continue
+                    }
+                }
+                rowVals[f] = Int64(d.dayNumber)
+            case .code:
+                let v = tokens[f]!.resolve(p, n)
+                if v < 0 { codeError(f, c, p, n, &issues) } else { rowVals[f] = v }
+            case .codeSet:
+                var mask: UInt64 = 0
+                var ok = true
+                var i = 0
+                while i <= n {
+                    var j = i
+                    while j < n && p[j] != 0x3B { j += 1 }
+                    var s = i, e = j
+                    while s < e, p[s] == 0x20 || p[s] == 0x09 { s += 1 }
+                    while e > s, p[e - 1] == 0x20 || p[e - 1] == 0x09 { e -= 1 }
+                    if e > s {
+                        let v = tokens[f]!.resolve(p + s, e - s)
+                        if v < 0 { codeError(f, c, p + s, e - s, &issues, inList: true); ok = false } else { mask |= 1 << UInt64(v) }
+                    }
+                    i = j + 1
+                }
+                if ok { rowVals[f] = Int64(bitPattern: mask) }
+            }
+        }
+        return issues.count == before
+    }
+
+    func display(_ p: UnsafePointer<UInt8>, _ n: Int) -> String { "'" + SurveyText.display(p, n) + "'" }
+
+    private func cellError(_ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ what: String, kind: String, hint: String?, _ issues: inout [RowIssue]) {
+        issues.append(RowIssue(kind: kind, location: csv.location(ofField: c),
+                               message: "column \(columnLabel(c)): \(display(p, n)) \(what)", hint: hint))
+    }
+
+    private func checkMinimum(_ f: Int, _ c: Int, _ v: Double, _ p: UnsafePointer<UInt8>, _ n: Int, _ issues: inout [RowIssue]) -> Bool {
+        guard let m = specs[f].minimum else { return true }
+        let bad = specs[f].minimumExclusive ? !(v > m) : !(v >= m)
+        if !bad { return true }
+        let bound = m == m.rounded() ? String(Int64(m)) : String(m)
+        let what = v < 0 && m >= 0 ? "is negative" : specs[f].minimumExclusive ? "is not greater than \(bound)" : "is less than \(bound)"
+        issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
+                               message: "column \(columnLabel(c)): \(display(p, n)) \(what); expected a value \(specs[f].minimumExclusive ? "greater than" : "of at least") \(bound)",
+                               hint: nil))
+        return false
+    }
+
+    private func codeError(_ f: Int, _ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ issues: inout [RowIssue], inList: Bool = false) {
+        let list = codeLists[f]!
+        let value = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+        let expected = "expected one of: " + list.codes.joined(separator: ", ")
+        var hint = expected
+        if let d = Suggestion.didYouMean(value, in: list.codes + spellingHints[f]) { hint = d + " " + expected }
+        issues.append(RowIssue(kind: "unknown_code", location: inList ? csv.location(ofOffset: p - UnsafePointer(csv.buf)) : csv.location(ofField: c),
+                               message: "column \(columnLabel(c)): \(display(p, n)) is not a code of '\(list.name)'\(inList ? " (in a ';'-separated list)" : "")",
+                               hint: hint))
+    }
+}

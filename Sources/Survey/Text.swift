@@ -1,0 +1,90 @@
+/// Text helpers: NFC normalisation, comparison keys, UTF-8 checks, all on bytes where it matters.
+public enum SurveyText {
+    /// The NFC form of `s` (precomposed accents), so text saved with decomposed accents (common on
+    /// macOS) reads the same as text typed on Windows.
+    public static func nfc(_ s: String) -> String {
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return s }
+        return String(decoding: s._nfcCodeUnits, as: UTF8.self)
+    }
+
+    /// The key under which headers and codes compare: NFC, lower case, surrounding blanks removed,
+    /// inner runs of blanks collapsed to one space.
+    public static func key(_ s: String) -> String {
+        let lowered = nfc(s).lowercased()
+        var out = ""
+        var pendingSpace = false
+        for ch in lowered.unicodeScalars {
+            if ch == " " || ch == "\t" || ch == "\u{A0}" || ch == "\n" || ch == "\r" {
+                pendingSpace = !out.isEmpty
+                continue
+            }
+            if pendingSpace { out.unicodeScalars.append(" "); pendingSpace = false }
+            out.unicodeScalars.append(ch)
+        }
+        return nfc(out)
+    }
+
+    /// Offset of the first byte that breaks UTF-8 in `p[0..<n]`, or nil when the bytes are valid.
+    public static func firstInvalidUTF8(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int? {
+        var i = 0
+        // Fast path: eight ASCII bytes at a time.
+        while i + 8 <= n {
+            let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+            if w & 0x8080_8080_8080_8080 != 0 { break }
+            i += 8
+        }
+        while i < n {
+            let b = p[i]
+            if b < 0x80 { i += 1; continue }
+            var need = 0
+            var minScalar: UInt32 = 0
+            var scalar: UInt32 = 0
+            if b & 0xE0 == 0xC0 { need = 1; scalar = UInt32(b & 0x1F); minScalar = 0x80 }
+            else if b & 0xF0 == 0xE0 { need = 2; scalar = UInt32(b & 0x0F); minScalar = 0x800 }
+            else if b & 0xF8 == 0xF0 { need = 3; scalar = UInt32(b & 0x07); minScalar = 0x10000 }
+            else { return i }
+            for k in 1...need {
+                guard i + k < n, p[i + k] & 0xC0 == 0x80 else { return i }
+                scalar = scalar << 6 | UInt32(p[i + k] & 0x3F)
+            }
+            if scalar < minScalar || scalar > 0x10FFFF || (scalar >= 0xD800 && scalar <= 0xDFFF) { return i }
+            i += need + 1
+        }
+        return nil
+    }
+
+    static func isASCII(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        var acc: UInt64 = 0
+        while i + 8 <= n {
+            acc |= UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+            i += 8
+        }
+        while i < n { acc |= UInt64(p[i]); i += 1 }
+        return acc & 0x8080_8080_8080_8080 == 0
+    }
+
+    /// A short printable rendering of raw bytes for messages (invalid UTF-8 shown as \xNN).
+    static func display(_ p: UnsafePointer<UInt8>, _ n: Int, limit: Int = 60) -> String {
+        var out = ""
+        var i = 0
+        var shown = 0
+        while i < n && shown < limit {
+            if let bad = firstInvalidUTF8(p + i, n - i) {
+                if bad > 0 {
+                    out += String(decoding: UnsafeBufferPointer(start: p + i, count: bad), as: UTF8.self)
+                    shown += bad
+                }
+                i += bad
+                out += "\\x" + String(p[i], radix: 16, uppercase: true)
+                i += 1
+                shown += 1
+            } else {
+                out += String(decoding: UnsafeBufferPointer(start: p + i, count: n - i), as: UTF8.self)
+                i = n
+            }
+        }
+        if i < n { out += "…" }
+        return out
+    }
+}

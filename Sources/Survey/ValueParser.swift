@@ -1,0 +1,208 @@
+import Diagnostics
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A 64-bit hash of bytes (multiply-xorshift over 8-byte words, murmur finaliser).
+@inline(__always) func hashBytes(_ p: UnsafePointer<UInt8>, _ n: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> UInt64 {
+    var h = seed ^ UInt64(n) &* 0xFF51_AFD7_ED55_8CCD
+    var i = 0
+    while i + 8 <= n {
+        let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+        h = (h ^ w) &* 0x9E37_79B9_7F4A_7C15
+        h ^= h >> 29
+        i += 8
+    }
+    var tail: UInt64 = 0
+    var shift: UInt64 = 0
+    while i < n { tail |= UInt64(p[i]) << shift; shift += 8; i += 1 }
+    h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+    h ^= h >> 33
+    h = h &* 0xFF51_AFD7_ED55_8CCD
+    h ^= h >> 33
+    return h | 1
+}
+
+/// Interns the spellings met in one column: raw bytes → resolved value (code id, flag), with the
+/// slow path (NFC, case folding, mapping) run once per distinct spelling.
+final class TokenTable {
+    private var hashes: [UInt64]
+    private var offs: [Int32]
+    private var lens: [Int32]
+    private var vals: [Int64]
+    private var arena: [UInt8] = []
+    private var used = 0
+    private let mask: Int
+    private let resolveSlow: (String) -> Int64
+
+    init(capacity: Int = 512, resolve: @escaping (String) -> Int64) {
+        hashes = Array(repeating: 0, count: capacity)
+        offs = Array(repeating: 0, count: capacity)
+        lens = Array(repeating: 0, count: capacity)
+        vals = Array(repeating: 0, count: capacity)
+        mask = capacity - 1
+        resolveSlow = resolve
+    }
+
+    /// The value of a spelling; negative when it is not a known spelling.
+    @inline(__always) func resolve(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
+        let h = hashBytes(p, n)
+        var slot = Int(truncatingIfNeeded: h) & mask
+        while hashes[slot] != 0 {
+            if hashes[slot] == h && Int(lens[slot]) == n {
+                let o = Int(offs[slot])
+                let same = arena.withUnsafeBufferPointer { memcmp($0.baseAddress! + o, p, n) == 0 }
+                if same { return vals[slot] }
+            }
+            slot = (slot + 1) & mask
+        }
+        let v = resolveSlow(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+        if used * 2 < hashes.count && n < 256 {
+            hashes[slot] = h
+            offs[slot] = Int32(arena.count)
+            lens[slot] = Int32(n)
+            vals[slot] = v
+            arena.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+            used += 1
+        }
+        return v
+    }
+}
+
+/// Reuses the String of a text value met recently (village names, provinces), NFC-normalised.
+final class TextCache {
+    private var hashes = [UInt64](repeating: 0, count: 1024)
+    private var strings = [String](repeating: "", count: 1024)
+    private var bytes = [[UInt8]](repeating: [], count: 1024)
+
+    @inline(__always) func string(_ p: UnsafePointer<UInt8>, _ n: Int) -> String {
+        if n <= 15 && SurveyText.isASCII(p, n) {
+            return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+        }
+        let h = hashBytes(p, n)
+        let slot = Int(truncatingIfNeeded: h >> 7) & 1023
+        if hashes[slot] == h, bytes[slot].count == n,
+           bytes[slot].withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) {
+            return strings[slot]
+        }
+        let s = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+        hashes[slot] = h
+        strings[slot] = s
+        bytes[slot] = Array(UnsafeBufferPointer(start: p, count: n))
+        return s
+    }
+}
+
+/// What went wrong with one cell.
+struct CellError: Error {
+    var kind: String
+    var message: String
+    var hint: String?
+}
+
+enum ValueParser {
+    static let builtinTrue = ["true", "1", "yes", "có"]
+    static let builtinFalse = ["false", "0", "no", "không"]
+
+    @inline(__always) static func parseInt(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
+        guard n > 0 else { return nil }
+        var i = 0
+        var neg = false
+        if p[0] == 0x2D || p[0] == 0x2B { neg = p[0] == 0x2D; i = 1 }
+        guard i < n, n - i <= 18 else { return nil }
+        var v: Int64 = 0
+        while i < n {
+            let d = Int64(p[i]) &- 48
+            guard d >= 0 && d <= 9 else { return nil }
+            v = v &* 10 &+ d
+            i += 1
+        }
+        return neg ? -v : v
+    }
+
+    private static let pow10: [Double] = (0...22).map { e in
+        var x = 1.0
+        for _ in 0..<e { x *= 10 }
+        return x
+    }
+
+    @inline(__always) static func parseDecimal(_ p: UnsafePointer<UInt8>, _ n: Int) -> Double? {
+        guard n > 0 else { return nil }
+        var i = 0
+        var neg = false
+        if p[0] == 0x2D || p[0] == 0x2B { neg = p[0] == 0x2D; i = 1 }
+        var mant: UInt64 = 0
+        var digits = 0, frac = 0
+        var seenPoint = false
+        while i < n {
+            let c = p[i]
+            if c == 0x2E {
+                if seenPoint { return nil }
+                seenPoint = true
+            } else {
+                let d = UInt64(c) &- 48
+                guard d <= 9 else { return nil }
+                if digits < 19 { mant = mant &* 10 &+ d; digits += 1; if seenPoint { frac += 1 } }
+                else if !seenPoint { return nil }  // too large
+            }
+            i += 1
+        }
+        guard digits > 0 else { return nil }
+        var v: Double
+        if mant < (1 << 53) && frac <= 22 {
+            v = Double(mant) / pow10[frac]
+        } else {
+            guard let d = Double(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)) else { return nil }
+            return d == 0 ? 0 : d
+        }
+        if neg { v = -v }
+        return v == 0 ? 0 : v  // no negative zero
+    }
+
+    /// Parses a standalone value (a schema default) in the contract's spelling.
+    static func parseStandalone(_ text: String, spec: FieldSpec, list: CodeList?) -> Result<Int64, CellError> {
+        var t = text
+        return t.withUTF8 { buf -> Result<Int64, CellError> in
+            let p = buf.baseAddress ?? UnsafePointer(bitPattern: 1)!
+            let n = buf.count
+            switch spec.type {
+            case .text: return .success(0)
+            case .bool:
+                let k = SurveyText.key(text)
+                if builtinTrue.contains(k) { return .success(1) }
+                if builtinFalse.contains(k) { return .success(0) }
+                return .failure(CellError(kind: "wrong_type", message: "not a yes/no value"))
+            case .int:
+                return parseInt(p, n).map { .success($0) } ?? .failure(CellError(kind: "wrong_type", message: "not a whole number"))
+            case .decimal:
+                return parseDecimal(p, n).map { .success(Int64(bitPattern: $0.bitPattern)) } ?? .failure(CellError(kind: "wrong_type", message: "not a number"))
+            case .date, .birthDate:
+                return CivilDate.parse(p, n, allowBareYear: spec.type == .birthDate).map { .success(Int64($0.dayNumber)) }
+                    ?? .failure(CellError(kind: "wrong_type", message: "not a date"))
+            case .code:
+                guard let id = list?.id(of: text) else { return .failure(CellError(kind: "unknown_code", message: "not a code of its list")) }
+                return .success(Int64(id))
+            case .codeSet:
+                var mask: UInt64 = 0
+                for item in text.split(separator: ";") {
+                    let s = item.trimmingCharacters(in: " \t")
+                    if s.isEmpty { continue }
+                    guard let id = list?.id(of: s) else { return .failure(CellError(kind: "unknown_code", message: "'\(s)' is not a code of its list")) }
+                    mask |= 1 << UInt64(id)
+                }
+                return .success(Int64(bitPattern: mask))
+            }
+        }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self[...]
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
