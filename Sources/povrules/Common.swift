@@ -75,7 +75,10 @@ struct LoadedRules {
 
     static func load(_ root: String) throws -> LoadedRules {
         do {
-            let schema = try SurveySchema.shipped(rulesRoot: root)
+            // A rules folder without its own survey schema (a user's rule set, a test fixture)
+            // reads surveys with the shipped one.
+            let schemaRoot = FileSystem.exists(root + "/survey/schema.yaml") ? root : RulesLocator.shipped()
+            let schema = try SurveySchema.shipped(rulesRoot: schemaRoot)
             let library = try RuleLoader.load(root: root)
             var compiled: [CompiledRuleSet] = []
             var problems: [Diagnostic] = []
