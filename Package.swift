@@ -36,6 +36,7 @@ let package = Package(
                     resources: []),
         .testTarget(name: "RuleModelTests", dependencies: ["RuleModel", "Diagnostics"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "RuleModel", "Survey", "Output"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Engine", "RuleModel", "Survey", "Output"]),
         .testTarget(name: "CLITests", dependencies: ["Diagnostics"]),
     ]
 )

@@ -42,20 +42,22 @@ public struct RuleTestRunner {
     public func run(_ test: RuleTestCase, of owner: CompiledRuleSet) -> RuleTestResult {
         var failures: [String] = []
         let outcome: HouseholdOutcome
-        switch classify(test, owner: owner) {
+        let eligibility = EligibilityBox()
+        switch classify(test, owner: owner, eligibility: eligibility) {
         case .failure(let e):
             return RuleTestResult(ruleSet: owner.ruleSet.reference, name: test.name, location: test.location, failures: [e.message])
         case .success(let o):
             outcome = o
         }
         for (key, expected) in test.expect {
+            if key == "eligibility" { failures += checkEligibility(expected, outcome, eligibility.results); continue }
             if let failure = check(key, expected, outcome) { failures.append(failure) }
         }
         return RuleTestResult(ruleSet: owner.ruleSet.reference, name: test.name, location: test.location, failures: failures)
     }
 
     /// Writes the case as households.csv/members.csv in a temporary folder and classifies it.
-    func classify(_ test: RuleTestCase, owner: CompiledRuleSet) -> Result<HouseholdOutcome, TestSetupError> {
+    func classify(_ test: RuleTestCase, owner: CompiledRuleSet, eligibility: EligibilityBox? = nil) -> Result<HouseholdOutcome, TestSetupError> {
         var template = Array("/tmp/povrules-test-XXXXXX".utf8CString)
         guard let dirPtr = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             return .failure(TestSetupError("cannot create a temporary folder"))
@@ -87,6 +89,11 @@ public struct RuleTestRunner {
             let asOf = test.asOf.flatMap { CivilDate(year: $0.year, month: $0.month, day: $0.day) }
             let classifier = Classifier(library: rules, policy: ReferencePolicy(asOf: asOf), standard: owner.ruleSet.standard)
             if let batch = try reader.next(maxHouseholds: 1), batch.households.count == 1 {
+                if let eligibility {
+                    let (outcome, results) = classifier.classifyWithEligibility(household: 0, of: batch)
+                    eligibility.results = results
+                    return .success(outcome)
+                }
                 return .success(classifier.classify(household: 0, of: batch))
             }
             if let p = reader.problems.first {
@@ -178,7 +185,7 @@ public struct RuleTestRunner {
         }
     }
 
-    public static let expectationKeys = ["status", "deprivation_count", "deprived", "income_below_line", "newly_escaped", "ruleset", "rejected", "reasons"]
+    public static let expectationKeys = ["status", "deprivation_count", "deprived", "income_below_line", "newly_escaped", "ruleset", "rejected", "reasons", "eligibility"]
 
     func describe(_ v: YAMLValue) -> String {
         switch v {

@@ -25,6 +25,8 @@ public struct CompiledIndicator: Sendable {
 public struct CompiledProgrammeRule: Sendable {
     public let rule: ProgrammeRule
     public let program: Program
+    /// The rule's reason in Vietnamese and English, with `{{ expression }}` holes.
+    public var reason: [Template] = []
 }
 
 public struct CompiledProgramme: Sendable {
@@ -33,6 +35,8 @@ public struct CompiledProgramme: Sendable {
     public let paths: [CompiledProgrammeRule]
     public let priorities: [CompiledProgrammeRule]
     public let bands: [CompiledProgrammeRule]
+    /// Why a person in scope is not eligible, in Vietnamese and English.
+    public var notEligibleReason: [Template] = []
 }
 
 public struct CompiledRequirement: Sendable {
@@ -167,16 +171,22 @@ struct RuleCompiler {
         var programmes: [CompiledProgramme] = []
         for prog in ruleSet.programmes {
             let stage: RuleStage = prog.level == .member ? .memberProgramme : .householdProgramme
+            func rule(_ r: ProgrammeRule, _ context: String) -> CompiledProgrammeRule? {
+                guard let p = compile(r.when, stage: stage, context: context) else { return nil }
+                var c = CompiledProgrammeRule(rule: r, program: p)
+                c.reason = [r.reason.vi, r.reason.en].map { template($0, at: r.location, stage: stage, context: context + " reason") }
+                return c
+            }
             func rules(_ list: [ProgrammeRule], _ what: String) -> [CompiledProgrammeRule] {
-                list.compactMap { r in
-                    compile(r.when, stage: stage, context: "programme '\(prog.id)' \(what) '\(r.id)'").map { CompiledProgrammeRule(rule: r, program: $0) }
-                }
+                list.compactMap { r in rule(r, "programme '\(prog.id)' \(what) '\(r.id)'") }
             }
-            let scope = prog.scope.flatMap { r in
-                compile(r.when, stage: stage, context: "programme '\(prog.id)' scope").map { CompiledProgrammeRule(rule: r, program: $0) }
+            let scope = prog.scope.flatMap { r in rule(r, "programme '\(prog.id)' scope") }
+            var compiled = CompiledProgramme(programme: prog, scope: scope, paths: rules(prog.paths, "path"),
+                                             priorities: rules(prog.priorities, "priority"), bands: rules(prog.bands, "band"))
+            compiled.notEligibleReason = [prog.notEligibleReason.vi, prog.notEligibleReason.en].map {
+                template($0, at: prog.location, stage: stage, context: "programme '\(prog.id)' not_eligible_reason")
             }
-            programmes.append(CompiledProgramme(programme: prog, scope: scope, paths: rules(prog.paths, "path"),
-                                                priorities: rules(prog.priorities, "priority"), bands: rules(prog.bands, "band")))
+            programmes.append(compiled)
         }
         if bag.hasErrors { throw DiagnosticList(bag.diagnostics) }
         return CompiledRuleSet(ruleSet: ruleSet, environment: env, householdRequirements: householdRequirements,
@@ -216,6 +226,29 @@ struct RuleCompiler {
                 segments.append(.members)
             } else if let p = compile(Located(String(hole), location: ind.location), stage: .householdIndicator, expecting: nil,
                                       context: "indicator '\(ind.id)' explanation '{{\(hole)}}'") {
+                segments.append(.expression(p))
+            }
+            rest = rest[close.upperBound...]
+        }
+        if !rest.isEmpty { segments.append(.text(String(rest))) }
+        return Template(segments: segments)
+    }
+}
+
+extension RuleCompiler {
+    /// Splits `text` at `{{ … }}` and compiles each hole at `stage` (programme reasons).
+    mutating func template(_ text: String, at location: SourceLocation, stage: RuleStage, context: String) -> Template {
+        var segments: [Template.Segment] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{") {
+            if open.lowerBound > rest.startIndex { segments.append(.text(String(rest[..<open.lowerBound]))) }
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                bag.error(at: location, "\(context): unclosed '{{' in reason template")
+                return Template(segments: segments)
+            }
+            let hole = rest[open.upperBound..<close.lowerBound].trimmingSpaces()
+            if let p = compile(Located(String(hole), location: location), stage: stage, expecting: nil,
+                               context: "\(context) '{{\(hole)}}'") {
                 segments.append(.expression(p))
             }
             rest = rest[close.upperBound...]

@@ -20,6 +20,8 @@ public enum RuleStage: Sendable {
     case householdClass
     case newlyEscaped
     case householdProgramme, memberProgramme
+    /// Plan targets (Rules/plans): a classified household, and one of its members.
+    case planHousehold, planMember
 
     var variables: [RuleVariable] {
         switch self {
@@ -31,9 +33,9 @@ public enum RuleStage: Sendable {
             return [.h, .members, .params, .incomeBelowLine, .deprivations, .deprived]
         case .newlyEscaped:
             return [.h, .members, .params, .incomeBelowLine, .deprivations, .deprived, .status]
-        case .householdProgramme:
+        case .householdProgramme, .planHousehold:
             return [.h, .members, .params, .incomeBelowLine, .deprivations, .deprived, .status, .newlyEscaped]
-        case .memberProgramme:
+        case .memberProgramme, .planMember:
             return [.h, .members, .params, .incomeBelowLine, .deprivations, .deprived, .status, .newlyEscaped, .m]
         }
     }

@@ -19,33 +19,33 @@ struct CSVSyntaxIssue {
 /// mark. Field slices stay valid until the next call to `next()`.
 final class CSVReader {
     let path: String
-    private var fd: Int32 = -1
-    private(set) var buf: UnsafeMutablePointer<UInt8>
-    private var cap: Int
-    private(set) var len = 0
-    private var pos = 0
-    private var eof = false
+    @exclusivity(unchecked) private var fd: Int32 = -1
+    @exclusivity(unchecked) private(set) var buf: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var cap: Int
+    @exclusivity(unchecked) private(set) var len = 0
+    @exclusivity(unchecked) private var pos = 0
+    @exclusivity(unchecked) private var eof = false
     /// Bytes consumed before the buffer start (file offset of `buf[0]`).
-    private(set) var bufferFileOffset = 0
+    @exclusivity(unchecked) private(set) var bufferFileOffset = 0
     /// Line of the next record.
-    private(set) var line = 1
-    private(set) var bomLength = 0
+    @exclusivity(unchecked) private(set) var line = 1
+    @exclusivity(unchecked) private(set) var bomLength = 0
 
     // The current record.
-    private(set) var recordStart = 0
-    private(set) var recordLine = 1
+    @exclusivity(unchecked) private(set) var recordStart = 0
+    @exclusivity(unchecked) private(set) var recordLine = 1
     /// Lines the record spans beyond its first (line breaks inside quotes).
-    private(set) var recordExtraLines = 0
-    private(set) var fieldCount = 0
-    private var fStart: UnsafeMutablePointer<Int>
-    private var fEnd: UnsafeMutablePointer<Int>
-    private var fFlags: UnsafeMutablePointer<UInt8>
-    private var fCap = 64
-    private(set) var issue: CSVSyntaxIssue?
+    @exclusivity(unchecked) private(set) var recordExtraLines = 0
+    @exclusivity(unchecked) private(set) var fieldCount = 0
+    @exclusivity(unchecked) private var fStart: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private var fEnd: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private var fFlags: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var fCap = 64
+    @exclusivity(unchecked) private(set) var issue: CSVSyntaxIssue?
     /// Total bytes of the file read so far.
-    private(set) var bytesRead = 0
+    @exclusivity(unchecked) private(set) var bytesRead = 0
 
-    static let quoted: UInt8 = 1, escaped: UInt8 = 2
+    static let quoted: UInt8 = 1, escaped: UInt8 = 2, crlf: UInt8 = 4
 
     init(path: String, bufferSize: Int = 4 << 20) throws(Diagnostic) {
         self.path = path
@@ -55,7 +55,7 @@ final class CSVReader {
                                    hint: "a survey is a folder with households.csv and members.csv, or --households FILE --members FILE")
         }
         cap = bufferSize
-        buf = .allocate(capacity: cap + 8)
+        buf = .allocate(capacity: cap + 64)
         fStart = .allocate(capacity: fCap)
         fEnd = .allocate(capacity: fCap)
         fFlags = .allocate(capacity: fCap)
@@ -89,7 +89,7 @@ final class CSVReader {
 
     private func grow() {
         let newCap = cap * 2
-        let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: newCap + 8)
+        let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: newCap + 64)
         nb.update(from: buf, count: len)
         buf.deallocate()
         buf = nb
@@ -135,19 +135,26 @@ final class CSVReader {
     @inline(__always) func fieldQuoted(_ k: Int) -> Bool { fFlags[k] & CSVReader.quoted != 0 }
     var recordEnd: Int { pos }
 
-    /// Removes `""` escapes of field `k` in place (once).
+    /// Removes `""` escapes of field `k` in place (once), and turns line breaks inside the value
+    /// (CRLF or CR) into LF, so a value reads the same whatever system wrote the file.
     func unescape(_ k: Int) {
-        guard fFlags[k] & CSVReader.escaped != 0 else { return }
+        guard fFlags[k] & (CSVReader.escaped | CSVReader.crlf) != 0 else { return }
         var r = fStart[k], w = fStart[k]
         let e = fEnd[k]
         while r < e {
             let c = buf[r]
+            if c == 0x0D {
+                buf[w] = 0x0A
+                w += 1
+                r += (r + 1 < e && buf[r + 1] == 0x0A) ? 2 : 1
+                continue
+            }
             buf[w] = c
             w += 1
             r += (c == 0x22 && r + 1 < e && buf[r + 1] == 0x22) ? 2 : 1
         }
         fEnd[k] = w
-        fFlags[k] &= ~CSVReader.escaped
+        fFlags[k] &= ~(CSVReader.escaped | CSVReader.crlf)
     }
 
     /// Field `k` with blanks trimmed, unescaped.
@@ -260,7 +267,14 @@ final class CSVReader {
                     break
                 }
                 var k = s
-                while k < e { if b[k] == 0x0A || (b[k] == 0x0D && !(k + 1 < e && b[k + 1] == 0x0A)) { extra += 1 }; k += 1 }
+                while k < e {
+                    if b[k] == 0x0A { extra += 1 }
+                    else if b[k] == 0x0D {
+                        flags |= CSVReader.crlf
+                        if !(k + 1 < e && b[k + 1] == 0x0A) { extra += 1 }
+                    }
+                    k += 1
+                }
                 if i < end {
                     let c = b[i]
                     if c != 0x2C && c != 0x0A && c != 0x0D {
@@ -272,9 +286,18 @@ final class CSVReader {
                     }
                 }
             } else {
-                while i < end {
+                // Eight bytes at a time: the lowest byte below 0x2D (',' '"' CR LF, and blanks).
+                while true {
+                    if i + 8 <= end {
+                        let w = UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self)
+                        let m = (w &- 0x2D2D_2D2D_2D2D_2D2D) & ~w & 0x8080_8080_8080_8080
+                        if m == 0 { i += 8; continue }
+                        i += m.trailingZeroBitCount >> 3
+                    } else {
+                        while i < end && b[i] > 0x2C { i += 1 }
+                        if i >= end { break }
+                    }
                     let c = b[i]
-                    if c > 0x2C { i += 1; continue }
                     if c == 0x2C || c == 0x0A || c == 0x0D { break }
                     if c == 0x22 && issue == nil { issue = CSVSyntaxIssue(kind: .quoteInUnquoted, offset: i) }
                     i += 1

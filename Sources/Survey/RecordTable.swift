@@ -58,7 +58,9 @@ public struct RecordTable: Sendable {
     }
 
     mutating func append(values rowValues: UnsafeMutablePointer<Int64>, texts rowTexts: [String?], textFields: [Int], line: Int) {
-        for f in 0..<fields.count { values[f].append(rowValues[f]) }
+        values.withUnsafeMutableBufferPointer { cols in
+            for f in 0..<cols.count { cols[f].append(rowValues[f]) }
+        }
         for f in textFields { texts[f].append(rowTexts[f]) }
         lines.append(Int32(truncatingIfNeeded: line))
         count += 1

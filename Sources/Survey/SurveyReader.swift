@@ -23,26 +23,28 @@ public final class SurveyReader {
         set { members.keepPersonal = newValue; households.keepPersonal = newValue }
     }
 
-    public private(set) var problems: [DataProblem] = []
+    @exclusivity(unchecked) public private(set) var problems: [DataProblem] = []
     /// Problems by kind, all counted even when details are capped.
-    public private(set) var problemCounts: [String: Int] = [:]
-    public var maxStoredProblems = 100_000
-    public private(set) var counts = SurveyCounts()
+    @exclusivity(unchecked) public private(set) var problemCounts: [String: Int] = [:]
+    @exclusivity(unchecked) public var maxStoredProblems = 100_000
+    @exclusivity(unchecked) public private(set) var counts = SurveyCounts()
     /// True when the members file is joined by streaming; false when it had to be indexed.
     public let streaming: Bool
 
     private let households: TableInput
     private let members: TableInput
     private let today: CivilDate
-    private var finished = false
-    private var memberPending = false
+    @exclusivity(unchecked) private var finished = false
+    @exclusivity(unchecked) private var memberPending = false
     /// Household id fingerprints → (second fingerprint << 32 | line), for duplicates.
-    private var seenHouseholds: [UInt64: UInt64] = [:]
+    @exclusivity(unchecked) private var seenHouseholds: [UInt64: UInt64] = [:]
     // Any-order fallback.
-    private var fbOffsets: [Int] = []
-    private var fbLines: [Int32] = []
-    private var fbIndex: [String: [Int32]] = [:]
+    @exclusivity(unchecked) private var fbOffsets: [Int] = []
+    @exclusivity(unchecked) private var fbLines: [Int32] = []
+    @exclusivity(unchecked) private var fbIndex: [String: [Int32]] = [:]
     private let hReview: Int?
+    private let memberIDField: Int
+    private let birthField: Int?
 
     /// Opens both files and resolves their headers; header problems that make a file unusable
     /// throw the first of them (use `open` to get all).
@@ -90,6 +92,9 @@ public final class SurveyReader {
         households = h
         members = m
         hReview = schema.households.firstIndex { $0.name == "review_date" }
+        memberIDField = schema.members.firstIndex { $0.name == "member_id" } ?? -1
+        birthField = schema.members.firstIndex { $0.type == .birthDate }
+        m.skipField = m.hidField
         var ok = false
         do {
             ok = try SurveyReader.inSameOrder(householdsPath, h.hidCol, membersPath, m.hidCol)
@@ -140,7 +145,7 @@ public final class SurveyReader {
                 counts.membersRejected += 1
                 var issues: [RowIssue] = []
                 members.structuralIssues(&issues)
-                _ = members.decode(reference: nil, issues: &issues)
+                if !members.rowMisaligned { _ = members.decode(reference: nil, issues: &issues) }
                 record(issues, householdID: nil, consequence: "member rejected")
                 continue
             }
@@ -198,8 +203,7 @@ public final class SurveyReader {
         households.structuralIssues(&issues)
         let hidBytes = households.householdIDBytes()
         let hid = hidBytes.map { SurveyText.nfc(String(decoding: $0, as: UTF8.self)) }
-        let clean = households.decode(reference: nil, issues: &issues)
-        _ = clean
+        if !households.rowMisaligned { _ = households.decode(reference: nil, issues: &issues) } else { households.clearRow() }
         if let hid {
             var u = Array(hid.utf8)
             let (f1, f2) = u.withUnsafeMutableBufferPointer { b in
@@ -231,12 +235,14 @@ public final class SurveyReader {
             memberCount += 1
             var mIssues: [RowIssue] = []
             members.structuralIssues(&mIssues)
-            let ok = members.decode(reference: reference, issues: &mIssues)
-            if let mid = memberIDOfRow(), !seenMemberIDs.insert(mid.0).inserted {
-                mIssues.append(RowIssue(kind: "duplicate_member", location: mid.1,
-                                        message: "member id '\(mid.0)' appears twice in household '\(hid ?? "")'",
+            var ok = false
+            if !members.rowMisaligned { ok = members.decode(reference: reference, issues: &mIssues) } else { members.clearRow() }
+            if let mid = memberIDOfRow(), seenMemberIDs.contains(mid) {
+                mIssues.append(RowIssue(kind: "duplicate_member", location: members.csv.location(ofField: members.fieldCol[memberIDField]),
+                                        message: "member id '\(mid)' appears twice in household '\(hid ?? "")'",
                                         hint: "each member of a household has their own member_id"))
             }
+            if let mid = memberIDOfRow() { seenMemberIDs.append(mid) }
             if !ok || !mIssues.isEmpty {
                 memberRejected = true
                 record(mIssues, householdID: hid, consequence: consequence)
@@ -284,8 +290,7 @@ public final class SurveyReader {
             batch.households.append(values: households.rowVals, texts: households.rowTexts, textFields: households.textFields, line: line)
             batch.memberRanges.append(memberStart..<batch.members.count)
             batch.referenceDates.append(reference)
-            let birth = schema.members.firstIndex { $0.type == .birthDate }
-            let col = birth.map { batch.members.values[$0] }
+            let col = birthField.map { batch.members.values[$0] }
             for m in memberStart..<batch.members.count {
                 if let col, col[m] != RecordTable.absent {
                     let b = CivilDate(dayNumber: Int32(truncatingIfNeeded: col[m]))
@@ -300,21 +305,24 @@ public final class SurveyReader {
             batch.members.truncate(to: memberStart, textFields: members.textFields)
             counts.householdsRejected += 1
             counts.membersRejected += memberCount
-            let why = hid.map { "household '\($0)' rejected" } ?? "household row rejected"
             let membersNote = memberCount > 0 && !issues.isEmpty ? " with its \(memberCount) member\(memberCount == 1 ? "" : "s")" : ""
-            record(issues, householdID: hid, consequence: why + membersNote)
+            var why = (hid.map { "household '\($0)' rejected" } ?? "household row rejected") + membersNote
+            if issues.contains(where: { $0.kind == "duplicate_household" }) { why = "this row is rejected" + membersNote + ", the first is kept" }
+            record(issues, householdID: hid, consequence: why)
         }
     }
 
-    private var seenMemberIDs = Set<String>()
+    @exclusivity(unchecked) private var seenMemberIDs: [String] = []
 
-    private func memberIDOfRow() -> (String, SourceLocation)? {
-        guard let f = schema.members.firstIndex(where: { $0.name == "member_id" }) else { return nil }
+    private func memberIDOfRow() -> String? {
+        let f = memberIDField
+        guard f >= 0 else { return nil }
+        if let t = members.rowTexts[f] { return t }
         let c = members.fieldCol[f]
         guard c >= 0, c < members.csv.fieldCount else { return nil }
         let (p, n) = members.csv.trimmedField(c)
         guard n > 0 else { return nil }
-        return (SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)), members.csv.location(ofField: c))
+        return SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
     }
 
     /// A member row whose household id cannot be read, or whose household is not in the file.
@@ -324,12 +332,12 @@ public final class SurveyReader {
         counts.membersRejected += 1
         var issues: [RowIssue] = []
         members.structuralIssues(&issues)
-        _ = members.decode(reference: asOf, issues: &issues)
+        if !members.rowMisaligned { _ = members.decode(reference: asOf, issues: &issues) }
         if let b = members.householdIDBytes() {
             let hid = SurveyText.nfc(String(decoding: b, as: UTF8.self))
             issues.insert(RowIssue(kind: "unknown_household", location: members.csv.location(ofField: members.hidCol),
                                    message: "household '\(hid)' of this member is not in households.csv",
-                                   hint: Suggestion.didYouMean(hid, in: []) ?? "check the household_id, or add the household to households.csv"), at: 0)
+                                   hint: "check the household_id, or add the household to households.csv"), at: 0)
         }
         record(issues, householdID: nil, consequence: "member rejected")
     }

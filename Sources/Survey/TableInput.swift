@@ -23,22 +23,25 @@ final class TableInput {
     let noun: String
     let file: String
     let specs: [FieldSpec]
-    private(set) var colField: [Int] = []
-    private(set) var fieldCol: [Int]
-    private(set) var headers: [String] = []
-    private(set) var kinds: [Kind] = []
-    private var tokens: [TokenTable?] = []
-    private var caches: [TextCache?] = []
-    private var defaults: [Int64] = []
-    private var defaultTexts: [String?] = []
-    private(set) var textFields: [Int] = []
-    private var codeLists: [CodeList?] = []
-    private var spellingHints: [[String]] = []
+    @exclusivity(unchecked) private(set) var colField: [Int] = []
+    @exclusivity(unchecked) private(set) var fieldCol: [Int]
+    @exclusivity(unchecked) private(set) var headers: [String] = []
+    @exclusivity(unchecked) private(set) var kinds: [Kind] = []
+    @exclusivity(unchecked) private var tokens: [TokenTable?] = []
+    @exclusivity(unchecked) private var caches: [TextCache?] = []
+    @exclusivity(unchecked) private var defaults: [Int64] = []
+    @exclusivity(unchecked) private var defaultTexts: [String?] = []
+    @exclusivity(unchecked) private(set) var textFields: [Int] = []
+    @exclusivity(unchecked) private var codeLists: [CodeList?] = []
+    @exclusivity(unchecked) private var spellingHints: [[String]] = []
     let hidField: Int
-    private(set) var hidCol = -1
+    /// A field the caller fills itself (the household id of a member, joined).
+    @exclusivity(unchecked) var skipField = -1
+    private var required: [Bool] = []
+    @exclusivity(unchecked) private(set) var hidCol = -1
     let rowVals: UnsafeMutablePointer<Int64>
-    var rowTexts: [String?]
-    var keepPersonal = false
+    @exclusivity(unchecked) var rowTexts: [String?]
+    @exclusivity(unchecked) var keepPersonal = false
 
     init(path: String, table: String, specs: [FieldSpec], schema: SurveySchema, mappings: [HeaderMapping],
          problems: inout [Diagnostic]) throws(Diagnostic) {
@@ -51,6 +54,7 @@ final class TableInput {
         hidField = specs.firstIndex { $0.name == "household_id" }!
         rowVals = .allocate(capacity: max(1, specs.count))
         rowTexts = Array(repeating: nil, count: specs.count)
+        required = specs.map(\.isRequired)
         try readHeader(schema: schema, mappings: mappings, problems: &problems)
         buildDecoders(schema: schema, mappings: mappings)
     }
@@ -72,7 +76,7 @@ final class TableInput {
                                    hint: TableInput.encodingHint)
         }
         if let issue = csv.issue {
-            throw Diagnostic.error(at: csv.location(ofOffset: issue.offset), TableInput.syntaxMessage(issue.kind, lines: csv.recordExtraLines) + " in the header row",
+            throw Diagnostic.error(at: csv.location(ofOffset: issue.offset), TableInput.syntaxMessage(issue.kind, lines: csv.recordExtraLines - (endsWithLineBreak() ? 1 : 0)) + " in the header row",
                                    hint: TableInput.quoteHint)
         }
         let names = specs.map(\.name)
@@ -257,7 +261,8 @@ final class TableInput {
     static func syntaxMessage(_ kind: CSVSyntaxIssue.Kind, lines: Int) -> String {
         switch kind {
         case .unterminatedQuote:
-            return "a quoted value opened here is never closed: the rest of the file (\(lines + 1) line\(lines == 0 ? "" : "s")) was read into it"
+            return lines == 0 ? "a quoted value opened here is never closed: the rest of the line was read into it"
+                : "a quoted value opened here is never closed: the rest of the file (\(lines + 1) lines) was read into it"
         case .quoteInUnquoted: return "a double quote inside a value that does not start with one"
         case .textAfterQuote: return "text after the closing quote of a quoted value"
         }
@@ -268,7 +273,7 @@ final class TableInput {
         if let issue = csv.issue {
             let kind = issue.kind == .unterminatedQuote ? "unterminated_quote" : "bad_quote"
             issues.append(RowIssue(kind: kind, location: csv.location(ofOffset: issue.offset),
-                                   message: TableInput.syntaxMessage(issue.kind, lines: csv.recordExtraLines),
+                                   message: TableInput.syntaxMessage(issue.kind, lines: csv.recordExtraLines - (endsWithLineBreak() ? 1 : 0)),
                                    hint: TableInput.quoteHint))
         }
         let (rp, rn) = csv.recordBytes
@@ -287,6 +292,13 @@ final class TableInput {
         }
     }
 
+    private func endsWithLineBreak() -> Bool { lineBreakLength() > 0 }
+
+    /// True when the row's values cannot be matched to columns (count or quoting broken).
+    var rowMisaligned: Bool {
+        csv.fieldCount != headers.count || csv.issue?.kind == .unterminatedQuote
+    }
+
     private func lineBreakLength() -> Int {
         let (p, n) = csv.recordBytes
         if n >= 2, p[n - 2] == 0x0D, p[n - 1] == 0x0A { return 2 }
@@ -294,21 +306,29 @@ final class TableInput {
         return 0
     }
 
+    /// Resets the row values when the row is not decoded.
+    func clearRow() {
+        for f in 0..<specs.count { rowVals[f] = RecordTable.absent }
+        for f in textFields { rowTexts[f] = nil }
+    }
+
     /// Decodes the current record into `rowVals`/`rowTexts`. Problems are appended; the return
     /// value is true when the row is clean.
     func decode(reference: CivilDate?, issues: inout [RowIssue]) -> Bool {
         let before = issues.count
-        for f in 0..<specs.count {
-            rowVals[f] = defaults[f]
-            rowTexts[f] = defaultTexts[f]
+        let vals = rowVals
+        defaults.withUnsafeBufferPointer { d in
+            for f in 0..<d.count { vals[f] = d[f] }
         }
+        for f in textFields { rowTexts[f] = defaultTexts[f] }
         let cols = min(csv.fieldCount, headers.count)
+        let skip = skipField
         for c in 0..<cols {
             let f = colField[c]
-            if f < 0 { continue }
+            if f < 0 || f == skip { continue }
             let (p, n) = csv.trimmedField(c)
             if n == 0 {
-                if specs[f].isRequired {
+                if required[f] {
                     issues.append(RowIssue(kind: "missing_value", location: csv.location(ofField: c),
                                            message: "column \(columnLabel(c)) is empty, and it is required", hint: nil))
                 }

@@ -26,14 +26,19 @@ import Darwin
 }
 
 /// Interns the spellings met in one column: raw bytes → resolved value (code id, flag), with the
-/// slow path (NFC, case folding, mapping) run once per distinct spelling.
+/// slow path (NFC, case folding, mapping) run once per distinct spelling. Spellings of up to 24
+/// bytes are compared as three machine words in a short list; longer ones go through a hash table.
 final class TokenTable {
-    private var hashes: [UInt64]
-    private var offs: [Int32]
-    private var lens: [Int32]
-    private var vals: [Int64]
-    private var arena: [UInt8] = []
-    private var used = 0
+    @exclusivity(unchecked) private var small: UnsafeMutablePointer<UInt64>   // 4 words per entry: len, w0, w1, w2
+    @exclusivity(unchecked) private var smallVals: UnsafeMutablePointer<Int64>
+    @exclusivity(unchecked) private var smallCount = 0
+    private let smallCap = 48
+    @exclusivity(unchecked) private var hashes: [UInt64]
+    @exclusivity(unchecked) private var offs: [Int32]
+    @exclusivity(unchecked) private var lens: [Int32]
+    @exclusivity(unchecked) private var vals: [Int64]
+    @exclusivity(unchecked) private var arena: [UInt8] = []
+    @exclusivity(unchecked) private var used = 0
     private let mask: Int
     private let resolveSlow: (String) -> Int64
 
@@ -44,10 +49,40 @@ final class TokenTable {
         vals = Array(repeating: 0, count: capacity)
         mask = capacity - 1
         resolveSlow = resolve
+        small = .allocate(capacity: smallCap * 4)
+        smallVals = .allocate(capacity: smallCap)
     }
 
-    /// The value of a spelling; negative when it is not a known spelling.
+    deinit {
+        small.deallocate()
+        smallVals.deallocate()
+    }
+
+    @inline(__always) static func word(_ p: UnsafePointer<UInt8>, _ k: Int) -> UInt64 {
+        if k <= 0 { return 0 }
+        let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+        return k >= 8 ? w : w & ((1 << UInt64(8 * k)) &- 1)
+    }
+
+    /// The value of a spelling; negative when it is not a known spelling. Reads up to 24 bytes
+    /// from `p` (the CSV buffer has slack after its end).
     @inline(__always) func resolve(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
+        if n <= 24 {
+            let w0 = TokenTable.word(p, n), w1 = TokenTable.word(p + 8, n - 8), w2 = TokenTable.word(p + 16, n - 16)
+            let len = UInt64(n)
+            var e = small
+            for i in 0..<smallCount {
+                if e[0] == len && e[1] == w0 && e[2] == w1 && e[3] == w2 { return smallVals[i] }
+                e += 4
+            }
+            if smallCount < smallCap {
+                let v = resolveSlow(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+                e[0] = len; e[1] = w0; e[2] = w1; e[3] = w2
+                smallVals[smallCount] = v
+                smallCount += 1
+                return v
+            }
+        }
         let h = hashBytes(p, n)
         var slot = Int(truncatingIfNeeded: h) & mask
         while hashes[slot] != 0 {
@@ -73,9 +108,9 @@ final class TokenTable {
 
 /// Reuses the String of a text value met recently (village names, provinces), NFC-normalised.
 final class TextCache {
-    private var hashes = [UInt64](repeating: 0, count: 1024)
-    private var strings = [String](repeating: "", count: 1024)
-    private var bytes = [[UInt8]](repeating: [], count: 1024)
+    @exclusivity(unchecked) private var hashes = [UInt64](repeating: 0, count: 1024)
+    @exclusivity(unchecked) private var strings = [String](repeating: "", count: 1024)
+    @exclusivity(unchecked) private var bytes = [[UInt8]](repeating: [], count: 1024)
 
     @inline(__always) func string(_ p: UnsafePointer<UInt8>, _ n: Int) -> String {
         if n <= 15 && SurveyText.isASCII(p, n) {

@@ -28,10 +28,12 @@ struct ClassifyCommand: ParsableCommand {
     var format: ClassificationWriter.Format = .csv
     @Option(name: .shortAndLong, help: "Write here instead of standard output.")
     var output: String?
+    @Option(help: "Worker threads (default: all cores); the output is the same for any number.")
+    var threads: Int?
 
     func run() throws {
         let rules = try LoadedRules.load(rulesOptions.resolve())
-        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf)
+        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads)
         let sink = try OutputSink(path: output)
         var writer = ClassificationWriter(format: format)
         var wroteHeader = false

@@ -7,9 +7,13 @@ struct Povrules: ParsableCommand {
         abstract: "Classify Vietnamese households under the multidimensional poverty standard, check programme eligibility and audit rule changes.",
         subcommands: [
             ClassifyCommand.self,
+            ReportCommand.self, TargetsCommand.self,
             ExplainCommand.self,
+            EligibilityCommand.self,
             CheckCommand.self,
+            EvalCommand.self,
             TestCommand.self,
+            DiffCommand.self,
         ]
     )
 }

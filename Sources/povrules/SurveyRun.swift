@@ -1,4 +1,8 @@
 import ArgumentParser
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Diagnostics
 import Engine
 import RuleModel
@@ -9,12 +13,14 @@ import Survey
 final class SurveyRun {
     let reader: SurveyReader
     let classifier: Classifier
+    /// One classifier per worker: a classifier caches per-thread state.
+    private let workers: [Classifier]
     private(set) var classCounts: [String: Int] = [:]
     private(set) var classOrder: [String] = []
     private(set) var classified = 0
     private(set) var engineRejected: [RejectedHousehold] = []
 
-    init(survey: SurveyOptions, rules: LoadedRules, asOf: String?) throws {
+    init(survey: SurveyOptions, rules: LoadedRules, asOf: String?, threads: Int? = nil) throws {
         var date: CivilDate?
         if let asOf {
             guard let d = CivilDate(asOf) else {
@@ -24,16 +30,44 @@ final class SurveyRun {
             date = d
         }
         reader = try survey.openReader(schema: rules.schema, asOf: date)
-        classifier = Classifier(library: rules.compiled, policy: ReferencePolicy(asOf: date))
+        let policy = ReferencePolicy(asOf: date)
+        classifier = Classifier(library: rules.compiled, policy: policy)
+        let n = max(1, threads ?? SurveyRun.cores())
+        workers = [classifier] + (1..<n).map { _ in Classifier(library: rules.compiled, policy: policy) }
         for set in rules.library.ruleSets {
             for c in set.classes where !classOrder.contains(c.id) { classOrder.append(c.id) }
         }
     }
 
-    /// Classifies batch by batch and hands each outcome, in input order, to `body`.
+    static func cores() -> Int {
+        #if canImport(Glibc)
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+        return 1
+        #endif
+    }
+
+    /// Classifies batch by batch and hands each outcome, in input order, to `body`. Batches are
+    /// read in order, classified on all workers at once, and handed on in input order, so the
+    /// output is the same whatever the number of threads.
     func forEachOutcome(_ body: (HouseholdOutcome) throws -> Void) throws {
-        while let batch = try nextBatch() {
-            for outcome in classifier.classify(batch) {
+        while true {
+            var group: [SurveyBatch] = []
+            while group.count < workers.count, let batch = try nextBatch() { group.append(batch) }
+            if group.isEmpty { break }
+            let results = ResultSlots(count: group.count)
+            let work = Work(workers: workers, batches: group)
+            DispatchQueue.concurrentPerform(iterations: group.count) { i in
+                results.set(i, work.workers[i].classify(work.batches[i]))
+            }
+            for outcomes in results.all {
+                try emit(outcomes, body)
+            }
+        }
+    }
+
+    private func emit(_ outcomes: [HouseholdOutcome], _ body: (HouseholdOutcome) throws -> Void) throws {
+        for outcome in outcomes {
                 switch outcome {
                 case .classified(let r):
                     classified += 1
@@ -42,7 +76,25 @@ final class SurveyRun {
                 case .rejected(let r):
                     engineRejected.append(r)
                 }
-                try body(outcome)
+            try body(outcome)
+        }
+    }
+
+    /// Like `forEachOutcome`, for commands that also read the survey row of each classified
+    /// household (aggregates, targets): `body` gets the batch, the household's index in it and
+    /// the result.
+    func forEachClassified(_ body: (SurveyBatch, Int, HouseholdResult) throws -> Void) throws {
+        while let batch = try nextBatch() {
+            for (h, outcome) in classifier.classify(batch).enumerated() {
+                switch outcome {
+                case .classified(let r):
+                    classified += 1
+                    if classCounts[r.status] == nil, !classOrder.contains(r.status) { classOrder.append(r.status) }
+                    classCounts[r.status, default: 0] += 1
+                    try body(batch, h, r)
+                case .rejected(let r):
+                    engineRejected.append(r)
+                }
             }
         }
     }
@@ -67,4 +119,21 @@ final class SurveyRun {
         if !perClass.isEmpty { Report.printErr("classes: \(perClass)") }
         if rejected > 0 { throw ExitStatus.badInput }
     }
+}
+
+/// Results of concurrently classified batches, one slot per batch; each slot is written by one
+/// worker only.
+private final class ResultSlots: @unchecked Sendable {
+    private var slots: [[HouseholdOutcome]]
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+    func set(_ i: Int, _ value: [HouseholdOutcome]) {
+        slots.withUnsafeMutableBufferPointer { $0[i] = value }
+    }
+    var all: [[HouseholdOutcome]] { slots }
+}
+
+/// Each worker classifies its own batch: the classifiers are never shared between threads.
+private struct Work: @unchecked Sendable {
+    let workers: [Classifier]
+    let batches: [SurveyBatch]
 }

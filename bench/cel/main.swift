@@ -1,7 +1,7 @@
 // Micro-benchmark of the rule language: a member-level indicator over a generated batch of
 // about a million members, stored in columns as the engine stores them.
 //
-//   swift run -c release --scratch-path .build-cel cel-bench [MEMBERS] [ROUNDS]
+//   swift run -c release --scratch-path .build-cel cel-bench [MEMBERS] [ROUNDS] [ONLY 1|2|3]
 import CEL
 import Dispatch
 
@@ -86,6 +86,8 @@ struct SplitMix {
 let args = CommandLine.arguments
 let memberCount = args.count > 1 ? Int(args[1]) ?? 1_000_000 : 1_000_000
 let rounds = args.count > 2 ? Int(args[2]) ?? 5 : 5
+/// Optional: run only benchmark 1, 2 or 3 (for instruction counts under callgrind).
+let only = args.count > 3 ? Int(args[3]) : nil
 
 var decls = Declarations()
 decls.declareObjectType(ObjectTypeDecl(name: "Member", fields: [
@@ -140,9 +142,11 @@ extension String {
 
 do {
     print("expression: \(household)")
-    try measure("household exists (per household, members scanned until found)", household, perMember: false)
-    try measure("member predicate (evaluated once per member)", predicate, perMember: true)
-    try measure("health insurance indicator", insurance, perMember: false)
+    if only == nil || only == 1 {
+        try measure("household exists (per household, members scanned until found)", household, perMember: false)
+    }
+    if only == nil || only == 2 { try measure("member predicate (evaluated once per member)", predicate, perMember: true) }
+    if only == nil || only == 3 { try measure("health insurance indicator", insurance, perMember: false) }
 } catch {
     print("error: \(error)")
 }
