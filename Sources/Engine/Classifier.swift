@@ -65,10 +65,13 @@ public final class Classifier {
     private var paramCache: [Int32: (CompiledRuleSet, [Value])] = [:]
     private var activations: [ObjectIdentifier: HouseholdActivation] = [:]
 
-    public init(library: [CompiledRuleSet], policy: ReferencePolicy, standard: String? = nil) {
+    public let codeLabels: CodeLabels
+
+    public init(library: [CompiledRuleSet], policy: ReferencePolicy, standard: String? = nil, codeLabels: CodeLabels = CodeLabels()) {
         self.library = library
         self.policy = policy
         self.standard = standard
+        self.codeLabels = codeLabels
     }
 
     public func classify(_ batch: SurveyBatch) -> [HouseholdOutcome] {
@@ -319,6 +322,12 @@ public final class Classifier {
             case .members: out += NumberFormat.memberList(members, language)
             case .expression(let p):
                 if let v = try? p.evaluate(a) { out += NumberFormat.text(v, language) } else { out += "?" }
+            case .code(let p, let table, let field):
+                if case .string(let code)? = try? p.evaluate(a) {
+                    out += codeLabels.label(code, table: table, field: field, language: language)
+                } else {
+                    out += "?"
+                }
             }
         }
         return out
@@ -327,4 +336,33 @@ public final class Classifier {
 
 struct NoRuleSet: Error {
     let message: String
+}
+
+/// Labels of codes in the officer's language, from a header mapping (`nước máy` for `piped`).
+public struct CodeLabels: Sendable {
+    /// "table.field" → code → Vietnamese label.
+    private var vi: [String: [String: String]] = [:]
+
+    public init() {}
+
+    public init(mapping: HeaderMapping) {
+        for (table, fields) in mapping.codes {
+            for (field, entries) in fields {
+                var labels: [String: String] = [:]
+                for e in entries where labels[e.target] == nil { labels[e.target] = e.spelling }
+                vi[table + "." + field] = labels
+            }
+        }
+    }
+
+    public func label(_ code: String, table: String, field: String, language: Language) -> String {
+        if language == .vi, let l = vi[table + "." + field]?[code] { return l }
+        return code.replacingUnderscores()
+    }
+}
+
+extension String {
+    func replacingUnderscores() -> String {
+        String(map { $0 == "_" ? " " : $0 })
+    }
 }

@@ -10,6 +10,8 @@ public struct Template: Sendable {
         case text(String)
         case members
         case expression(Program)
+        /// A code field (`h.water_source`): shown with its label in the officer's language.
+        case code(Program, table: String, field: String)
     }
     public let segments: [Segment]
 }
@@ -226,7 +228,11 @@ struct RuleCompiler {
                 segments.append(.members)
             } else if let p = compile(Located(String(hole), location: ind.location), stage: .householdIndicator, expecting: nil,
                                       context: "indicator '\(ind.id)' explanation '{{\(hole)}}'") {
-                segments.append(.expression(p))
+                if let field = codeField(String(hole)) {
+                    segments.append(.code(p, table: field.table, field: field.field))
+                } else {
+                    segments.append(.expression(p))
+                }
             }
             rest = rest[close.upperBound...]
         }
@@ -255,6 +261,17 @@ extension RuleCompiler {
         }
         if !rest.isEmpty { segments.append(.text(String(rest))) }
         return Template(segments: segments)
+    }
+}
+
+extension RuleCompiler {
+    /// `h.x` naming a code column of the survey, so explanations can show its label.
+    func codeField(_ hole: String) -> (table: String, field: String)? {
+        guard hole.hasPrefix("h.") else { return nil }
+        let name = String(hole.dropFirst(2))
+        guard let spec = schema.households.first(where: { $0.name == name }) else { return nil }
+        if case .code = spec.type { return ("households", name) }
+        return nil
     }
 }
 

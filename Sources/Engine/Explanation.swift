@@ -9,8 +9,8 @@ public enum Explanation {
         let vi = lang == .vi
         var out: [String] = []
         let classLabel = set.classes.first { $0.id == r.status }?.label.text(lang) ?? r.status
-        out.append(vi ? "Hộ \(r.householdID) (thôn \(r.village), \(areaName(r.area, lang))): \(classLabel)"
-                      : "Household \(r.householdID) (village \(r.village), \(areaName(r.area, lang))): \(classLabel)")
+        out.append(vi ? "Hộ \(r.householdID) (\(r.village), \(areaName(r.area, lang))): \(classLabel)"
+                      : "Household \(r.householdID) (\(r.village), \(areaName(r.area, lang))): \(classLabel)")
         out.append(vi ? "Bộ quy tắc \(set.reference): \(set.title.vi); ngày tham chiếu \(r.referenceDate)"
                       : "Rule set \(set.reference): \(set.title.en); reference date \(r.referenceDate)")
         out.append("")

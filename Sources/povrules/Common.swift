@@ -73,6 +73,12 @@ struct LoadedRules {
     let schema: SurveySchema
     let compiled: [CompiledRuleSet]
 
+    /// Vietnamese labels of codes, from the schema's default mapping, for explanations.
+    var codeLabels: CodeLabels {
+        guard let path = schema.defaultMappingPath, let mapping = try? HeaderMapping.load(path) else { return CodeLabels() }
+        return CodeLabels(mapping: mapping)
+    }
+
     static func load(_ root: String) throws -> LoadedRules {
         do {
             // A rules folder without its own survey schema (a user's rule set, a test fixture)

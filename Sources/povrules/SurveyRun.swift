@@ -31,9 +31,10 @@ final class SurveyRun {
         }
         reader = try survey.openReader(schema: rules.schema, asOf: date)
         let policy = ReferencePolicy(asOf: date)
-        classifier = Classifier(library: rules.compiled, policy: policy)
+        let labels = rules.codeLabels
+        classifier = Classifier(library: rules.compiled, policy: policy, codeLabels: labels)
         let n = max(1, threads ?? SurveyRun.cores())
-        workers = [classifier] + (1..<n).map { _ in Classifier(library: rules.compiled, policy: policy) }
+        workers = [classifier] + (1..<n).map { _ in Classifier(library: rules.compiled, policy: policy, codeLabels: labels) }
         for set in rules.library.ruleSets {
             for c in set.classes where !classOrder.contains(c.id) { classOrder.append(c.id) }
         }
