@@ -26,7 +26,7 @@ public struct ReportRenderer {
 
     public func render(_ format: ReportFormat) -> String {
         switch format {
-        case .table: return tables().map { $0.terminal() }.joined()
+        case .table: return title + "\n" + preamble.joined(separator: "\n") + "\n\n" + tables().map { $0.terminal() }.joined()
         case .markdown: return "## " + title + "\n\n" + preamble.map { "- " + $0 + "\n" }.joined() + "\n" + tables().map { $0.markdown() }.joined()
         case .csv: return csv()
         case .json: return json()
@@ -55,8 +55,6 @@ public struct ReportRenderer {
     public func tables() -> [TextTable] {
         let f = report.frame
         var out: [TextTable] = []
-        let head = TextTable(title: title + "\n" + preamble.joined(separator: "\n") + "\n", headers: [], rows: [])
-        _ = head
         // 1. Official rates.
         var rates = TextTable(title: l("1. Tỷ lệ chính thức (theo hộ)", "1. Official rates (household-based)"),
                               headers: [l("Nhóm", "Group"), l("Số hộ", "Households"), l("Số người", "People")]
@@ -90,7 +88,7 @@ public struct ReportRenderer {
         // 3. AF summary by group, both variants.
         var af = TextTable(title: l("3. Chỉ số Alkire–Foster (H: tỷ lệ nghèo, A: cường độ, M0 = H × A)",
                                     "3. Alkire–Foster measures (H: headcount, A: intensity, M0 = H × A)"),
-                           headers: [l("Nhóm", "Group"), l("Tỷ trọng dân số", "Pop. share")]
+                           headers: [l("Nhóm", "Group"), l("Tỷ trọng hộ", "Household share")]
                             + AlkireFoster.Variant.allCases.flatMap { v in ["H", "A", "M0"].map { "\($0) \(variantName(v))" } })
         for g in groups {
             var row = [groupName(g), Num.percent(report.overall.all.weightedHouseholds > 0 ? g.all.weightedHouseholds / report.overall.all.weightedHouseholds : nil, language)]
@@ -137,9 +135,6 @@ public struct ReportRenderer {
             mx.rows.append([p.isEmpty ? l("(không có)", "(none)") : status(p)] + report.statusOrder.map { Num.count(row[$0]?.households ?? 0, language) })
         }
         out.append(mx)
-        if let first = out.first {
-            out[0].title = title + "\n" + preamble.joined(separator: "\n") + "\n\n" + first.title
-        }
         return out
     }
 

@@ -120,11 +120,11 @@ public final class SurveyReader {
         }
         var last: [UInt8] = []
         var haveLast = false
-        while m.next() {
+        while m.nextKeyFields(column: mCol) {
             guard let (p, n) = id(m, mCol) else { continue }
             if haveLast, n == last.count, last.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { continue }
             var found = false
-            while h.next() {
+            while h.nextKeyFields(column: hCol) {
                 guard let (q, k) = id(h, hCol) else { continue }
                 if k == n && memcmp(q, p, n) == 0 { found = true; break }
             }

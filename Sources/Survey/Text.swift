@@ -35,7 +35,11 @@ public enum SurveyText {
         }
         while i < n {
             let b = p[i]
-            if b < 0x80 { i += 1; continue }
+            if b < 0x80 {
+                i += 1
+                while i + 8 <= n, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+                continue
+            }
             var need = 0
             var minScalar: UInt32 = 0
             var scalar: UInt32 = 0

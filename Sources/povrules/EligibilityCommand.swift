@@ -20,8 +20,9 @@ struct EligibilityCommand: ParsableCommand {
         With --check LIST: reports people on the list who are not eligible (and why not), eligible
         people left out, priority people left out while non-priority people are listed, duplicates,
         ids not in the survey and unreadable rows, each with its reason. Exit 1 when anything is
-        wrong, 0 when the list is clean, 2 when the input cannot be used.
-        Rejected survey rows are stated on standard error, with the accounting.
+        wrong, 0 when the list is clean, 2 when the input cannot be used. Rejected survey rows
+        are stated on standard error, with the accounting (a listed person of a rejected
+        household is reported as 'unclassified').
 
         Examples:
           povrules eligibility Fixtures/thach-ha-2024 > eligibility.csv
@@ -128,8 +129,10 @@ struct EligibilityCommand: ParsableCommand {
         let c = run.reader.counts
         let rejected = c.householdsRejected + engineRejected.count
         Report.printErr("households: read \(c.householdsRead), classified \(classified), rejected \(rejected); members: read \(c.membersRead), accepted \(c.membersAccepted), rejected \(c.membersRejected)")
+        // With --check the status is the list's (0 clean, 1 problems); a listed person of a
+        // rejected household is itself a problem ('unclassified'). The listing exits as classify.
         if let exit { throw exit }
-        if rejected > 0 { throw ExitStatus.badInput }
+        if list == nil && rejected > 0 { throw ExitStatus.badInput }
     }
 
     static func unique(_ ids: [String]) -> [String] {

@@ -14,6 +14,7 @@ struct Povrules: ParsableCommand {
             EvalCommand.self,
             TestCommand.self,
             DiffCommand.self,
+            ValidateCommand.self,
         ]
     )
 }

@@ -198,9 +198,9 @@ struct Workspace {
         #expect(t == "expect:\n  status: average   # why\n  deprived: [water, telecom]\n  x: {status: \"near_poor\", n: 2}\n")
         t = try! TestRecorder.replace(in: t, at: SourceLocation(file: "f", line: 3, column: 13), with: "[water]").get()
         #expect(t.contains("  deprived: [water]\n"))
-        t = try! TestRecorder.replace(in: t, at: SourceLocation(file: "f", line: 4, column: 16), with: "poor").get()
+        t = try! TestRecorder.replace(in: t, at: SourceLocation(file: "f", line: 4, column: 15), with: "poor").get()
         #expect(t.contains("x: {status: \"poor\", n: 2}"))
-        t = try! TestRecorder.replace(in: t, at: SourceLocation(file: "f", line: 4, column: 27), with: "3").get()
+        t = try! TestRecorder.replace(in: t, at: SourceLocation(file: "f", line: 4, column: 26), with: "3").get()
         #expect(t.contains("x: {status: \"poor\", n: 3}"))
     }
 }
@@ -275,7 +275,7 @@ struct Workspace {
         var rules = try AuditRules.load(root: w.rules)
         var problems = RuleChecks.versionDiscipline(current: rules, old: old, oldRoot: Workspace.repo + "/Rules", revision: "git:main")
         #expect(problems.contains { $0.message.contains("'vn-mdp-2022' changed since git:main (vn-mdp/2022-2026-nd07/parameters.yaml) but its version is still") })
-        try w.edit("vn-mdp/2022-2026-nd07/ruleset.yaml", "version: 1.0.0", "version: 1.1.0")
+        try w.edit("vn-mdp/2022-2026-nd07/ruleset.yaml", "  version: 1.0.0\n", "  version: 1.1.0\n")
         rules = try AuditRules.load(root: w.rules)
         problems = RuleChecks.versionDiscipline(current: rules, old: old, oldRoot: Workspace.repo + "/Rules", revision: "git:main")
         #expect(problems.contains { $0.message.contains("no entry for 1.1.0") })

@@ -19,7 +19,7 @@ import Glibc
         #expect(plan.id == "thach-ha-2024")
         #expect(plan.targets.count == 16)
         #expect(plan.targets.first?.goal == .reduceBy(3))
-        #expect(plan.targets.filter { !$0.measurable }.count == 4)
+        #expect(plan.targets.filter { !$0.measurable }.count == 5)
     }
 
     @Test func unknownKeyHasDidYouMeanAndPlace() {

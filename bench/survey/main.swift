@@ -97,4 +97,12 @@ func fmt(_ x: Double, _ d: Int = 1) -> String {
 print("survey: \(work) (\(fmt(Double(bytes) / 1e6)) MB, \(c.householdsRead) households, \(c.membersRead) members, streaming: \(reader.streaming))")
 print("read:   \(fmt(dt, 3)) s  \(fmt(Double(bytes) / 1e6 / dt)) MB/s  \(fmt(Double(rows) / dt / 1e6, 2)) M rows/s  (\(batches) batches, \(reader.problems.count) problems, check \(checksum % 1000))")
 print("per core: \(fmt(cpu, 3)) s CPU  \(fmt(Double(bytes) / 1e6 / cpu)) MB/s  \(fmt(Double(rows) / cpu / 1e6, 2)) M rows/s")
+let s0 = now(), sc0 = cpuTime()
+var scanned = 0
+do {
+    scanned += try CSVScan.count(path: hPath).fields
+    scanned += try CSVScan.count(path: mPath).fields
+} catch { print(error); exit(2) }
+let scpu = cpuTime() - sc0
+print("bare CSV scan (no typing): \(fmt(now() - s0, 3)) s, \(fmt(Double(bytes) / 1e6 / scpu)) MB/s per core, \(scanned) fields")
 print("peak memory (VmHWM): \(status("VmHWM"))")
