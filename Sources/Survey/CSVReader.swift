@@ -177,9 +177,6 @@ final class CSVReader {
             else if b & 0xC0 != 0x80 { col += 1 }
             i += 1
         }
-        if recordLine == 1 && bomLength > 0 && recordStart == bomLength && bufferFileOffset == 0 {
-            // The byte-order mark is not a character an editor shows.
-        }
         return SourceLocation(file: path, line: line, column: col)
     }
 

@@ -148,7 +148,15 @@ private struct TreeBuilder {
         let loc: SourceLocation
         if parser.error == YAML_READER_ERROR {
             // Reader errors carry only a byte offset.
-            loc = location(offset: Int(parser.problem_offset))
+            var offset = Int(parser.problem_offset)
+            // A bad continuation byte is reported where it stands; point at the character it
+            // breaks, which starts at the lead byte before it.
+            if problem.contains("trailing") {
+                var i = min(offset, bytes.count) - 1
+                while i >= 0, bytes[i] & 0xC0 == 0x80 { i -= 1 }
+                if i >= 0, bytes[i] >= 0xC0 { offset = i }
+            }
+            loc = location(offset: offset)
             if problem.contains("UTF-8") || problem.contains("utf-8") {
                 return Diagnostic.error(at: loc, "the file is not valid UTF-8 (\(problem), byte value 0x\(String(parser.problem_value, radix: 16, uppercase: true)))",
                                         hint: "save the file as UTF-8")

@@ -258,6 +258,12 @@ for h in 1...max(1, households) {
             else if deprived && rng.chance(0.25) { e = rng.chance(0.5) ? "unemployed" : "wage_without_contract" }
             else { e = ["wage_with_contract", "wage_without_contract", "self_employed", "self_employed", "family_worker", "homemaker"][rng.weighted([25, 8, 45, 10, 5, 7])] }
             mo.s(e)
+        } else if p.age >= 12 {
+            // Recorded ahead of the age bands, as review exports do, so the same survey still reads
+            // when classified at a later date (--as-of), and a child born just after the 15th of the
+            // review month is covered when its household's review date is later. No random draw,
+            // so the rest of the survey is unchanged.
+            mo.s("student")
         }
         mo.c()
         mo.bool(!(deprived ? rng.chance(0.25) : rng.chance(0.02))); mo.c()
@@ -265,12 +271,16 @@ for h in 1...max(1, households) {
         if p.age >= 16 {
             let lvl = deprived ? rng.weighted([10, 30, 35, 15, 5, 3, 1, 1]) : rng.weighted([2, 10, 28, 30, 8, 8, 6, 8])
             mo.s(["none", "primary", "lower_secondary", "upper_secondary", "vocational_elementary", "vocational_intermediate", "college", "university"][lvl])
+        } else if p.age >= 12 {
+            mo.s(p.age >= 15 ? "lower_secondary" : "primary")
         }
         mo.c()
         var inSchool = false
         if p.age >= 3 && p.age <= 30 {
             inSchool = p.age <= 15 ? !(deprived && rng.chance(0.1)) : p.age <= 22 ? rng.chance(0.5) : rng.chance(0.03)
             mo.bool(inSchool)
+        } else if p.age <= 33 {
+            mo.bool(false)
         }
         mo.c()
         if inSchool {
