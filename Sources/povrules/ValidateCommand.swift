@@ -30,63 +30,54 @@ struct ValidateCommand: ParsableCommand {
     var asOf: String?
 
     func run() throws {
-        var date: CivilDate?
-        if let asOf {
-            guard let d = CivilDate(asOf) else {
-                Report.printErr("error: --as-of '\(asOf)' is not a date YYYY-MM-DD")
-                throw ExitStatus.badInput
-            }
-            date = d
-        }
-        let root = rulesOptions.resolve()
-        let schema: SurveySchema
-        do {
-            let schemaRoot = FileSystem.exists(root + "/survey/schema.yaml") ? root : RulesLocator.shipped()
-            schema = try SurveySchema.shipped(rulesRoot: schemaRoot)
-        } catch let list {
-            Report.errors(list.diagnostics)
-            throw ExitStatus.badInput
-        }
-        let reader = try survey.openReader(schema: schema, asOf: date)
-        do {
-            while try reader.next(maxHouseholds: 4096) != nil {}
-        } catch {
-            Report.errors([error])
-            throw ExitStatus.badInput
-        }
-        fputs(ValidateCommand.report(reader), standardOutput)
+        // The rules take part: some fields are required only by age or by another field
+        // (`required_when` in the schema, e.g. employment for working age), which needs the
+        // rule set in force on each household's reference date.
+        let rules = try LoadedRules.load(rulesOptions.resolve())
+        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf)
+        try run.forEachOutcome { _ in }
+        let engineProblems = run.engineRejected.map(\.problem)
+        fputs(ValidateCommand.report(run.reader, engineProblems: engineProblems), standardOutput)
         fflush(standardOutput)
-        Report.printErr("povrules: " + reader.counts.summary)
-        let c = reader.counts
-        if !reader.problemCounts.isEmpty || c.householdsRejected > 0 || c.membersRejected > 0 {
+        let c = run.reader.counts
+        let rejected = c.householdsRejected + engineProblems.count
+        Report.printErr("households: read \(c.householdsRead), accepted \(c.householdsRead - rejected), rejected \(rejected); members: read \(c.membersRead), accepted \(c.membersAccepted), rejected \(c.membersRejected)")
+        if !run.reader.problemCounts.isEmpty || rejected > 0 || c.membersRejected > 0 {
             throw ExitStatus.badInput
         }
     }
 
     /// The data-quality report: accounting, counts by problem, then each problem in file order.
-    static func report(_ reader: SurveyReader) -> String {
+    static func report(_ reader: SurveyReader, engineProblems: [DataProblem] = []) -> String {
         let c = reader.counts
         var out = "Data-quality report\n"
         out += "  households: \(reader.householdsPath)\n  members:    \(reader.membersPath)\n"
         out += "  join: \(reader.streaming ? "streaming (same household order, members contiguous)" : "indexed (members in another order)")\n\n"
-        out += "households: \(c.householdsRead) read, \(c.householdsAccepted) accepted, \(c.householdsRejected) rejected\n"
+        let rejected = c.householdsRejected + engineProblems.count
+        out += "households: \(c.householdsRead) read, \(c.householdsRead - rejected) accepted, \(rejected) rejected\n"
         out += "members:    \(c.membersRead) read, \(c.membersAccepted) accepted, \(c.membersRejected) rejected\n"
         if c.blankRows > 0 { out += "blank rows skipped: \(c.blankRows)\n" }
-        let total = reader.problemCounts.values.reduce(0, +)
+        var counts = reader.problemCounts
+        for p in engineProblems { counts[p.kind, default: 0] += 1 }
+        let total = counts.values.reduce(0, +)
         if total == 0 {
             out += "\nno problems: the survey is clean\n"
             return out
         }
         out += "\nproblems by kind (\(total)):\n"
-        let kinds = reader.problemCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        let kinds = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         let width = kinds.map(\.key.count).max() ?? 0
         for (k, n) in kinds {
             out += "  " + k + String(repeating: " ", count: width - k.count) + "  \(n)\n"
         }
         out += "\nproblems:\n"
-        for p in reader.sortedProblems { out += p.diagnostic.description + "\n" }
-        if reader.problems.count < total {
-            out += "(\(total - reader.problems.count) more problems not listed; the counts above include them)\n"
+        let listed = (reader.sortedProblems + engineProblems).sorted { a, b in
+            guard let x = a.diagnostic.location, let y = b.diagnostic.location else { return a.diagnostic.location == nil && b.diagnostic.location != nil }
+            return x < y
+        }
+        for p in listed { out += p.diagnostic.description + "\n" }
+        if listed.count < total {
+            out += "(\(total - listed.count) more problems not listed; the counts above include them)\n"
         }
         return out
     }
