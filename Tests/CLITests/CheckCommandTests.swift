@@ -52,3 +52,12 @@ import Testing
         #expect(r.stderr.hasPrefix("Fixtures/rules-invalid/overlapping-id/set/ruleset.yaml:2:3: error: rule set 'mini' is declared twice with overlapping periods"))
     }
 }
+
+/// The four missing-data policies, end to end through `povrules test` on a rule set built for it.
+@Suite struct MissingDataPolicyTests {
+    @Test func everyPolicyBehavesAsDeclared() throws {
+        let r = try Povrules.run(["test", "Fixtures/rules-policies"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.hasSuffix("5 passed, 0 failed\n"))
+    }
+}
