@@ -64,6 +64,7 @@ final class SurveyRun {
             for outcomes in results.all {
                 try emit(outcomes, body)
             }
+            progress.update(households: classified + engineRejected.count)
         }
     }
 
@@ -109,8 +110,11 @@ final class SurveyRun {
         }
     }
 
+    private let progress = Progress()
+
     /// Prints the problems and the accounting to standard error; exits 2 when rows were rejected.
     func finish() throws {
+        progress.clear()
         let problems = reader.problems.map(\.diagnostic) + engineRejected.map(\.problem.diagnostic)
         Report.errors(problems)
         let c = reader.counts
@@ -137,4 +141,37 @@ private final class ResultSlots: @unchecked Sendable {
 private struct Work: @unchecked Sendable {
     let workers: [Classifier]
     let batches: [SurveyBatch]
+}
+
+/// Progress on standard error for work that lasts more than a second, only when standard error
+/// is a terminal (never in logs or pipes).
+final class Progress {
+    private let enabled = isatty(2) == 1
+    private let start = Progress.now()
+    private var last = 0.0
+    private var shown = false
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    func update(households: Int) {
+        guard enabled else { return }
+        let t = Progress.now()
+        let elapsed = t - start
+        guard elapsed > 1, t - last > 0.25 else { return }
+        last = t
+        shown = true
+        let rate = Double(households) / elapsed
+        fputs("\r\u{1B}[K\(households) households, \(Int(rate)) households/s, \(Int(elapsed)) s", standardError)
+        fflush(standardError)
+    }
+
+    func clear() {
+        guard shown else { return }
+        fputs("\r\u{1B}[K", standardError)
+        fflush(standardError)
+    }
 }
