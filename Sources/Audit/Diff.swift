@@ -40,6 +40,107 @@ struct Snapshot: Sendable {
     var deprived: [String]          // ids of deprived indicators
     var below: Bool?
     var newlyEscaped: Bool
+    /// Units eligible for a programme: key `PROGRAMME␟MEMBER` (member "" for a household-level
+    /// programme), value `PRIORITIES␟BAND`. Only eligible units are kept.
+    var eligible: [String: String] = [:]
+
+    static func absent(village: String = "") -> Snapshot {
+        Snapshot(status: "absent", village: village, ruleSet: "", deprived: [], below: nil, newlyEscaped: false)
+    }
+    static func rejected(village: String = "") -> Snapshot {
+        Snapshot(status: "rejected", village: village, ruleSet: "", deprived: [], below: nil, newlyEscaped: false)
+    }
+}
+
+/// Separates the parts of a snapshot's eligibility keys and values.
+let unitSeparator: Character = "\u{1F}"
+
+/// People (or households, for a household-level programme) eligible for one programme under each
+/// side, and how many gain or lose it.
+public struct ProgrammeChange: Sendable {
+    public let id: String
+    public let title: String
+    /// `member` (counts are people) or `household` (counts are households).
+    public let level: String
+    /// Which side declares the programme: both, base only or head only. A side that does not
+    /// declare it counts nobody as eligible, so everyone eligible under the other side is gained
+    /// or lost; the reports say so.
+    public let presence: String
+    public let baseEligible: Int
+    public let headEligible: Int
+    /// Not eligible under base (or not classified, or the programme not declared) and eligible under head.
+    public let gained: Int
+    public let lost: Int
+    /// Eligible under both, with a different set of priorities / a different band.
+    public let priorityChanged: Int
+    public let bandChanged: Int
+    public var net: Int { headEligible - baseEligible }
+    public var unit: String { level == "household" ? "households" : "people" }
+}
+
+/// One person's (or household's) eligibility for one programme that differs between the sides,
+/// for the sample.
+public struct EligibilityChange: Sendable {
+    public let program: String
+    /// Empty for a household-level programme.
+    public let memberID: String
+    /// `gained`, `lost`, `changed` (eligible under both, priority or band differs), or `base only`
+    /// / `head only` when the other side's rules do not declare the programme.
+    public let kind: String
+    /// The decision under each side in words: `eligible: REASON`, `not eligible: REASON`, …
+    public let before: String
+    public let after: String
+
+    public var unit: String { memberID.isEmpty ? "household" : "member \(memberID)" }
+}
+
+/// A plan target's overall figures under one side.
+public struct TargetFigures: Sendable, Equatable {
+    public var state: String
+    public var numerator: Double?
+    public var denominator: Double?
+    public var rate: Double?
+    public var met: Bool?
+}
+
+/// A target whose numerator, denominator, rate or verdict differs between the sides.
+public struct TargetChange: Sendable {
+    public let id: String
+    public let label: String
+    /// `share`, `at_least`, `at_most`, `reduce_by`, `reduce_rate_by`.
+    public let goalKind: String
+    public let base: TargetFigures
+    public let head: TargetFigures
+    /// Which of numerator, denominator, rate, met changed.
+    public var changedFields: [String] {
+        var out: [String] = []
+        if base.numerator != head.numerator { out.append("numerator") }
+        if base.denominator != head.denominator { out.append("denominator") }
+        if base.rate != head.rate { out.append("rate") }
+        if base.met != head.met { out.append("met") }
+        return out
+    }
+}
+
+/// Plan targets measured under both sides (`--plan`).
+public struct TargetsDiff: Sendable {
+    public var planID: String
+    public var planFile: String
+    public var year: Int?
+    public var targets: Int
+    /// Why the plan could not be measured under a side: its type errors, or every household
+    /// classified under a rule set not in force in the plan's year. Nil when it was measured.
+    public var baseProblem: String?
+    public var headProblem: String?
+    /// Households a side classified under a rule set not in force in the plan's year (not counted).
+    public var baseOutside: Int
+    public var headOutside: Int
+    /// Households a side counted.
+    public var baseCounted: Int
+    public var headCounted: Int
+    /// Targets whose figures change, in plan order (empty when a side could not be measured).
+    public var changes: [TargetChange]
+    public var compared: Bool { baseProblem == nil && headProblem == nil }
 }
 
 /// Households whose deprivation on one indicator changes.
@@ -66,6 +167,16 @@ public struct ChangedHousehold: Sendable {
     public let lostIndicators: [String]
     public var baseExplanation: String
     public var headExplanation: String
+    /// Programme eligibility that differs, person by person, with the reasons before and after.
+    public var eligibility: [EligibilityChange] = []
+    public var eligibilityGained: [String] { Self.programmes(eligibility.filter { $0.kind == "gained" }) }
+    public var eligibilityLost: [String] { Self.programmes(eligibility.filter { $0.kind == "lost" }) }
+
+    static func programmes(_ list: [EligibilityChange]) -> [String] {
+        var out: [String] = []
+        for e in list where !out.contains(e.program) { out.append(e.program) }
+        return out
+    }
 }
 
 /// What a rule change does to real households.
@@ -89,8 +200,13 @@ public struct DiffReport: Sendable {
     public var incomeTestLost: Int
     public var newlyEscapedGained: Int
     public var newlyEscapedLost: Int
-    /// Programme eligibility gained and lost, by programme id (empty when the engine evaluates none).
-    public var programmes: [(id: String, gained: Int, lost: Int)]
+    /// Programme eligibility under each side, by programme, in declared order (base first).
+    public var programmes: [ProgrammeChange]
+    /// Whether the rule sets that decided each side declare any programme.
+    public var baseHasProgrammes: Bool
+    public var headHasProgrammes: Bool
+    /// Plan targets under both sides, when a plan was given.
+    public var targets: TargetsDiff?
     public var changed: Int
     public var statusChanged: Int
     public var sample: [ChangedHousehold]
@@ -109,13 +225,32 @@ public struct RuleDiff {
     public let surveys: [DiffSurvey]
     public var sampleSize: Int
     public var language: Language
+    /// A plan whose targets are measured under both sides (`--plan`).
+    public var plan: Plan?
 
-    public init(base: DiffSide, head: DiffSide, surveys: [DiffSurvey], sampleSize: Int = 10, language: Language = .vi) {
+    public init(base: DiffSide, head: DiffSide, surveys: [DiffSurvey], sampleSize: Int = 10, language: Language = .vi, plan: Plan? = nil) {
         self.base = base
         self.head = head
         self.surveys = surveys
         self.sampleSize = sampleSize
         self.language = language
+        self.plan = plan
+    }
+
+    /// Whether the plan type-checks against a side's rules, and if not, its errors.
+    public func compilePlanProblem(base isBase: Bool) -> (Bool, [Diagnostic]) {
+        guard let plan else { return (true, []) }
+        do { _ = try CompiledPlan.compile(plan, rules: (isBase ? base : head).rules.compiled); return (true, []) } catch {
+            return (false, error.diagnostics)
+        }
+    }
+
+    /// The plan compiled against a side's rules, or the reason it does not type-check there.
+    func compilePlan(_ side: DiffSide) -> (CompiledPlan?, String?) {
+        guard let plan else { return (nil, nil) }
+        do { return (try CompiledPlan.compile(plan, rules: side.rules.compiled), nil) } catch {
+            return (nil, error.diagnostics.map(\.description).joined(separator: "\n"))
+        }
     }
 
     /// Runs both sides. Throws the survey's problems when a file cannot be read at all; rows a side
@@ -129,19 +264,49 @@ public struct RuleDiff {
         var statusChangedKeys: [(Int, String, String)] = []
         var otherChangedKeys: [(Int, String)] = []
         var baseSets: [String] = [], headSets: [String] = []
+        var eligBase: [String: Int] = [:], eligHead: [String: Int] = [:], eligGained: [String: Int] = [:], eligLost: [String: Int] = [:]
+        var priorityChanged: [String: Int] = [:], bandChanged: [String: Int] = [:]
+        /// Counts the eligibility of one household under both sides; true when any differs.
+        func compareEligibility(_ b: [String: String], _ h: [String: String]) -> Bool {
+            var differs = false
+            for (key, bv) in b {
+                let p = String(key.split(separator: unitSeparator, omittingEmptySubsequences: false)[0])
+                eligBase[p, default: 0] += 1
+                guard let hv = h[key] else { eligLost[p, default: 0] += 1; differs = true; continue }
+                if hv != bv {
+                    let bp = bv.split(separator: unitSeparator, omittingEmptySubsequences: false)
+                    let hp = hv.split(separator: unitSeparator, omittingEmptySubsequences: false)
+                    if bp[0] != hp[0] { priorityChanged[p, default: 0] += 1 }
+                    if bp[1] != hp[1] { bandChanged[p, default: 0] += 1 }
+                    differs = true
+                }
+            }
+            for key in h.keys {
+                let p = String(key.split(separator: unitSeparator, omittingEmptySubsequences: false)[0])
+                eligHead[p, default: 0] += 1
+                if b[key] == nil { eligGained[p, default: 0] += 1; differs = true }
+            }
+            return differs
+        }
+        let (basePlan, basePlanProblem) = compilePlan(base), (headPlan, headPlanProblem) = compilePlan(head)
+        let baseCounter = basePlan.map { TargetCounter(plan: $0, keepLists: false) }
+        let headCounter = headPlan.map { TargetCounter(plan: $0, keepLists: false) }
+        var baseClassified = 0, headClassified = 0
 
         for (si, survey) in surveys.enumerated() {
             var baseSnaps: [String: Snapshot] = [:]
             var baseOrder: [String] = []
-            try pass(base, survey) { id, snap, _ in
+            try pass(base, survey, targets: baseCounter) { id, snap, _, _ in
+                if snap.status != "rejected" { baseClassified += 1 }
                 if baseSnaps[id] == nil { baseOrder.append(id) }
                 baseSnaps[id] = snap
                 if !baseSets.contains(snap.ruleSet), !snap.ruleSet.isEmpty { baseSets.append(snap.ruleSet) }
             }
             var seen = Set<String>()
-            try pass(head, survey) { id, h, _ in
+            try pass(head, survey, targets: headCounter) { id, h, _, _ in
+                if h.status != "rejected" { headClassified += 1 }
                 if !headSets.contains(h.ruleSet), !h.ruleSet.isEmpty { headSets.append(h.ruleSet) }
-                let b = baseSnaps[id] ?? Snapshot(status: "absent", village: h.village, ruleSet: "", deprived: [], below: nil, newlyEscaped: false)
+                let b = baseSnaps[id] ?? Snapshot.absent(village: h.village)
                 seen.insert(id)
                 households += 1
                 matrix[b.status, default: [:]][h.status, default: 0] += 1
@@ -153,11 +318,12 @@ public struct RuleDiff {
                 if let bb = b.below, let hb = h.below, bb != hb { if hb { incomeGained += 1 } else { incomeLost += 1 } }
                 if b.newlyEscaped != h.newlyEscaped { if h.newlyEscaped { escGained += 1 } else { escLost += 1 } }
                 let incomeChanged = b.below != h.below && b.below != nil && h.below != nil
+                let eligibilityChanged = compareEligibility(b.eligible, h.eligible)
                 if b.status != h.status {
                     changed += 1
                     statusChanged += 1
                     statusChangedKeys.append((si, id, b.status + "->" + h.status))
-                } else if !g.isEmpty || !l.isEmpty || incomeChanged || b.newlyEscaped != h.newlyEscaped {
+                } else if !g.isEmpty || !l.isEmpty || incomeChanged || b.newlyEscaped != h.newlyEscaped || eligibilityChanged {
                     changed += 1
                     otherChangedKeys.append((si, id))
                 }
@@ -168,6 +334,7 @@ public struct RuleDiff {
                 households += 1
                 matrix[b.status, default: [:]]["absent", default: 0] += 1
                 for d in b.deprived { baseDep[d, default: 0] += 1; lost[d, default: 0] += 1 }
+                _ = compareEligibility(b.eligible, [:])
                 changed += 1
                 statusChanged += 1
                 statusChangedKeys.append((si, id, b.status + "->absent"))
@@ -198,6 +365,47 @@ public struct RuleDiff {
                                               gained: gained[id] ?? 0, lost: lost[id] ?? 0))
         }
 
+        // Programmes of the rule sets that decided each side, in declared order, base first.
+        let baseProgs = programmes(usedRuleSets(base, baseSets)), headProgs = programmes(usedRuleSets(head, headSets))
+        var progs: [ProgrammeChange] = []
+        for p in baseProgs + headProgs.filter({ q in !baseProgs.contains { $0.id == q.id } }) {
+            let inBase = baseProgs.contains { $0.id == p.id }, inHead = headProgs.contains { $0.id == p.id }
+            progs.append(ProgrammeChange(id: p.id, title: p.title.text(language), level: p.level.rawValue,
+                                         presence: inBase && inHead ? "both" : (inBase ? "base only" : "head only"),
+                                         baseEligible: eligBase[p.id] ?? 0, headEligible: eligHead[p.id] ?? 0,
+                                         gained: eligGained[p.id] ?? 0, lost: eligLost[p.id] ?? 0,
+                                         priorityChanged: priorityChanged[p.id] ?? 0, bandChanged: bandChanged[p.id] ?? 0))
+        }
+
+        var targets: TargetsDiff?
+        if let plan {
+            func problem(_ compileProblem: String?, _ counter: TargetCounter?, _ classified: Int, _ name: String) -> String? {
+                if let compileProblem { return "the plan does not type-check against the \(name) rules:\n" + compileProblem }
+                guard let counter else { return nil }
+                if classified > 0 && counter.outsidePlan == classified {
+                    return "every household the \(name) side classified (\(classified)) falls under a rule set not in force in \(plan.year.map { "\($0), the plan's year" } ?? "the plan's year"), so no target can be measured"
+                }
+                if classified == 0 { return "the \(name) side classified no household" }
+                return nil
+            }
+            var t = TargetsDiff(planID: plan.id, planFile: plan.file, year: plan.year, targets: plan.targets.count,
+                                baseProblem: problem(basePlanProblem, baseCounter, baseClassified, "base"),
+                                headProblem: problem(headPlanProblem, headCounter, headClassified, "head"),
+                                baseOutside: baseCounter?.outsidePlan ?? 0, headOutside: headCounter?.outsidePlan ?? 0,
+                                baseCounted: baseClassified - (baseCounter?.outsidePlan ?? 0),
+                                headCounted: headClassified - (headCounter?.outsidePlan ?? 0), changes: [])
+            if t.compared, let baseCounter, let headCounter {
+                for (k, target) in plan.targets.enumerated() {
+                    let b = Self.figures(TargetMeasures.measure(target, baseCounter.overall[k], overall: true))
+                    let h = Self.figures(TargetMeasures.measure(target, headCounter.overall[k], overall: true))
+                    if b != h {
+                        t.changes.append(TargetChange(id: target.id, label: target.label.text(language), goalKind: Self.goalKind(target.goal), base: b, head: h))
+                    }
+                }
+            }
+            targets = t
+        }
+
         // The sample: one household of each class transition in turn (input order within each),
         // so every kind of change is shown, then households that changed only on indicators.
         var byTransition: [String: [(Int, String)]] = [:]
@@ -220,12 +428,12 @@ public struct RuleDiff {
         for k in otherChangedKeys where picked.count < sampleSize { picked.append(k) }
         var sample: [ChangedHousehold] = []
         if !picked.isEmpty {
-            var baseExplained: [String: (Snapshot, String)] = [:], headExplained: [String: (Snapshot, String)] = [:]
+            var baseExplained: [String: (Snapshot, String, [EligibilityResult])] = [:], headExplained: [String: (Snapshot, String, [EligibilityResult])] = [:]
             for (si, survey) in surveys.enumerated() {
                 let ids = Set(picked.filter { $0.0 == si }.map(\.1))
                 if ids.isEmpty { continue }
-                try pass(base, survey, only: ids) { id, s, text in baseExplained["\(si)/\(id)"] = (s, text) }
-                try pass(head, survey, only: ids) { id, s, text in headExplained["\(si)/\(id)"] = (s, text) }
+                try pass(base, survey, only: ids) { id, s, text, e in baseExplained["\(si)/\(id)"] = (s, text, e) }
+                try pass(head, survey, only: ids) { id, s, text, e in headExplained["\(si)/\(id)"] = (s, text, e) }
             }
             for (si, id) in picked {
                 let b = baseExplained["\(si)/\(id)"], h = headExplained["\(si)/\(id)"]
@@ -234,14 +442,16 @@ public struct RuleDiff {
                     survey: surveys[si].label, householdID: id, village: h?.0.village ?? b?.0.village ?? "",
                     baseStatus: b?.0.status ?? "absent", headStatus: h?.0.status ?? "absent",
                     gainedIndicators: hd.filter { !bd.contains($0) }, lostIndicators: bd.filter { !hd.contains($0) },
-                    baseExplanation: b?.1 ?? "", headExplanation: h?.1 ?? ""))
+                    baseExplanation: b?.1 ?? "", headExplanation: h?.1 ?? "",
+                    eligibility: eligibilityChanges(b, h, baseProgs: baseProgs, headProgs: headProgs)))
             }
         }
         return DiffReport(baseLabel: base.rules.label, headLabel: head.rules.label, baseRuleSets: baseSets, headRuleSets: headSets,
                           baseAsOf: base.asOf?.description, headAsOf: head.asOf?.description,
                           surveys: surveys.map(\.label), households: households, classes: classes, classLabels: labels,
                           matrix: matrix, indicators: indicators, incomeTestGained: incomeGained, incomeTestLost: incomeLost,
-                          newlyEscapedGained: escGained, newlyEscapedLost: escLost, programmes: [],
+                          newlyEscapedGained: escGained, newlyEscapedLost: escLost, programmes: progs,
+                          baseHasProgrammes: !baseProgs.isEmpty, headHasProgrammes: !headProgs.isEmpty, targets: targets,
                           changed: changed, statusChanged: statusChanged, sample: sample, sampleLimit: sampleSize)
     }
 
@@ -251,6 +461,69 @@ public struct RuleDiff {
         return used.isEmpty ? side.rules.library.ruleSets : used
     }
 
+    func programmes(_ sets: [RuleSet]) -> [Programme] {
+        var out: [Programme] = []
+        for set in sets { for p in set.programmes where !out.contains(where: { $0.id == p.id }) { out.append(p) } }
+        return out
+    }
+
+    static func figures(_ m: TargetMeasure) -> TargetFigures {
+        TargetFigures(state: m.state.rawValue, numerator: m.numerator, denominator: m.denominator, rate: m.rate, met: m.met)
+    }
+
+    static func goalKind(_ g: PlanTarget.Goal) -> String {
+        switch g {
+        case .share: return "share"
+        case .atLeast: return "at_least"
+        case .atMost: return "at_most"
+        case .reduceBy: return "reduce_by"
+        case .reduceRateBy: return "reduce_rate_by"
+        case .none: return "none"
+        }
+    }
+
+    /// Each person's (or household's) programme decision that differs between the sides, with
+    /// the reasons of both, in household order (household-level programmes first).
+    func eligibilityChanges(_ b: (Snapshot, String, [EligibilityResult])?, _ h: (Snapshot, String, [EligibilityResult])?,
+                            baseProgs: [Programme], headProgs: [Programme]) -> [EligibilityChange] {
+        let bs = b?.0 ?? .absent(), hs = h?.0 ?? .absent()
+        var keys: [String] = []
+        for r in (b?.2 ?? []) + (h?.2 ?? []) {
+            let k = "\(r.program)\(unitSeparator)\(r.memberID)"
+            if !keys.contains(k) { keys.append(k) }
+        }
+        func describe(_ r: EligibilityResult?, _ snap: Snapshot, declared: Bool) -> String {
+            if snap.status == "rejected" || snap.status == "absent" { return "household not classified" }
+            if !declared { return "no such programme in these rules" }
+            guard let r else { return "not evaluated" }
+            if r.eligible {
+                var extra: [String] = []
+                if !r.priorities.isEmpty { extra.append("priority " + r.priority) }
+                if !r.band.isEmpty { extra.append("band " + r.band) }
+                return "eligible" + (extra.isEmpty ? "" : " (" + extra.joined(separator: ", ") + ")") + (r.reason.isEmpty ? "" : ": " + r.reason)
+            }
+            return (r.applies ? "not eligible" : "out of scope") + (r.reason.isEmpty ? "" : ": " + r.reason)
+        }
+        // Programme by programme in declared order (base first), people in household order.
+        let order = (baseProgs + headProgs).map(\.id)
+        func rank(_ k: String) -> Int { order.firstIndex(of: String(k.split(separator: unitSeparator, omittingEmptySubsequences: false)[0])) ?? order.count }
+        keys = keys.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
+        var out: [EligibilityChange] = []
+        for k in keys {
+            let bv = bs.eligible[k], hv = hs.eligible[k]
+            guard bv != hv else { continue }
+            let parts = k.split(separator: unitSeparator, omittingEmptySubsequences: false)
+            let program = String(parts[0]), member = String(parts[1])
+            let br = b?.2.first { $0.program == program && $0.memberID == member }
+            let hr = h?.2.first { $0.program == program && $0.memberID == member }
+            let inBase = baseProgs.contains { $0.id == program }, inHead = headProgs.contains { $0.id == program }
+            let kind = !inHead ? "base only" : !inBase ? "head only" : bv == nil ? "gained" : (hv == nil ? "lost" : "changed")
+            out.append(EligibilityChange(program: program, memberID: member, kind: kind,
+                                         before: describe(br, bs, declared: inBase), after: describe(hr, hs, declared: inHead)))
+        }
+        return out
+    }
+
     func indicatorIDs(_ sets: [RuleSet]) -> [String] {
         var out: [String] = []
         for set in sets { for i in set.indicators where !out.contains(i.id) { out.append(i.id) } }
@@ -258,13 +531,15 @@ public struct RuleDiff {
     }
 
     /// Reads `survey` with `side`'s schema and rules and hands every household's snapshot to
-    /// `body`, with its explanation when `only` names it.
-    func pass(_ side: DiffSide, _ survey: DiffSurvey, only: Set<String>? = nil,
-              _ body: (String, Snapshot, String) -> Void) throws(DiagnosticList) {
+    /// `body`, with its explanation and programme decisions when `only` names it; classified
+    /// households are also counted towards `targets`.
+    func pass(_ side: DiffSide, _ survey: DiffSurvey, only: Set<String>? = nil, targets: TargetCounter? = nil,
+              _ body: (String, Snapshot, String, [EligibilityResult]) -> Void) throws(DiagnosticList) {
         let reader: SurveyReader
         reader = try SurveyReader.open(householdsPath: survey.households, membersPath: survey.members,
                                        schema: side.rules.schema, mapping: survey.mapping, asOf: side.asOf)
         let classifier = Classifier(library: side.rules.compiled, policy: ReferencePolicy(asOf: side.asOf))
+        let options = EligibilityOptions(language: language)
         var delivered = Set<String>()
         while true {
             let batch: SurveyBatch?
@@ -276,18 +551,22 @@ public struct RuleDiff {
                 let id = idField.flatMap { batch.households.text($0, h) } ?? "?"
                 if let only, !only.contains(id) { continue }
                 delivered.insert(id)
-                switch classifier.classify(household: h, of: batch) {
+                let (outcome, eligibility) = classifier.classifyWithEligibility(household: h, of: batch, options: options)
+                switch outcome {
                 case .classified(let r):
                     let set = r.rules.ruleSet
                     var dep: [String] = []
                     for (i, ind) in set.indicators.enumerated() where r.deprived[i] { dep.append(ind.id) }
-                    let snap = Snapshot(status: r.status, village: r.village, ruleSet: set.reference, deprived: dep,
+                    var snap = Snapshot(status: r.status, village: r.village, ruleSet: set.reference, deprived: dep,
                                         below: r.incomeBelowLine, newlyEscaped: r.newlyEscaped)
-                    body(id, snap, only == nil ? "" : Explanation.render(r, language: language))
+                    for e in eligibility where e.eligible {
+                        snap.eligible["\(e.program)\(unitSeparator)\(e.memberID)"] = "\(e.priority)\(unitSeparator)\(e.band)"
+                    }
+                    targets?.add(r, batch: batch, household: h)
+                    body(id, snap, only == nil ? "" : Explanation.render(r, language: language), only == nil ? [] : eligibility)
                 case .rejected(let r):
                     let village = villageField.flatMap { batch.households.text($0, h) } ?? ""
-                    body(id, Snapshot(status: "rejected", village: village, ruleSet: "", deprived: [], below: nil, newlyEscaped: false),
-                         only == nil ? "" : r.problem.diagnostic.description + "\n")
+                    body(id, Snapshot.rejected(village: village), only == nil ? "" : r.problem.diagnostic.description + "\n", [])
                 }
             }
         }
@@ -296,8 +575,7 @@ public struct RuleDiff {
         for p in reader.problems {
             guard let id = p.householdID, !delivered.contains(id), !(only.map { !$0.contains(id) } ?? false) else { continue }
             delivered.insert(id)
-            body(id, Snapshot(status: "rejected", village: "", ruleSet: "", deprived: [], below: nil, newlyEscaped: false),
-                 only == nil ? "" : p.diagnostic.description + "\n")
+            body(id, Snapshot.rejected(), only == nil ? "" : p.diagnostic.description + "\n", [])
         }
     }
 }

@@ -12,7 +12,13 @@ import Foundation
 ///     income_below_line: 0      # net change in households at or below the income line
 ///     newly_escaped: ..0
 ///     changed: ..100            # households that change at all
+///     P2: -10..0                # net change in people eligible for programme P2
+///     P3.2.gained: 0..5         # people not eligible under base, eligible under head
+///     P3.2.lost: ..3            # people eligible under base, not under head
 ///     nothing else              # every quantity not named above must not change
+///
+/// A plain name is a class when one of the rule sets has that class, else a programme; `ID.net`
+/// always names programme ID's net change.
 ///
 /// A bound is `LO..HI`, `LO..`, `..HI`, a single number, or `any` (allowed to change freely, which
 /// matters under `nothing else`); numbers may carry a sign.
@@ -25,6 +31,8 @@ public struct ImpactExpectation: Sendable {
         case newlyEscaped
         case changed
         case classChanged
+        /// People (households, for a household-level programme) eligible for a programme.
+        case programme(String, ProgrammeMeasure)
 
         public var description: String {
             switch self {
@@ -35,8 +43,20 @@ public struct ImpactExpectation: Sendable {
             case .newlyEscaped: return "newly_escaped"
             case .changed: return "changed"
             case .classChanged: return "class_changed"
+            case .programme(let p, .net): return p
+            case .programme(let p, let m): return "\(p).\(m.rawValue)"
             }
         }
+
+        /// The programme a quantity bounds, if any.
+        public var programmeID: String? {
+            if case .programme(let p, _) = self { return p }
+            return nil
+        }
+    }
+
+    public enum ProgrammeMeasure: String, Sendable, Hashable, CaseIterable {
+        case net, gained, lost
     }
 
     public struct Bound: Sendable {
@@ -98,7 +118,7 @@ public struct ImpactExpectation: Sendable {
                 let name = term[..<colon].trimmingCharacters(in: .whitespaces)
                 let range = term[term.index(after: colon)...].trimmingCharacters(in: .whitespaces)
                 guard let q = quantity(name) else {
-                    bag.error(at: loc, "'\(name)' is not a quantity of a diff", hint: "use a class id (poor), a transition (poor->near_poor), d_INDICATOR, income_below_line, newly_escaped, changed or class_changed")
+                    bag.error(at: loc, "'\(name)' is not a quantity of a diff", hint: "use a class id (poor), a transition (poor->near_poor), d_INDICATOR, a programme (P2, P3.2.gained, P3.2.lost), income_below_line, newly_escaped, changed or class_changed")
                     continue
                 }
                 guard let (lo, hi) = parseRange(range) else {
@@ -134,7 +154,18 @@ public struct ImpactExpectation: Sendable {
             return a.isEmpty || b.isEmpty ? nil : .transition(a, b)
         }
         if name.hasPrefix("d_"), name.count > 2 { return .indicatorNet(String(name.dropFirst(2))) }
+        for m in ProgrammeMeasure.allCases where name.hasSuffix("." + m.rawValue) {
+            let id = String(name.dropLast(m.rawValue.count + 1))
+            return id.isEmpty ? nil : .programme(id, m)
+        }
         return .classNet(name)
+    }
+
+    /// A plain name is a class when either rule set has that class, else a programme when one
+    /// has that programme (its net change).
+    public static func resolve(_ q: Quantity, in r: DiffReport) -> Quantity {
+        if case .classNet(let c) = q, !r.classes.contains(c), r.programmes.contains(where: { $0.id == c }) { return .programme(c, .net) }
+        return q
     }
 
     static func parseRange(_ s: String) -> (Int?, Int?)? {
@@ -166,6 +197,7 @@ public struct ImpactExpectation: Sendable {
         var out: [Diagnostic] = []
         let classes = report.classes
         let indicators = report.indicators.map(\.id)
+        let programmes = report.programmes.map(\.id)
         func checkClass(_ c: String, _ b: Bound) {
             if !classes.contains(c) {
                 out.append(.error(at: b.location, "'\(c)' is not a household class of either rule set (classes: \(classes.joined(separator: ", ")))",
@@ -173,8 +205,14 @@ public struct ImpactExpectation: Sendable {
             }
         }
         for b in bounds {
-            switch b.quantity {
-            case .classNet(let c): checkClass(c, b)
+            switch Self.resolve(b.quantity, in: report) {
+            case .classNet(let c) where !classes.contains(c):
+                let known = "classes: \(classes.joined(separator: ", "))" + (programmes.isEmpty ? "; no programmes" : "; programmes: \(programmes.joined(separator: ", "))")
+                out.append(.error(at: b.location, "'\(c)' is not a household class or programme of either rule set (\(known))",
+                                  hint: Suggestion.didYouMean(c, in: classes + programmes)))
+            case .programme(let p, _) where !programmes.contains(p):
+                out.append(.error(at: b.location, "'\(p)' is not a programme of either rule set (" + (programmes.isEmpty ? "they declare none" : "programmes: \(programmes.joined(separator: ", "))") + ")",
+                                  hint: Suggestion.didYouMean(p, in: programmes)))
             case .transition(let x, let y): checkClass(x, b); checkClass(y, b)
             case .indicatorNet(let i) where !indicators.contains(i):
                 out.append(.error(at: b.location, "'\(i)' is not an indicator of either rule set",
@@ -186,7 +224,7 @@ public struct ImpactExpectation: Sendable {
     }
 
     public static func value(_ q: Quantity, in r: DiffReport) -> Int {
-        switch q {
+        switch resolve(q, in: r) {
         case .classNet(let c): return r.headCount(c) - r.baseCount(c)
         case .transition(let a, let b): return r.transition(a, b)
         case .indicatorNet(let i): return r.indicators.first { $0.id == i }?.net ?? 0
@@ -194,17 +232,31 @@ public struct ImpactExpectation: Sendable {
         case .newlyEscaped: return r.newlyEscapedGained - r.newlyEscapedLost
         case .changed: return r.changed
         case .classChanged: return r.statusChanged
+        case .programme(let p, let m):
+            guard let pc = r.programmes.first(where: { $0.id == p }) else { return 0 }
+            switch m {
+            case .net: return pc.net
+            case .gained: return pc.gained
+            case .lost: return pc.lost
+            }
         }
+    }
+
+    static func programmeDetail(_ pc: ProgrammeChange) -> String {
+        var d = " (\(pc.unit) eligible: base \(pc.baseEligible), head \(pc.headEligible); \(pc.gained) gained, \(pc.lost) lost"
+        if pc.presence != "both" { d += "; '\(pc.id)' is declared by the \(pc.presence == "base only" ? "base" : "head") rules only" }
+        return d + ")"
     }
 
     /// Every bound the real impact falls outside of; empty when the change is as declared.
     public func check(_ r: DiffReport) -> [Breach] {
         var out: [Breach] = []
         for b in bounds {
-            let v = Self.value(b.quantity, in: r)
+            let q = Self.resolve(b.quantity, in: r)
+            let v = Self.value(q, in: r)
             if b.contains(v) { continue }
             var detail = ""
-            switch b.quantity {
+            switch q {
             case .classNet(let c): detail = " (base \(r.baseCount(c)), head \(r.headCount(c)))"
             case .indicatorNet(let i):
                 if let ic = r.indicators.first(where: { $0.id == i }) {
@@ -212,14 +264,16 @@ public struct ImpactExpectation: Sendable {
                 }
             case .incomeBelowLine: detail = " (\(r.incomeTestGained) newly at or below the line, \(r.incomeTestLost) newly above)"
             case .newlyEscaped: detail = " (\(r.newlyEscapedGained) gained, \(r.newlyEscapedLost) lost)"
+            case .programme(let p, _):
+                if let pc = r.programmes.first(where: { $0.id == p }) { detail = Self.programmeDetail(pc) }
             default: break
             }
             let side = b.low.map { v < $0 } ?? false ? "below the lower bound" : "above the upper bound"
             out.append(Breach(location: b.location,
-                              message: "\(b.quantity): \(DiffReport.signed(v)) is \(side) of \(b.rangeText)\(detail)"))
+                              message: "\(q): \(DiffReport.signed(v)) is \(side) of \(b.rangeText)\(detail)"))
         }
         guard let ne = nothingElse else { return out }
-        let declared = Set(bounds.map(\.quantity))
+        let declared = Set(bounds.map { Self.resolve($0.quantity, in: r) })
         for c in r.classes where !declared.contains(.classNet(c)) {
             let v = r.headCount(c) - r.baseCount(c)
             if v != 0 {
@@ -241,6 +295,11 @@ public struct ImpactExpectation: Sendable {
         }
         if (r.newlyEscapedGained > 0 || r.newlyEscapedLost > 0) && !declared.contains(.newlyEscaped) {
             out.append(Breach(location: ne, message: "newly_escaped: \(r.newlyEscapedGained) gained and \(r.newlyEscapedLost) lost, but the expectation declares no change of 'newly_escaped'"))
+        }
+        let boundedProgrammes = Set(declared.compactMap(\.programmeID))
+        for p in r.programmes where (p.gained > 0 || p.lost > 0) && !boundedProgrammes.contains(p.id) {
+            let side = p.presence == "both" ? "" : "; declared by the \(p.presence == "base only" ? "base" : "head") rules only"
+            out.append(Breach(location: ne, message: "\(p.id): eligibility gained by \(p.gained) and lost by \(p.lost) \(p.unit) (eligible: base \(p.baseEligible), head \(p.headEligible)\(side)), but the expectation declares no change of '\(p.id)'"))
         }
         return out
     }

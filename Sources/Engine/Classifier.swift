@@ -25,7 +25,8 @@ public struct HouseholdResult: Sendable {
     public let incomeLine: Value?
     public let scoreAmount: Value?
     public let scoreLine: Value?
-    /// The explanation texts of each indicator in Vietnamese and English.
+    /// The explanation texts of each indicator in Vietnamese and English; empty when the
+    /// classifier was told not to render them (`Classifier.withReasons` false: CSV output).
     public let reasons: [[String]]
     /// Member ids in household order, for person-level work (eligibility).
     public let memberIDs: [String]
@@ -62,8 +63,20 @@ public final class Classifier {
     public let library: [CompiledRuleSet]
     public let policy: ReferencePolicy
     public let standard: String?
-    private var paramCache: [Int32: (CompiledRuleSet, [Value])] = [:]
-    private var activations: [ObjectIdentifier: HouseholdActivation] = [:]
+    @exclusivity(unchecked) private var paramCache: [Int32: (CompiledRuleSet, [Value])] = [:]
+    @exclusivity(unchecked) private var activations: [ObjectIdentifier: HouseholdActivation] = [:]
+    /// Render the explanation texts (`HouseholdResult.reasons`) of every household. They cost
+    /// more than the classification itself; output that does not show them (CSV, aggregates)
+    /// turns this off.
+    public var withReasons = true
+    // The rule set of the last reference date and its activation: most households of a survey
+    // share both, so the dictionaries above are consulted only when the date changes.
+    @exclusivity(unchecked) private var lastDate: CivilDate?
+    @exclusivity(unchecked) private var lastRules: (CompiledRuleSet, [Value])?
+    @exclusivity(unchecked) private var lastActivation: HouseholdActivation?
+    /// Bumped for every batch (or single household) handed in, so an activation re-binds its
+    /// columns once per batch instead of once per household.
+    @exclusivity(unchecked) private var generation = 0
 
     public let codeLabels: CodeLabels
 
@@ -77,10 +90,24 @@ public final class Classifier {
     public func classify(_ batch: SurveyBatch) -> [HouseholdOutcome] {
         var out: [HouseholdOutcome] = []
         out.reserveCapacity(batch.households.count)
+        generation &+= 1
+        let fields = BatchFields(batch)
         for h in 0..<batch.households.count {
-            out.append(classify(household: h, of: batch))
+            out.append(classify(household: h, of: batch, fields: fields))
         }
         return out
+    }
+
+    /// Fields the classifier reads by name, resolved once per batch.
+    struct BatchFields {
+        let householdID: Int?, reviewDate: Int?, village: Int?, area: Int?, memberID: Int?
+        init(_ batch: SurveyBatch) {
+            householdID = batch.households.fieldIndex("household_id")
+            reviewDate = batch.households.fieldIndex("review_date")
+            village = batch.households.fieldIndex("village")
+            area = batch.households.fieldIndex("area")
+            memberID = batch.members.fieldIndex("member_id")
+        }
     }
 
     func referenceDate(_ batch: SurveyBatch, _ h: Int, reviewField: Int?) -> CivilDate {
@@ -91,7 +118,12 @@ public final class Classifier {
 
     /// The rule set in force on `date` and its parameter values on that day.
     func rules(on date: CivilDate) -> Result<(CompiledRuleSet, [Value]), NoRuleSet> {
-        if let cached = paramCache[date.dayNumber] { return .success(cached) }
+        if date == lastDate, let last = lastRules { return .success(last) }
+        if let cached = paramCache[date.dayNumber] {
+            lastDate = date
+            lastRules = cached
+            return .success(cached)
+        }
         let d = RuleDate(year: date.year, month: date.month, day: date.day)!
         let candidates = library.filter { $0.ruleSet.period.contains(d) && (standard == nil || $0.ruleSet.standard == standard) }
         guard let rules = candidates.first else {
@@ -106,6 +138,8 @@ public final class Classifier {
             return Self.value(e.value)
         }
         paramCache[date.dayNumber] = (rules, values)
+        lastDate = date
+        lastRules = (rules, values)
         return .success((rules, values))
     }
 
@@ -120,27 +154,38 @@ public final class Classifier {
     }
 
     func activation(_ rules: CompiledRuleSet, _ batch: SurveyBatch) -> HouseholdActivation {
+        if let a = lastActivation, a.rules === rules {
+            if a.generation != generation { a.bind(batch, generation: generation) }
+            return a
+        }
         let key = ObjectIdentifier(rules)
         if let a = activations[key] {
-            a.batch = batch
+            if a.generation != generation { a.bind(batch, generation: generation) }
+            lastActivation = a
             return a
         }
         let a = HouseholdActivation(rules: rules, batch: batch)
+        a.generation = generation
         activations[key] = a
+        lastActivation = a
         return a
     }
 
     public func classify(household h: Int, of batch: SurveyBatch) -> HouseholdOutcome {
+        generation &+= 1
+        return classify(household: h, of: batch, fields: BatchFields(batch))
+    }
+
+    func classify(household h: Int, of batch: SurveyBatch, fields: BatchFields) -> HouseholdOutcome {
         let table = batch.households
-        let idField = table.fieldIndex("household_id")
-        let householdID = idField.flatMap { table.text($0, h) } ?? "?"
+        let householdID = fields.householdID.flatMap { table.text($0, h) } ?? "?"
         func reject(_ kind: String, _ message: String, hint: String? = nil, line: Int? = nil, file: String? = nil) -> HouseholdOutcome {
             let loc = SourceLocation(file: file ?? table.file, line: line ?? table.line(h), column: 1)
             return .rejected(RejectedHousehold(householdID: householdID,
                                                problem: DataProblem(kind: kind, diagnostic: .error(at: loc, "household '\(householdID)': \(message)", hint: hint),
                                                                     householdID: householdID)))
         }
-        let ref = referenceDate(batch, h, reviewField: table.fieldIndex("review_date"))
+        let ref = referenceDate(batch, h, reviewField: fields.reviewDate)
         let rules: CompiledRuleSet
         let params: [Value]
         switch self.rules(on: ref) {
@@ -153,11 +198,11 @@ public final class Classifier {
         a.memberCount = batch.memberRanges[h].count
         a.referenceDate = ref
         a.params = params
-        let memberIDField = batch.members.fieldIndex("member_id")
+        let memberIDField = fields.memberID
         func memberID(_ row: Int) -> String { memberIDField.flatMap { batch.members.text($0, row) } ?? String(row - a.memberStart + 1) }
 
         // Derived values, household then member, in rule order.
-        a.householdDerived = []
+        a.householdDerived.removeAll(keepingCapacity: true)
         a.use(.householdDerived)
         for (k, p) in rules.householdDerived.enumerated() {
             do { a.householdDerived.append(try p.evaluate(a)) } catch let e as EvalError where e.kind == .missingValue {
@@ -167,16 +212,16 @@ public final class Classifier {
             }
         }
         let nDerived = rules.memberDerived.count
-        a.memberDerived = []
+        a.memberDerived.removeAll(keepingCapacity: true)
         a.memberDerived.reserveCapacity(a.memberCount * nDerived)
         a.use(.memberDerived)
-        let memberDerivedDefs = rules.ruleSet.derived.filter { $0.scope == .member }
-        for row in batch.memberRanges[h] {
+        for row in batch.memberRanges[h] where nDerived > 0 {
             a.member = row
             for (k, p) in rules.memberDerived.enumerated() {
                 do { a.memberDerived.append(try p.evaluate(a)) } catch let e as EvalError where e.kind == .missingValue {
                     a.memberDerived.append(nil)
                 } catch {
+                    let memberDerivedDefs = rules.ruleSet.derived.filter { $0.scope == .member }
                     return reject("rule_error", "member '\(memberID(row))', derived field '\(memberDerivedDefs[k].id)': \(error)")
                 }
             }
@@ -184,16 +229,18 @@ public final class Classifier {
 
         // Fields required only in some cases (age bands, a dwelling) must be there when they are.
         a.use(.householdRequirement)
-        for req in rules.householdRequirements where !table.isPresent(req.fieldIndex, h) {
+        for k in 0..<a.householdRequirementFields.count where !a.householdPresent(a.householdRequirementFields[k], h) {
+            let req = rules.householdRequirements[k]
             if (try? req.program.evaluateBool(a)) == true {
                 return reject("missing_value", "'\(req.field.name)' is required here (\(req.program.source)) but is empty",
                               hint: "fill in '\(req.field.name)'")
             }
         }
         a.use(.memberRequirement)
-        for row in batch.memberRanges[h] {
+        for row in batch.memberRanges[h] where !rules.memberRequirements.isEmpty {
             a.member = row
-            for req in rules.memberRequirements where !batch.members.isPresent(req.fieldIndex, row) {
+            for k in 0..<a.memberRequirementFields.count where !a.memberPresent(a.memberRequirementFields[k], row) {
+                let req = rules.memberRequirements[k]
                 if (try? req.program.evaluateBool(a)) == true {
                     return reject("missing_value", "member '\(memberID(row))': '\(req.field.name)' is required here (\(req.program.source)) but is empty",
                                   hint: "fill in '\(req.field.name)'", line: batch.members.line(row), file: batch.members.file)
@@ -202,25 +249,29 @@ public final class Classifier {
         }
 
         // Indicators.
-        var deprived = [Bool](repeating: false, count: rules.indicators.count)
-        var deprivedMembers = [[String]](repeating: [], count: rules.indicators.count)
+        let nIndicators = rules.indicators.count
+        var deprived = [Bool](repeating: false, count: nIndicators)
+        var deprivedMembers = [[String]](repeating: [], count: nIndicators)
         var unknown: [Int] = []
-        for (i, ind) in rules.indicators.enumerated() {
+        let programs = a.indicatorPrograms, memberLevel = a.indicatorMemberLevel
+        let wantMembers = withReasons
+        for i in 0..<nIndicators {
             do {
-                if ind.isMemberLevel {
+                if memberLevel[i] {
                     a.use(.memberIndicator)
                     for row in batch.memberRanges[h] {
                         a.member = row
-                        if try ind.program.evaluateBool(a) {
+                        if try programs[i].evaluateBool(a) {
                             deprived[i] = true
-                            deprivedMembers[i].append(memberID(row))
+                            if wantMembers { deprivedMembers[i].append(memberID(row)) }
                         }
                     }
                 } else {
                     a.use(.householdIndicator)
-                    deprived[i] = try ind.program.evaluateBool(a)
+                    deprived[i] = try programs[i].evaluateBool(a)
                 }
             } catch let e as EvalError where e.kind == .missingValue {
+                let ind = rules.indicators[i]
                 switch ind.indicator.missing {
                 case .error:
                     return reject("missing_value", "indicator '\(ind.indicator.id)' needs a value that is missing: \(e.message)",
@@ -230,10 +281,11 @@ public final class Classifier {
                 case .unknown: unknown.append(i)
                 }
             } catch {
-                return reject("rule_error", "indicator '\(ind.indicator.id)': \(error)")
+                return reject("rule_error", "indicator '\(rules.indicators[i].indicator.id)': \(error)")
             }
         }
-        let count = deprived.reduce(0) { $0 + ($1 ? 1 : 0) }
+        var count = 0
+        for d in deprived where d { count += 1 }
         a.deprived = deprived
         a.deprivationCount = count
 
@@ -258,22 +310,27 @@ public final class Classifier {
             status = "undetermined"
         } else {
             a.use(.householdClass)
-            var matched: [String] = []
-            for (c, p) in rules.classes {
+            var first = -1, nMatched = 0
+            let classPrograms = a.classPrograms
+            for c in 0..<classPrograms.count {
                 do {
-                    if try p.evaluateBool(a) { matched.append(c.id) }
+                    if try classPrograms[c].evaluateBool(a) {
+                        if nMatched == 0 { first = c }
+                        nMatched += 1
+                    }
                 } catch let e as EvalError where e.kind == .missingValue {
                     continue
                 } catch {
-                    return reject("rule_error", "class '\(c.id)': \(error)")
+                    return reject("rule_error", "class '\(a.classIDs[c])': \(error)")
                 }
             }
-            guard matched.count == 1 else {
+            guard nMatched == 1 else {
+                let matched = (0..<classPrograms.count).filter { (try? classPrograms[$0].evaluateBool(a)) == true }.map { a.classIDs[$0] }
                 let detail = matched.isEmpty ? "no household class matches" : "several household classes match: \(matched.joined(separator: ", "))"
                 return reject("class_rules", "\(detail) (income test \(below ? "at or below" : "above") the line, \(count) deprivations)",
                               hint: "the classes of rule set \(rules.ruleSet.reference) must cover every case exactly once")
             }
-            status = matched[0]
+            status = a.classIDs[first]
         }
         a.status = status
 
@@ -289,9 +346,9 @@ public final class Classifier {
         a.newlyEscaped = newlyEscaped
 
         var reasons: [[String]] = []
-        reasons.reserveCapacity(rules.indicators.count)
+        if withReasons { reasons.reserveCapacity(rules.indicators.count) }
         a.use(.householdIndicator)
-        for (i, ind) in rules.indicators.enumerated() {
+        for (i, ind) in rules.indicators.enumerated() where withReasons {
             if deprived[i] {
                 reasons.append(Language.allCases.map { render(ind.explain[$0 == .vi ? 0 : 1], a, members: deprivedMembers[i], language: $0) })
             } else if let not = ind.explainNotDeprived {
@@ -301,17 +358,17 @@ public final class Classifier {
             }
         }
 
-        let villageField = table.fieldIndex("village"), areaField = table.fieldIndex("area")
         var area = ""
-        if let f = areaField, let c = table.code(f, h), case .code(let list) = table.fields[f].type {
-            area = rules.environment.schema.codeLists[list]?.codes[Int(c)] ?? ""
-        }
+        if let f = fields.area, let c = table.code(f, h) { area = a.householdCodeText(f, Int(c)) }
+        var memberIDs: [String] = []
+        memberIDs.reserveCapacity(a.memberCount)
+        for row in batch.memberRanges[h] { memberIDs.append(memberID(row)) }
         return .classified(HouseholdResult(
-            householdID: householdID, village: villageField.flatMap { table.text($0, h) } ?? "",
+            householdID: householdID, village: fields.village.flatMap { table.text($0, h) } ?? "",
             area: area, referenceDate: ref, rules: rules, status: status, deprivationCount: count,
             incomeBelowLine: below, deprived: deprived, unknownIndicators: unknown, deprivedMembers: deprivedMembers,
             newlyEscaped: newlyEscaped, incomeAmount: amount, incomeLine: line, scoreAmount: scoreAmount,
-            scoreLine: scoreLine, reasons: reasons, memberIDs: batch.memberRanges[h].map(memberID)))
+            scoreLine: scoreLine, reasons: reasons, memberIDs: memberIDs))
     }
 
     func render(_ t: Template, _ a: HouseholdActivation, members: [String], language: Language) -> String {

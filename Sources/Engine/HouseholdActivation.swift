@@ -7,29 +7,60 @@ import Survey
 /// is read straight from the batch's columns.
 final class HouseholdActivation: Activation {
     let rules: CompiledRuleSet
-    var batch: SurveyBatch
-    var household = 0
-    var memberStart = 0
-    var memberCount = 0
-    var member = 0
-    var referenceDate = CivilDate(year: 2000, month: 1, day: 1)!
-    var params: [Value] = []
-    var householdDerived: [Value?] = []
+    /// The batch being classified. Setting it re-binds the column pointers (`bind`).
+    var batch: SurveyBatch {
+        didSet { bindColumns() }
+    }
+    /// The classifier's batch counter when `batch` was last bound.
+    @exclusivity(unchecked) var generation = 0
+    @exclusivity(unchecked) var household = 0
+    @exclusivity(unchecked) var memberStart = 0
+    @exclusivity(unchecked) var memberCount = 0
+    @exclusivity(unchecked) var member = 0
+    @exclusivity(unchecked) var referenceDate = CivilDate(year: 2000, month: 1, day: 1)!
+    @exclusivity(unchecked) var params: [Value] = []
+    @exclusivity(unchecked) var householdDerived: [Value?] = []
     /// Member-derived values, `memberCount × derived count`, row-major.
-    var memberDerived: [Value?] = []
-    var slots: [RuleVariable] = []
+    @exclusivity(unchecked) var memberDerived: [Value?] = []
+    @exclusivity(unchecked) var slots: [RuleVariable] = []
 
-    var incomeBelowLine = false
-    var deprivationCount = 0
-    var deprived: [Bool] = []
-    var status = ""
-    var newlyEscaped = false
+    @exclusivity(unchecked) var incomeBelowLine = false
+    @exclusivity(unchecked) var deprivationCount = 0
+    @exclusivity(unchecked) var deprived: [Bool] = []
+    @exclusivity(unchecked) var status = ""
+    @exclusivity(unchecked) var newlyEscaped = false
 
     private let householdOrigins: [FieldOrigin]
     private let memberOrigins: [FieldOrigin]
     private let householdCodes: [[Value]]
     private let memberCodes: [[Value]]
-    private var codeSetCache: [UInt64: Value] = [:]
+    /// Code texts of household code fields (`area` → "rural"), for the output row.
+    private let householdCodeTexts: [[String]]
+    @exclusivity(unchecked) private var codeSetCache: [UInt64: Value] = [:]
+    /// Field kinds of the survey tables, resolved once: no `FieldSpec` copies per access.
+    private let householdKinds: [Kind]
+    private let memberKinds: [Kind]
+    /// Raw value columns of the bound batch (one pointer per field). The batch keeps the arrays
+    /// alive and is never mutated while bound, so the pointers stay valid until the next bind.
+    private let householdColumns: UnsafeMutablePointer<UnsafePointer<Int64>?>
+    private let memberColumns: UnsafeMutablePointer<UnsafePointer<Int64>?>
+    /// The compiled programs of the indicators and classes, in rule order, without the
+    /// structures around them (copying those costs reference counting per household).
+    let indicatorPrograms: [Program]
+    let indicatorMemberLevel: [Bool]
+    let classPrograms: [Program]
+    let classIDs: [String]
+    /// Field indices of the conditional requirements, in rule order.
+    let householdRequirementFields: [Int]
+    let memberRequirementFields: [Int]
+    /// Completed months of age of the current household's members (by birth-date field), each
+    /// computed once per household: rules ask for `m.age` many times per member.
+    @exclusivity(unchecked) private var ageCache: [Int64] = []
+    @exclusivity(unchecked) private var ageCacheField = -1
+    @exclusivity(unchecked) private var ageCacheKey = (household: -1, start: -1, generation: -1)
+    @exclusivity(unchecked) private var ageCacheDate = CivilDate(year: 2000, month: 1, day: 1)!
+
+    enum Kind: UInt8 { case text, bool, int, decimal, code, codeSet, date }
 
     init(rules: CompiledRuleSet, batch: SurveyBatch) {
         self.rules = rules
@@ -46,8 +77,102 @@ final class HouseholdActivation: Activation {
                 }
             }
         }
+        func kinds(_ fields: [FieldSpec]) -> [Kind] {
+            fields.map { f in
+                switch f.type {
+                case .text: return .text
+                case .bool: return .bool
+                case .int: return .int
+                case .decimal: return .decimal
+                case .code: return .code
+                case .codeSet: return .codeSet
+                case .date, .birthDate: return .date
+                }
+            }
+        }
         householdCodes = codes(schema.households)
         memberCodes = codes(schema.members)
+        householdCodeTexts = schema.households.map { f in
+            if case .code(let list) = f.type { return schema.codeLists[list]?.codes ?? [] }
+            return []
+        }
+        householdKinds = kinds(schema.households)
+        memberKinds = kinds(schema.members)
+        householdColumns = .allocate(capacity: max(1, householdKinds.count))
+        householdColumns.initialize(repeating: nil, count: max(1, householdKinds.count))
+        memberColumns = .allocate(capacity: max(1, memberKinds.count))
+        memberColumns.initialize(repeating: nil, count: max(1, memberKinds.count))
+        indicatorPrograms = rules.indicators.map(\.program)
+        indicatorMemberLevel = rules.indicators.map(\.isMemberLevel)
+        classPrograms = rules.classes.map(\.1)
+        classIDs = rules.classes.map(\.0.id)
+        householdRequirementFields = rules.householdRequirements.map(\.fieldIndex)
+        memberRequirementFields = rules.memberRequirements.map(\.fieldIndex)
+        bindColumns()
+    }
+
+    deinit {
+        householdColumns.deallocate()
+        memberColumns.deallocate()
+    }
+
+    /// Binds a new batch.
+    func bind(_ batch: SurveyBatch, generation: Int) {
+        self.batch = batch
+        self.generation = generation
+    }
+
+    private func bindColumns() {
+        for (f, column) in batch.households.values.enumerated() where f < householdKinds.count {
+            householdColumns[f] = column.withUnsafeBufferPointer { $0.baseAddress }
+        }
+        for (f, column) in batch.members.values.enumerated() where f < memberKinds.count {
+            memberColumns[f] = column.withUnsafeBufferPointer { $0.baseAddress }
+        }
+    }
+
+    /// Whether household field `f` has a value in row `row` (`RecordTable.isPresent`).
+    @inline(__always)
+    func householdPresent(_ f: Int, _ row: Int) -> Bool {
+        householdKinds[f] == .text ? batch.households.texts[f][row] != nil : householdColumns[f]![row] != RecordTable.absent
+    }
+
+    @inline(__always)
+    func memberPresent(_ f: Int, _ row: Int) -> Bool {
+        memberKinds[f] == .text ? batch.members.texts[f][row] != nil : memberColumns[f]![row] != RecordTable.absent
+    }
+
+    /// Completed months from member `row`'s birth date (field `i`) to the reference date, nil
+    /// when absent; cached per household.
+    @inline(__always)
+    private func memberAgeMonths(_ i: Int, _ row: Int) -> Int64? {
+        let k = row - memberStart
+        guard k >= 0 && k < memberCount else { return computedAge(i, row) }
+        if ageCacheField != i || ageCacheKey != (household, memberStart, generation) || ageCacheDate != referenceDate {
+            ageCacheField = i
+            ageCacheKey = (household, memberStart, generation)
+            ageCacheDate = referenceDate
+            ageCache.removeAll(keepingCapacity: true)
+            ageCache.append(contentsOf: repeatElement(Int64.max, count: memberCount))
+        }
+        var v = ageCache[k]
+        if v == Int64.max {
+            v = computedAge(i, row) ?? Int64.min
+            ageCache[k] = v
+        }
+        return v == Int64.min ? nil : v
+    }
+
+    private func computedAge(_ i: Int, _ row: Int) -> Int64? {
+        let raw = memberColumns[i]![row]
+        guard raw != RecordTable.absent else { return nil }
+        return Int64(CivilDate.completedMonths(from: CivilDate(dayNumber: Int32(truncatingIfNeeded: raw)), to: referenceDate))
+    }
+
+    /// The text of code `c` of household field `f` ("" when it is not a code field).
+    func householdCodeText(_ f: Int, _ c: Int) -> String {
+        let texts = householdCodeTexts[f]
+        return c >= 0 && c < texts.count ? texts[c] : ""
     }
 
     func use(_ stage: RuleStage) { slots = stage.variables }
@@ -67,15 +192,27 @@ final class HouseholdActivation: Activation {
     }
 
     func field(_ field: Int, of object: ObjectRef) -> Value? {
+        let row = Int(object.row)
         switch object.type {
         case RuleEnvironment.householdTypeID:
-            return value(origin: householdOrigins[field], table: batch.households, row: Int(object.row), codes: householdCodes,
-                         derived: { householdDerived[$0] })
+            switch householdOrigins[field] {
+            case .survey(let i): return householdValue(i, row)
+            case .derived(let k): return householdDerived[k]
+            case .monthsSince(let i), .ageYears(let i), .ageMonths(let i):
+                return dated(householdOrigins[field], householdColumns[i]![row])
+            }
         case RuleEnvironment.memberTypeID:
-            let row = Int(object.row)
-            let n = rules.memberDerived.count
-            return value(origin: memberOrigins[field], table: batch.members, row: row, codes: memberCodes,
-                         derived: { memberDerived[(row - memberStart) * n + $0] })
+            switch memberOrigins[field] {
+            case .survey(let i): return memberValue(i, row)
+            case .derived(let k): return memberDerived[(row - memberStart) * rules.memberDerived.count + k]
+            case .ageMonths(let i):
+                return memberAgeMonths(i, row).map(Value.int)
+            case .ageYears(let i):
+                // Completed years = completed months / 12, truncated toward zero.
+                return memberAgeMonths(i, row).map { .int($0 >= 0 ? $0 / 12 : -((-$0) / 12)) }
+            case .monthsSince(let i):
+                return dated(memberOrigins[field], memberColumns[i]![row])
+            }
         case RuleEnvironment.paramsTypeID:
             return params[field]
         default:
@@ -84,40 +221,48 @@ final class HouseholdActivation: Activation {
     }
 
     @inline(__always)
-    private func value(origin: FieldOrigin, table: RecordTable, row: Int, codes: [[Value]], derived: (Int) -> Value?) -> Value? {
+    private func dated(_ origin: FieldOrigin, _ raw: Int64) -> Value? {
+        guard raw != RecordTable.absent else { return nil }
+        let d = CivilDate(dayNumber: Int32(truncatingIfNeeded: raw))
         switch origin {
-        case .survey(let i):
-            return surveyValue(table, i, row, codes)
-        case .monthsSince(let i):
-            guard let d = table.date(i, row) else { return nil }
-            return .int(Int64(Self.signedCompletedMonths(from: d, to: referenceDate)))
-        case .ageYears(let i):
-            guard let d = table.date(i, row) else { return nil }
-            return .int(Int64(CivilDate.completedYears(from: d, to: referenceDate)))
-        case .ageMonths(let i):
-            guard let d = table.date(i, row) else { return nil }
-            return .int(Int64(CivilDate.completedMonths(from: d, to: referenceDate)))
-        case .derived(let k):
-            return derived(k)
+        case .monthsSince: return .int(Int64(Self.signedCompletedMonths(from: d, to: referenceDate)))
+        case .ageYears: return .int(Int64(CivilDate.completedYears(from: d, to: referenceDate)))
+        default: return .int(Int64(CivilDate.completedMonths(from: d, to: referenceDate)))
         }
     }
 
-    private func surveyValue(_ table: RecordTable, _ i: Int, _ row: Int, _ codes: [[Value]]) -> Value? {
-        switch table.fields[i].type {
-        case .bool: return table.bool(i, row).map(Value.bool)
-        case .int: return table.int(i, row).map(Value.int)
-        case .decimal: return table.decimal(i, row).map(Value.double)
-        case .text: return table.text(i, row).map(Value.string)
-        case .code: return table.code(i, row).map { codes[i][Int($0)] }
+    @inline(__always)
+    private func householdValue(_ i: Int, _ row: Int) -> Value? {
+        let kind = householdKinds[i]
+        if kind == .text { return batch.households.texts[i][row].map(Value.string) }
+        return raw(kind, householdColumns[i]![row], householdCodes, i)
+    }
+
+    @inline(__always)
+    private func memberValue(_ i: Int, _ row: Int) -> Value? {
+        let kind = memberKinds[i]
+        if kind == .text { return batch.members.texts[i][row].map(Value.string) }
+        return raw(kind, memberColumns[i]![row], memberCodes, i)
+    }
+
+    @inline(__always)
+    private func raw(_ kind: Kind, _ v: Int64, _ codes: [[Value]], _ i: Int) -> Value? {
+        guard v != RecordTable.absent else { return nil }
+        switch kind {
+        case .bool: return .bool(v != 0)
+        case .int: return .int(v)
+        case .decimal: return .double(Double(bitPattern: UInt64(bitPattern: v)))
+        case .code: return codes[i][Int(Int32(truncatingIfNeeded: v))]
         case .codeSet:
-            guard let mask = table.codeSet(i, row) else { return nil }
+            let mask = UInt64(bitPattern: v)
             if let cached = codeSetCache[mask] { return cached }
             var items: [Value] = []
             for (bit, code) in codes[i].enumerated() where mask & (1 << UInt64(bit)) != 0 { items.append(code) }
-            let v = Value.list(.array(items))
-            codeSetCache[mask] = v
-            return v
-        case .date, .birthDate: return table.date(i, row).map { .string($0.description) }
+            let value = Value.list(.array(items))
+            codeSetCache[mask] = value
+            return value
+        case .date: return .string(CivilDate(dayNumber: Int32(truncatingIfNeeded: v)).description)
+        case .text: return nil
         }
     }
 

@@ -26,6 +26,49 @@ public struct ClassificationWriter {
         return cols.joined(separator: ",") + "\n"
     }
 
+    /// The rule set whose indicator order was last matched against the columns, with the
+    /// indicator index of each column (-1: the rule set has no such indicator).
+    private var columnsOf: (rules: ObjectIdentifier, indicators: [Int], reference: [UInt8])?
+
+    /// Appends the row of `r` to `out` as bytes: the same bytes as `row`, without building
+    /// strings (the streaming path of `povrules classify`).
+    public mutating func appendRow(_ r: HouseholdResult, to out: inout [UInt8]) {
+        guard format == .csv else {
+            out.append(contentsOf: row(r).utf8)
+            return
+        }
+        if indicatorIDs == nil { _ = header(for: r) }
+        let key = ObjectIdentifier(r.rules)
+        if columnsOf?.rules != key {
+            let own = r.rules.ruleSet.indicators.map(\.id)
+            if own != indicatorIDs! { mismatchedRuleSets.insert(r.rules.ruleSet.reference) }
+            columnsOf = (key, indicatorIDs!.map { own.firstIndex(of: $0) ?? -1 },
+                         Array(CSVText.cell(r.rules.ruleSet.reference).utf8))
+        }
+        let comma = UInt8(ascii: ","), zero = UInt8(ascii: "0"), one = UInt8(ascii: "1")
+        CSVText.appendCell(r.householdID, to: &out)
+        out.append(comma)
+        CSVText.appendCell(r.village, to: &out)
+        out.append(comma)
+        CSVText.appendCell(r.area, to: &out)
+        out.append(comma)
+        CSVText.appendCell(r.status, to: &out)
+        out.append(comma)
+        CSVText.appendInt(r.deprivationCount, to: &out)
+        out.append(comma)
+        out.append(r.incomeBelowLine ? one : zero)
+        let unknown = r.unknownIndicators
+        for i in columnsOf!.indicators {
+            out.append(comma)
+            if i >= 0 && !(!unknown.isEmpty && unknown.contains(i)) { out.append(r.deprived[i] ? one : zero) }
+        }
+        out.append(comma)
+        out.append(r.newlyEscaped ? one : zero)
+        out.append(comma)
+        out.append(contentsOf: columnsOf!.reference)
+        out.append(10)
+    }
+
     public mutating func row(_ r: HouseholdResult) -> String {
         if indicatorIDs == nil { _ = header(for: r) }
         let ids = indicatorIDs!
@@ -85,6 +128,30 @@ public enum CSVText {
             return "\"" + text.replacingAll("\"", with: "\"\"") + "\""
         }
         return text
+    }
+
+    /// Appends `cell(s)` to `out`, copying the bytes straight when the text needs neither a
+    /// formula guard nor quotes (almost always).
+    public static func appendCell(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        let plain = s.withUTF8 { b -> Bool in
+            if let first = b.first, first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: "@") {
+                return false
+            }
+            for c in b where c == UInt8(ascii: ",") || c == UInt8(ascii: "\"") || c == 10 || c == 13 { return false }
+            out.append(contentsOf: b)
+            return true
+        }
+        if !plain { out.append(contentsOf: cell(s).utf8) }
+    }
+
+    /// Appends the decimal digits of `v`.
+    public static func appendInt(_ v: Int, to out: inout [UInt8]) {
+        if v >= 0 && v < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(v))
+        } else {
+            out.append(contentsOf: String(v).utf8)
+        }
     }
 
     static func isNumber(_ s: String) -> Bool {

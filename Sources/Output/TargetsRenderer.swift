@@ -38,7 +38,7 @@ public struct TargetsRenderer {
         case .share(let g): return "≥ " + Num.percent(g, language)
         case .atLeast(let n): return "≥ " + Num.count(n, language)
         case .atMost(let n): return "≤ " + Num.count(n, language)
-        case .reduceBy(let n): return l("giảm ", "fall ") + Num.count(n, language) + (t.level == .member ? l(" người", " people") : l(" hộ", " hh"))
+        case .reduceBy(let n): return l("giảm ", "fall ") + Num.count(n, language) + " " + unit(t)
         case .reduceRateBy(let g): return l("giảm ", "fall ") + NumberFormat.decimal(g * 100, language, fractionDigits: 2) + l(" điểm %", " pp")
         case .none: return "—"
         }
@@ -55,7 +55,11 @@ public struct TargetsRenderer {
         }
     }
 
-    func unit(_ t: PlanTarget) -> String { t.level == .member ? l("người", "people") : l("hộ", "households") }
+    /// What the target counts (the plan's `unit:`, else households or people by level).
+    func unit(_ t: PlanTarget) -> String { t.unit.label.text(language) }
+
+    /// For machines: the unit's code, or the plan's own label in the output language.
+    func unitMachine(_ t: PlanTarget) -> String { t.unit.code ?? t.unit.label.text(language) }
 
     func verdict(_ m: TargetMeasure) -> String {
         switch m.state {
@@ -157,12 +161,12 @@ public struct TargetsRenderer {
             }
             return out
         }
-        out = "target,village,level,state,goal_kind,goal,numerator,denominator,rate,met,gap\n"
+        out = "target,village,level,state,goal_kind,goal,numerator,denominator,rate,met,gap,unit\n"
         func row(_ t: PlanTarget, _ village: String, _ m: TargetMeasure) {
             let (kind, goal) = goalMachine(t)
             let cells = [t.id, village, t.level.rawValue, m.state.rawValue, kind, goal,
                          m.numerator.map(Num.machine) ?? "", m.denominator.map(Num.machine) ?? "", m.rate.map(Num.machine) ?? "",
-                         m.met.map { $0 ? "1" : "0" } ?? "", m.gap.map(String.init) ?? ""]
+                         m.met.map { $0 ? "1" : "0" } ?? "", m.gap.map(String.init) ?? "", unitMachine(t)]
             out += cells.map(CSVText.cell).joined(separator: ",") + "\n"
         }
         for (k, t) in plan.targets.enumerated() {
@@ -196,6 +200,8 @@ public struct TargetsRenderer {
             o.add("label", .string(t.label.text(language)))
             o.add("text", .string(t.text))
             o.add("level", .string(t.level.rawValue))
+            o.add("unit", .string(unitMachine(t)))
+            o.add("unit_label", .string(unit(t)))
             let (kind, goal) = goalMachine(t)
             var g = JSONObject()
             g.add("kind", .string(kind))

@@ -17,6 +17,52 @@ public struct Plan: Sendable {
 public struct PlanTarget: Sendable {
     public enum Level: String, Sendable { case household, member }
 
+    /// What a target counts, as its figures are labelled. A measured target counts households
+    /// (`level: household`) or people (`level: member`); a target the survey cannot measure may
+    /// count something else: poverty-reduction models, staff, or a unit of the plan's own.
+    public enum Unit: Sendable, Equatable {
+        case households, people, models, staff
+        /// A unit of the plan's own, in both languages.
+        case custom(Bilingual)
+
+        /// The codes a plan file may give as `unit:`.
+        public static let codes = ["households", "people", "models", "staff"]
+
+        public init?(code: String) {
+            switch code {
+            case "households": self = .households
+            case "people": self = .people
+            case "models": self = .models
+            case "staff": self = .staff
+            default: return nil
+            }
+        }
+
+        /// The unit a target of this level counts when the plan gives none.
+        public init(level: Level) { self = level == .member ? .people : .households }
+
+        /// The code, or nil for a unit of the plan's own.
+        public var code: String? {
+            switch self {
+            case .households: return "households"
+            case .people: return "people"
+            case .models: return "models"
+            case .staff: return "staff"
+            case .custom: return nil
+            }
+        }
+
+        public var label: Bilingual {
+            switch self {
+            case .households: return Bilingual(vi: "hộ", en: "households")
+            case .people: return Bilingual(vi: "người", en: "people")
+            case .models: return Bilingual(vi: "mô hình", en: "models")
+            case .staff: return Bilingual(vi: "cán bộ", en: "staff")
+            case .custom(let b): return b
+            }
+        }
+    }
+
     /// What the target asks for.
     public enum Goal: Sendable, Equatable {
         /// At least this share (0…1) of the population meets the condition.
@@ -51,7 +97,7 @@ public struct PlanTarget: Sendable {
 
     public init(id: String, section: String?, label: Bilingual, text: String, level: Level, population: Located<String>?,
                 condition: Located<String>?, before: Located<String>?, after: Located<String>?, goal: Goal, measurable: Bool,
-                note: String?, reported: Reported?, location: SourceLocation) {
+                note: String?, reported: Reported?, location: SourceLocation, unit: Unit? = nil) {
         self.id = id
         self.section = section
         self.label = label
@@ -66,6 +112,7 @@ public struct PlanTarget: Sendable {
         self.note = note
         self.reported = reported
         self.location = location
+        self.unit = unit ?? Unit(level: level)
     }
 
     public var id: String
@@ -87,11 +134,13 @@ public struct PlanTarget: Sendable {
     public var note: String?
     public var reported: Reported?
     public var location: SourceLocation
+    /// What the target counts (default: households or people, by level).
+    public var unit: Unit
 }
 
 public enum PlanLoader {
     static let planKeys = ["id", "title", "source", "year", "note"]
-    static let targetKeys = ["id", "section", "label", "text", "level", "population", "condition", "before", "after",
+    static let targetKeys = ["id", "section", "label", "text", "level", "unit", "population", "condition", "before", "after",
                              "goal", "measurable", "note", "reported"]
     static let goalKeys = ["share", "at_least", "at_most", "reduce_by", "reduce_rate_by", "none"]
 
@@ -150,6 +199,7 @@ public enum PlanLoader {
             }
         }
         let measurable = r.value("measurable").flatMap { Scalars.bool($0, key: "measurable", &bag) } ?? true
+        let unit = r.value("unit").flatMap { readUnit($0, name: name, level: level, measurable: measurable, &bag) }
         var goal = PlanTarget.Goal.none
         if let g = r.required("goal", &bag) { goal = readGoal(g, name: name, &bag) ?? .none }
         let population = r.located("population", required: false, &bag)
@@ -189,7 +239,34 @@ public enum PlanLoader {
         return PlanTarget(id: id, section: r.string("section", required: false, &bag), label: label, text: text, level: level,
                           population: population, condition: condition, before: before, after: after, goal: goal,
                           measurable: measurable, note: r.string("note", required: false, &bag), reported: reported,
-                          location: node.location)
+                          location: node.location, unit: unit)
+    }
+
+    /// `unit:` is one of `PlanTarget.Unit.codes` or a label of the plan's own, `{vi: …, en: …}`.
+    /// A measured target counts what its level says: households or people (or a label of its own
+    /// for them, such as workers).
+    static func readUnit(_ node: YAMLNode, name: String, level: PlanTarget.Level, measurable: Bool,
+                         _ bag: inout DiagnosticBag) -> PlanTarget.Unit? {
+        let expected = "households, people, models or staff, or a label of your own {vi: \"…\", en: \"…\"}"
+        if node.mapping != nil {
+            return bilingual(node, what: "'unit' of \(name)", &bag).map { .custom($0) }
+        }
+        guard let code = Scalars.string(node, key: "unit", &bag) else { return nil }
+        guard let unit = PlanTarget.Unit(code: code) else {
+            bag.error(at: node.location, "'unit' of \(name) must be \(expected), found '\(code)'",
+                      hint: Suggestion.didYouMean(code, in: PlanTarget.Unit.codes))
+            return nil
+        }
+        if measurable, unit != PlanTarget.Unit(level: level) {
+            let counted = PlanTarget.Unit(level: level)
+            bag.error(at: node.location,
+                      "\(name) is measured over \(counted.code!) (level: \(level.rawValue)), so its unit cannot be '\(code)'",
+                      hint: unit == .people || unit == .households
+                        ? "give 'level: \(unit == .people ? "member" : "household")' to count \(code)"
+                        : "'\(code)' fits a target the survey cannot measure ('measurable: false' with a 'note')")
+            return nil
+        }
+        return unit
     }
 
     static func readGoal(_ node: YAMLNode, name: String, _ bag: inout DiagnosticBag) -> PlanTarget.Goal? {

@@ -34,6 +34,7 @@ struct ClassifyCommand: ParsableCommand {
     func run() throws {
         let rules = try LoadedRules.load(rulesOptions.resolve())
         let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads)
+        run.withReasons = format == .jsonl
         let sink = try OutputSink(path: output)
         var writer = ClassificationWriter(format: format)
         var wroteHeader = false
@@ -43,7 +44,7 @@ struct ClassifyCommand: ParsableCommand {
                     if let h = writer.header(for: r) { sink.write(h) }
                     wroteHeader = true
                 }
-                sink.write(writer.row(r))
+                sink.append { writer.appendRow(r, to: &$0) }
             }
         }
         sink.close()

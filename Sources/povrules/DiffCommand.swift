@@ -8,17 +8,21 @@ import Survey
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
-        abstract: "What a rule change does to real households: class transitions, indicators, a sample with explanations.",
+        abstract: "What a rule change does to real households: class transitions, indicators, programme eligibility, plan targets, a sample with explanations.",
         discussion: """
         Classifies every household of the surveys with the base rules and with the head rules, and
         reports the class transition matrix, how many households change on each indicator and on the
-        income test, and a sample of changed households with the explanation before and after.
+        income test, programme eligibility gained and lost (people, or households for a
+        household-level programme), and a sample of changed households with the explanation and
+        programme decisions before and after. With --plan, the plan's targets are measured under
+        both sides and every target whose numerator, denominator, rate or result changes is listed.
 
         --base and --head take a rules folder or a git revision: git:REV[:PATH] (PATH defaults to
         Rules), read with `git archive` so CI needs no second checkout.
 
         --expect FILE declares the expected impact, one bound per line or per ';':
           poor: -40..-20; near_poor: 0..+50; d_housing_area: any; nothing else
+        Programmes: P2: -10..0 (net change in people eligible); P3.2.gained: 0..5; P3.2.lost: ..3
         Exit 1 when the real impact falls outside it (each broken bound is printed), 0 otherwise;
         2 when the rules, the surveys or the expectation cannot be read.
 
@@ -26,6 +30,7 @@ struct DiffCommand: ParsableCommand {
           povrules diff --base git:HEAD:Rules --head Rules Fixtures/thach-ha-2024 --format markdown
           povrules diff --base git:origin/main --head Rules Fixtures/thach-ha-2024 --expect Fixtures/thach-ha-2024/diff-expect.txt
           povrules diff --base Rules --head Rules --base-as-of 2026-12-31 --head-as-of 2027-01-01 Fixtures/thach-ha-2024
+          povrules diff --base git:HEAD:Rules --head Rules Fixtures/thach-ha-2024 --plan Rules/plans/thach-ha-2024.yaml
         """
     )
 
@@ -51,6 +56,8 @@ struct DiffCommand: ParsableCommand {
     var format: DiffFormat = .text
     @Option(help: "The expected impact; exit 1 when the real one falls outside it.")
     var expect: String?
+    @Option(help: "A plan (YAML): list the targets whose numerator, denominator, rate or result changes.")
+    var plan: String?
     @Option(help: "How many changed households to show with their explanations.")
     var sample: Int = 10
     @Option(help: "Language of the explanations: vi or en.")
@@ -100,6 +107,13 @@ struct DiffCommand: ParsableCommand {
                 throw ExitStatus.badInput
             }
         }
+        var planFile: Plan?
+        if let plan {
+            do { planFile = try PlanLoader.load(plan) } catch {
+                Report.errors(error.diagnostics)
+                throw ExitStatus.badInput
+            }
+        }
         var map: HeaderMapping?
         if let mapping {
             do { map = try HeaderMapping.load(mapping) } catch {
@@ -112,7 +126,16 @@ struct DiffCommand: ParsableCommand {
             list.append(DiffSurvey(label: households, households: households, members: members, mapping: map))
         }
         let diff = RuleDiff(base: DiffSide(rules: baseRules, asOf: baseDate), head: DiffSide(rules: headRules, asOf: headDate),
-                            surveys: list, sampleSize: sample, language: Language(rawValue: lang) ?? .vi)
+                            surveys: list, sampleSize: sample, language: Language(rawValue: lang) ?? .vi, plan: planFile)
+        // A plan that type-checks against neither side is a mistake in the plan: nothing to compare.
+        if planFile != nil {
+            let (b, bProblem) = diff.compilePlanProblem(base: true), (h, hProblem) = diff.compilePlanProblem(base: false)
+            if !b && !h {
+                Report.errors(bProblem + hProblem.filter { d in !bProblem.contains { $0.description == d.description } })
+                Report.printErr("error: the plan \(plan ?? "") does not type-check against either side's rules")
+                throw ExitStatus.badInput
+            }
+        }
         let report: DiffReport
         do { report = try diff.run() } catch {
             Report.errors(error.diagnostics)
@@ -122,6 +145,10 @@ struct DiffCommand: ParsableCommand {
         sink.write(report.render(format))
         sink.close()
         Report.printErr("households: \(report.households) compared, \(report.changed) changed, \(report.statusChanged) changed class")
+        if let t = report.targets {
+            if let p = t.baseProblem { Report.printErr("warning: plan targets not measured under base: " + p) }
+            if let p = t.headProblem { Report.printErr("warning: plan targets not measured under head: " + p) }
+        }
         for c in ["rejected", "absent"] where report.baseCount(c) + report.headCount(c) > 0 {
             Report.printErr("warning: \(report.baseCount(c)) households \(c) under base, \(report.headCount(c)) under head (see the transition matrix)")
         }

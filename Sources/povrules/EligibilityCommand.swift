@@ -12,10 +12,11 @@ struct EligibilityCommand: ParsableCommand {
         abstract: "Who is eligible for which programme; with --check, validate a submitted beneficiary list.",
         discussion: """
         Without --check: one row per person and programme that applies (the person is in the
-        programme's scope: working age for P2 and P3.1, under 16 for P3.2), in input order of
-        households and members, then programme order (a household-level programme such as P5
-        comes first in its household, with an empty member_id). Columns: household_id, member_id,
-        program, eligible (1/0), priority, band, reason. Exit 0, or 2 when survey rows were rejected.
+        programme's scope: working age for P2 and P3.1, and for P4 from 2025-02-24; under 16 for
+        P3.2), in input order of households and members, then programme order (a household-level
+        programme such as P5 comes first in its household, with an empty member_id). Columns:
+        household_id, member_id, program, eligible (1/0), priority, band, reason. Exit 0, or 2 when
+        survey rows were rejected. The output is the same for any --threads.
 
         With --check LIST: reports people on the list who are not eligible (and why not), eligible
         people left out, priority people left out while non-priority people are listed, duplicates,
@@ -36,7 +37,7 @@ struct EligibilityCommand: ParsableCommand {
     @OptionGroup var rulesOptions: RulesOptions
     @Option(help: "Reference date YYYY-MM-DD for every household (default: its review_date, else today).")
     var asOf: String?
-    @Option(help: "Only this programme (e.g. P2, P3.1, P3.2, P5).")
+    @Option(help: "Only this programme (e.g. P2, P3.1, P3.2, P4, P5).")
     var program: String?
     @Option(help: ArgumentHelp("Validate this beneficiary list (household_id, member_id, program, date).", valueName: "beneficiaries.csv"))
     var check: String?
@@ -46,6 +47,8 @@ struct EligibilityCommand: ParsableCommand {
     var lang: Language = .vi
     @Option(name: .shortAndLong, help: "Write here instead of standard output.")
     var output: String?
+    @Option(help: "Worker threads (default: all cores); the output is the same for any number.")
+    var threads: Int?
 
     func run() throws {
         let rules = try LoadedRules.load(rulesOptions.resolve())
@@ -80,7 +83,7 @@ struct EligibilityCommand: ParsableCommand {
             }
         }
 
-        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf)
+        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads)
         let options = EligibilityOptions(programmes: program.map { [$0] }, language: lang)
         let sink = list == nil ? try OutputSink(path: output) : nil
         let writer = EligibilityWriter(format: listFormat)
@@ -89,22 +92,20 @@ struct EligibilityCommand: ParsableCommand {
         var classified = 0
         var engineRejected: [RejectedHousehold] = []
         var ruleSets: [String] = []
-        while let batch = try run.nextBatch() {
-            for h in 0..<batch.households.count {
-                let (outcome, results) = run.classifier.classifyWithEligibility(household: h, of: batch, options: options)
-                switch outcome {
-                case .classified(let r):
-                    classified += 1
-                    if !ruleSets.contains(r.rules.ruleSet.reference) { ruleSets.append(r.rules.ruleSet.reference) }
-                    if let sink {
-                        sink.write(writer.rows(results))
-                    } else {
-                        gathered.add(householdID: r.householdID, memberIDs: r.memberIDs, results: results)
-                    }
-                case .rejected(let r):
-                    engineRejected.append(r)
-                    gathered.rejected[r.householdID] = r.problem.diagnostic.message
+        // Classified and evaluated on every worker at once, handed on in input order.
+        try run.forEachEligibility(options) { outcome, results in
+            switch outcome {
+            case .classified(let r):
+                classified += 1
+                if !ruleSets.contains(r.rules.ruleSet.reference) { ruleSets.append(r.rules.ruleSet.reference) }
+                if let sink {
+                    sink.write(writer.rows(results))
+                } else {
+                    gathered.add(householdID: r.householdID, memberIDs: r.memberIDs, results: results)
                 }
+            case .rejected(let r):
+                engineRejected.append(r)
+                gathered.rejected[r.householdID] = r.problem.diagnostic.message
             }
         }
         for p in run.reader.problems {

@@ -29,6 +29,12 @@ final class OutputSink {
         if buffer.count >= 1 << 20 { flush() }
     }
 
+    /// Lets `body` append bytes to the buffer directly (no intermediate string).
+    func append(_ body: (inout [UInt8]) -> Void) {
+        body(&buffer)
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
     func write(bytes: [UInt8]) {
         buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 20 { flush() }

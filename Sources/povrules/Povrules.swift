@@ -17,4 +17,20 @@ struct Povrules: ParsableCommand {
             ValidateCommand.self,
         ]
     )
+
+    /// As ArgumentParser's, except that a usage error (unknown option, bad value, missing
+    /// argument) exits 2, as the data contract says, not 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let message = fullMessage(for: error)
+                if !message.isEmpty { Report.printErr(message) }
+                exit(withError: ExitStatus.badInput)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -37,11 +37,13 @@ struct ReportCommand: ParsableCommand {
     var lang: Language = .vi
     @Option(name: .shortAndLong, help: "Write here instead of standard output.")
     var output: String?
+    @Option(help: "Worker threads (default: all cores); the output is the same for any number.")
+    var threads: Int?
 
     func run() throws {
         let rules = try LoadedRules.load(rulesOptions.resolve())
         let groupBy = try GroupFields.parse(by, schema: rules.schema)
-        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf)
+        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads)
         var rows: [AggregateHousehold] = []
         var frame: IndicatorFrame?
         var sets: [String: [String]] = [:]

@@ -40,6 +40,8 @@ struct TargetsCommand: ParsableCommand {
     var lang: Language = .vi
     @Option(name: .shortAndLong, help: "Write here instead of standard output.")
     var output: String?
+    @Option(help: "Worker threads (default: all cores); the output is the same for any number.")
+    var threads: Int?
 
     func run() throws {
         let rules = try LoadedRules.load(rulesOptions.resolve())
@@ -54,7 +56,7 @@ struct TargetsCommand: ParsableCommand {
             Report.printErr("error: --with-names goes with --list")
             throw ExitStatus.badInput
         }
-        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf)
+        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads)
         if withNames { run.reader.keepPersonalData = true }
         let counter = TargetCounter(plan: compiled, keepLists: list, withNames: withNames)
         try run.forEachClassified { batch, h, r in counter.add(r, batch: batch, household: h) }

@@ -9,7 +9,7 @@ import Testing
     @Test func shippedRulesAreClean() throws {
         let r = try Povrules.run(["check"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.hasPrefix("ok: 3 rule sets (vn-mdp-2016@1.0.0 2016-01-01 – 2021-12-31; vn-mdp-2022@1.0.0 2022-01-01 – 2026-12-31; vn-mdp-2027@1.0.0 2027-01-01 – 2030-12-31)"))
+        #expect(r.stdout.hasPrefix("ok: 3 rule sets (vn-mdp-2016@1.0.0 2016-01-01 – 2021-12-31; vn-mdp-2022@1.1.0 2022-01-01 – 2026-12-31; vn-mdp-2027@1.0.0 2027-01-01 – 2030-12-31)"))
     }
 
     @Test func validFixtureIsClean() throws {

@@ -28,7 +28,8 @@ import Testing
             ("not_eligible", "242", "TH1447", "5", "P2", "", "12 tuổi 5 tháng, chưa đến tuổi lao động"),
             ("not_eligible", "284", "TH1805", "3", "P2", "", "61 tuổi 8 tháng, quá tuổi lao động"),
             ("duplicate", "410", "TH0646", "1", "P3.1", "", "trùng với dòng 409"),
-            ("invalid_row", "630", "TH0001", "1", "P4", "", "chương trình 'P4' không có trong bộ quy tắc"),
+            // P4 (Decree 30/2025, from 2025-02-24) is in the rules but not yet in force on a 2024 review.
+            ("not_eligible", "630", "TH0001", "1", "P4", "", "chưa áp dụng: người lao động có thu nhập thấp được quy định từ ngày 24/02/2025"),
             ("invalid_row", "631", "TH0001", "", "P3.2", "", "thiếu mã thành viên"),
             ("not_eligible", "698", "TH0808", "3", "P3.2", "", "16 tuổi, không phải trẻ em dưới 16 tuổi"),
             ("unknown_id", "818", "TH2001", "1", "P3.2", "", "mã hộ 'TH2001' không có trong khảo sát"),
@@ -90,6 +91,48 @@ import Testing
         let rows = en.stdout.split(separator: "\n").dropFirst()
         #expect(rows.allSatisfy { $0.contains(",P3.2,") })
         #expect(rows.contains { $0.contains(",under_5,") && $0.contains("months old") })
+    }
+
+    /// A list row naming a programme the rules do not have is an invalid row, with the ids the
+    /// rules have and a did-you-mean.
+    @Test func unknownProgrammeOnTheListIsAnInvalidRow() throws {
+        let path = NSTemporaryDirectory() + "povrules-unknown-\(getpid()).csv"
+        try "household_id,member_id,program,date\nTH0001,1,P44,2024-10-01\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try Povrules.run(["eligibility", "Fixtures/thach-ha-2024", "--check", path, "--format", "csv"])
+        #expect(r.status == 1)
+        let rows = r.stdout.split(separator: "\n").dropFirst()
+        #expect(rows.count == 1)
+        #expect(rows.first?.hasPrefix("invalid_row,2,TH0001,1,P44,,") == true)
+        #expect(rows.first?.contains("chương trình 'P44' không có trong bộ quy tắc; có: P2, P3.1, P3.2, P4, P5") == true)
+    }
+
+    /// P4 (low-income workers, Decree 30/2025) needs no Swift: it applies from 2025-02-24 only.
+    @Test func lowIncomeWorkersFrom2025() throws {
+        let before = try Povrules.run(["eligibility", "Fixtures/thach-ha-2024", "--program", "P4"])
+        #expect(before.status == 0)
+        #expect(before.stdout == "household_id,member_id,program,eligible,priority,band,reason\n")
+        let after = try Povrules.run(["eligibility", "Fixtures/thach-ha-2024", "--program", "P4", "--as-of", "2025-02-24", "--lang", "en"])
+        #expect(after.status == 0)
+        let rows = after.stdout.split(separator: "\n").dropFirst()
+        #expect(!rows.isEmpty && rows.allSatisfy { $0.contains(",P4,") })
+        let eligible = rows.filter { $0.contains(",P4,1,") }
+        #expect(!eligible.isEmpty && eligible.allSatisfy { $0.contains("low-income worker: household neither poor nor near-poor") })
+        #expect(rows.contains { $0.contains(",P4,0,") && $0.contains("poor or near-poor household") })
+    }
+
+    @Test func theSameBytesWhateverTheNumberOfThreads() throws {
+        for extra in [[String](), ["--format", "jsonl", "--lang", "en"], ["--check", Self.list], ["--check", Self.list, "--format", "json"]] {
+            let one = try Povrules.run(["eligibility", "Fixtures/thach-ha-2024", "--threads", "1"] + extra)
+            let two = try Povrules.run(["eligibility", "Fixtures/thach-ha-2024", "--threads", "2"] + extra)
+            #expect(!one.stdout.isEmpty)
+            #expect(one.status == two.status)
+            #expect(one.stdout == two.stdout, "\(extra)")
+            #expect(one.stderr == two.stderr)
+        }
+        let zero = try Povrules.run(["eligibility", "Fixtures/thach-ha-2024", "--threads", "0"])
+        #expect(zero.status == 2)
+        #expect(zero.stderr.contains("--threads must be at least 1"))
     }
 
     @Test func unknownProgrammeIsAUsageError() throws {
