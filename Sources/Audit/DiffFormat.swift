@@ -1,4 +1,5 @@
 import Foundation
+import Output
 
 /// Renders a diff report as plain text (terminals, CI logs), Markdown (a pull-request comment) or
 /// JSON (other tools).
@@ -500,26 +501,7 @@ struct JSONOut {
     mutating func raw(_ v: String) { sep(); text += v }
     mutating func strings(_ v: [String]) { sep(); text += "[" + v.map(Self.quote).joined(separator: ",") + "]" }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONValue.quote(s) }
 }
 
 extension String {
