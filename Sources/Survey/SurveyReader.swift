@@ -101,6 +101,23 @@ public final class SurveyReader {
         } catch { throw DiagnosticList([error]) }
         streaming = ok
         if !ok { buildIndex() }
+        // Size the duplicate-id table once: left to grow, it doubles and copies itself, and the
+        // peak memory of a large survey is half as large again as the table.
+        seenHouseholds.reserveCapacity(SurveyReader.estimatedRows(householdsPath))
+    }
+
+    /// About how many rows `path` holds, from its size and the length of its first rows.
+    static func estimatedRows(_ path: String) -> Int {
+        guard let f = fopen(path, "rb") else { return 0 }
+        defer { fclose(f) }
+        var sample = [UInt8](repeating: 0, count: 1 << 16)
+        let n = fread(&sample, 1, sample.count, f)
+        guard n > 0, fseek(f, 0, SEEK_END) == 0 else { return 0 }
+        let size = ftell(f)
+        var lines = 0
+        for i in 0..<n where sample[i] == 10 { lines += 1 }
+        guard lines > 0, size > 0 else { return 0 }
+        return min(Int(Double(size) * Double(lines) / Double(n) * 1.05) + 16, 200_000_000)
     }
 
     // MARK: order check and fallback index
