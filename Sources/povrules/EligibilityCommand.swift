@@ -84,6 +84,8 @@ struct EligibilityCommand: ParsableCommand {
         }
 
         let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads)
+        // Nothing here shows the indicators' explanation sentences; rendering them costs more than classifying.
+        run.withReasons = false
         let options = EligibilityOptions(programmes: program.map { [$0] }, language: lang)
         let sink = list == nil ? try OutputSink(path: output) : nil
         let writer = EligibilityWriter(format: listFormat)

@@ -44,6 +44,8 @@ struct ReportCommand: ParsableCommand {
         let rules = try LoadedRules.load(rulesOptions.resolve())
         let groupBy = try GroupFields.parse(by, schema: rules.schema)
         let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads)
+        // Nothing here shows the indicators' explanation sentences; rendering them costs more than classifying.
+        run.withReasons = false
         var rows: [AggregateHousehold] = []
         var frame: IndicatorFrame?
         var sets: [String: [String]] = [:]

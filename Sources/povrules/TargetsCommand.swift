@@ -57,6 +57,8 @@ struct TargetsCommand: ParsableCommand {
             throw ExitStatus.badInput
         }
         let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads)
+        // Nothing here shows the indicators' explanation sentences; rendering them costs more than classifying.
+        run.withReasons = false
         if withNames { run.reader.keepPersonalData = true }
         let counter = TargetCounter(plan: compiled, keepLists: list, withNames: withNames)
         try run.forEachClassified { batch, h, r in counter.add(r, batch: batch, household: h) }
