@@ -257,13 +257,13 @@ final class Compiler {
                 throw notObject(ctx.locals[s])
             }
         case .variable(let s):
+            // One call to the host (`h.x`, `m.x`, `params.x`): no object reference built.
             return { ctx throws(EvalError) in
-                let o = ctx.act.variable(s)
-                if case .object(let r) = o {
-                    if let v = ctx.act.field(idx, of: r) { return v }
-                    throw missing
+                switch ctx.act.field(idx, ofVariable: s) {
+                case .some(.some(let v)): return v
+                case .some(.none): throw missing
+                case .none: throw notObject(ctx.act.variable(s))
                 }
-                throw notObject(o)
             }
         default:
             let f = value(op)

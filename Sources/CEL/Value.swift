@@ -306,6 +306,17 @@ public protocol Activation: AnyObject {
     /// Field number `field` (index into the ObjectTypeDecl's fields) of `object`; nil = the
     /// value is absent (missing data).
     func field(_ field: Int, of object: ObjectRef) -> Value?
+    /// Field `field` of the object held by variable `slot` (`h.x`): `.some(value)`, `.some(nil)`
+    /// when the value is absent, nil when the variable does not hold an object. The default
+    /// reads the variable and calls `field(_:of:)`; hosts may answer in one step.
+    func field(_ field: Int, ofVariable slot: Int) -> Value??
+}
+
+extension Activation {
+    public func field(_ field: Int, ofVariable slot: Int) -> Value?? {
+        if case .object(let r) = variable(slot) { return .some(self.field(field, of: r)) }
+        return nil
+    }
 }
 
 /// A parse or type error, with a 1-based position inside the expression text.

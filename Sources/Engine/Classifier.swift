@@ -230,18 +230,20 @@ public final class Classifier {
         // Fields required only in some cases (age bands, a dwelling) must be there when they are.
         a.use(.householdRequirement)
         for k in 0..<a.householdRequirementFields.count where !a.householdPresent(a.householdRequirementFields[k], h) {
-            let req = rules.householdRequirements[k]
-            if (try? req.program.evaluateBool(a)) == true {
+            // The condition matters only when the field is empty.
+            if (try? a.householdRequirementPrograms[k].evaluateBoolTyped(a)) == true {
+                let req = rules.householdRequirements[k]
                 return reject("missing_value", "'\(req.field.name)' is required here (\(req.program.source)) but is empty",
                               hint: "fill in '\(req.field.name)'")
             }
         }
         a.use(.memberRequirement)
-        for row in batch.memberRanges[h] where !rules.memberRequirements.isEmpty {
+        let memberRequirementFields = a.memberRequirementFields, memberRequirementPrograms = a.memberRequirementPrograms
+        for row in batch.memberRanges[h] where !memberRequirementFields.isEmpty {
             a.member = row
-            for k in 0..<a.memberRequirementFields.count where !a.memberPresent(a.memberRequirementFields[k], row) {
-                let req = rules.memberRequirements[k]
-                if (try? req.program.evaluateBool(a)) == true {
+            for k in 0..<memberRequirementFields.count where !a.memberPresent(memberRequirementFields[k], row) {
+                if (try? memberRequirementPrograms[k].evaluateBoolTyped(a)) == true {
+                    let req = rules.memberRequirements[k]
                     return reject("missing_value", "member '\(memberID(row))': '\(req.field.name)' is required here (\(req.program.source)) but is empty",
                                   hint: "fill in '\(req.field.name)'", line: batch.members.line(row), file: batch.members.file)
                 }

@@ -23,6 +23,29 @@ public enum RuleStage: Sendable {
     /// Plan targets (Rules/plans): a classified household, and one of its members.
     case planHousehold, planMember
 
+    static let allStages: [RuleStage] = [.householdRequirement, .memberRequirement, .householdDerived, .memberDerived,
+                                         .householdIndicator, .memberIndicator, .incomeTest, .householdClass, .newlyEscaped,
+                                         .householdProgramme, .memberProgramme, .planHousehold, .planMember]
+
+    /// Position in `allStages`.
+    var ordinal: Int {
+        switch self {
+        case .householdRequirement: return 0
+        case .memberRequirement: return 1
+        case .householdDerived: return 2
+        case .memberDerived: return 3
+        case .householdIndicator: return 4
+        case .memberIndicator: return 5
+        case .incomeTest: return 6
+        case .householdClass: return 7
+        case .newlyEscaped: return 8
+        case .householdProgramme: return 9
+        case .memberProgramme: return 10
+        case .planHousehold: return 11
+        case .planMember: return 12
+        }
+    }
+
     var variables: [RuleVariable] {
         switch self {
         case .householdRequirement, .householdDerived, .householdIndicator, .incomeTest:

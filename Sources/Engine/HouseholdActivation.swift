@@ -53,6 +53,13 @@ final class HouseholdActivation: Activation {
     /// Field indices of the conditional requirements, in rule order.
     let householdRequirementFields: [Int]
     let memberRequirementFields: [Int]
+    /// `rules.memberDerived.count`, the row stride of `memberDerived`.
+    let memberDerivedCount: Int
+    /// The requirement programs, in the same order (no `CompiledRequirement` copies per member).
+    let householdRequirementPrograms: [Program]
+    let memberRequirementPrograms: [Program]
+    /// The variables of every stage, built once (`RuleStage.variables` allocates an array).
+    private static let stageSlots: [[RuleVariable]] = RuleStage.allStages.map(\.variables)
     /// Completed months of age of the current household's members (by birth-date field), each
     /// computed once per household: rules ask for `m.age` many times per member.
     @exclusivity(unchecked) private var ageCache: [Int64] = []
@@ -108,6 +115,9 @@ final class HouseholdActivation: Activation {
         classIDs = rules.classes.map(\.0.id)
         householdRequirementFields = rules.householdRequirements.map(\.fieldIndex)
         memberRequirementFields = rules.memberRequirements.map(\.fieldIndex)
+        memberDerivedCount = rules.memberDerived.count
+        householdRequirementPrograms = rules.householdRequirements.map(\.program)
+        memberRequirementPrograms = rules.memberRequirements.map(\.program)
         bindColumns()
     }
 
@@ -175,7 +185,7 @@ final class HouseholdActivation: Activation {
         return c >= 0 && c < texts.count ? texts[c] : ""
     }
 
-    func use(_ stage: RuleStage) { slots = stage.variables }
+    func use(_ stage: RuleStage) { slots = Self.stageSlots[stage.ordinal] }
 
     func variable(_ slot: Int) -> Value {
         switch slots[slot] {
@@ -194,29 +204,47 @@ final class HouseholdActivation: Activation {
     func field(_ field: Int, of object: ObjectRef) -> Value? {
         let row = Int(object.row)
         switch object.type {
-        case RuleEnvironment.householdTypeID:
-            switch householdOrigins[field] {
-            case .survey(let i): return householdValue(i, row)
-            case .derived(let k): return householdDerived[k]
-            case .monthsSince(let i), .ageYears(let i), .ageMonths(let i):
-                return dated(householdOrigins[field], householdColumns[i]![row])
-            }
-        case RuleEnvironment.memberTypeID:
-            switch memberOrigins[field] {
-            case .survey(let i): return memberValue(i, row)
-            case .derived(let k): return memberDerived[(row - memberStart) * rules.memberDerived.count + k]
-            case .ageMonths(let i):
-                return memberAgeMonths(i, row).map(Value.int)
-            case .ageYears(let i):
-                // Completed years = completed months / 12, truncated toward zero.
-                return memberAgeMonths(i, row).map { .int($0 >= 0 ? $0 / 12 : -((-$0) / 12)) }
-            case .monthsSince(let i):
-                return dated(memberOrigins[field], memberColumns[i]![row])
-            }
-        case RuleEnvironment.paramsTypeID:
-            return params[field]
-        default:
-            return .bool(deprived[field])
+        case RuleEnvironment.householdTypeID: return householdField(field, row)
+        case RuleEnvironment.memberTypeID: return memberField(field, row)
+        case RuleEnvironment.paramsTypeID: return params[field]
+        default: return .bool(deprived[field])
+        }
+    }
+
+    /// `h.x`, `m.x`, `params.x` in one call (`field(_:of:)` after `variable(_:)`, without the
+    /// object reference in between).
+    func field(_ field: Int, ofVariable slot: Int) -> Value?? {
+        switch slots[slot] {
+        case .m: return .some(memberField(field, member))
+        case .h: return .some(householdField(field, household))
+        case .params: return .some(params[field])
+        case .deprived: return .some(.bool(deprived[field]))
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    private func householdField(_ field: Int, _ row: Int) -> Value? {
+        switch householdOrigins[field] {
+        case .survey(let i): return householdValue(i, row)
+        case .derived(let k): return householdDerived[k]
+        case .monthsSince(let i), .ageYears(let i), .ageMonths(let i):
+            return dated(householdOrigins[field], householdColumns[i]![row])
+        }
+    }
+
+    @inline(__always)
+    private func memberField(_ field: Int, _ row: Int) -> Value? {
+        switch memberOrigins[field] {
+        case .survey(let i): return memberValue(i, row)
+        case .derived(let k): return memberDerived[(row - memberStart) * memberDerivedCount + k]
+        case .ageMonths(let i):
+            return memberAgeMonths(i, row).map(Value.int)
+        case .ageYears(let i):
+            // Completed years = completed months / 12, truncated toward zero.
+            return memberAgeMonths(i, row).map { .int($0 >= 0 ? $0 / 12 : -((-$0) / 12)) }
+        case .monthsSince(let i):
+            return dated(memberOrigins[field], memberColumns[i]![row])
         }
     }
 

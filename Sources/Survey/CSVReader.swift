@@ -159,7 +159,7 @@ final class CSVReader {
 
     /// Field `k` with blanks trimmed, unescaped.
     @inline(__always) func trimmedField(_ k: Int) -> (UnsafePointer<UInt8>, Int) {
-        unescape(k)
+        if fFlags[k] & (CSVReader.escaped | CSVReader.crlf) != 0 { unescape(k) }
         var s = fStart[k], e = fEnd[k]
         while s < e, buf[s] == 0x20 || buf[s] == 0x09 { s += 1 }
         while e > s, buf[e - 1] == 0x20 || buf[e - 1] == 0x09 { e -= 1 }

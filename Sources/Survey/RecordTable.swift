@@ -57,27 +57,70 @@ public struct RecordTable: Sendable {
         SourceLocation(file: file, line: line(row), column: 1)
     }
 
-    mutating func append(values rowValues: UnsafeMutablePointer<Int64>, texts rowTexts: [String?], textFields: [Int], line: Int) {
-        values.withUnsafeMutableBufferPointer { cols in
-            for f in 0..<cols.count { cols[f].append(rowValues[f]) }
-        }
+    /// Appends the texts and line of a row whose values go to a `RowStore` (moved in with
+    /// `takeValues` when the batch is complete).
+    @inline(__always) mutating func appendRow(texts rowTexts: [String?], textFields: [Int], line: Int) {
         for f in textFields { texts[f].append(rowTexts[f]) }
         lines.append(Int32(truncatingIfNeeded: line))
         count += 1
     }
 
-    mutating func truncate(to n: Int, textFields: [Int]) {
+    /// Drops rows from `n` on (texts and lines; the values live in the `RowStore`).
+    mutating func truncateRows(to n: Int, textFields: [Int]) {
         guard n < count else { return }
-        for f in 0..<fields.count { values[f].removeLast(count - n) }
         for f in textFields { texts[f].removeLast(count - n) }
         lines.removeLast(count - n)
         count = n
     }
 
+    /// Fills the value columns from the store (one column array per field).
+    mutating func takeValues(_ store: RowStore) {
+        let nf = store.fieldCount, n = store.count
+        var cols: [[Int64]] = []
+        cols.reserveCapacity(nf)
+        for f in 0..<nf { cols.append(Array(UnsafeBufferPointer(start: store.column(f), count: n))) }
+        values = cols
+    }
+
     mutating func reserve(_ n: Int, textFields: [Int]) {
-        for f in 0..<fields.count { values[f].reserveCapacity(n) }
         for f in textFields { texts[f].reserveCapacity(n) }
         lines.reserveCapacity(n)
+    }
+}
+
+/// Column-major value scratch of one batch: a row is appended with one store per field and
+/// dropped by moving the count back; `RecordTable.takeValues` copies each column once per batch.
+final class RowStore {
+    let fieldCount: Int
+    @exclusivity(unchecked) private var cols: UnsafeMutablePointer<Int64>
+    @exclusivity(unchecked) private var cap: Int
+    @exclusivity(unchecked) var count = 0
+
+    init(fieldCount: Int, capacity: Int = 1024) {
+        self.fieldCount = max(1, fieldCount)
+        cap = max(16, capacity)
+        cols = .allocate(capacity: cap * self.fieldCount)
+    }
+
+    deinit { cols.deallocate() }
+
+    @inline(__always) func append(_ row: UnsafeMutablePointer<Int64>) {
+        if count == cap { grow() }
+        var p = cols + count
+        for f in 0..<fieldCount { p.pointee = row[f]; p += cap }
+        count += 1
+    }
+
+    @inline(__always) func value(_ row: Int, _ field: Int) -> Int64 { cols[field * cap + row] }
+    @inline(__always) func column(_ field: Int) -> UnsafePointer<Int64> { UnsafePointer(cols + field * cap) }
+
+    private func grow() {
+        let n = cap * 2
+        let r = UnsafeMutablePointer<Int64>.allocate(capacity: n * fieldCount)
+        for f in 0..<fieldCount { (r + f * n).update(from: cols + f * cap, count: count) }
+        cols.deallocate()
+        cols = r
+        cap = n
     }
 }
 

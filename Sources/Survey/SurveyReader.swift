@@ -36,13 +36,15 @@ public final class SurveyReader {
     private let today: CivilDate
     @exclusivity(unchecked) private var finished = false
     @exclusivity(unchecked) private var memberPending = false
-    /// Household id fingerprints → (second fingerprint << 32 | line), for duplicates.
-    @exclusivity(unchecked) private var seenHouseholds: [UInt64: UInt64] = [:]
     // Any-order fallback.
     @exclusivity(unchecked) private var fbOffsets: [Int] = []
     @exclusivity(unchecked) private var fbLines: [Int32] = []
     @exclusivity(unchecked) private var fbIndex: [String: [Int32]] = [:]
     private let hReview: Int?
+    private let hStore: RowStore
+    private let mStore: RowStore
+    @exclusivity(unchecked) private var hidBuf: [UInt8] = []
+    @exclusivity(unchecked) private var seen = FingerprintTable()
     private let memberIDField: Int
     private let birthField: Int?
 
@@ -91,6 +93,8 @@ public final class SurveyReader {
         guard diags.isEmpty, let h, let m else { throw DiagnosticList(diags) }
         households = h
         members = m
+        hStore = RowStore(fieldCount: schema.households.count)
+        mStore = RowStore(fieldCount: schema.members.count, capacity: 4096)
         hReview = schema.households.firstIndex { $0.name == "review_date" }
         memberIDField = schema.members.firstIndex { $0.name == "member_id" } ?? -1
         birthField = schema.members.firstIndex { $0.type == .birthDate }
@@ -103,7 +107,7 @@ public final class SurveyReader {
         if !ok { buildIndex() }
         // Size the duplicate-id table once: left to grow, it doubles and copies itself, and the
         // peak memory of a large survey is half as large again as the table.
-        seenHouseholds.reserveCapacity(SurveyReader.estimatedRows(householdsPath))
+        seen = FingerprintTable(expected: SurveyReader.estimatedRows(householdsPath))
     }
 
     /// About how many rows `path` holds, from its size and the length of its first rows.
@@ -199,6 +203,8 @@ public final class SurveyReader {
                                 memberRanges: [], referenceDates: [], ageMonths: [])
         batch.households.reserve(maxHouseholds, textFields: households.textFields)
         batch.members.reserve(maxHouseholds * 4, textFields: members.textFields)
+        hStore.count = 0
+        mStore.count = 0
         var blank = 0
         while batch.households.count < maxHouseholds {
             guard households.nextRecord(blankRows: &blank) else {
@@ -210,6 +216,8 @@ public final class SurveyReader {
         }
         counts.blankRows += blank
         if batch.households.count == 0 && finished { return nil }
+        batch.households.takeValues(hStore)
+        batch.members.takeValues(mStore)
         return batch
     }
 
@@ -218,23 +226,25 @@ public final class SurveyReader {
         let line = households.csv.recordLine
         var issues: [RowIssue] = []
         households.structuralIssues(&issues)
-        let hidBytes = households.householdIDBytes()
-        let hid = hidBytes.map { SurveyText.nfc(String(decoding: $0, as: UTF8.self)) }
+        let haveHid = households.householdIDBytes(into: &hidBuf)
+        var hid: String?
+        if haveHid {
+            hid = hidBuf.withUnsafeBufferPointer { b in
+                SurveyText.isASCII(b.baseAddress!, b.count) ? String(decoding: b, as: UTF8.self)
+                    : SurveyText.nfc(String(decoding: b, as: UTF8.self))
+            }
+        }
         if !households.rowMisaligned { _ = households.decode(reference: nil, issues: &issues) } else { households.clearRow() }
-        if let hid {
-            var u = Array(hid.utf8)
-            let (f1, f2) = u.withUnsafeMutableBufferPointer { b in
+        if var hs = hid {
+            let (f1, f2) = hs.withUTF8 { b in
                 (hashBytes(b.baseAddress!, b.count), hashBytes(b.baseAddress!, b.count, seed: 0x2545_F491_4F6C_DD1D))
             }
             let tag = (f2 >> 32) << 32
-            if let prior = seenHouseholds[f1], prior & 0xFFFF_FFFF_0000_0000 == tag {
+            if let prior = seen.checkAndInsert(f1, tag | UInt64(line)) {
                 issues.append(RowIssue(kind: "duplicate_household", location: households.csv.location(ofField: households.hidCol),
-                                       message: "household id '\(hid)' appears again; it was first given on line \(prior & 0xFFFF_FFFF)",
+                                       message: "household id '\(hs)' appears again; it was first given on line \(prior & 0xFFFF_FFFF)",
                                        hint: "each household has one row in households.csv with its own id"))
-            } else {
-                seenHouseholds[f1] = tag | UInt64(line)
             }
-            u.removeAll()
         }
         // The reference date of this household.
         var ref = asOf
@@ -247,32 +257,13 @@ public final class SurveyReader {
         let memberStart = batch.members.count
         var memberCount = 0
         var memberRejected = false
-        let consequence = hid.map { "household '\($0)' is rejected with all its members" } ?? "member rejected"
-        func takeMember() {
+        @inline(__always) func takeMember() {
             memberCount += 1
-            var mIssues: [RowIssue] = []
-            members.structuralIssues(&mIssues)
-            var ok = false
-            if !members.rowMisaligned { ok = members.decode(reference: reference, issues: &mIssues) } else { members.clearRow() }
-            if let mid = memberIDOfRow(), seenMemberIDs.contains(mid) {
-                mIssues.append(RowIssue(kind: "duplicate_member", location: members.csv.location(ofField: members.fieldCol[memberIDField]),
-                                        message: "member id '\(mid)' appears twice in household '\(hid ?? "")'",
-                                        hint: "each member of a household has their own member_id"))
-            }
-            if let mid = memberIDOfRow() { seenMemberIDs.append(mid) }
-            if !ok || !mIssues.isEmpty {
-                memberRejected = true
-                record(mIssues, householdID: hid, consequence: consequence)
-                return
-            }
-            if !memberRejected {
-                members.rowTexts[members.hidField] = hid
-                batch.members.append(values: members.rowVals, texts: members.rowTexts, textFields: members.textFields,
-                                     line: members.csv.recordLine)
-            }
+            if self.takeMember(&batch, hid: hid, reference: reference, rejected: memberRejected) { memberRejected = true }
         }
         seenMemberIDs.removeAll(keepingCapacity: true)
-        if let hidBytes {
+        if haveHid {
+            let hidBytes = hidBuf
             if streaming {
                 while true {
                     if !memberPending {
@@ -304,13 +295,13 @@ public final class SurveyReader {
         }
         counts.membersRead += memberCount
         if issues.isEmpty && !memberRejected {
-            batch.households.append(values: households.rowVals, texts: households.rowTexts, textFields: households.textFields, line: line)
+            hStore.append(households.rowVals)
+            batch.households.appendRow(texts: households.rowTexts, textFields: households.textFields, line: line)
             batch.memberRanges.append(memberStart..<batch.members.count)
             batch.referenceDates.append(reference)
-            let col = birthField.map { batch.members.values[$0] }
             for m in memberStart..<batch.members.count {
-                if let col, col[m] != RecordTable.absent {
-                    let b = CivilDate(dayNumber: Int32(truncatingIfNeeded: col[m]))
+                if let bf = birthField, case let v = mStore.value(m, bf), v != RecordTable.absent {
+                    let b = CivilDate(dayNumber: Int32(truncatingIfNeeded: v))
                     batch.ageMonths.append(Int32(CivilDate.completedMonths(from: b, to: reference)))
                 } else {
                     batch.ageMonths.append(-1)
@@ -319,7 +310,8 @@ public final class SurveyReader {
             counts.householdsAccepted += 1
             counts.membersAccepted += memberCount
         } else {
-            batch.members.truncate(to: memberStart, textFields: members.textFields)
+            batch.members.truncateRows(to: memberStart, textFields: members.textFields)
+            mStore.count = memberStart
             counts.householdsRejected += 1
             counts.membersRejected += memberCount
             let membersNote = memberCount > 0 && !issues.isEmpty ? " with its \(memberCount) member\(memberCount == 1 ? "" : "s")" : ""
@@ -330,6 +322,34 @@ public final class SurveyReader {
     }
 
     @exclusivity(unchecked) private var seenMemberIDs: [String] = []
+
+    /// Reads the current member row of household `hid`; true when the row is rejected.
+    private func takeMember(_ batch: inout SurveyBatch, hid: String?, reference: CivilDate, rejected: Bool) -> Bool {
+        var mIssues: [RowIssue] = []
+        members.structuralIssues(&mIssues)
+        var ok = false
+        if !members.rowMisaligned { ok = members.decode(reference: reference, issues: &mIssues) } else { members.clearRow() }
+        let mid = memberIDOfRow()
+        if let mid {
+            if seenMemberIDs.contains(mid) {
+                mIssues.append(RowIssue(kind: "duplicate_member", location: members.csv.location(ofField: members.fieldCol[memberIDField]),
+                                        message: "member id '\(mid)' appears twice in household '\(hid ?? "")'",
+                                        hint: "each member of a household has their own member_id"))
+            }
+            seenMemberIDs.append(mid)
+        }
+        if !ok || !mIssues.isEmpty {
+            let consequence = hid.map { "household '\($0)' is rejected with all its members" } ?? "member rejected"
+            record(mIssues, householdID: hid, consequence: consequence)
+            return true
+        }
+        if !rejected {
+            members.rowTexts[members.hidField] = hid
+            mStore.append(members.rowVals)
+            batch.members.appendRow(texts: members.rowTexts, textFields: members.textFields, line: members.csv.recordLine)
+        }
+        return false
+    }
 
     private func memberIDOfRow() -> String? {
         let f = memberIDField

@@ -36,7 +36,34 @@ final class TableInput {
     @exclusivity(unchecked) private var spellingHints: [[String]] = []
     let hidField: Int
     /// A field the caller fills itself (the household id of a member, joined).
-    @exclusivity(unchecked) var skipField = -1
+    @exclusivity(unchecked) var skipField = -1 { didSet { planSkip = Int.min } }
+
+    /// What to do with each mapped column, in column order, resolved once (no look-ups per cell).
+    struct ColPlan {
+        var col: Int
+        var field: Int
+        var kind: Kind
+        var required: Bool
+        var hasMinimum: Bool
+        var maxAgeYears: Int?
+        var token: Unmanaged<TokenTable>?
+        var cache: Unmanaged<TextCache>?
+    }
+    @exclusivity(unchecked) private var plan: [ColPlan] = []
+    @exclusivity(unchecked) private var planSkip = Int.min
+
+    private func buildPlan() {
+        plan = []
+        for c in 0..<colField.count {
+            let f = colField[c]
+            if f < 0 || f == skipField { continue }
+            plan.append(ColPlan(col: c, field: f, kind: kinds[f], required: required[f], hasMinimum: specs[f].minimum != nil,
+                                maxAgeYears: specs[f].maxAgeYears,
+                                token: tokens[f].map { Unmanaged.passUnretained($0) },
+                                cache: caches[f].map { Unmanaged.passUnretained($0) }))
+        }
+        planSkip = skipField
+    }
     private var required: [Bool] = []
     @exclusivity(unchecked) private(set) var hidCol = -1
     let rowVals: UnsafeMutablePointer<Int64>
@@ -227,6 +254,24 @@ final class TableInput {
         return out
     }
 
+    /// Like `householdIDBytes()`, into a reused buffer; false when there is no id.
+    func householdIDBytes(into out: inout [UInt8]) -> Bool {
+        out.removeAll(keepingCapacity: true)
+        guard hidCol >= 0, hidCol < csv.fieldCount else { return false }
+        var p = csv.fieldStart(hidCol)
+        var n = csv.fieldLength(hidCol)
+        while n > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; n -= 1 }
+        while n > 0, p[n - 1] == 0x20 || p[n - 1] == 0x09 { n -= 1 }
+        guard n > 0 else { return false }
+        if csv.fieldQuoted(hidCol), memchr(p, 0x22, n) != nil {
+            guard let b = householdIDBytes() else { return false }
+            out.append(contentsOf: b)
+            return true
+        }
+        out.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+        return true
+    }
+
     /// True when the current record's household id is `id` (bytes, or NFC-equal text).
     func householdIDMatches(_ id: [UInt8]) -> Bool? {
         guard hidCol >= 0, hidCol < csv.fieldCount else { return nil }
@@ -277,7 +322,7 @@ final class TableInput {
                                    hint: TableInput.quoteHint))
         }
         let (rp, rn) = csv.recordBytes
-        if !SurveyText.isASCII(rp, rn), let bad = SurveyText.firstInvalidUTF8(rp, rn) {
+        if let bad = SurveyText.firstInvalidUTF8(rp, rn) {
             issues.append(RowIssue(kind: "not_utf8", location: csv.location(ofOffset: csv.recordStart + bad),
                                    message: "the file is not UTF-8: byte 0x\(String(rp[bad], radix: 16, uppercase: true)) here is not valid UTF-8",
                                    hint: TableInput.encodingHint))
@@ -322,45 +367,47 @@ final class TableInput {
         }
         for f in textFields { rowTexts[f] = defaultTexts[f] }
         let cols = min(csv.fieldCount, headers.count)
-        let skip = skipField
-        for c in 0..<cols {
-            let f = colField[c]
-            if f < 0 || f == skip { continue }
+        if planSkip != skipField { buildPlan() }
+        let planCopy = plan
+        for pl in planCopy {
+            let c = pl.col
+            if c >= cols { break }
+            let f = pl.field
             let (p, n) = csv.trimmedField(c)
             if n == 0 {
-                if required[f] {
+                if pl.required {
                     issues.append(RowIssue(kind: "missing_value", location: csv.location(ofField: c),
                                            message: "column \(columnLabel(c)) is empty, and it is required", hint: nil))
                 }
                 continue
             }
-            switch kinds[f] {
+            switch pl.kind {
             case .text:
-                rowTexts[f] = caches[f]!.string(p, n)
+                rowTexts[f] = pl.cache.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.string(p, n) }
             case .personal:
                 if keepPersonal { rowTexts[f] = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)) }
             case .bool:
-                let v = tokens[f]!.resolve(p, n)
+                let v = pl.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolve(p, n) }
                 if v < 0 {
                     cellError(c, p, n, "is not a yes/no value", kind: "wrong_type",
                               hint: "write true/false, 1/0, yes/no or có/không", &issues)
                 } else { rowVals[f] = v }
             case .int:
                 if let v = ValueParser.parseInt(p, n) {
-                    if checkMinimum(f, c, Double(v), p, n, &issues) { rowVals[f] = v }
+                    if !pl.hasMinimum || checkMinimum(f, c, Double(v), p, n, &issues) { rowVals[f] = v }
                 } else {
                     cellError(c, p, n, "is not a whole number", kind: "wrong_type",
                               hint: "write digits only, without thousands separators, units or decimals, e.g. 1500000", &issues)
                 }
             case .decimal:
                 if let v = ValueParser.parseDecimal(p, n) {
-                    if checkMinimum(f, c, v, p, n, &issues) { rowVals[f] = Int64(bitPattern: v.bitPattern) }
+                    if !pl.hasMinimum || checkMinimum(f, c, v, p, n, &issues) { rowVals[f] = Int64(bitPattern: v.bitPattern) }
                 } else {
                     cellError(c, p, n, "is not a number", kind: "wrong_type",
                               hint: "write a number with a decimal point and no thousands separators, e.g. 42.5", &issues)
                 }
             case .date, .birthDate:
-                let birth = kinds[f] == .birthDate
+                let birth = pl.kind == .birthDate
                 guard let d = CivilDate.parse(p, n, allowBareYear: birth) else {
                     let looksLikeDate = n == 10 && p[4] == 0x2D && p[7] == 0x2D
                     cellError(c, p, n, looksLikeDate ? "is not a real date" : birth ? "is not a date or a year" : "is not a date",
@@ -376,7 +423,7 @@ final class TableInput {
                                                hint: n == 4 ? "a bare year counts as 1 July; give the full date YYYY-MM-DD" : "check the year"))
                         continue
                     }
-                    if let maxAge = specs[f].maxAgeYears, d < ref.addingYears(-maxAge) {
+                    if let maxAge = pl.maxAgeYears, d < ref.addingYears(-maxAge) {
                         issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
                                                message: "column \(columnLabel(c)): \(display(p, n)) is more than \(maxAge) years before the reference date \(ref)",
                                                hint: "check the year"))
@@ -385,7 +432,7 @@ final class TableInput {
                 }
                 rowVals[f] = Int64(d.dayNumber)
             case .code:
-                let v = tokens[f]!.resolve(p, n)
+                let v = pl.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolve(p, n) }
                 if v < 0 { codeError(f, c, p, n, &issues) } else { rowVals[f] = v }
             case .codeSet:
                 var mask: UInt64 = 0
@@ -398,7 +445,7 @@ final class TableInput {
                     while s < e, p[s] == 0x20 || p[s] == 0x09 { s += 1 }
                     while e > s, p[e - 1] == 0x20 || p[e - 1] == 0x09 { e -= 1 }
                     if e > s {
-                        let v = tokens[f]!.resolve(p + s, e - s)
+                        let v = pl.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolve(p + s, e - s) }
                         if v < 0 { codeError(f, c, p + s, e - s, &issues, inList: true); ok = false } else { mask |= 1 << UInt64(v) }
                     }
                     i = j + 1

@@ -40,6 +40,15 @@ public enum SurveyText {
                 while i + 8 <= n, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
                 continue
             }
+            // Common well-formed 2- and 3-byte sequences (Vietnamese letters), checked directly.
+            if b >= 0xC2 && b <= 0xDF {
+                if i + 1 < n && p[i + 1] & 0xC0 == 0x80 { i += 2; continue }
+                return i
+            }
+            if b >= 0xE1 && b <= 0xEC || b == 0xEE || b == 0xEF {
+                if i + 2 < n && p[i + 1] & 0xC0 == 0x80 && p[i + 2] & 0xC0 == 0x80 { i += 3; continue }
+                return i
+            }
             var need = 0
             var minScalar: UInt32 = 0
             var scalar: UInt32 = 0

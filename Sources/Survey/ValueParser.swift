@@ -29,10 +29,12 @@ import Darwin
 /// slow path (NFC, case folding, mapping) run once per distinct spelling. Spellings of up to 24
 /// bytes are compared as three machine words in a short list; longer ones go through a hash table.
 final class TokenTable {
-    @exclusivity(unchecked) private var small: UnsafeMutablePointer<UInt64>   // 4 words per entry: len, w0, w1, w2
+    /// Open-addressed short spellings: 4 words per slot (len + 1, w0, w1, w2; 0 = empty).
+    @exclusivity(unchecked) private var small: UnsafeMutablePointer<UInt64>
     @exclusivity(unchecked) private var smallVals: UnsafeMutablePointer<Int64>
     @exclusivity(unchecked) private var smallCount = 0
-    private let smallCap = 48
+    private static let smallSlots = 256
+    private let smallCap = 96
     @exclusivity(unchecked) private var hashes: [UInt64]
     @exclusivity(unchecked) private var offs: [Int32]
     @exclusivity(unchecked) private var lens: [Int32]
@@ -49,8 +51,9 @@ final class TokenTable {
         vals = Array(repeating: 0, count: capacity)
         mask = capacity - 1
         resolveSlow = resolve
-        small = .allocate(capacity: smallCap * 4)
-        smallVals = .allocate(capacity: smallCap)
+        small = .allocate(capacity: TokenTable.smallSlots * 4)
+        small.initialize(repeating: 0, count: TokenTable.smallSlots * 4)
+        smallVals = .allocate(capacity: TokenTable.smallSlots)
     }
 
     deinit {
@@ -61,7 +64,7 @@ final class TokenTable {
     @inline(__always) static func word(_ p: UnsafePointer<UInt8>, _ k: Int) -> UInt64 {
         if k <= 0 { return 0 }
         let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
-        return k >= 8 ? w : w & ((1 << UInt64(8 * k)) &- 1)
+        return k >= 8 ? w : w & (UInt64.max &>> UInt64(truncatingIfNeeded: 64 - 8 * k))
     }
 
     /// The value of a spelling; negative when it is not a known spelling. Reads up to 24 bytes
@@ -69,18 +72,25 @@ final class TokenTable {
     @inline(__always) func resolve(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
         if n <= 24 {
             let w0 = TokenTable.word(p, n), w1 = TokenTable.word(p + 8, n - 8), w2 = TokenTable.word(p + 16, n - 16)
-            let len = UInt64(n)
-            var e = small
-            for i in 0..<smallCount {
-                if e[0] == len && e[1] == w0 && e[2] == w1 && e[3] == w2 { return smallVals[i] }
-                e += 4
-            }
-            if smallCount < smallCap {
-                let v = resolveSlow(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
-                e[0] = len; e[1] = w0; e[2] = w1; e[3] = w2
-                smallVals[smallCount] = v
-                smallCount += 1
-                return v
+            let len = UInt64(n) &+ 1
+            var h = w0 ^ (w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (w2 &* 0x1656_67B1_9E37_79F9) ^ (len << 56)
+            h = (h ^ (h >> 29)) &* 0x9E37_79B9_7F4A_7C15
+            var slot = Int(truncatingIfNeeded: h >> 56)
+            while true {
+                let e = small + slot * 4
+                let l = e[0]
+                if l == len && e[1] == w0 && e[2] == w1 && e[3] == w2 { return smallVals[slot] }
+                if l == 0 {
+                    if smallCount < smallCap {
+                        let v = resolveSlow(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+                        e[0] = len; e[1] = w0; e[2] = w1; e[3] = w2
+                        smallVals[slot] = v
+                        smallCount += 1
+                        return v
+                    }
+                    break
+                }
+                slot = (slot + 1) & (TokenTable.smallSlots - 1)
             }
         }
         let h = hashBytes(p, n)
@@ -239,5 +249,68 @@ extension Substring {
         while let f = s.first, set.contains(f) { s = s.dropFirst() }
         while let l = s.last, set.contains(l) { s = s.dropLast() }
         return String(s)
+    }
+}
+
+/// Open-addressing table of household-id fingerprints (first 64-bit hash → second hash's high
+/// half << 32 | line), sized once from the file: 16 bytes a slot, no per-entry allocation.
+/// Same semantics as a `[UInt64: UInt64]` keyed by the first fingerprint.
+final class FingerprintTable {
+    @exclusivity(unchecked) private var keys: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) private var vals: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) private var mask: Int
+    @exclusivity(unchecked) private var used = 0
+
+    init(expected: Int = 0) {
+        var cap = 16
+        while cap * 3 < expected * 4 { cap <<= 1 }
+        keys = .allocate(capacity: cap)
+        keys.initialize(repeating: 0, count: cap)
+        vals = .allocate(capacity: cap)
+        mask = cap - 1
+    }
+
+    deinit {
+        keys.deallocate()
+        vals.deallocate()
+    }
+
+    /// When `key` is present with the same high half of the value, returns the stored value (a
+    /// duplicate); otherwise stores `value` under `key` and returns nil. `key` is never 0.
+    @inline(__always) func checkAndInsert(_ key: UInt64, _ value: UInt64) -> UInt64? {
+        var slot = Int(truncatingIfNeeded: key >> 1) & mask
+        while true {
+            let k = keys[slot]
+            if k == key {
+                let prior = vals[slot]
+                if prior & 0xFFFF_FFFF_0000_0000 == value & 0xFFFF_FFFF_0000_0000 { return prior }
+                vals[slot] = value
+                return nil
+            }
+            if k == 0 { break }
+            slot = (slot + 1) & mask
+        }
+        keys[slot] = key
+        vals[slot] = value
+        used += 1
+        if used * 4 > (mask + 1) * 3 { grow() }
+        return nil
+    }
+
+    private func grow() {
+        let oldKeys = keys, oldVals = vals, oldCap = mask + 1
+        let cap = oldCap * 2
+        keys = .allocate(capacity: cap)
+        keys.initialize(repeating: 0, count: cap)
+        vals = .allocate(capacity: cap)
+        mask = cap - 1
+        for i in 0..<oldCap where oldKeys[i] != 0 {
+            var slot = Int(truncatingIfNeeded: oldKeys[i] >> 1) & mask
+            while keys[slot] != 0 { slot = (slot + 1) & mask }
+            keys[slot] = oldKeys[i]
+            vals[slot] = oldVals[i]
+        }
+        oldKeys.deallocate()
+        oldVals.deallocate()
     }
 }
