@@ -12,7 +12,7 @@ indirect enum IR {
     case local(Int)
     /// Field `index` of an object (statically known object type); `path` is the selection as
     /// written, for the missing-value message.
-    case field(IR, index: Int, path: String)
+    case field(IR, index: Int, path: String, type: Int32)
     /// Selection on a map or a `dyn` value, resolved at run time.
     case dynSelect(IR, name: String, path: String)
     case hasField(IR, index: Int)
@@ -148,14 +148,14 @@ struct Checker {
             let path = text(e)
             switch t {
             case .object(let typeName):
-                guard let (_, decl) = decls.objectDecl(typeName) else {
+                guard let (typeID, decl) = decls.objectDecl(typeName) else {
                     throw fail("unknown object type '\(typeName)'", e)
                 }
                 guard let idx = decls.fieldIndex(type: typeName, field: field) else {
                     throw fail("type '\(typeName)' has no field '\(field)'", e,
                                hint: Suggestion.didYouMean(field, in: decl.fields.map(\.name)))
                 }
-                return (.field(ir, index: idx, path: path), decl.fields[idx].type)
+                return (.field(ir, index: idx, path: path, type: Int32(typeID)), decl.fields[idx].type)
             case .map(let k, let v):
                 guard k == .string || k.isDyn else {
                     throw fail("cannot select field '\(field)' of a map with \(k) keys; use m[key]", e)

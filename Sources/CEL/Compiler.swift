@@ -78,7 +78,7 @@ func isInvariant(_ ir: IR) -> Bool {
     switch ir {
     case .constant, .variable: return true
     case .local, .comprehension: return false
-    case .field(let x, _, _), .dynSelect(let x, _, _), .hasField(let x, _), .hasDyn(let x, _), .not(let x), .neg(let x):
+    case .field(let x, _, _, _), .dynSelect(let x, _, _), .hasField(let x, _), .hasDyn(let x, _), .not(let x), .neg(let x):
         return isInvariant(x)
     case .index(let a, let b), .and(let a, let b), .or(let a, let b), .binary(_, let a, let b):
         return isInvariant(a) && isInvariant(b)
@@ -144,7 +144,7 @@ final class Compiler {
             return { ctx in ctx.act.variable(slot) }
         case .local(let slot):
             return { ctx in ctx.locals[slot] }
-        case .field(let op, let idx, let path):
+        case .field(let op, let idx, let path, _):
             return fieldAccess(op, idx, path)
         case .dynSelect(let op, let name, let path):
             let f = value(op)
@@ -380,7 +380,59 @@ final class Compiler {
         }
     }
 
+    // MARK: Code fields compared as code ids
+
+    /// A field declared enum-like (`Declarations.declareCodes`) of a variable or a macro
+    /// variable: a closure giving its code id (-1 when the host does not answer) and the codes.
+    func codeAccess(_ ir: IR) -> (id: @Sendable (Ctx) -> Int, codes: [String])? {
+        guard case .field(let op, let idx, _, let type) = ir, let codes = decls.codes(typeID: type, field: idx),
+              !codes.isEmpty else { return nil }
+        switch op {
+        case .variable(let s):
+            return ({ ctx in ctx.act.codeID(idx, ofVariable: s) }, codes)
+        case .local(let s):
+            return ({ ctx in
+                if case .object(let r) = ctx.locals[s] { return ctx.act.codeID(idx, of: r) }
+                return -1
+            }, codes)
+        default:
+            return nil
+        }
+    }
+
+    /// The result of `test` for each code (nil when it throws for one of them).
+    func codeTable(_ codes: [String], _ test: (Value) throws(EvalError) -> Bool) -> [Bool]? {
+        var table: [Bool] = []
+        table.reserveCapacity(codes.count)
+        for c in codes {
+            guard let b = try? test(.string(c)) else { return nil }
+            table.append(b)
+        }
+        return table
+    }
+
+    /// A test on a code field answered from a table by code id; `generic` (the same test on the
+    /// field's value) when the host gives no code id.
+    func codeTest(_ idf: @escaping @Sendable (Ctx) -> Int, _ table: [Bool], _ generic: @escaping BF) -> BF {
+        let n = table.count
+        return { ctx throws(EvalError) in
+            let id = idf(ctx)
+            if id >= 0 && id < n { return table[id] }
+            return try generic(ctx)
+        }
+    }
+
     func relationFn(_ op: BinaryOp, _ l: IR, _ r: IR) -> BF {
+        let generic = relationGeneric(op, l, r)
+        // `code_field == 'x'`, `code_field != 'x'`: a table by code id.
+        if op == .eq || op == .ne, let k = constantOf(r), case .string = k, let (idf, codes) = codeAccess(l),
+           let table = codeTable(codes, { (v) throws(EvalError) -> Bool in try relation(op, v, k) }) {
+            return codeTest(idf, table, generic)
+        }
+        return generic
+    }
+
+    func relationGeneric(_ op: BinaryOp, _ l: IR, _ r: IR) -> BF {
         // Constant on the right (the usual `m.age >= 15`, `m.code == "x"`).
         if let k = constantOf(r) {
             let lf = value(l)
@@ -418,6 +470,38 @@ final class Compiler {
     }
 
     func membership(_ l: IR, _ r: IR) -> BF {
+        let generic = membershipGeneric(l, r)
+        guard let (idf, codes) = codeAccess(l) else { return generic }
+        // `code_field in [constants]`: a table by code id.
+        if let k = constantOf(r) {
+            guard let table = codeTable(codes, { (v) throws(EvalError) -> Bool in try contains(k, v) }) else { return generic }
+            return codeTest(idf, table, generic)
+        }
+        // `code_field in params.list`: a table by code id for each value the parameter can hold.
+        if case .field(.variable(let ps), let pidx, _, let ptype) = r, let candidates = decls.values(typeID: ptype, field: pidx),
+           !candidates.isEmpty {
+            let n = codes.count, m = candidates.count
+            var tables = [Bool](repeating: false, count: n * m)
+            var valid = [Bool](repeating: false, count: m)
+            for (k, candidate) in candidates.enumerated() {
+                guard let t = codeTable(codes, { (v) throws(EvalError) -> Bool in try contains(candidate, v) }) else { continue }
+                valid[k] = true
+                for j in 0..<n { tables[k * n + j] = t[j] }
+            }
+            guard valid.contains(true) else { return generic }
+            return { [tables, valid] ctx throws(EvalError) in
+                let id = idf(ctx)
+                if id >= 0 && id < n {
+                    let k = ctx.act.valueIndex(pidx, ofVariable: ps)
+                    if k >= 0 && k < m && valid[k] { return tables[k &* n &+ id] }
+                }
+                return try generic(ctx)
+            }
+        }
+        return generic
+    }
+
+    func membershipGeneric(_ l: IR, _ r: IR) -> BF {
         let lf = value(l)
         if let k = constantOf(r), case .list(.array(let elems)) = k {
             // `x in [constant list]`: scan a typed array.

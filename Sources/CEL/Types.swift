@@ -71,8 +71,30 @@ public struct Declarations: Sendable {
     private var objectIDs: [String: Int] = [:]
     private var fieldIndexes: [[String: Int]] = []
     private var variableSlots: [String: Int] = [:]
+    /// Code lists of enum-like fields, by object type id and field index (`declareCodes`).
+    private var fieldCodes: [Int32: [Int: [String]]] = [:]
+    /// Every value a field can hold, by object type id and field index (`declareValues`).
+    private var fieldValues: [Int32: [Int: [Value]]] = [:]
 
     public init() {}
+
+    /// Marks field `field` of object type `type` as enum-like: its values are the strings of
+    /// `codes`, and the host can answer `Activation.codeID` with the index of a value in `codes`.
+    /// Comparisons of such a field with string constants then compile to code-id tests.
+    public mutating func declareCodes(_ codes: [String], type: String, field: String) {
+        guard let id = objectTypeID(type), let i = fieldIndex(type: type, field: field) else { return }
+        fieldCodes[id, default: [:]][i] = codes
+    }
+
+    /// Declares every value field `field` of object type `type` can hold (a parameter's dated
+    /// values); the host answers `Activation.valueIndex` with the index of the value in force.
+    public mutating func declareValues(_ values: [Value], type: String, field: String) {
+        guard let id = objectTypeID(type), let i = fieldIndex(type: type, field: field) else { return }
+        fieldValues[id, default: [:]][i] = values
+    }
+
+    func codes(typeID: Int32, field: Int) -> [String]? { fieldCodes[typeID]?[field] }
+    func values(typeID: Int32, field: Int) -> [Value]? { fieldValues[typeID]?[field] }
 
     /// Declares an object type; its id is the order of declaration (0, 1, 2 …). Declaring a name
     /// again replaces the fields and keeps the id.

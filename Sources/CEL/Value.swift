@@ -310,9 +310,22 @@ public protocol Activation: AnyObject {
     /// when the value is absent, nil when the variable does not hold an object. The default
     /// reads the variable and calls `field(_:of:)`; hosts may answer in one step.
     func field(_ field: Int, ofVariable slot: Int) -> Value??
+    /// For a field declared with `Declarations.declareCodes`: the index of its value in the
+    /// code list, or -1 when the host does not answer (absent value, not an object, not a
+    /// code field); the expression then reads the value with `field(_:ofVariable:)`.
+    func codeID(_ field: Int, ofVariable slot: Int) -> Int
+    /// `codeID(_:ofVariable:)` for an object reference (a macro variable).
+    func codeID(_ field: Int, of object: ObjectRef) -> Int
+    /// For a field declared with `Declarations.declareValues`: the index of the value it holds
+    /// among the declared values, or -1 when the host does not answer.
+    func valueIndex(_ field: Int, ofVariable slot: Int) -> Int
 }
 
 extension Activation {
+    public func codeID(_ field: Int, ofVariable slot: Int) -> Int { -1 }
+    public func codeID(_ field: Int, of object: ObjectRef) -> Int { -1 }
+    public func valueIndex(_ field: Int, ofVariable slot: Int) -> Int { -1 }
+
     public func field(_ field: Int, ofVariable slot: Int) -> Value?? {
         if case .object(let r) = variable(slot) { return .some(self.field(field, of: r)) }
         return nil

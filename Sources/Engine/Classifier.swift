@@ -73,6 +73,8 @@ public final class Classifier {
     // share both, so the dictionaries above are consulted only when the date changes.
     @exclusivity(unchecked) private var lastDate: CivilDate?
     @exclusivity(unchecked) private var lastRules: (CompiledRuleSet, [Value])?
+    /// The distinct parameter value arrays built so far, per rule set.
+    @exclusivity(unchecked) private var distinctParams: [(CompiledRuleSet, [Value])] = []
     @exclusivity(unchecked) private var lastActivation: HouseholdActivation?
     /// Bumped for every batch (or single household) handed in, so an activation re-binds its
     /// columns once per batch instead of once per household.
@@ -133,9 +135,16 @@ public final class Classifier {
         if candidates.count > 1 {
             return .failure(NoRuleSet(message: "several rule sets are in force on \(date): \(candidates.map(\.ruleSet.reference).joined(separator: ", "))"))
         }
-        let values: [Value] = rules.environment.parameterFields.map { f in
+        var values: [Value] = rules.environment.parameterFields.map { f in
             guard let e = rules.ruleSet.parameters[f.name]?.entry(on: d) else { return .null }
             return Self.value(e.value)
+        }
+        // Dates with the same parameter values share one array, so the activation sees the
+        // same values (`HouseholdActivation.setParams`) without comparing them again.
+        if let same = distinctParams.first(where: { $0.0 === rules && $0.1 == values }) {
+            values = same.1
+        } else {
+            distinctParams.append((rules, values))
         }
         paramCache[date.dayNumber] = (rules, values)
         lastDate = date
@@ -179,8 +188,8 @@ public final class Classifier {
     func classify(household h: Int, of batch: SurveyBatch, fields: BatchFields) -> HouseholdOutcome {
         let table = batch.households
         let householdID = fields.householdID.flatMap { table.text($0, h) } ?? "?"
-        func reject(_ kind: String, _ message: String, hint: String? = nil, line: Int? = nil, file: String? = nil) -> HouseholdOutcome {
-            let loc = SourceLocation(file: file ?? table.file, line: line ?? table.line(h), column: 1)
+        func reject(_ kind: String, _ message: String, hint: String? = nil, at place: SourceLocation? = nil) -> HouseholdOutcome {
+            let loc = place ?? table.location(h)
             return .rejected(RejectedHousehold(householdID: householdID,
                                                problem: DataProblem(kind: kind, diagnostic: .error(at: loc, "household '\(householdID)': \(message)", hint: hint),
                                                                     householdID: householdID)))
@@ -197,7 +206,7 @@ public final class Classifier {
         a.memberStart = batch.memberRanges[h].lowerBound
         a.memberCount = batch.memberRanges[h].count
         a.referenceDate = ref
-        a.params = params
+        a.setParams(params)
         let memberIDField = fields.memberID
         func memberID(_ row: Int) -> String { memberIDField.flatMap { batch.members.text($0, row) } ?? String(row - a.memberStart + 1) }
 
@@ -234,7 +243,7 @@ public final class Classifier {
             if (try? a.householdRequirementPrograms[k].evaluateBoolTyped(a)) == true {
                 let req = rules.householdRequirements[k]
                 return reject("missing_value", "'\(req.field.name)' is required here (\(req.program.source)) but is empty",
-                              hint: "fill in '\(req.field.name)'")
+                              hint: "fill in '\(req.field.name)'", at: table.location(h, field: req.fieldIndex))
             }
         }
         a.use(.memberRequirement)
@@ -245,7 +254,7 @@ public final class Classifier {
                 if (try? memberRequirementPrograms[k].evaluateBoolTyped(a)) == true {
                     let req = rules.memberRequirements[k]
                     return reject("missing_value", "member '\(memberID(row))': '\(req.field.name)' is required here (\(req.program.source)) but is empty",
-                                  hint: "fill in '\(req.field.name)'", line: batch.members.line(row), file: batch.members.file)
+                                  hint: "fill in '\(req.field.name)'", at: batch.members.location(row, field: req.fieldIndex))
                 }
             }
         }

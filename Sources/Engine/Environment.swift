@@ -88,6 +88,8 @@ public struct RuleEnvironment: Sendable {
     public private(set) var householdFields: [(name: String, type: CELType, origin: FieldOrigin)] = []
     public private(set) var memberFields: [(name: String, type: CELType, origin: FieldOrigin)] = []
     public let parameterFields: [(name: String, type: CELType)]
+    /// The distinct values each parameter takes over its dates (same order as `parameterFields`).
+    let parameterValues: [[Value]]
     public let indicatorIDs: [String]
 
     init(schema: SurveySchema, ruleSet: RuleSet) {
@@ -109,6 +111,14 @@ public struct RuleEnvironment: Sendable {
             guard let p = ruleSet.parameters[id], let first = p.entries.first else { return nil }
             return (id, Self.celType(first.value))
         }
+        parameterValues = parameterFields.map { f in
+            var distinct: [Value] = []
+            for e in ruleSet.parameters[f.name]?.entries ?? [] {
+                let v = Classifier.value(e.value)
+                if !distinct.contains(v) { distinct.append(v) }
+            }
+            return distinct
+        }
         indicatorIDs = ruleSet.indicators.map(\.id)
     }
 
@@ -126,6 +136,17 @@ public struct RuleEnvironment: Sendable {
         d.declareObjectType(ObjectTypeDecl(name: ObjectTypeName.member, fields: memberFields.map { ($0.name, $0.type) }))
         d.declareObjectType(ObjectTypeDecl(name: ObjectTypeName.params, fields: parameterFields))
         d.declareObjectType(ObjectTypeDecl(name: ObjectTypeName.deprived, fields: indicatorIDs.map { ($0, .bool) }))
+        // Code fields of the survey compare as code ids; parameters as one of their dated values.
+        for (typeName, fields, specs) in [(ObjectTypeName.household, householdFields, schema.households),
+                                          (ObjectTypeName.member, memberFields, schema.members)] {
+            for f in fields {
+                guard case .survey(let i) = f.origin, case .code(let list) = specs[i].type else { continue }
+                d.declareCodes(schema.codeLists[list]?.codes ?? [], type: typeName, field: f.name)
+            }
+        }
+        for (f, values) in zip(parameterFields, parameterValues) {
+            d.declareValues(values, type: ObjectTypeName.params, field: f.name)
+        }
         for v in stage.variables {
             d.declareVariable(v.rawValue, Self.type(of: v))
         }

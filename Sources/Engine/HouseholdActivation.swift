@@ -18,7 +18,8 @@ final class HouseholdActivation: Activation {
     @exclusivity(unchecked) var memberCount = 0
     @exclusivity(unchecked) var member = 0
     @exclusivity(unchecked) var referenceDate = CivilDate(year: 2000, month: 1, day: 1)!
-    @exclusivity(unchecked) var params: [Value] = []
+    /// The parameter values in force; set with `setParams(_:)`.
+    @exclusivity(unchecked) private(set) var params: [Value] = []
     @exclusivity(unchecked) var householdDerived: [Value?] = []
     /// Member-derived values, `memberCount × derived count`, row-major.
     @exclusivity(unchecked) var memberDerived: [Value?] = []
@@ -37,6 +38,9 @@ final class HouseholdActivation: Activation {
     /// Code texts of household code fields (`area` → "rural"), for the output row.
     private let householdCodeTexts: [[String]]
     @exclusivity(unchecked) private var codeSetCache: [UInt64: Value] = [:]
+    /// For each parameter, the index of its value in `rules.environment.parameterValues`
+    /// (-1: none), computed for the `params` array in `paramsIndexed`.
+    @exclusivity(unchecked) private var paramIndexes: [Int] = []
     /// Field kinds of the survey tables, resolved once: no `FieldSpec` copies per access.
     private let householdKinds: [Kind]
     private let memberKinds: [Kind]
@@ -221,6 +225,58 @@ final class HouseholdActivation: Activation {
         case .deprived: return .some(.bool(deprived[field]))
         default: return nil
         }
+    }
+
+    /// The code id of `h.x` / `m.x` when `x` is a code field of the survey with a value; else -1.
+    func codeID(_ field: Int, ofVariable slot: Int) -> Int {
+        switch slots[slot] {
+        case .m: return memberCode(field, member)
+        case .h: return householdCode(field, household)
+        default: return -1
+        }
+    }
+
+    func codeID(_ field: Int, of object: ObjectRef) -> Int {
+        switch object.type {
+        case RuleEnvironment.householdTypeID: return householdCode(field, Int(object.row))
+        case RuleEnvironment.memberTypeID: return memberCode(field, Int(object.row))
+        default: return -1
+        }
+    }
+
+    @inline(__always)
+    private func householdCode(_ field: Int, _ row: Int) -> Int {
+        guard case .survey(let i) = householdOrigins[field], householdKinds[i] == .code else { return -1 }
+        let v = householdColumns[i]![row]
+        return v == RecordTable.absent ? -1 : Int(Int32(truncatingIfNeeded: v))
+    }
+
+    @inline(__always)
+    private func memberCode(_ field: Int, _ row: Int) -> Int {
+        guard case .survey(let i) = memberOrigins[field], memberKinds[i] == .code else { return -1 }
+        let v = memberColumns[i]![row]
+        return v == RecordTable.absent ? -1 : Int(Int32(truncatingIfNeeded: v))
+    }
+
+    /// Sets the parameter values in force and, when they changed, which of each parameter's
+    /// dated values they are (`valueIndex`). The classifier passes the same array for every
+    /// household of a date; `params` keeps it alive, so an equal buffer means the same values.
+    func setParams(_ values: [Value]) {
+        let same = values.count == params.count && values.withUnsafeBufferPointer { x in
+            params.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress }
+        }
+        if same && paramIndexes.count == values.count { return }
+        params = values
+        let candidates = rules.environment.parameterValues
+        paramIndexes = values.indices.map { f in
+            f < candidates.count ? (candidates[f].firstIndex(of: values[f]) ?? -1) : -1
+        }
+    }
+
+    /// Which of the parameter's dated values `params.x` holds (-1: none of them).
+    func valueIndex(_ field: Int, ofVariable slot: Int) -> Int {
+        guard case .params = slots[slot], field < paramIndexes.count else { return -1 }
+        return paramIndexes[field]
     }
 
     @inline(__always)

@@ -190,14 +190,14 @@ public final class TargetCounter {
         a.referenceDate = date
         let key = ObjectIdentifier(rules)
         if let p = paramCache[key]?[date.dayNumber] {
-            a.params = p
+            a.setParams(p)
         } else {
             let d = RuleDate(year: date.year, month: date.month, day: date.day)!
             let values: [Value] = rules.environment.parameterFields.map { f in
                 rules.ruleSet.parameters[f.name]?.entry(on: d).map { Classifier.value($0.value) } ?? .null
             }
             paramCache[key, default: [:]][date.dayNumber] = values
-            a.params = values
+            a.setParams(values)
         }
         a.householdDerived = []
         a.use(.householdDerived)

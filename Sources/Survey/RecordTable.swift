@@ -13,12 +13,15 @@ public struct RecordTable: Sendable {
     public internal(set) var texts: [[String?]]
     var lines: [Int32]
     private let index: [String: Int]
+    /// 1-based CSV column of each field; 0 when the file has no such column.
+    public let columns: [Int]
 
     public static let absent = Int64.min
 
-    public init(fields: [FieldSpec], file: String) {
+    public init(fields: [FieldSpec], file: String, columns: [Int] = []) {
         self.fields = fields
         self.file = file
+        self.columns = columns
         count = 0
         values = Array(repeating: [], count: fields.count)
         texts = Array(repeating: [], count: fields.count)
@@ -53,8 +56,11 @@ public struct RecordTable: Sendable {
     /// Source line of the row, for diagnostics.
     public func line(_ row: Int) -> Int { Int(lines[row]) }
 
+    /// Where a row, or one of its cells, stands in the file.
     public func location(_ row: Int, field: Int? = nil) -> SourceLocation {
-        SourceLocation(file: file, line: line(row), column: 1)
+        var column = 1
+        if let field, field < columns.count, columns[field] > 0 { column = columns[field] }
+        return SourceLocation(file: file, line: line(row), column: column)
     }
 
     /// Appends the texts and line of a row whose values go to a `RowStore` (moved in with

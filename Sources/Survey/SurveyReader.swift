@@ -198,8 +198,10 @@ public final class SurveyReader {
     /// end. Rejected rows go to `problems`.
     public func next(maxHouseholds: Int = 4096) throws(Diagnostic) -> SurveyBatch? {
         if finished { return nil }
-        var batch = SurveyBatch(households: RecordTable(fields: schema.households, file: householdsPath),
-                                members: RecordTable(fields: schema.members, file: membersPath),
+        var batch = SurveyBatch(households: RecordTable(fields: schema.households, file: householdsPath,
+                                                        columns: households.fieldCol.map { $0 + 1 }),
+                                members: RecordTable(fields: schema.members, file: membersPath,
+                                                     columns: members.fieldCol.map { $0 + 1 }),
                                 memberRanges: [], referenceDates: [], ageMonths: [])
         batch.households.reserve(maxHouseholds, textFields: households.textFields)
         batch.members.reserve(maxHouseholds * 4, textFields: members.textFields)
