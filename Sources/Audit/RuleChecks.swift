@@ -140,10 +140,7 @@ public enum RuleChecks {
         var evalErrors: [Diagnostic] = []
 
         for date in dates {
-            let params: [Value] = set.environment.parameterFields.map { f in
-                guard let e = rules.parameters[f.name]?.entry(on: date) else { return .null }
-                return value(e.value)
-            }
+            let params = Classifier.parameterValues(set, on: date)
             var amounts = Set<Int64>([0, 1_000_000_000])
             for p in relevant {
                 if let e = p.entry(on: date), case .int(let v) = e.value, v > 0 { amounts.formUnion([v - 1, v, v + 1]) }
@@ -212,16 +209,6 @@ public enum RuleChecks {
             }
         }
         return out
-    }
-
-    static func value(_ p: ParameterValue) -> Value {
-        switch p {
-        case .int(let v): return .int(v)
-        case .double(let v): return .double(v)
-        case .bool(let v): return .bool(v)
-        case .string(let v): return .string(v)
-        case .strings(let v): return .list(.array(v.map(Value.string)))
-        }
     }
 
     // MARK: - Version discipline

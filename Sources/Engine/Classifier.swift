@@ -135,10 +135,7 @@ public final class Classifier {
         if candidates.count > 1 {
             return .failure(NoRuleSet(message: "several rule sets are in force on \(date): \(candidates.map(\.ruleSet.reference).joined(separator: ", "))"))
         }
-        var values: [Value] = rules.environment.parameterFields.map { f in
-            guard let e = rules.ruleSet.parameters[f.name]?.entry(on: d) else { return .null }
-            return Self.value(e.value)
-        }
+        var values = Self.parameterValues(rules, on: d)
         // Dates with the same parameter values share one array, so the activation sees the
         // same values (`HouseholdActivation.setParams`) without comparing them again.
         if let same = distinctParams.first(where: { $0.0 === rules && $0.1 == values }) {
@@ -150,6 +147,13 @@ public final class Classifier {
         lastDate = date
         lastRules = (rules, values)
         return .success((rules, values))
+    }
+
+    /// Every parameter of `rules` valued on `date`, in the order of the Params object's fields.
+    public static func parameterValues(_ rules: CompiledRuleSet, on date: RuleDate) -> [Value] {
+        rules.environment.parameterFields.map { f in
+            rules.ruleSet.parameters[f.name]?.entry(on: date).map { value($0.value) } ?? .null
+        }
     }
 
     static func value(_ p: ParameterValue) -> Value {

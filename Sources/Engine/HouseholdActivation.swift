@@ -9,7 +9,12 @@ final class HouseholdActivation: Activation {
     let rules: CompiledRuleSet
     /// The batch being classified. Setting it re-binds the column pointers (`bind`).
     var batch: SurveyBatch {
-        didSet { bindColumns() }
+        // A new batch reuses household and member row numbers: ages cached for the old one
+        // must not be served for the new one, whoever sets the batch.
+        didSet {
+            bindColumns()
+            ageCacheKey = (-1, -1, -1)
+        }
     }
     /// The classifier's batch counter when `batch` was last bound.
     @exclusivity(unchecked) var generation = 0

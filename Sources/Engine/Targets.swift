@@ -192,10 +192,7 @@ public final class TargetCounter {
         if let p = paramCache[key]?[date.dayNumber] {
             a.setParams(p)
         } else {
-            let d = RuleDate(year: date.year, month: date.month, day: date.day)!
-            let values: [Value] = rules.environment.parameterFields.map { f in
-                rules.ruleSet.parameters[f.name]?.entry(on: d).map { Classifier.value($0.value) } ?? .null
-            }
+            let values = Classifier.parameterValues(rules, on: RuleDate(year: date.year, month: date.month, day: date.day)!)
             paramCache[key, default: [:]][date.dayNumber] = values
             a.setParams(values)
         }

@@ -397,7 +397,7 @@ final class TableInput {
                     if !pl.hasMinimum || checkMinimum(f, c, Double(v), p, n, &issues) { rowVals[f] = v }
                 } else {
                     cellError(c, p, n, "is not a whole number", kind: "wrong_type",
-                              hint: "write digits only, without thousands separators, units or decimals, e.g. 1500000", &issues)
+                              hint: "write digits only, without thousands separators, units or decimals, e.g. 1250000", &issues)
                 }
             case .decimal:
                 if let v = ValueParser.parseDecimal(p, n) {

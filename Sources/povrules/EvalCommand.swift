@@ -22,7 +22,7 @@ struct EvalCommand: ParsableCommand {
           povrules eval '[15, 40, 70].exists(a, a >= 15 && a < 60)'
           povrules eval 'members.exists(m, m.age >= 6 && !m.health_insurance)' \\
               --bind 'members=[{"age": 34, "health_insurance": true}, {"age": 7, "health_insurance": false}]'
-          povrules eval 'income / size(members) < 1500000.0' --bind income=4200000.0 --bind 'members=[1,2,3]'
+          povrules eval 'income / size(members) < 1000000.0' --bind income=4200000.0 --bind 'members=[1,2,3]'
         """
     )
 
