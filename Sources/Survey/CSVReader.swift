@@ -25,6 +25,8 @@ final class CSVReader {
     @exclusivity(unchecked) private(set) var len = 0
     @exclusivity(unchecked) private var pos = 0
     @exclusivity(unchecked) private var eof = false
+    /// File offset where reading stops (a part's end); `Int.max` reads to the end of the file.
+    @exclusivity(unchecked) private var limit = Int.max
     /// Bytes consumed before the buffer start (file offset of `buf[0]`).
     @exclusivity(unchecked) private(set) var bufferFileOffset = 0
     /// Line of the next record.
@@ -98,7 +100,9 @@ final class CSVReader {
 
     private func fill() {
         while len < cap && !eof {
-            let n = read(fd, buf + len, cap - len)
+            let room = min(cap - len, limit - (bufferFileOffset + len))
+            if room <= 0 { eof = true; break }
+            let n = read(fd, buf + len, room)
             if n <= 0 { eof = true; break }
             len += n
             bytesRead += n
@@ -120,6 +124,28 @@ final class CSVReader {
     }
 
     var atEnd: Bool { eof && pos >= len }
+
+    /// Reads only the records in the file's bytes `offset..<end` from now on, the first of them
+    /// on line `line`: one part of a file that several readers read at once. `offset` must be a
+    /// record start (the parts come from a pass that found them).
+    func restrict(from offset: Int, line: Int, to end: Int) {
+        lseek(fd, off_t(offset), SEEK_SET)
+        bufferFileOffset = offset
+        len = 0
+        pos = 0
+        eof = false
+        limit = end
+        noQuoteUntil = 0
+        self.line = line
+        fieldCount = 0
+        issue = nil
+        fill()
+    }
+
+    /// The file offset of the current record's first byte.
+    var recordFileOffset: Int { bufferFileOffset + recordStart }
+    /// The file offset just after the current record: the next record's start.
+    var nextRecordFileOffset: Int { bufferFileOffset + pos }
 
     /// Positions the reader on a record start of a buffer loaded with `loadAll()`.
     func seek(offset: Int, line: Int) {

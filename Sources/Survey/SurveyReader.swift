@@ -44,7 +44,8 @@ public final class SurveyReader {
     private let hStore: RowStore
     private let mStore: RowStore
     @exclusivity(unchecked) private var hidBuf: [UInt8] = []
-    @exclusivity(unchecked) private var seen = FingerprintTable()
+    /// Line of a repeated household row → line of its id's first row (from the layout pass).
+    private let duplicateOf: [Int32: Int32]
     private let memberIDField: Int
     private let birthField: Int?
 
@@ -54,26 +55,79 @@ public final class SurveyReader {
                             asOf: CivilDate? = nil) throws(Diagnostic) {
         do {
             try self.init(householdsPath: householdsPath, membersPath: membersPath, schema: schema, mapping: mapping,
-                          asOf: asOf, all: ())
+                          asOf: asOf, today: CivilDate.today(), layout: nil)
         } catch {
             throw error.diagnostics.first ?? Diagnostic.error(at: nil, "cannot read the survey")
         }
     }
 
     /// Like `init`, but reports every header problem of both files at once.
+    /// `partSize` is about how many households each part of `parts` holds; by default parts are
+    /// small enough that even a small survey has a few to share out.
     public static func open(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
-                            asOf: CivilDate? = nil) throws(DiagnosticList) -> SurveyReader {
+                            asOf: CivilDate? = nil, partSize: Int? = nil) throws(DiagnosticList) -> SurveyReader {
+        let partSize = partSize ?? min(SurveyLayout.defaultPartSize, max(256, estimatedRows(householdsPath) / 16))
+        return
         try SurveyReader(householdsPath: householdsPath, membersPath: membersPath, schema: schema, mapping: mapping,
-                         asOf: asOf, all: ())
+                         asOf: asOf, today: CivilDate.today(), layout: nil, partSize: partSize)
+    }
+
+    /// The parts the survey splits into; more than one only when the files are in the same
+    /// order (`streaming`). Read them with part readers (`makePartReader()`, `read(part:)`) on
+    /// as many threads as there are, and `absorb` each part's report in part order: the
+    /// problems, counts and batches are then exactly those of one reader reading the whole.
+    public var parts: [SurveyPart] { layout.parts }
+
+    private let mapping: HeaderMapping?
+    private let layout: SurveyLayout
+
+    /// A reader of the same files, schema, mapping and dates, that reads the parts it is given
+    /// (`read(part:)`) without the pass over the id columns, which this reader made already.
+    public func makePartReader() throws(DiagnosticList) -> SurveyReader {
+        let r = try SurveyReader(householdsPath: householdsPath, membersPath: membersPath, schema: schema, mapping: mapping,
+                                 asOf: asOf, today: today, layout: layout)
+        r.keepPersonalData = keepPersonalData
+        r.maxStoredProblems = maxStoredProblems
+        r.finished = true
+        return r
+    }
+
+    /// Positions a part reader at the start of `part`; `next` then reads its households only.
+    public func read(part: SurveyPart) {
+        precondition(streaming, "parts are read on their own only when the files are in the same order")
+        households.csv.restrict(from: part.householdsStart, line: part.householdsLine, to: part.householdsEnd)
+        members.csv.restrict(from: part.membersStart, line: part.membersLine, to: part.membersEnd)
+        finished = false
+        memberPending = false
+    }
+
+    /// What a part reader found since the last call (problems and counts), leaving it empty for
+    /// the next part.
+    public func takeReport() -> SurveyPartReport {
+        defer {
+            problems = []
+            problemCounts = [:]
+            counts = SurveyCounts()
+        }
+        return SurveyPartReport(problems: problems, problemCounts: problemCounts, counts: counts)
+    }
+
+    /// Adds a part's report, as if this reader had read the part itself.
+    public func absorb(_ report: SurveyPartReport) {
+        counts.add(report.counts)
+        for (k, n) in report.problemCounts { problemCounts[k, default: 0] += n }
+        for p in report.problems where problems.count < maxStoredProblems { problems.append(p) }
     }
 
     private init(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
-                 asOf: CivilDate?, all: Void) throws(DiagnosticList) {
+                 asOf: CivilDate?, today: CivilDate, layout: SurveyLayout?,
+                 partSize: Int = SurveyLayout.defaultPartSize) throws(DiagnosticList) {
         self.schema = schema
         self.householdsPath = householdsPath
         self.membersPath = membersPath
         self.asOf = asOf
-        today = CivilDate.today()
+        self.mapping = mapping
+        self.today = today
         var mappings: [HeaderMapping] = []
         var diags: [Diagnostic] = []
         if let mapping {
@@ -99,15 +153,16 @@ public final class SurveyReader {
         memberIDField = schema.members.firstIndex { $0.name == "member_id" } ?? -1
         birthField = schema.members.firstIndex { $0.type == .birthDate }
         m.skipField = m.hidField
-        var ok = false
-        do {
-            ok = try SurveyReader.inSameOrder(householdsPath, h.hidCol, membersPath, m.hidCol)
-        } catch { throw DiagnosticList([error]) }
-        streaming = ok
-        if !ok { buildIndex() }
-        // Size the duplicate-id table once: left to grow, it doubles and copies itself, and the
-        // peak memory of a large survey is half as large again as the table.
-        seen = FingerprintTable(expected: SurveyReader.estimatedRows(householdsPath))
+        if let layout {
+            self.layout = layout
+        } else {
+            do {
+                self.layout = try SurveyLayout.scan(householdsPath, h.hidCol, membersPath, m.hidCol, partSize: max(1, partSize))
+            } catch { throw DiagnosticList([error]) }
+        }
+        streaming = self.layout.inOrder
+        duplicateOf = self.layout.duplicateOf
+        if !streaming { buildIndex() }
     }
 
     /// About how many rows `path` holds, from its size and the length of its first rows.
@@ -124,37 +179,7 @@ public final class SurveyReader {
         return min(Int(Double(size) * Double(lines) / Double(n) * 1.05) + 16, 200_000_000)
     }
 
-    // MARK: order check and fallback index
-
-    /// True when every run of members belongs to a household that comes later in households.csv
-    /// than the previous run's: the files can be merged in one streaming pass.
-    static func inSameOrder(_ hPath: String, _ hCol: Int, _ mPath: String, _ mCol: Int) throws(Diagnostic) -> Bool {
-        let h = try CSVReader(path: hPath), m = try CSVReader(path: mPath)
-        _ = h.next()
-        _ = m.next()
-        func id(_ r: CSVReader, _ c: Int) -> (UnsafePointer<UInt8>, Int)? {
-            guard c < r.fieldCount else { return nil }
-            var p = r.fieldStart(c), n = r.fieldLength(c)
-            while n > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; n -= 1 }
-            while n > 0, p[n - 1] == 0x20 || p[n - 1] == 0x09 { n -= 1 }
-            return n > 0 ? (p, n) : nil
-        }
-        var last: [UInt8] = []
-        var haveLast = false
-        while m.nextKeyFields(column: mCol) {
-            guard let (p, n) = id(m, mCol) else { continue }
-            if haveLast, n == last.count, last.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { continue }
-            var found = false
-            while h.nextKeyFields(column: hCol) {
-                guard let (q, k) = id(h, hCol) else { continue }
-                if k == n && memcmp(q, p, n) == 0 { found = true; break }
-            }
-            if !found { return false }
-            last = Array(UnsafeBufferPointer(start: p, count: n))
-            haveLast = true
-        }
-        return true
-    }
+    // MARK: fallback index
 
     private func buildIndex() {
         members.csv.loadAll()
@@ -237,14 +262,10 @@ public final class SurveyReader {
             }
         }
         if !households.rowMisaligned { _ = households.decode(reference: nil, issues: &issues) } else { households.clearRow() }
-        if var hs = hid {
-            let (f1, f2) = hs.withUTF8 { b in
-                (hashBytes(b.baseAddress!, b.count), hashBytes(b.baseAddress!, b.count, seed: 0x2545_F491_4F6C_DD1D))
-            }
-            let tag = (f2 >> 32) << 32
-            if let prior = seen.checkAndInsert(f1, tag | UInt64(line)) {
+        if let hs = hid, !duplicateOf.isEmpty, let prior = duplicateOf[Int32(truncatingIfNeeded: line)] {
+            do {
                 issues.append(RowIssue(kind: "duplicate_household", location: households.csv.location(ofField: households.hidCol),
-                                       message: "household id '\(hs)' appears again; it was first given on line \(prior & 0xFFFF_FFFF)",
+                                       message: "household id '\(hs)' appears again; it was first given on line \(prior)",
                                        hint: "each household has one row in households.csv with its own id"))
             }
         }

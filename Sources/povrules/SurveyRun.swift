@@ -110,11 +110,13 @@ final class SurveyRun {
         }
     }
 
-    /// The parallel path of every command. A reader thread reads batches in order while the
-    /// workers classify the batches already read (batch i goes to worker i mod n, and a
-    /// classifier is never shared between threads); `body` gets each batch with its results on
-    /// this thread, in input order. So the output is the same whatever the number of threads,
-    /// and at most `2 × workers` batches are in flight: memory does not grow with the survey.
+    /// The parallel path of every command. When the two files are in the same order (review
+    /// exports are), the survey is cut into parts at household boundaries and each worker reads
+    /// and classifies whole parts on its own thread, with its own part reader and classifier;
+    /// otherwise one reader thread feeds the workers batch by batch. Either way `body` gets each
+    /// batch with its results on this thread, in input order, and the parts' problems and counts
+    /// are added in part order, so the output is the same whatever the number of threads. A
+    /// bounded number of parts (or batches) is in flight: memory does not grow with the survey.
     /// With one worker, everything runs on this thread, one batch after the other.
     private func inParallel<T>(_ work: @escaping (Classifier, SurveyBatch) -> T,
                                _ body: (SurveyBatch, T) throws -> Void) throws {
@@ -125,6 +127,67 @@ final class SurveyRun {
             }
             return
         }
+        if reader.streaming && reader.parts.count > 1 {
+            try inParts(work, body)
+        } else {
+            try batchByBatch(work, body)
+        }
+    }
+
+    private func inParts<T>(_ work: @escaping (Classifier, SurveyBatch) -> T,
+                            _ body: (SurveyBatch, T) throws -> Void) throws {
+        let n = workers.count
+        let parts = reader.parts
+        var partReaders: [SurveyReader] = []
+        do {
+            for _ in 0..<n { partReaders.append(try reader.makePartReader()) }
+        } catch {
+            Report.errors(error.diagnostics)
+            throw ExitStatus.badInput
+        }
+        let window = 2 * n
+        let ring = PartRing<T>(depth: window, count: parts.count)
+        let job = PartWork(readers: partReaders, workers: workers, work: work, parts: parts, ring: ring)
+        for w in 0..<n {
+            DispatchQueue(label: "povrules.worker.\(w)").async {
+                let reader = job.readers[w], classifier = job.workers[w]
+                while let k = job.ring.claim() {
+                    reader.read(part: job.parts[k])
+                    var items: [(SurveyBatch, T)] = []
+                    do {
+                        while let batch = try reader.next(maxHouseholds: 4096) {
+                            items.append((batch, job.work(classifier, batch)))
+                        }
+                        job.ring.put(k, .done(items, reader.takeReport()))
+                    } catch {
+                        job.ring.put(k, .failed(error))
+                    }
+                }
+            }
+        }
+        for k in 0..<parts.count {
+            switch ring.take(k) {
+            case .failed(let error):
+                ring.stop()
+                if let d = error as? Diagnostic { Report.errors([d]) }
+                throw ExitStatus.badInput
+            case .done(let items, let report):
+                do {
+                    for (batch, result) in items { try body(batch, result) }
+                } catch {
+                    ring.stop()
+                    throw error
+                }
+                reader.absorb(report)
+            }
+            ring.release()
+            progress.update(households: classified + engineRejected.count)
+        }
+        ring.finish()
+    }
+
+    private func batchByBatch<T>(_ work: @escaping (Classifier, SurveyBatch) -> T,
+                                 _ body: (SurveyBatch, T) throws -> Void) throws {
         let n = workers.count
         let pipe = Pipeline<T>(depth: 2 * n)
         let job = Work(run: self, workers: workers, work: work)
@@ -198,6 +261,103 @@ private struct Work<T>: @unchecked Sendable {
     let run: SurveyRun
     let workers: [Classifier]
     let work: (Classifier, SurveyBatch) -> T
+}
+
+/// Each worker reads and classifies its own parts with its own reader and classifier.
+private struct PartWork<T>: @unchecked Sendable {
+    let readers: [SurveyReader]
+    let workers: [Classifier]
+    let work: (Classifier, SurveyBatch) -> T
+    let parts: [SurveyPart]
+    let ring: PartRing<T>
+}
+
+/// The parts in flight between the workers and the consumer. A worker claims the next part
+/// only while fewer than `depth` parts are claimed and not yet handed on, and puts its result in
+/// slot `part mod depth`; the consumer takes the parts in order and releases each slot. After
+/// `stop()` no part is claimed any more; `finish()` waits until the workers have let go.
+private final class PartRing<T>: @unchecked Sendable {
+    enum Item {
+        case done([(SurveyBatch, T)], SurveyPartReport)
+        case failed(Error)
+    }
+    let depth: Int
+    let count: Int
+    private let lock = NSLockish()
+    private let free: DispatchSemaphore
+    private var slots: [Item?]
+    private let ready: [DispatchSemaphore]
+    private var nextPart = 0
+    private var stopped = false
+    private let idle = DispatchGroup()
+
+    init(depth: Int, count: Int) {
+        self.depth = depth
+        self.count = count
+        free = DispatchSemaphore(value: depth)
+        slots = Array(repeating: nil, count: depth)
+        ready = (0..<depth).map { _ in DispatchSemaphore(value: 0) }
+    }
+
+    /// The next part to read, or nil when all are claimed or the consumer stopped.
+    func claim() -> Int? {
+        free.wait()
+        let k: Int? = lock.withLock {
+            guard !stopped, nextPart < count else { return nil }
+            defer { nextPart += 1 }
+            idle.enter()
+            return nextPart
+        }
+        if k == nil { free.signal() }
+        return k
+    }
+
+    func put(_ k: Int, _ item: Item) {
+        let i = k % depth
+        lock.withLock { slots[i] = item }
+        idle.leave()
+        ready[i].signal()
+    }
+
+    func take(_ k: Int) -> Item {
+        let i = k % depth
+        ready[i].wait()
+        return lock.withLock {
+            let item = slots[i]!
+            slots[i] = nil
+            return item
+        }
+    }
+
+    /// The consumer is done with a part: one more may be claimed.
+    func release() { free.signal() }
+
+    /// No more parts are claimed; waits for the parts being read to end.
+    func stop() {
+        lock.withLock { stopped = true }
+        free.signal()
+        idle.wait()
+        // Every permit back (and more): a semaphore must not end below its initial value.
+        for _ in 0...depth { free.signal() }
+    }
+
+    /// After the last part: lets every waiting worker see that nothing is left.
+    func finish() {
+        for _ in 0..<depth { free.signal() }
+        idle.wait()
+    }
+}
+
+/// A mutex (pthread), for the few shared counters of the pipeline.
+private final class NSLockish: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
 }
 
 /// The batches in flight between the reader, the workers and the consumer: a ring of `depth`

@@ -1,0 +1,228 @@
+import Diagnostics
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A slice of a survey that can be read on its own: a run of households.csv and the members.csv
+/// rows of exactly those households. Parts start at a household whose members start the member
+/// part, so reading the parts one after the other reads the same rows, in the same order, with
+/// the same results, as reading the files whole.
+public struct SurveyPart: Sendable, Equatable {
+    /// File offset and line of the part's first households.csv row, and the offset it ends at.
+    public var householdsStart: Int, householdsLine: Int, householdsEnd: Int
+    /// The same for members.csv.
+    public var membersStart: Int, membersLine: Int, membersEnd: Int
+}
+
+/// What one quick pass over the household-id columns of both files finds before the survey is
+/// read: whether the files can be joined by streaming, where they split into parts, and which
+/// household rows repeat an earlier row's id.
+///
+/// Duplicate ids are found here, once for the whole survey, so that parts read on different
+/// threads still reject exactly the rows a single reader rejects (the later ones, naming the
+/// first). The pass keeps one 16-byte fingerprint per household; for large surveys the
+/// fingerprints go to temporary files by hash range and each range is checked alone, so memory
+/// stays bounded whatever the number of households.
+struct SurveyLayout {
+    /// True when every run of members belongs to a household that comes later in households.csv
+    /// than the previous run's: the files can be merged in one streaming pass.
+    var inOrder: Bool
+    /// The parts, in file order (one part when the files are not in order).
+    var parts: [SurveyPart]
+    /// Line of a repeated household row → line of the first row with its id.
+    var duplicateOf: [Int32: Int32]
+
+    /// Households per part: small enough that the parts in flight take little memory, large
+    /// enough that each costs little to start.
+    static let defaultPartSize = 8192
+    /// Fingerprints kept in memory at once: beyond this the check spills to temporary files.
+    static let fingerprintsInMemory = 1 << 20
+
+    static func scan(_ hPath: String, _ hCol: Int, _ mPath: String, _ mCol: Int,
+                     partSize: Int = defaultPartSize) throws(Diagnostic) -> SurveyLayout {
+        let h = try CSVReader(path: hPath), m = try CSVReader(path: mPath)
+        _ = h.next()
+        _ = m.next()
+        let hFirst = (h.nextRecordFileOffset, h.line), mFirst = (m.nextRecordFileOffset, m.line)
+        let ids = DuplicateFinder(expected: SurveyReader.estimatedRows(hPath))
+        var idBuf: [UInt8] = []
+        var households = 0
+
+        /// The next household row with an id (rows without one are skipped, as the reader
+        /// rejects them for their own reasons).
+        func nextHousehold() -> (UnsafePointer<UInt8>, Int)? {
+            while h.nextKeyFields(column: hCol) {
+                guard let (p, n) = key(h, hCol) else { continue }
+                households += 1
+                ids.add(p, n, line: h.recordLine, scratch: &idBuf)
+                return (p, n)
+            }
+            return nil
+        }
+
+        var splits: [(Int, Int, Int, Int)] = []
+        var lastSplit = 0
+        var last: [UInt8] = []
+        var haveLast = false
+        var inOrder = true
+        while m.nextKeyFields(column: mCol) {
+            guard let (p, n) = key(m, mCol) else { continue }
+            if haveLast, n == last.count, last.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { continue }
+            var found = false
+            while let (q, k) = nextHousehold() {
+                if k == n && memcmp(q, p, n) == 0 { found = true; break }
+            }
+            if !found { inOrder = false; break }
+            if households - lastSplit >= partSize {
+                splits.append((h.recordFileOffset, h.recordLine, m.recordFileOffset, m.recordLine))
+                lastSplit = households - 1
+            }
+            last = Array(UnsafeBufferPointer(start: p, count: n))
+            haveLast = true
+        }
+        // The rest of households.csv, for duplicate ids.
+        while nextHousehold() != nil {}
+        let duplicates = ids.duplicates()
+
+        guard inOrder else {
+            return SurveyLayout(inOrder: false, parts: [SurveyPart(householdsStart: hFirst.0, householdsLine: hFirst.1, householdsEnd: Int.max,
+                                                                  membersStart: mFirst.0, membersLine: mFirst.1, membersEnd: Int.max)],
+                                duplicateOf: duplicates)
+        }
+        var parts: [SurveyPart] = []
+        var start = (hFirst.0, hFirst.1, mFirst.0, mFirst.1)
+        for s in splits {
+            parts.append(SurveyPart(householdsStart: start.0, householdsLine: start.1, householdsEnd: s.0,
+                                    membersStart: start.2, membersLine: start.3, membersEnd: s.2))
+            start = s
+        }
+        parts.append(SurveyPart(householdsStart: start.0, householdsLine: start.1, householdsEnd: Int.max,
+                                membersStart: start.2, membersLine: start.3, membersEnd: Int.max))
+        return SurveyLayout(inOrder: true, parts: parts, duplicateOf: duplicates)
+    }
+
+    /// The id cell of the current record, trimmed and unescaped as the reader reads it; nil when
+    /// the row has none.
+    private static func key(_ r: CSVReader, _ c: Int) -> (UnsafePointer<UInt8>, Int)? {
+        guard c < r.fieldCount else { return nil }
+        let (p, n) = r.trimmedField(c)
+        return n > 0 ? (p, n) : nil
+    }
+}
+
+/// Finds household rows whose id an earlier row already gave, by the same fingerprints (two
+/// 64-bit hashes of the NFC id) the reader used to keep.
+///
+/// Up to `SurveyLayout.fingerprintsInMemory` households it keeps one table in memory. Beyond
+/// that it writes each fingerprint with its line to one of several temporary files chosen by
+/// the hash, and checks the files one at a time: every copy of an id lands in the same file, in
+/// file order, so the first row of each id is found exactly as in one table, with a table as
+/// large as one file's share.
+final class DuplicateFinder {
+    private var table: FingerprintTable?
+    private var spills: [UnsafeMutablePointer<FILE>] = []
+    private var spillBuffers: [[UInt64]] = []
+    private var shift: UInt64 = 0
+    private var count = 0
+
+    init(expected: Int, inMemoryLimit: Int = SurveyLayout.fingerprintsInMemory) {
+        if expected <= inMemoryLimit {
+            table = FingerprintTable(expected: expected)
+            return
+        }
+        var p = 2
+        while p * inMemoryLimit < expected { p *= 2 }
+        var files: [UnsafeMutablePointer<FILE>] = []
+        for _ in 0..<p {
+            guard let f = tmpfile() else {
+                // No temporary files: check in memory rather than not at all.
+                for f in files { fclose(f) }
+                table = FingerprintTable(expected: expected)
+                return
+            }
+            files.append(f)
+        }
+        spills = files
+        spillBuffers = Array(repeating: [], count: p)
+        shift = UInt64(64 - p.trailingZeroBitCount)
+    }
+
+    deinit { for f in spills { fclose(f) } }
+
+    @exclusivity(unchecked) private var found: [Int32: Int32] = [:]
+
+    func add(_ p: UnsafePointer<UInt8>, _ n: Int, line: Int, scratch: inout [UInt8]) {
+        var f1: UInt64, f2: UInt64
+        if SurveyText.isASCII(p, n) {
+            f1 = hashBytes(p, n)
+            f2 = hashBytes(p, n, seed: 0x2545_F491_4F6C_DD1D)
+        } else {
+            var s = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+            (f1, f2) = s.withUTF8 { b in
+                (hashBytes(b.baseAddress!, b.count), hashBytes(b.baseAddress!, b.count, seed: 0x2545_F491_4F6C_DD1D))
+            }
+        }
+        let value = ((f2 >> 32) << 32) | UInt64(UInt32(truncatingIfNeeded: line))
+        count += 1
+        if let table {
+            if let prior = table.checkAndInsert(f1, value) { found[Int32(truncatingIfNeeded: line)] = Int32(truncatingIfNeeded: prior & 0xFFFF_FFFF) }
+            return
+        }
+        let b = Int(f1 >> shift)
+        spillBuffers[b].append(f1)
+        spillBuffers[b].append(value)
+        if spillBuffers[b].count >= 8192 { flush(b) }
+    }
+
+    private func flush(_ b: Int) {
+        spillBuffers[b].withUnsafeBufferPointer { p in _ = fwrite(p.baseAddress, 8, p.count, spills[b]) }
+        spillBuffers[b].removeAll(keepingCapacity: true)
+    }
+
+    /// Line of each repeated row → line of the first row with its id.
+    func duplicates() -> [Int32: Int32] {
+        guard table == nil else { table = nil; return found }
+        var chunk = [UInt64](repeating: 0, count: 16384)
+        for b in spills.indices {
+            flush(b)
+            spillBuffers[b] = []
+            let f = spills[b]
+            let size = ftell(f)
+            rewind(f)
+            let t = FingerprintTable(expected: size / 16)
+            while true {
+                let n = chunk.withUnsafeMutableBufferPointer { fread($0.baseAddress, 8, $0.count, f) }
+                if n < 2 { break }
+                var i = 0
+                while i + 1 < n {
+                    if let prior = t.checkAndInsert(chunk[i], chunk[i + 1]) {
+                        found[Int32(truncatingIfNeeded: chunk[i + 1] & 0xFFFF_FFFF)] = Int32(truncatingIfNeeded: prior & 0xFFFF_FFFF)
+                    }
+                    i += 2
+                }
+            }
+        }
+        return found
+    }
+}
+
+/// What a part reader found in one part: its problems (in reading order) and counts.
+public struct SurveyPartReport: Sendable {
+    public var problems: [DataProblem]
+    public var problemCounts: [String: Int]
+    public var counts: SurveyCounts
+}
+
+extension SurveyCounts {
+    mutating func add(_ other: SurveyCounts) {
+        householdsRead += other.householdsRead
+        householdsAccepted += other.householdsAccepted
+        householdsRejected += other.householdsRejected
+        membersRead += other.membersRead
+        membersAccepted += other.membersAccepted
+        membersRejected += other.membersRejected
+        blankRows += other.blankRows
+    }
+}

@@ -1,0 +1,95 @@
+import Testing
+import Diagnostics
+@testable import Survey
+
+/// Everything a reader gives for a survey, as comparable text: each batch's records, then the
+/// problems in the order found, then the counts.
+private func transcript(_ reader: SurveyReader, parts: Bool) throws -> [String] {
+    var out: [String] = []
+    func take(_ r: SurveyReader) throws {
+        while let b = try r.next(maxHouseholds: 3) {
+            for h in 0..<b.households.count {
+                out.append(render(b.households, h) + " @\(b.households.line(h)) ref=\(b.referenceDates[h])")
+                for m in b.memberRanges[h] { out.append("  " + render(b.members, m) + " @\(b.members.line(m)) age=\(b.ageMonths[m])") }
+            }
+        }
+    }
+    if parts {
+        let partReader = try reader.makePartReader()
+        for part in reader.parts {
+            partReader.read(part: part)
+            try take(partReader)
+            reader.absorb(partReader.takeReport())
+        }
+    } else {
+        try take(reader)
+    }
+    out += reader.problems.map { "\($0.kind): \($0.diagnostic.description) [\($0.householdID ?? "-")]" }
+    out += reader.problemCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    out.append(reader.counts.summary)
+    return out
+}
+
+private func open(_ dir: String, partSize: Int) throws -> SurveyReader {
+    try SurveyReader.open(householdsPath: dir + "/households.csv", membersPath: dir + "/members.csv",
+                          schema: try shippedSchema(), mapping: nil, partSize: partSize)
+}
+
+@Suite struct PartsTests {
+    /// Parts read one after the other give exactly what one reader of the whole gives: the same
+    /// records, the same problems in the same order, the same counts, whatever the part size.
+    @Test(arguments: listDirectory(invalidRoot).filter { !["missing-column", "unknown-column", "not-utf8"].contains($0) } + ["../thach-ha-2024"])
+    func partsReadLikeTheWhole(_ name: String) throws {
+        let dir = invalidRoot + "/" + name
+        let whole = try transcript(try open(dir, partSize: 8192), parts: false)
+        for size in [1, 2, 7, 1000] {
+            let reader = try open(dir, partSize: size)
+            if reader.streaming && size < 3 && name.hasPrefix("..") { #expect(reader.parts.count > 100) }
+            #expect(try transcript(reader, parts: reader.streaming) == whole, "\(name), parts of \(size)")
+        }
+    }
+
+    /// A household id repeated in another part is still found, and the later row is the one
+    /// rejected, naming the first.
+    @Test func duplicateAcrossPartsIsFound() throws {
+        let dir = tempDir("parts-dup")
+        let h = readText(root + "/Fixtures/thach-ha-2024/households.csv")!.split(separator: "\n", omittingEmptySubsequences: false)
+        let m = readText(root + "/Fixtures/thach-ha-2024/members.csv")!
+        // Row 1500 and its members take the id of row 3 (line 4): the files stay in order.
+        var rows = h.map(String.init)
+        let id3 = rows[3].split(separator: ",")[0]
+        var cells = rows[1500].split(separator: ",", omittingEmptySubsequences: false)
+        let old = cells[0]
+        cells[0] = id3
+        rows[1500] = cells.joined(separator: ",")
+        write(dir + "/households.csv", rows.joined(separator: "\n"))
+        write(dir + "/members.csv", m.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.hasPrefix(old + ",") ? id3 + line.dropFirst(old.count) : line
+        }.joined(separator: "\n"))
+        let reader = try open(dir, partSize: 50)
+        #expect(reader.parts.count > 10)
+        let t = try transcript(reader, parts: reader.streaming)
+        #expect(t.contains { $0.contains("household id '\(id3)' appears again; it was first given on line 4") && $0.contains("households.csv:1501:") })
+        #expect(t == (try transcript(try open(dir, partSize: 8192), parts: false)))
+    }
+
+    /// Beyond the in-memory share, fingerprints go to temporary files by hash range; the
+    /// duplicates found are the same.
+    @Test func spilledDuplicateCheckFindsTheSame() {
+        let ids = (0..<5000).map { "H\($0 % 3700)" } + ["Hà", "Ha\u{0300}"]
+        func run(_ finder: DuplicateFinder) -> [Int32: Int32] {
+            var scratch: [UInt8] = []
+            for (i, id) in ids.enumerated() {
+                var s = id
+                s.withUTF8 { finder.add($0.baseAddress!, $0.count, line: i + 2, scratch: &scratch) }
+            }
+            return finder.duplicates()
+        }
+        let inMemory = run(DuplicateFinder(expected: 10))
+        let spilled = run(DuplicateFinder(expected: 5000, inMemoryLimit: 256))
+        #expect(inMemory.count == 1300 + 1)
+        #expect(inMemory[3702] == 2)  // "H0" again
+        #expect(spilled == inMemory)
+        #expect(inMemory[Int32(5003)] == 5002)  // NFD spelling of an NFC id
+    }
+}
