@@ -66,6 +66,19 @@ final class SurveyRun {
         }
     }
 
+    /// Like `forEachOutcome`, a batch at a time, with a step that runs on the worker right after
+    /// the batch is classified (formatting its output, say), so that this thread only writes.
+    func forEachBatch<P>(prepare: @escaping ([HouseholdOutcome]) -> P,
+                         _ body: ([HouseholdOutcome], P) throws -> Void) throws {
+        try inParallel({ worker, batch in
+            let outcomes = worker.classify(batch)
+            return (outcomes, prepare(outcomes))
+        }) { _, done in
+            for outcome in done.0 { count(outcome) }
+            try body(done.0, done.1)
+        }
+    }
+
     private func emit(_ outcomes: [HouseholdOutcome], _ body: (HouseholdOutcome) throws -> Void) throws {
         for outcome in outcomes {
             count(outcome)
@@ -242,7 +255,8 @@ final class SurveyRun {
 
     private let progress = Progress()
 
-    /// Prints the problems and the accounting to standard error; exits 2 when rows were rejected.
+    /// Prints the problems and the accounting to standard error; exits 2 when rows (of either
+    /// file) were rejected.
     func finish() throws {
         progress.clear()
         let problems = reader.problems.map(\.diagnostic) + engineRejected.map(\.problem.diagnostic)
@@ -252,7 +266,8 @@ final class SurveyRun {
         let perClass = classOrder.filter { classCounts[$0] != nil }.map { "\($0) \(classCounts[$0]!)" }.joined(separator: ", ")
         Report.printErr("households: read \(c.householdsRead), classified \(classified), rejected \(rejected); members: read \(c.membersRead), accepted \(c.membersAccepted), rejected \(c.membersRejected)")
         if !perClass.isEmpty { Report.printErr("classes: \(perClass)") }
-        if rejected > 0 { throw ExitStatus.badInput }
+        // A member row that joins no household is bad input too, though every household is classified.
+        if rejected > 0 || c.membersRejected > 0 { throw ExitStatus.badInput }
     }
 }
 
