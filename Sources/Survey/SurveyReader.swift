@@ -66,8 +66,7 @@ public final class SurveyReader {
     /// small enough that even a small survey has a few to share out.
     public static func open(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
                             asOf: CivilDate? = nil, partSize: Int? = nil) throws(DiagnosticList) -> SurveyReader {
-        let partSize = partSize ?? min(SurveyLayout.defaultPartSize, max(256, estimatedRows(householdsPath) / 16))
-        return
+        try
         try SurveyReader(householdsPath: householdsPath, membersPath: membersPath, schema: schema, mapping: mapping,
                          asOf: asOf, today: CivilDate.today(), layout: nil, partSize: partSize)
     }
@@ -121,7 +120,7 @@ public final class SurveyReader {
 
     private init(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
                  asOf: CivilDate?, today: CivilDate, layout: SurveyLayout?,
-                 partSize: Int = SurveyLayout.defaultPartSize) throws(DiagnosticList) {
+                 partSize: Int? = nil) throws(DiagnosticList) {
         self.schema = schema
         self.householdsPath = householdsPath
         self.membersPath = membersPath
@@ -157,7 +156,8 @@ public final class SurveyReader {
             self.layout = layout
         } else {
             do {
-                self.layout = try SurveyLayout.scan(householdsPath, h.hidCol, membersPath, m.hidCol, partSize: max(1, partSize))
+                let size = partSize ?? min(SurveyLayout.defaultPartSize, max(256, SurveyReader.estimatedRows(householdsPath) / 16))
+                self.layout = try SurveyLayout.scan(householdsPath, h.hidCol, membersPath, m.hidCol, partSize: max(1, size))
             } catch { throw DiagnosticList([error]) }
         }
         streaming = self.layout.inOrder

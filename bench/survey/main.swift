@@ -6,6 +6,7 @@
 // Generates the survey with survey-gen (next to this binary) when DIR has none, then reads it
 // with SurveyReader (order check + typed, validated, joined batches) and prints MB/s, rows/s and
 // peak memory (VmHWM from /proc/self/status). A second line times the bare CSV scan.
+import Dispatch
 import Survey
 #if canImport(Glibc)
 import Glibc
@@ -46,6 +47,7 @@ func fileSize(_ path: String) -> Int {
 var households = 1_000_000
 var dir: String?
 var batch = 4096
+var threads = 1
 var args = Array(CommandLine.arguments.dropFirst())
 while args.count >= 2 {
     let (k, v) = (args.removeFirst(), args.removeFirst())
@@ -53,6 +55,7 @@ while args.count >= 2 {
     case "--households": households = Int(v)!
     case "--dir": dir = v
     case "--batch": batch = Int(v)!
+    case "--threads": threads = max(1, Int(v)!)
     default: print("unknown option \(k)"); exit(2)
     }
 }
@@ -77,14 +80,59 @@ let t0 = now()
 let cpu0 = cpuTime()
 let reader: SurveyReader
 do { reader = try SurveyReader(householdsPath: hPath, membersPath: mPath, schema: schema, mapping: nil) } catch { print(error); exit(2) }
+let layoutTime = now() - t0
 var batches = 0
 var checksum = 0
-do {
-    while let b = try reader.next(maxHouseholds: batch) {
-        batches += 1
-        checksum &+= b.members.count &+ Int(b.ageMonths.last ?? 0)
+/// Reads parts on `threads` threads, each with its own part reader; reports are absorbed in part
+/// order, as `povrules` does.
+final class PartQueue: @unchecked Sendable {
+    let parts: [SurveyPart]
+    var next = 0
+    var reports: [SurveyPartReport?]
+    var batches = 0, checksum = 0
+    var failure: String?
+    var readers: [SurveyReader] = []
+    private var mutex = pthread_mutex_t()
+    init(_ parts: [SurveyPart]) { self.parts = parts; reports = Array(repeating: nil, count: parts.count); pthread_mutex_init(&mutex, nil) }
+    func locked<R>(_ body: () -> R) -> R { pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }; return body() }
+}
+if threads > 1 && reader.streaming {
+    let q = PartQueue(reader.parts)
+    var partReaders: [SurveyReader] = []
+    do { for _ in 0..<threads { partReaders.append(try reader.makePartReader()) } } catch { print(error); exit(2) }
+    q.readers = partReaders
+    let group = DispatchGroup()
+    let size = batch
+    for w in 0..<threads {
+        DispatchQueue.global().async(group: group) {
+            let r = q.readers[w]
+            var b = 0, sum = 0
+            while true {
+                let k: Int = q.locked { defer { q.next += 1 }; return q.next }
+                if k >= q.parts.count { break }
+                r.read(part: q.parts[k])
+                do {
+                    while let x = try r.next(maxHouseholds: size) { b += 1; sum &+= x.members.count &+ Int(x.ageMonths.last ?? 0) }
+                } catch { q.locked { q.failure = "\(error)" } }
+                let report = r.takeReport()
+                q.locked { q.reports[k] = report }
+            }
+            q.locked { q.batches += b; q.checksum &+= sum }
+        }
     }
-} catch { print(error); exit(2) }
+    group.wait()
+    if let f = q.failure { print(f); exit(2) }
+    for r in q.reports { reader.absorb(r!) }
+    batches = q.batches
+    checksum = q.checksum
+} else {
+    do {
+        while let b = try reader.next(maxHouseholds: batch) {
+            batches += 1
+            checksum &+= b.members.count &+ Int(b.ageMonths.last ?? 0)
+        }
+    } catch { print(error); exit(2) }
+}
 let dt = now() - t0
 let cpu = cpuTime() - cpu0
 let c = reader.counts
@@ -96,6 +144,7 @@ func fmt(_ x: Double, _ d: Int = 1) -> String {
 }
 print("survey: \(work) (\(fmt(Double(bytes) / 1e6)) MB, \(c.householdsRead) households, \(c.membersRead) members, streaming: \(reader.streaming))")
 print("read:   \(fmt(dt, 3)) s  \(fmt(Double(bytes) / 1e6 / dt)) MB/s  \(fmt(Double(rows) / dt / 1e6, 2)) M rows/s  (\(batches) batches, \(reader.problems.count) problems, check \(checksum % 1000))")
+print("layout pass (order, parts, duplicate ids): \(fmt(layoutTime, 3)) s, \(reader.parts.count) parts; threads: \(threads)")
 print("per core: \(fmt(cpu, 3)) s CPU  \(fmt(Double(bytes) / 1e6 / cpu)) MB/s  \(fmt(Double(rows) / cpu / 1e6, 2)) M rows/s")
 let s0 = now(), sc0 = cpuTime()
 var scanned = 0
