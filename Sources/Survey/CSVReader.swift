@@ -288,6 +288,42 @@ final class CSVReader {
         }
     }
 
+    /// Skips the records that start with `prefix` (the id of a run and its comma) and hold no
+    /// quote, without splitting them: the layout pass over the members of one household. Stops
+    /// before the first other record; returns how many it skipped.
+    func skipRecords(startingWith prefix: UnsafeBufferPointer<UInt8>) -> Int {
+        var skipped = 0
+        let k = prefix.count
+        while true {
+            if pos >= len || len - pos < k + 1 {
+                if eof { return skipped }
+                refill()
+                noQuoteUntil = 0
+                if len - pos < k + 1 && eof { return skipped }
+                continue
+            }
+            if memcmp(buf + pos, prefix.baseAddress!, k) != 0 { return skipped }
+            if pos >= noQuoteUntil {
+                if let q = memchr(buf + pos, 0x22, len - pos) {
+                    noQuoteUntil = UnsafeMutableRawPointer(q).assumingMemoryBound(to: UInt8.self) - buf
+                } else {
+                    noQuoteUntil = len
+                }
+            }
+            guard let nlp = memchr(buf + pos + k, 0x0A, len - pos - k) else {
+                if eof { return skipped }
+                refill()
+                noQuoteUntil = 0
+                continue
+            }
+            let nl = UnsafeMutableRawPointer(nlp).assumingMemoryBound(to: UInt8.self) - buf
+            if nl >= noQuoteUntil { return skipped }
+            line += 1
+            pos = nl + 1
+            skipped += 1
+        }
+    }
+
     @inline(__always) private func addField(_ s: Int, _ e: Int, _ flags: UInt8) {
         if fieldCount == fCap {
             let n = fCap * 2

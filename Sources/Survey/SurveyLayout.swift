@@ -67,7 +67,12 @@ struct SurveyLayout {
         var last: [UInt8] = []
         var haveLast = false
         var inOrder = true
-        while m.nextKeyFields(column: mCol) {
+        var runPrefix: [UInt8] = []
+        while true {
+            // The rest of the current run, when the id is the first column (as in review
+            // exports): compared as a prefix, not split into fields.
+            if haveLast && mCol == 0 { _ = runPrefix.withUnsafeBufferPointer { m.skipRecords(startingWith: $0) } }
+            guard m.nextKeyFields(column: mCol) else { break }
             guard let (p, n) = key(m, mCol) else { continue }
             if haveLast, n == last.count, last.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { continue }
             var found = false
@@ -80,6 +85,7 @@ struct SurveyLayout {
                 lastSplit = households - 1
             }
             last = Array(UnsafeBufferPointer(start: p, count: n))
+            runPrefix = last + [UInt8(ascii: ",")]
             haveLast = true
         }
         // The rest of households.csv, for duplicate ids.

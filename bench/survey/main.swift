@@ -81,6 +81,7 @@ let cpu0 = cpuTime()
 let reader: SurveyReader
 do { reader = try SurveyReader(householdsPath: hPath, membersPath: mPath, schema: schema, mapping: nil) } catch { print(error); exit(2) }
 let layoutTime = now() - t0
+let layoutCPU = cpuTime() - cpu0
 var batches = 0
 var checksum = 0
 /// Reads parts on `threads` threads, each with its own part reader; reports are absorbed in part
@@ -144,7 +145,7 @@ func fmt(_ x: Double, _ d: Int = 1) -> String {
 }
 print("survey: \(work) (\(fmt(Double(bytes) / 1e6)) MB, \(c.householdsRead) households, \(c.membersRead) members, streaming: \(reader.streaming))")
 print("read:   \(fmt(dt, 3)) s  \(fmt(Double(bytes) / 1e6 / dt)) MB/s  \(fmt(Double(rows) / dt / 1e6, 2)) M rows/s  (\(batches) batches, \(reader.problems.count) problems, check \(checksum % 1000))")
-print("layout pass (order, parts, duplicate ids): \(fmt(layoutTime, 3)) s, \(reader.parts.count) parts; threads: \(threads)")
+print("layout pass (order, parts, duplicate ids): \(fmt(layoutTime, 3)) s, \(fmt(layoutCPU, 3)) s CPU, \(reader.parts.count) parts; threads: \(threads)")
 print("per core: \(fmt(cpu, 3)) s CPU  \(fmt(Double(bytes) / 1e6 / cpu)) MB/s  \(fmt(Double(rows) / cpu / 1e6, 2)) M rows/s")
 let s0 = now(), sc0 = cpuTime()
 var scanned = 0
