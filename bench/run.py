@@ -111,15 +111,25 @@ def bench(bin_dir, n):
     out = {"households": n, "members": members, "input_mb": round(mb, 1)}
     print(f"size {n}: {mb:.0f} MB", flush=True)
 
-    r = timed([os.path.join(bin_dir, "survey-bench"), "--dir", d])
-    out["read"] = rates(n, mb, r)
-    m = re.search(r"read:\s+([0-9.]+) s", r["stdout"])
-    if m:
-        out["read"]["reader_loop_s"] = float(m.group(1))
-    print(f"  read:      {out['read']['wall_s']:.2f} s  {out['read']['households_per_s']:>9} h/s  "
-          f"{out['read']['peak_rss_mb']} MB", flush=True)
-
     cores = os.cpu_count()
+    for threads in sorted({1, cores}):
+        key = "read" if threads == 1 else f"read_threads_{threads}"
+        r = timed([os.path.join(bin_dir, "survey-bench"), "--dir", d, "--threads", str(threads)])
+        out[key] = rates(n, mb, r)
+        m = re.search(r"read:\s+([0-9.]+) s", r["stdout"])
+        if m:
+            out[key]["reader_loop_s"] = float(m.group(1))
+        m = re.search(r"per core: ([0-9.]+) s CPU\s+([0-9.]+) MB/s", r["stdout"])
+        if m:
+            out[key]["mb_per_cpu_s"] = float(m.group(2))
+        m = re.search(r"layout pass .*?: ([0-9.]+) s, ([0-9.]+) s CPU, ([0-9]+) parts", r["stdout"])
+        if m:
+            out[key]["layout_pass_s"], out[key]["layout_pass_cpu_s"], out[key]["parts"] = \
+                float(m.group(1)), float(m.group(2)), int(m.group(3))
+        x = out[key]
+        print(f"  read -t{threads}:   {x['wall_s']:.2f} s  {x['households_per_s']:>9} h/s  "
+              f"{x.get('mb_per_cpu_s')} MB/s per core  {x['peak_rss_mb']} MB", flush=True)
+
     outputs = {}
     for threads in sorted({1, cores}):
         path = os.path.join(WORK, f"classify-{n}-t{threads}.csv")
