@@ -64,17 +64,20 @@ struct SurveyLayout {
 
         var splits: [(Int, Int, Int, Int)] = []
         var lastSplit = 0
-        var last: [UInt8] = []
+        // The id of the current member run followed by a comma (reused: no allocation per run).
+        var prefixCapacity = 256
+        var prefix = UnsafeMutablePointer<UInt8>.allocate(capacity: prefixCapacity)
+        defer { prefix.deallocate() }
+        var prefixLength = 0
         var haveLast = false
         var inOrder = true
-        var runPrefix: [UInt8] = []
         while true {
             // The rest of the current run, when the id is the first column (as in review
             // exports): compared as a prefix, not split into fields.
-            if haveLast && mCol == 0 { _ = runPrefix.withUnsafeBufferPointer { m.skipRecords(startingWith: $0) } }
+            if haveLast && mCol == 0 { _ = m.skipRecords(startingWith: UnsafeBufferPointer(start: prefix, count: prefixLength)) }
             guard m.nextKeyFields(column: mCol) else { break }
             guard let (p, n) = key(m, mCol) else { continue }
-            if haveLast, n == last.count, last.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { continue }
+            if haveLast, n == prefixLength - 1, memcmp(prefix, p, n) == 0 { continue }
             var found = false
             while let (q, k) = nextHousehold() {
                 if k == n && memcmp(q, p, n) == 0 { found = true; break }
@@ -84,8 +87,14 @@ struct SurveyLayout {
                 splits.append((h.recordFileOffset, h.recordLine, m.recordFileOffset, m.recordLine))
                 lastSplit = households - 1
             }
-            last = Array(UnsafeBufferPointer(start: p, count: n))
-            runPrefix = last + [UInt8(ascii: ",")]
+            if n + 1 > prefixCapacity {
+                prefix.deallocate()
+                prefixCapacity = n + 1
+                prefix = .allocate(capacity: prefixCapacity)
+            }
+            prefix.update(from: p, count: n)
+            prefix[n] = UInt8(ascii: ",")
+            prefixLength = n + 1
             haveLast = true
         }
         // The rest of households.csv, for duplicate ids.

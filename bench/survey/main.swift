@@ -48,7 +48,9 @@ var households = 1_000_000
 var dir: String?
 var batch = 4096
 var threads = 1
-var args = Array(CommandLine.arguments.dropFirst())
+var layoutOnly = false
+if let i = CommandLine.arguments.firstIndex(of: "--layout-only") { layoutOnly = true; _ = i }
+var args = Array(CommandLine.arguments.dropFirst().filter { $0 != "--layout-only" })
 while args.count >= 2 {
     let (k, v) = (args.removeFirst(), args.removeFirst())
     switch k {
@@ -82,6 +84,10 @@ let reader: SurveyReader
 do { reader = try SurveyReader(householdsPath: hPath, membersPath: mPath, schema: schema, mapping: nil) } catch { print(error); exit(2) }
 let layoutTime = now() - t0
 let layoutCPU = cpuTime() - cpu0
+if layoutOnly {
+    print("layout pass (order, parts, duplicate ids): \(layoutTime) s, \(layoutCPU) s CPU, \(reader.parts.count) parts")
+    exit(0)
+}
 var batches = 0
 var checksum = 0
 /// Reads parts on `threads` threads, each with its own part reader; reports are absorbed in part
