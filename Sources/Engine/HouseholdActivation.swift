@@ -263,6 +263,183 @@ final class HouseholdActivation: Activation {
         return v == RecordTable.absent ? -1 : Int(Int32(truncatingIfNeeded: v))
     }
 
+    // MARK: Typed reads (`Activation.intField` …): no `Value` for ints, doubles and flags.
+
+    func intField(_ field: Int, ofVariable slot: Int) -> Int64?? {
+        switch slots[slot] {
+        case .m: return memberInt(field, member)
+        case .h: return householdInt(field, household)
+        case .params: if case .int(let v) = params[field] { return .some(v) }
+        default: break
+        }
+        return nil
+    }
+
+    func intField(_ field: Int, of object: ObjectRef) -> Int64?? {
+        switch object.type {
+        case RuleEnvironment.memberTypeID: return memberInt(field, Int(object.row))
+        case RuleEnvironment.householdTypeID: return householdInt(field, Int(object.row))
+        case RuleEnvironment.paramsTypeID: if case .int(let v) = params[field] { return .some(v) }
+        default: break
+        }
+        return nil
+    }
+
+    func doubleField(_ field: Int, ofVariable slot: Int) -> Double?? {
+        switch slots[slot] {
+        case .m: return memberDouble(field, member)
+        case .h: return householdDouble(field, household)
+        case .params: if case .double(let v) = params[field] { return .some(v) }
+        default: break
+        }
+        return nil
+    }
+
+    func doubleField(_ field: Int, of object: ObjectRef) -> Double?? {
+        switch object.type {
+        case RuleEnvironment.memberTypeID: return memberDouble(field, Int(object.row))
+        case RuleEnvironment.householdTypeID: return householdDouble(field, Int(object.row))
+        case RuleEnvironment.paramsTypeID: if case .double(let v) = params[field] { return .some(v) }
+        default: break
+        }
+        return nil
+    }
+
+    func boolField(_ field: Int, ofVariable slot: Int) -> Bool?? {
+        switch slots[slot] {
+        case .m: return memberBool(field, member)
+        case .h: return householdBool(field, household)
+        case .params: if case .bool(let v) = params[field] { return .some(v) }
+        case .deprived: return .some(deprived[field])
+        default: break
+        }
+        return nil
+    }
+
+    func boolField(_ field: Int, of object: ObjectRef) -> Bool?? {
+        switch object.type {
+        case RuleEnvironment.memberTypeID: return memberBool(field, Int(object.row))
+        case RuleEnvironment.householdTypeID: return householdBool(field, Int(object.row))
+        case RuleEnvironment.paramsTypeID: if case .bool(let v) = params[field] { return .some(v) }
+        default: return .some(deprived[field])
+        }
+        return nil
+    }
+
+    /// A raw column value of kind `kind`, or nil (the generic path answers other kinds).
+    @inline(__always)
+    private func rawInt(_ kind: Kind, _ v: Int64) -> Int64?? {
+        guard kind == .int else { return nil }
+        return .some(v == RecordTable.absent ? nil : v)
+    }
+
+    @inline(__always)
+    private func rawDouble(_ kind: Kind, _ v: Int64) -> Double?? {
+        guard kind == .decimal else { return nil }
+        return .some(v == RecordTable.absent ? nil : Double(bitPattern: UInt64(bitPattern: v)))
+    }
+
+    @inline(__always)
+    private func rawBool(_ kind: Kind, _ v: Int64) -> Bool?? {
+        guard kind == .bool else { return nil }
+        return .some(v == RecordTable.absent ? nil : v != 0)
+    }
+
+    @inline(__always)
+    private func memberInt(_ field: Int, _ row: Int) -> Int64?? {
+        switch memberOrigins[field] {
+        case .survey(let i): return rawInt(memberKinds[i], memberColumns[i]![row])
+        case .ageMonths(let i): return .some(memberAgeMonths(i, row))
+        case .ageYears(let i):
+            // Completed years = completed months / 12, truncated toward zero (as `memberField`).
+            return .some(memberAgeMonths(i, row).map { $0 >= 0 ? $0 / 12 : -((-$0) / 12) })
+        case .derived(let k):
+            switch memberDerived[(row - memberStart) * memberDerivedCount + k] {
+            case .none: return .some(nil)
+            case .some(.int(let v)): return .some(v)
+            default: return nil
+            }
+        case .monthsSince:
+            if case .int(let v)? = memberField(field, row) { return .some(v) }
+            return memberField(field, row) == nil ? .some(nil) : nil
+        }
+    }
+
+    @inline(__always)
+    private func householdInt(_ field: Int, _ row: Int) -> Int64?? {
+        switch householdOrigins[field] {
+        case .survey(let i): return rawInt(householdKinds[i], householdColumns[i]![row])
+        case .derived(let k):
+            switch householdDerived[k] {
+            case .none: return .some(nil)
+            case .some(.int(let v)): return .some(v)
+            default: return nil
+            }
+        default:
+            switch householdField(field, row) {
+            case .none: return .some(nil)
+            case .some(.int(let v)): return .some(v)
+            default: return nil
+            }
+        }
+    }
+
+    @inline(__always)
+    private func memberDouble(_ field: Int, _ row: Int) -> Double?? {
+        switch memberOrigins[field] {
+        case .survey(let i): return rawDouble(memberKinds[i], memberColumns[i]![row])
+        case .derived(let k):
+            switch memberDerived[(row - memberStart) * memberDerivedCount + k] {
+            case .none: return .some(nil)
+            case .some(.double(let v)): return .some(v)
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    private func householdDouble(_ field: Int, _ row: Int) -> Double?? {
+        switch householdOrigins[field] {
+        case .survey(let i): return rawDouble(householdKinds[i], householdColumns[i]![row])
+        case .derived(let k):
+            switch householdDerived[k] {
+            case .none: return .some(nil)
+            case .some(.double(let v)): return .some(v)
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    private func memberBool(_ field: Int, _ row: Int) -> Bool?? {
+        switch memberOrigins[field] {
+        case .survey(let i): return rawBool(memberKinds[i], memberColumns[i]![row])
+        case .derived(let k):
+            switch memberDerived[(row - memberStart) * memberDerivedCount + k] {
+            case .none: return .some(nil)
+            case .some(.bool(let v)): return .some(v)
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    private func householdBool(_ field: Int, _ row: Int) -> Bool?? {
+        switch householdOrigins[field] {
+        case .survey(let i): return rawBool(householdKinds[i], householdColumns[i]![row])
+        case .derived(let k):
+            switch householdDerived[k] {
+            case .none: return .some(nil)
+            case .some(.bool(let v)): return .some(v)
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
     /// Sets the parameter values in force and, when they changed, which of each parameter's
     /// dated values they are (`valueIndex`). The classifier passes the same array for every
     /// household of a date; `params` keeps it alive, so an equal buffer means the same values.
