@@ -95,6 +95,8 @@ final class Compiler {
     private(set) var cacheCount = 0
     /// > 0 while compiling the body of a macro.
     private var loopDepth = 0
+    /// Compile ints, doubles and bool fields to typed closures where they apply.
+    var typedPaths = true
 
     init(decls: Declarations, localCount: Int) {
         self.decls = decls
@@ -378,7 +380,7 @@ final class Compiler {
                 return b
             }
             // A bool field (`m.able_to_work`, a derived flag) read without a `Value`.
-            if let typed = boolFieldFn(ir) {
+            if typedPaths, let typed = boolFieldFn(ir) {
                 return { ctx throws(EvalError) in
                     if let b = try typed(ctx) { return b }
                     return try generic(ctx)
@@ -438,7 +440,7 @@ final class Compiler {
             return codeTest(idf, table, generic)
         }
         // Ints and doubles compared without `Value`s (`m.age >= params.x`).
-        if let typed = relationTyped(op, l, r, generic) { return typed }
+        if typedPaths, let typed = relationTyped(op, l, r, generic) { return typed }
         return generic
     }
 

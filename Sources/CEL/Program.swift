@@ -10,7 +10,13 @@ public final class Program: Sendable {
     let declarations: Declarations
 
     /// Parse, type-check and compile. Throws `CELError` with the position of the problem.
-    public init(_ source: String, declarations: Declarations, expecting: CELType? = nil) throws {
+    public convenience init(_ source: String, declarations: Declarations, expecting: CELType? = nil) throws {
+        try self.init(source, declarations: declarations, expecting: expecting, typedPaths: true)
+    }
+
+    /// `typedPaths` false compiles without the typed closures (`TypedCompiler.swift`), so tests
+    /// can check that both give the same results and errors.
+    init(_ source: String, declarations: Declarations, expecting: CELType? = nil, typedPaths: Bool) throws {
         self.source = source
         self.declarations = declarations
         let (ir, type, locals) = try Program.checkTyped(source, declarations)
@@ -19,6 +25,7 @@ public final class Program: Sendable {
         }
         resultType = type
         let compiler = Compiler(decls: declarations, localCount: locals)
+        compiler.typedPaths = typedPaths
         root = compiler.value(ir)
         rootBool = (type == .bool || type.isDyn) ? compiler.bool(ir) : nil
         localCount = locals + compiler.cacheCount

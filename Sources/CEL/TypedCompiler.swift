@@ -106,6 +106,9 @@ extension Compiler {
             let rf = value(range)
             let pf = inLoop { bool(pred) }
             let name = MacroKind.filter.rawValue
+            if case .list(let elems) = range {
+                return literalCount(elems, slot, pf)
+            }
             return { ctx throws(EvalError) in
                 var n: Int64 = 0
                 // The same walk as the generic `filter` (first error stops it), without the list.
@@ -121,6 +124,30 @@ extension Compiler {
         return { ctx throws(EvalError) in
             if case .list(let l) = try f(ctx) { return Int64(l.count) }
             return nil
+        }
+    }
+
+    /// `[a, b, c].filter(x, p).size()`: the elements are computed first (an element's error
+    /// comes before any test's, as when the list is built), into a buffer on the stack.
+    func literalCount(_ elems: [IR], _ slot: Int, _ pf: @escaping BF) -> IF {
+        let fs = elems.map(value)
+        let n = fs.count
+        return { ctx throws(EvalError) in
+            try withUnsafeTemporaryAllocation(of: Value.self, capacity: max(n, 1)) { (buf) throws(EvalError) -> Int64 in
+                let base = buf.baseAddress!
+                var made = 0
+                defer { base.deinitialize(count: made) }
+                for f in fs {
+                    (base + made).initialize(to: try f(ctx))
+                    made += 1
+                }
+                var count: Int64 = 0
+                for i in 0..<n {
+                    ctx.locals[slot] = base[i]
+                    if try pf(ctx) { count += 1 }
+                }
+                return count
+            }
         }
     }
 

@@ -253,30 +253,35 @@ public final class Classifier {
         let selectMember = { (k: Int) in a.member = memberStart + k }
 
         // Derived values, household then member, in rule order.
-        a.householdDerived.removeAll(keepingCapacity: true)
+        // Values are overwritten in place (a field reads only the fields before it, already set).
+        let nHouseholdDerived = rules.householdDerived.count
+        if a.householdDerived.count != nHouseholdDerived { a.householdDerived = Array(repeating: nil, count: nHouseholdDerived) }
         a.use(.householdDerived)
         for (k, p) in rules.householdDerived.enumerated() {
-            do { a.householdDerived.append(try p.evaluate(a)) } catch let e as EvalError where e.kind == .missingValue {
-                a.householdDerived.append(nil)
+            do { a.householdDerived[k] = try p.evaluate(a) } catch let e as EvalError where e.kind == .missingValue {
+                a.householdDerived[k] = nil
             } catch {
                 return reject("rule_error", "derived field '\(rules.ruleSet.derived.filter { $0.scope == .household }[k].id)': \(error)")
             }
         }
         let nDerived = rules.memberDerived.count
-        a.memberDerived.removeAll(keepingCapacity: true)
         a.use(.memberDerived)
         // Each derived field for all members in one run (a field may use the fields before it,
         // of any member, so field by field is the order of dependencies). A missing value
         // leaves nil; any other error sends the household to the member-by-member loop below,
         // which reports the first error in member order as before.
         var derivedFailed = false
+        // Only grows: the slots of the current household are all written below.
+        if a.memberDerived.count < memberCount * nDerived {
+            a.memberDerived = Array(repeating: nil, count: max(memberCount * nDerived, 2 * a.memberDerived.count))
+        }
         if nDerived > 0 {
-            a.memberDerived.append(contentsOf: repeatElement(nil, count: memberCount * nDerived))
+            // Every slot is written (nil for a missing value) before any later field reads it.
             for k in 0..<nDerived where !derivedFailed {
                 rules.memberDerived[k].evaluateEach(a, count: memberCount, select: selectMember) { i, r in
                     switch r {
                     case .success(let v): a.memberDerived[i * nDerived + k] = v
-                    case .failure(let e) where e.kind == .missingValue: break
+                    case .failure(let e) where e.kind == .missingValue: a.memberDerived[i * nDerived + k] = nil
                     case .failure: derivedFailed = true; return false
                     }
                     return true

@@ -13,16 +13,17 @@ final class HouseholdActivation: Activation {
         // must not be served for the new one, whoever sets the batch.
         didSet {
             bindColumns()
-            ageCacheKey = (-1, -1, -1)
+            agesValid = false
         }
     }
+    // Setting any of these (a new household, batch or date) drops the cached ages.
     /// The classifier's batch counter when `batch` was last bound.
-    @exclusivity(unchecked) var generation = 0
-    @exclusivity(unchecked) var household = 0
-    @exclusivity(unchecked) var memberStart = 0
-    @exclusivity(unchecked) var memberCount = 0
+    @exclusivity(unchecked) var generation = 0 { didSet { agesValid = false } }
+    @exclusivity(unchecked) var household = 0 { didSet { agesValid = false } }
+    @exclusivity(unchecked) var memberStart = 0 { didSet { agesValid = false } }
+    @exclusivity(unchecked) var memberCount = 0 { didSet { agesValid = false } }
     @exclusivity(unchecked) var member = 0
-    @exclusivity(unchecked) var referenceDate = CivilDate(year: 2000, month: 1, day: 1)!
+    @exclusivity(unchecked) var referenceDate = CivilDate(year: 2000, month: 1, day: 1)! { didSet { agesValid = false } }
     /// The parameter values in force; set with `setParams(_:)`.
     @exclusivity(unchecked) private(set) var params: [Value] = []
     @exclusivity(unchecked) var householdDerived: [Value?] = []
@@ -42,7 +43,6 @@ final class HouseholdActivation: Activation {
     private let memberCodes: [[Value]]
     /// Code texts of household code fields (`area` → "rural"), for the output row.
     private let householdCodeTexts: [[String]]
-    @exclusivity(unchecked) private var codeSetCache: [UInt64: Value] = [:]
     /// For each parameter, the index of its value in `rules.environment.parameterValues`
     /// (-1: none), computed for the `params` array in `paramsIndexed`.
     @exclusivity(unchecked) private var paramIndexes: [Int] = []
@@ -71,10 +71,15 @@ final class HouseholdActivation: Activation {
     private static let stageSlots: [[RuleVariable]] = RuleStage.allStages.map(\.variables)
     /// Completed months of age of the current household's members (by birth-date field), each
     /// computed once per household: rules ask for `m.age` many times per member.
-    @exclusivity(unchecked) private var ageCache: [Int64] = []
+    /// Completed months of each member of the current household (`Int64.min`: no birth date),
+    /// valid while `agesValid` and for birth-date field `ageCacheField`.
+    @exclusivity(unchecked) private var ageCache: UnsafeMutablePointer<Int64>
+    @exclusivity(unchecked) private var ageCacheCapacity = 0
     @exclusivity(unchecked) private var ageCacheField = -1
-    @exclusivity(unchecked) private var ageCacheKey = (household: -1, start: -1, generation: -1)
-    @exclusivity(unchecked) private var ageCacheDate = CivilDate(year: 2000, month: 1, day: 1)!
+    @exclusivity(unchecked) private var agesValid = false
+    /// Code-set values (`h.devices`) by mask, one table per field: household fields first,
+    /// then member fields (`raw`'s `cacheSlot`).
+    @exclusivity(unchecked) private var codeSetCache: [[Value?]]
 
     enum Kind: UInt8 { case text, bool, int, decimal, code, codeSet, date }
 
@@ -127,12 +132,15 @@ final class HouseholdActivation: Activation {
         memberDerivedCount = rules.memberDerived.count
         householdRequirementPrograms = rules.householdRequirements.map(\.program)
         memberRequirementPrograms = rules.memberRequirements.map(\.program)
+        ageCache = .allocate(capacity: 0)
+        codeSetCache = Array(repeating: [], count: householdKinds.count + memberKinds.count)
         bindColumns()
     }
 
     deinit {
         householdColumns.deallocate()
         memberColumns.deallocate()
+        ageCache.deallocate()
     }
 
     /// Binds a new batch.
@@ -167,19 +175,21 @@ final class HouseholdActivation: Activation {
     private func memberAgeMonths(_ i: Int, _ row: Int) -> Int64? {
         let k = row - memberStart
         guard k >= 0 && k < memberCount else { return computedAge(i, row) }
-        if ageCacheField != i || ageCacheKey != (household, memberStart, generation) || ageCacheDate != referenceDate {
-            ageCacheField = i
-            ageCacheKey = (household, memberStart, generation)
-            ageCacheDate = referenceDate
-            ageCache.removeAll(keepingCapacity: true)
-            ageCache.append(contentsOf: repeatElement(Int64.max, count: memberCount))
-        }
-        var v = ageCache[k]
-        if v == Int64.max {
-            v = computedAge(i, row) ?? Int64.min
-            ageCache[k] = v
-        }
+        if !agesValid || ageCacheField != i { fillAges(i) }
+        let v = ageCache[k]
         return v == Int64.min ? nil : v
+    }
+
+    /// The ages of every member of the current household from birth-date field `i`.
+    private func fillAges(_ i: Int) {
+        if ageCacheCapacity < memberCount {
+            ageCache.deallocate()
+            ageCacheCapacity = max(memberCount, 2 * ageCacheCapacity)
+            ageCache = .allocate(capacity: ageCacheCapacity)
+        }
+        for k in 0..<memberCount { ageCache[k] = computedAge(i, memberStart + k) ?? Int64.min }
+        ageCacheField = i
+        agesValid = true
     }
 
     private func computedAge(_ i: Int, _ row: Int) -> Int64? {
@@ -501,18 +511,18 @@ final class HouseholdActivation: Activation {
     private func householdValue(_ i: Int, _ row: Int) -> Value? {
         let kind = householdKinds[i]
         if kind == .text { return batch.households.texts[i][row].map(Value.string) }
-        return raw(kind, householdColumns[i]![row], householdCodes, i)
+        return raw(kind, householdColumns[i]![row], householdCodes, i, cacheSlot: 0)
     }
 
     @inline(__always)
     private func memberValue(_ i: Int, _ row: Int) -> Value? {
         let kind = memberKinds[i]
         if kind == .text { return batch.members.texts[i][row].map(Value.string) }
-        return raw(kind, memberColumns[i]![row], memberCodes, i)
+        return raw(kind, memberColumns[i]![row], memberCodes, i, cacheSlot: householdKinds.count)
     }
 
     @inline(__always)
-    private func raw(_ kind: Kind, _ v: Int64, _ codes: [[Value]], _ i: Int) -> Value? {
+    private func raw(_ kind: Kind, _ v: Int64, _ codes: [[Value]], _ i: Int, cacheSlot: Int) -> Value? {
         guard v != RecordTable.absent else { return nil }
         switch kind {
         case .bool: return .bool(v != 0)
@@ -521,11 +531,18 @@ final class HouseholdActivation: Activation {
         case .code: return codes[i][Int(Int32(truncatingIfNeeded: v))]
         case .codeSet:
             let mask = UInt64(bitPattern: v)
-            if let cached = codeSetCache[mask] { return cached }
+            // Cached by mask in a table per field when the code list is short (every survey's
+            // is): the same few sets recur, and building the list costs allocations.
+            let n = codes[i].count, slot = cacheSlot + i
+            let cacheable = n <= 12 && mask < (1 << UInt64(n))
+            if cacheable {
+                if codeSetCache[slot].isEmpty { codeSetCache[slot] = Array(repeating: nil, count: 1 << n) }
+                if let cached = codeSetCache[slot][Int(mask)] { return cached }
+            }
             var items: [Value] = []
             for (bit, code) in codes[i].enumerated() where mask & (1 << UInt64(bit)) != 0 { items.append(code) }
             let value = Value.list(.array(items))
-            codeSetCache[mask] = value
+            if cacheable { codeSetCache[slot][Int(mask)] = value }
             return value
         case .date: return .string(CivilDate(dayNumber: Int32(truncatingIfNeeded: v)).description)
         case .text: return nil
