@@ -95,6 +95,8 @@ final class Compiler {
     private(set) var cacheCount = 0
     /// > 0 while compiling the body of a macro.
     private var loopDepth = 0
+    /// Compile ints, doubles and bool fields to typed closures where they apply.
+    var typedPaths = true
 
     init(decls: Declarations, localCount: Int) {
         self.decls = decls
@@ -370,13 +372,21 @@ final class Compiler {
             return stringPredicate(b, args)
         default:
             let f = value(ir)
-            return { ctx throws(EvalError) in
+            let generic: BF = { ctx throws(EvalError) in
                 let v = try f(ctx)
                 guard case .bool(let b) = v else {
                     throw EvalError(.noMatchingOverload, "expected bool, found \(typeName(v))")
                 }
                 return b
             }
+            // A bool field (`m.able_to_work`, a derived flag) read without a `Value`.
+            if typedPaths, let typed = boolFieldFn(ir) {
+                return { ctx throws(EvalError) in
+                    if let b = try typed(ctx) { return b }
+                    return try generic(ctx)
+                }
+            }
+            return generic
         }
     }
 
@@ -429,6 +439,8 @@ final class Compiler {
            let table = codeTable(codes, { (v) throws(EvalError) -> Bool in try relation(op, v, k) }) {
             return codeTest(idf, table, generic)
         }
+        // Ints and doubles compared without `Value`s (`m.age >= params.x`).
+        if typedPaths, let typed = relationTyped(op, l, r, generic) { return typed }
         return generic
     }
 

@@ -10,7 +10,13 @@ public final class Program: Sendable {
     let declarations: Declarations
 
     /// Parse, type-check and compile. Throws `CELError` with the position of the problem.
-    public init(_ source: String, declarations: Declarations, expecting: CELType? = nil) throws {
+    public convenience init(_ source: String, declarations: Declarations, expecting: CELType? = nil) throws {
+        try self.init(source, declarations: declarations, expecting: expecting, typedPaths: true)
+    }
+
+    /// `typedPaths` false compiles without the typed closures (`TypedCompiler.swift`), so tests
+    /// can check that both give the same results and errors.
+    init(_ source: String, declarations: Declarations, expecting: CELType? = nil, typedPaths: Bool) throws {
         self.source = source
         self.declarations = declarations
         let (ir, type, locals) = try Program.checkTyped(source, declarations)
@@ -19,6 +25,7 @@ public final class Program: Sendable {
         }
         resultType = type
         let compiler = Compiler(decls: declarations, localCount: locals)
+        compiler.typedPaths = typedPaths
         root = compiler.value(ir)
         rootBool = (type == .bool || type.isDyn) ? compiler.bool(ir) : nil
         localCount = locals + compiler.cacheCount
@@ -85,6 +92,52 @@ public final class Program: Sendable {
             throw EvalError(.noMatchingOverload, "expected bool, found \(CEL.typeName(v))")
         }
         return b
+    }
+
+    /// Evaluates the expression once per row `0..<count` in a single run (one context, one
+    /// frame of macro variables): `select(i)` points the activation at row `i`, then
+    /// `body(i, result)` takes the row's value or error and returns false to stop. Each row
+    /// is a fresh evaluation (loop-invariant values cached inside macros are recomputed), so
+    /// the results are those of `count` separate `evaluate` calls.
+    public func evaluateEach(_ activation: some Activation, count: Int, select: (Int) -> Void,
+                             _ body: (Int, Result<Value, EvalError>) -> Bool) {
+        guard count > 0 else { return }
+        let root = self.root, nCached = cacheCount
+        try? run(activation) { (ctx) -> Void in
+            for i in 0..<count {
+                select(i)
+                if nCached > 0 { ctx.cached.update(repeating: false, count: nCached) }
+                let r: Result<Value, EvalError>
+                do throws(EvalError) { r = .success(try root(ctx)) } catch { r = .failure(error) }
+                if !body(i, r) { return }
+            }
+        }
+    }
+
+    /// `evaluateEach` for a boolean expression (`evaluateBool` per row).
+    public func evaluateBoolEach(_ activation: some Activation, count: Int, select: (Int) -> Void,
+                                 _ body: (Int, Result<Bool, EvalError>) -> Bool) {
+        guard count > 0 else { return }
+        guard let rootBool else {
+            evaluateEach(activation, count: count, select: select) { i, r in
+                switch r {
+                case .success(.bool(let b)): return body(i, .success(b))
+                case .success(let v): return body(i, .failure(EvalError(.noMatchingOverload, "expected bool, found \(CEL.typeName(v))")))
+                case .failure(let e): return body(i, .failure(e))
+                }
+            }
+            return
+        }
+        let nCached = cacheCount
+        try? run(activation) { (ctx) -> Void in
+            for i in 0..<count {
+                select(i)
+                if nCached > 0 { ctx.cached.update(repeating: false, count: nCached) }
+                let r: Result<Bool, EvalError>
+                do throws(EvalError) { r = .success(try rootBool(ctx)) } catch { r = .failure(error) }
+                if !body(i, r) { return }
+            }
+        }
     }
 
     /// The name of the type of an evaluation result: the checked type, or where that is (or

@@ -94,6 +94,13 @@ public struct Declarations: Sendable {
     }
 
     func codes(typeID: Int32, field: Int) -> [String]? { fieldCodes[typeID]?[field] }
+
+    /// The declared type of field `field` of object type `typeID`.
+    func fieldType(typeID: Int32, field: Int) -> CELType? {
+        let id = Int(typeID)
+        guard id >= 0, id < objectTypes.count, field >= 0, field < objectTypes[id].fields.count else { return nil }
+        return objectTypes[id].fields[field].type
+    }
     func values(typeID: Int32, field: Int) -> [Value]? { fieldValues[typeID]?[field] }
 
     /// Declares an object type; its id is the order of declaration (0, 1, 2 …). Declaring a name

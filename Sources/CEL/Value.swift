@@ -319,6 +319,17 @@ public protocol Activation: AnyObject {
     /// For a field declared with `Declarations.declareValues`: the index of the value it holds
     /// among the declared values, or -1 when the host does not answer.
     func valueIndex(_ field: Int, ofVariable slot: Int) -> Int
+    /// Typed reads for fields declared int, double or bool, so comparisons need no `Value`:
+    /// `.some(x)` the value, `.some(nil)` absent (missing data), nil when the host does not
+    /// answer this way (the value is of another kind, the variable holds no object); the
+    /// expression then reads the field with `field(_:ofVariable:)` as usual. The defaults go
+    /// through `field(_:ofVariable:)` / `field(_:of:)`.
+    func intField(_ field: Int, ofVariable slot: Int) -> Int64??
+    func intField(_ field: Int, of object: ObjectRef) -> Int64??
+    func doubleField(_ field: Int, ofVariable slot: Int) -> Double??
+    func doubleField(_ field: Int, of object: ObjectRef) -> Double??
+    func boolField(_ field: Int, ofVariable slot: Int) -> Bool??
+    func boolField(_ field: Int, of object: ObjectRef) -> Bool??
 }
 
 extension Activation {
@@ -329,6 +340,54 @@ extension Activation {
     public func field(_ field: Int, ofVariable slot: Int) -> Value?? {
         if case .object(let r) = variable(slot) { return .some(self.field(field, of: r)) }
         return nil
+    }
+
+    public func intField(_ field: Int, ofVariable slot: Int) -> Int64?? {
+        switch self.field(field, ofVariable: slot) {
+        case .some(.some(.int(let v))): return .some(v)
+        case .some(.none): return .some(nil)
+        default: return nil
+        }
+    }
+
+    public func intField(_ field: Int, of object: ObjectRef) -> Int64?? {
+        switch self.field(field, of: object) {
+        case .some(.int(let v)): return .some(v)
+        case .none: return .some(nil)
+        default: return nil
+        }
+    }
+
+    public func doubleField(_ field: Int, ofVariable slot: Int) -> Double?? {
+        switch self.field(field, ofVariable: slot) {
+        case .some(.some(.double(let v))): return .some(v)
+        case .some(.none): return .some(nil)
+        default: return nil
+        }
+    }
+
+    public func doubleField(_ field: Int, of object: ObjectRef) -> Double?? {
+        switch self.field(field, of: object) {
+        case .some(.double(let v)): return .some(v)
+        case .none: return .some(nil)
+        default: return nil
+        }
+    }
+
+    public func boolField(_ field: Int, ofVariable slot: Int) -> Bool?? {
+        switch self.field(field, ofVariable: slot) {
+        case .some(.some(.bool(let v))): return .some(v)
+        case .some(.none): return .some(nil)
+        default: return nil
+        }
+    }
+
+    public func boolField(_ field: Int, of object: ObjectRef) -> Bool?? {
+        switch self.field(field, of: object) {
+        case .some(.bool(let v)): return .some(v)
+        case .none: return .some(nil)
+        default: return nil
+        }
     }
 }
 

@@ -20,7 +20,8 @@ public struct HouseholdResult: Sendable {
     /// For member-level indicators: the member ids that made the household deprived.
     public let deprivedMembers: [[String]]
     public let newlyEscaped: Bool
-    /// Values for explanations, when the rule set declares them.
+    /// Values for explanations, when the rule set declares them and the classifier renders
+    /// explanations (`Classifier.withReasons`); nil otherwise.
     public let incomeAmount: Value?
     public let incomeLine: Value?
     public let scoreAmount: Value?
@@ -28,8 +29,33 @@ public struct HouseholdResult: Sendable {
     /// The explanation texts of each indicator in Vietnamese and English; empty when the
     /// classifier was told not to render them (`Classifier.withReasons` false: CSV output).
     public let reasons: [[String]]
-    /// Member ids in household order, for person-level work (eligibility).
-    public let memberIDs: [String]
+    /// Where the member ids are read from (the batch's member table), and the member rows.
+    let memberIDSource: MemberIDSource
+    let memberRows: Range<Int>
+    /// Member ids in household order, for person-level work (eligibility). Read from the
+    /// batch on demand: most commands never ask, and building them cost an array per household.
+    public var memberIDs: [String] { memberIDSource.ids(memberRows) }
+}
+
+/// The member ids of one batch (its member table and id field), shared by its results.
+final class MemberIDSource: Sendable {
+    let members: RecordTable
+    let field: Int?
+
+    init(_ batch: SurveyBatch, field: Int?) {
+        members = batch.members
+        self.field = field
+    }
+
+    /// The id of member `row` of a household whose first member row is `start`; the member's
+    /// position (1-based) when the survey has no id.
+    func id(_ row: Int, start: Int) -> String {
+        field.flatMap { members.text($0, row) } ?? String(row - start + 1)
+    }
+
+    func ids(_ rows: Range<Int>) -> [String] {
+        rows.map { id($0, start: rows.lowerBound) }
+    }
 }
 
 /// A household the engine could not classify, with the reason.
@@ -103,13 +129,23 @@ public final class Classifier {
     /// Fields the classifier reads by name, resolved once per batch.
     struct BatchFields {
         let householdID: Int?, reviewDate: Int?, village: Int?, area: Int?, memberID: Int?
+        let memberIDs: MemberIDSource
         init(_ batch: SurveyBatch) {
             householdID = batch.households.fieldIndex("household_id")
             reviewDate = batch.households.fieldIndex("review_date")
             village = batch.households.fieldIndex("village")
             area = batch.households.fieldIndex("area")
             memberID = batch.members.fieldIndex("member_id")
+            memberIDs = MemberIDSource(batch, field: memberID)
         }
+    }
+
+    /// `count` empty member lists, shared by every household when no reasons are rendered
+    /// (never mutated then, so never copied).
+    @exclusivity(unchecked) private var noMembers: [[String]] = []
+    private func emptyMemberLists(_ count: Int) -> [[String]] {
+        if noMembers.count != count { noMembers = [[String]](repeating: [], count: count) }
+        return noMembers
     }
 
     func referenceDate(_ batch: SurveyBatch, _ h: Int, reviewField: Int?) -> CivilDate {
@@ -211,24 +247,49 @@ public final class Classifier {
         a.memberCount = batch.memberRanges[h].count
         a.referenceDate = ref
         a.setParams(params)
-        let memberIDField = fields.memberID
-        func memberID(_ row: Int) -> String { memberIDField.flatMap { batch.members.text($0, row) } ?? String(row - a.memberStart + 1) }
+        let memberIDs = fields.memberIDs, memberStart = a.memberStart, memberCount = a.memberCount
+        func memberID(_ row: Int) -> String { memberIDs.id(row, start: memberStart) }
+        // Points the activation at the `k`-th member (the row selector of `evaluateEach`).
+        let selectMember = { (k: Int) in a.member = memberStart + k }
 
         // Derived values, household then member, in rule order.
-        a.householdDerived.removeAll(keepingCapacity: true)
+        // Values are overwritten in place (a field reads only the fields before it, already set).
+        let nHouseholdDerived = rules.householdDerived.count
+        if a.householdDerived.count != nHouseholdDerived { a.householdDerived = Array(repeating: nil, count: nHouseholdDerived) }
         a.use(.householdDerived)
         for (k, p) in rules.householdDerived.enumerated() {
-            do { a.householdDerived.append(try p.evaluate(a)) } catch let e as EvalError where e.kind == .missingValue {
-                a.householdDerived.append(nil)
+            do { a.householdDerived[k] = try p.evaluate(a) } catch let e as EvalError where e.kind == .missingValue {
+                a.householdDerived[k] = nil
             } catch {
                 return reject("rule_error", "derived field '\(rules.ruleSet.derived.filter { $0.scope == .household }[k].id)': \(error)")
             }
         }
         let nDerived = rules.memberDerived.count
-        a.memberDerived.removeAll(keepingCapacity: true)
-        a.memberDerived.reserveCapacity(a.memberCount * nDerived)
         a.use(.memberDerived)
-        for row in batch.memberRanges[h] where nDerived > 0 {
+        // Each derived field for all members in one run (a field may use the fields before it,
+        // of any member, so field by field is the order of dependencies). A missing value
+        // leaves nil; any other error sends the household to the member-by-member loop below,
+        // which reports the first error in member order as before.
+        var derivedFailed = false
+        // Only grows: the slots of the current household are all written below.
+        if a.memberDerived.count < memberCount * nDerived {
+            a.memberDerived = Array(repeating: nil, count: max(memberCount * nDerived, 2 * a.memberDerived.count))
+        }
+        if nDerived > 0 {
+            // Every slot is written (nil for a missing value) before any later field reads it.
+            for k in 0..<nDerived where !derivedFailed {
+                rules.memberDerived[k].evaluateEach(a, count: memberCount, select: selectMember) { i, r in
+                    switch r {
+                    case .success(let v): a.memberDerived[i * nDerived + k] = v
+                    case .failure(let e) where e.kind == .missingValue: a.memberDerived[i * nDerived + k] = nil
+                    case .failure: derivedFailed = true; return false
+                    }
+                    return true
+                }
+            }
+            if derivedFailed { a.memberDerived.removeAll(keepingCapacity: true) }
+        }
+        for row in batch.memberRanges[h] where derivedFailed {
             a.member = row
             for (k, p) in rules.memberDerived.enumerated() {
                 do { a.memberDerived.append(try p.evaluate(a)) } catch let e as EvalError where e.kind == .missingValue {
@@ -266,21 +327,30 @@ public final class Classifier {
         // Indicators.
         let nIndicators = rules.indicators.count
         var deprived = [Bool](repeating: false, count: nIndicators)
-        var deprivedMembers = [[String]](repeating: [], count: nIndicators)
+        let wantMembers = withReasons
+        var deprivedMembers = wantMembers ? [[String]](repeating: [], count: nIndicators) : emptyMemberLists(nIndicators)
         var unknown: [Int] = []
         let programs = a.indicatorPrograms, memberLevel = a.indicatorMemberLevel
-        let wantMembers = withReasons
         for i in 0..<nIndicators {
             do {
                 if memberLevel[i] {
                     a.use(.memberIndicator)
-                    for row in batch.memberRanges[h] {
-                        a.member = row
-                        if try programs[i].evaluateBool(a) {
-                            deprived[i] = true
-                            if wantMembers { deprivedMembers[i].append(memberID(row)) }
+                    // All members in one run; the first error stops, as it stopped the loop.
+                    var failure: EvalError?
+                    programs[i].evaluateBoolEach(a, count: memberCount, select: selectMember) { k, r in
+                        switch r {
+                        case .success(let b):
+                            if b {
+                                deprived[i] = true
+                                if wantMembers { deprivedMembers[i].append(memberID(memberStart + k)) }
+                            }
+                            return true
+                        case .failure(let e):
+                            failure = e
+                            return false
                         }
                     }
+                    if let failure { throw failure }
                 } else {
                     a.use(.householdIndicator)
                     deprived[i] = try programs[i].evaluateBool(a)
@@ -315,7 +385,8 @@ public final class Classifier {
         } catch {
             return reject("rule_error", "income test: \(error)")
         }
-        func optional(_ p: Program?) -> Value? { p.flatMap { try? $0.evaluate(a) } }
+        // Only explanations show these.
+        func optional(_ p: Program?) -> Value? { withReasons ? p.flatMap { try? $0.evaluate(a) } : nil }
         let amount = optional(rules.incomeAmount), line = optional(rules.incomeLine)
         let scoreAmount = optional(rules.scoreAmount), scoreLine = optional(rules.scoreLine)
         a.incomeBelowLine = below
@@ -375,15 +446,12 @@ public final class Classifier {
 
         var area = ""
         if let f = fields.area, let c = table.code(f, h) { area = a.householdCodeText(f, Int(c)) }
-        var memberIDs: [String] = []
-        memberIDs.reserveCapacity(a.memberCount)
-        for row in batch.memberRanges[h] { memberIDs.append(memberID(row)) }
         return .classified(HouseholdResult(
             householdID: householdID, village: fields.village.flatMap { table.text($0, h) } ?? "",
             area: area, referenceDate: ref, rules: rules, status: status, deprivationCount: count,
             incomeBelowLine: below, deprived: deprived, unknownIndicators: unknown, deprivedMembers: deprivedMembers,
             newlyEscaped: newlyEscaped, incomeAmount: amount, incomeLine: line, scoreAmount: scoreAmount,
-            scoreLine: scoreLine, reasons: reasons, memberIDs: memberIDs))
+            scoreLine: scoreLine, reasons: reasons, memberIDSource: memberIDs, memberRows: batch.memberRanges[h]))
     }
 
     func render(_ t: Template, _ a: HouseholdActivation, members: [String], language: Language) -> String {

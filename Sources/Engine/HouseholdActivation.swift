@@ -13,16 +13,17 @@ final class HouseholdActivation: Activation {
         // must not be served for the new one, whoever sets the batch.
         didSet {
             bindColumns()
-            ageCacheKey = (-1, -1, -1)
+            agesValid = false
         }
     }
+    // Setting any of these (a new household, batch or date) drops the cached ages.
     /// The classifier's batch counter when `batch` was last bound.
-    @exclusivity(unchecked) var generation = 0
-    @exclusivity(unchecked) var household = 0
-    @exclusivity(unchecked) var memberStart = 0
-    @exclusivity(unchecked) var memberCount = 0
+    @exclusivity(unchecked) var generation = 0 { didSet { agesValid = false } }
+    @exclusivity(unchecked) var household = 0 { didSet { agesValid = false } }
+    @exclusivity(unchecked) var memberStart = 0 { didSet { agesValid = false } }
+    @exclusivity(unchecked) var memberCount = 0 { didSet { agesValid = false } }
     @exclusivity(unchecked) var member = 0
-    @exclusivity(unchecked) var referenceDate = CivilDate(year: 2000, month: 1, day: 1)!
+    @exclusivity(unchecked) var referenceDate = CivilDate(year: 2000, month: 1, day: 1)! { didSet { agesValid = false } }
     /// The parameter values in force; set with `setParams(_:)`.
     @exclusivity(unchecked) private(set) var params: [Value] = []
     @exclusivity(unchecked) var householdDerived: [Value?] = []
@@ -42,7 +43,6 @@ final class HouseholdActivation: Activation {
     private let memberCodes: [[Value]]
     /// Code texts of household code fields (`area` → "rural"), for the output row.
     private let householdCodeTexts: [[String]]
-    @exclusivity(unchecked) private var codeSetCache: [UInt64: Value] = [:]
     /// For each parameter, the index of its value in `rules.environment.parameterValues`
     /// (-1: none), computed for the `params` array in `paramsIndexed`.
     @exclusivity(unchecked) private var paramIndexes: [Int] = []
@@ -71,10 +71,15 @@ final class HouseholdActivation: Activation {
     private static let stageSlots: [[RuleVariable]] = RuleStage.allStages.map(\.variables)
     /// Completed months of age of the current household's members (by birth-date field), each
     /// computed once per household: rules ask for `m.age` many times per member.
-    @exclusivity(unchecked) private var ageCache: [Int64] = []
+    /// Completed months of each member of the current household (`Int64.min`: no birth date),
+    /// valid while `agesValid` and for birth-date field `ageCacheField`.
+    @exclusivity(unchecked) private var ageCache: UnsafeMutablePointer<Int64>
+    @exclusivity(unchecked) private var ageCacheCapacity = 0
     @exclusivity(unchecked) private var ageCacheField = -1
-    @exclusivity(unchecked) private var ageCacheKey = (household: -1, start: -1, generation: -1)
-    @exclusivity(unchecked) private var ageCacheDate = CivilDate(year: 2000, month: 1, day: 1)!
+    @exclusivity(unchecked) private var agesValid = false
+    /// Code-set values (`h.devices`) by mask, one table per field: household fields first,
+    /// then member fields (`raw`'s `cacheSlot`).
+    @exclusivity(unchecked) private var codeSetCache: [[Value?]]
 
     enum Kind: UInt8 { case text, bool, int, decimal, code, codeSet, date }
 
@@ -127,12 +132,15 @@ final class HouseholdActivation: Activation {
         memberDerivedCount = rules.memberDerived.count
         householdRequirementPrograms = rules.householdRequirements.map(\.program)
         memberRequirementPrograms = rules.memberRequirements.map(\.program)
+        ageCache = .allocate(capacity: 0)
+        codeSetCache = Array(repeating: [], count: householdKinds.count + memberKinds.count)
         bindColumns()
     }
 
     deinit {
         householdColumns.deallocate()
         memberColumns.deallocate()
+        ageCache.deallocate()
     }
 
     /// Binds a new batch.
@@ -167,19 +175,21 @@ final class HouseholdActivation: Activation {
     private func memberAgeMonths(_ i: Int, _ row: Int) -> Int64? {
         let k = row - memberStart
         guard k >= 0 && k < memberCount else { return computedAge(i, row) }
-        if ageCacheField != i || ageCacheKey != (household, memberStart, generation) || ageCacheDate != referenceDate {
-            ageCacheField = i
-            ageCacheKey = (household, memberStart, generation)
-            ageCacheDate = referenceDate
-            ageCache.removeAll(keepingCapacity: true)
-            ageCache.append(contentsOf: repeatElement(Int64.max, count: memberCount))
-        }
-        var v = ageCache[k]
-        if v == Int64.max {
-            v = computedAge(i, row) ?? Int64.min
-            ageCache[k] = v
-        }
+        if !agesValid || ageCacheField != i { fillAges(i) }
+        let v = ageCache[k]
         return v == Int64.min ? nil : v
+    }
+
+    /// The ages of every member of the current household from birth-date field `i`.
+    private func fillAges(_ i: Int) {
+        if ageCacheCapacity < memberCount {
+            ageCache.deallocate()
+            ageCacheCapacity = max(memberCount, 2 * ageCacheCapacity)
+            ageCache = .allocate(capacity: ageCacheCapacity)
+        }
+        for k in 0..<memberCount { ageCache[k] = computedAge(i, memberStart + k) ?? Int64.min }
+        ageCacheField = i
+        agesValid = true
     }
 
     private func computedAge(_ i: Int, _ row: Int) -> Int64? {
@@ -263,6 +273,183 @@ final class HouseholdActivation: Activation {
         return v == RecordTable.absent ? -1 : Int(Int32(truncatingIfNeeded: v))
     }
 
+    // MARK: Typed reads (`Activation.intField` …): no `Value` for ints, doubles and flags.
+
+    func intField(_ field: Int, ofVariable slot: Int) -> Int64?? {
+        switch slots[slot] {
+        case .m: return memberInt(field, member)
+        case .h: return householdInt(field, household)
+        case .params: if case .int(let v) = params[field] { return .some(v) }
+        default: break
+        }
+        return nil
+    }
+
+    func intField(_ field: Int, of object: ObjectRef) -> Int64?? {
+        switch object.type {
+        case RuleEnvironment.memberTypeID: return memberInt(field, Int(object.row))
+        case RuleEnvironment.householdTypeID: return householdInt(field, Int(object.row))
+        case RuleEnvironment.paramsTypeID: if case .int(let v) = params[field] { return .some(v) }
+        default: break
+        }
+        return nil
+    }
+
+    func doubleField(_ field: Int, ofVariable slot: Int) -> Double?? {
+        switch slots[slot] {
+        case .m: return memberDouble(field, member)
+        case .h: return householdDouble(field, household)
+        case .params: if case .double(let v) = params[field] { return .some(v) }
+        default: break
+        }
+        return nil
+    }
+
+    func doubleField(_ field: Int, of object: ObjectRef) -> Double?? {
+        switch object.type {
+        case RuleEnvironment.memberTypeID: return memberDouble(field, Int(object.row))
+        case RuleEnvironment.householdTypeID: return householdDouble(field, Int(object.row))
+        case RuleEnvironment.paramsTypeID: if case .double(let v) = params[field] { return .some(v) }
+        default: break
+        }
+        return nil
+    }
+
+    func boolField(_ field: Int, ofVariable slot: Int) -> Bool?? {
+        switch slots[slot] {
+        case .m: return memberBool(field, member)
+        case .h: return householdBool(field, household)
+        case .params: if case .bool(let v) = params[field] { return .some(v) }
+        case .deprived: return .some(deprived[field])
+        default: break
+        }
+        return nil
+    }
+
+    func boolField(_ field: Int, of object: ObjectRef) -> Bool?? {
+        switch object.type {
+        case RuleEnvironment.memberTypeID: return memberBool(field, Int(object.row))
+        case RuleEnvironment.householdTypeID: return householdBool(field, Int(object.row))
+        case RuleEnvironment.paramsTypeID: if case .bool(let v) = params[field] { return .some(v) }
+        default: return .some(deprived[field])
+        }
+        return nil
+    }
+
+    /// A raw column value of kind `kind`, or nil (the generic path answers other kinds).
+    @inline(__always)
+    private func rawInt(_ kind: Kind, _ v: Int64) -> Int64?? {
+        guard kind == .int else { return nil }
+        return .some(v == RecordTable.absent ? nil : v)
+    }
+
+    @inline(__always)
+    private func rawDouble(_ kind: Kind, _ v: Int64) -> Double?? {
+        guard kind == .decimal else { return nil }
+        return .some(v == RecordTable.absent ? nil : Double(bitPattern: UInt64(bitPattern: v)))
+    }
+
+    @inline(__always)
+    private func rawBool(_ kind: Kind, _ v: Int64) -> Bool?? {
+        guard kind == .bool else { return nil }
+        return .some(v == RecordTable.absent ? nil : v != 0)
+    }
+
+    @inline(__always)
+    private func memberInt(_ field: Int, _ row: Int) -> Int64?? {
+        switch memberOrigins[field] {
+        case .survey(let i): return rawInt(memberKinds[i], memberColumns[i]![row])
+        case .ageMonths(let i): return .some(memberAgeMonths(i, row))
+        case .ageYears(let i):
+            // Completed years = completed months / 12, truncated toward zero (as `memberField`).
+            return .some(memberAgeMonths(i, row).map { $0 >= 0 ? $0 / 12 : -((-$0) / 12) })
+        case .derived(let k):
+            switch memberDerived[(row - memberStart) * memberDerivedCount + k] {
+            case .none: return .some(nil)
+            case .some(.int(let v)): return .some(v)
+            default: return nil
+            }
+        case .monthsSince:
+            if case .int(let v)? = memberField(field, row) { return .some(v) }
+            return memberField(field, row) == nil ? .some(nil) : nil
+        }
+    }
+
+    @inline(__always)
+    private func householdInt(_ field: Int, _ row: Int) -> Int64?? {
+        switch householdOrigins[field] {
+        case .survey(let i): return rawInt(householdKinds[i], householdColumns[i]![row])
+        case .derived(let k):
+            switch householdDerived[k] {
+            case .none: return .some(nil)
+            case .some(.int(let v)): return .some(v)
+            default: return nil
+            }
+        default:
+            switch householdField(field, row) {
+            case .none: return .some(nil)
+            case .some(.int(let v)): return .some(v)
+            default: return nil
+            }
+        }
+    }
+
+    @inline(__always)
+    private func memberDouble(_ field: Int, _ row: Int) -> Double?? {
+        switch memberOrigins[field] {
+        case .survey(let i): return rawDouble(memberKinds[i], memberColumns[i]![row])
+        case .derived(let k):
+            switch memberDerived[(row - memberStart) * memberDerivedCount + k] {
+            case .none: return .some(nil)
+            case .some(.double(let v)): return .some(v)
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    private func householdDouble(_ field: Int, _ row: Int) -> Double?? {
+        switch householdOrigins[field] {
+        case .survey(let i): return rawDouble(householdKinds[i], householdColumns[i]![row])
+        case .derived(let k):
+            switch householdDerived[k] {
+            case .none: return .some(nil)
+            case .some(.double(let v)): return .some(v)
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    private func memberBool(_ field: Int, _ row: Int) -> Bool?? {
+        switch memberOrigins[field] {
+        case .survey(let i): return rawBool(memberKinds[i], memberColumns[i]![row])
+        case .derived(let k):
+            switch memberDerived[(row - memberStart) * memberDerivedCount + k] {
+            case .none: return .some(nil)
+            case .some(.bool(let v)): return .some(v)
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    private func householdBool(_ field: Int, _ row: Int) -> Bool?? {
+        switch householdOrigins[field] {
+        case .survey(let i): return rawBool(householdKinds[i], householdColumns[i]![row])
+        case .derived(let k):
+            switch householdDerived[k] {
+            case .none: return .some(nil)
+            case .some(.bool(let v)): return .some(v)
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
     /// Sets the parameter values in force and, when they changed, which of each parameter's
     /// dated values they are (`valueIndex`). The classifier passes the same array for every
     /// household of a date; `params` keeps it alive, so an equal buffer means the same values.
@@ -324,18 +511,18 @@ final class HouseholdActivation: Activation {
     private func householdValue(_ i: Int, _ row: Int) -> Value? {
         let kind = householdKinds[i]
         if kind == .text { return batch.households.texts[i][row].map(Value.string) }
-        return raw(kind, householdColumns[i]![row], householdCodes, i)
+        return raw(kind, householdColumns[i]![row], householdCodes, i, cacheSlot: 0)
     }
 
     @inline(__always)
     private func memberValue(_ i: Int, _ row: Int) -> Value? {
         let kind = memberKinds[i]
         if kind == .text { return batch.members.texts[i][row].map(Value.string) }
-        return raw(kind, memberColumns[i]![row], memberCodes, i)
+        return raw(kind, memberColumns[i]![row], memberCodes, i, cacheSlot: householdKinds.count)
     }
 
     @inline(__always)
-    private func raw(_ kind: Kind, _ v: Int64, _ codes: [[Value]], _ i: Int) -> Value? {
+    private func raw(_ kind: Kind, _ v: Int64, _ codes: [[Value]], _ i: Int, cacheSlot: Int) -> Value? {
         guard v != RecordTable.absent else { return nil }
         switch kind {
         case .bool: return .bool(v != 0)
@@ -344,11 +531,18 @@ final class HouseholdActivation: Activation {
         case .code: return codes[i][Int(Int32(truncatingIfNeeded: v))]
         case .codeSet:
             let mask = UInt64(bitPattern: v)
-            if let cached = codeSetCache[mask] { return cached }
+            // Cached by mask in a table per field when the code list is short (every survey's
+            // is): the same few sets recur, and building the list costs allocations.
+            let n = codes[i].count, slot = cacheSlot + i
+            let cacheable = n <= 12 && mask < (1 << UInt64(n))
+            if cacheable {
+                if codeSetCache[slot].isEmpty { codeSetCache[slot] = Array(repeating: nil, count: 1 << n) }
+                if let cached = codeSetCache[slot][Int(mask)] { return cached }
+            }
             var items: [Value] = []
             for (bit, code) in codes[i].enumerated() where mask & (1 << UInt64(bit)) != 0 { items.append(code) }
             let value = Value.list(.array(items))
-            codeSetCache[mask] = value
+            if cacheable { codeSetCache[slot][Int(mask)] = value }
             return value
         case .date: return .string(CivilDate(dayNumber: Int32(truncatingIfNeeded: v)).description)
         case .text: return nil
