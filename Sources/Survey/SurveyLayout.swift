@@ -1,4 +1,5 @@
 import Diagnostics
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -62,41 +63,29 @@ struct SurveyLayout {
             return nil
         }
 
+        // members.csv is scanned on another thread, which hands on the start of each run of
+        // members (its household id, offset and line) in chunks; this thread matches each run to
+        // its household and checks the ids. The two files are read at once.
+        let runs = MemberRuns(m, column: mCol)
+        runs.start()
         var splits: [(Int, Int, Int, Int)] = []
         var lastSplit = 0
-        // The id of the current member run followed by a comma (reused: no allocation per run).
-        var prefixCapacity = 256
-        var prefix = UnsafeMutablePointer<UInt8>.allocate(capacity: prefixCapacity)
-        defer { prefix.deallocate() }
-        var prefixLength = 0
-        var haveLast = false
         var inOrder = true
-        while true {
-            // The rest of the current run, when the id is the first column (as in review
-            // exports): compared as a prefix, not split into fields.
-            if haveLast && mCol == 0 { _ = m.skipRecords(startingWith: UnsafeBufferPointer(start: prefix, count: prefixLength)) }
-            guard m.nextKeyFields(column: mCol) else { break }
-            guard let (p, n) = key(m, mCol) else { continue }
-            if haveLast, n == prefixLength - 1, memcmp(prefix, p, n) == 0 { continue }
-            var found = false
-            while let (q, k) = nextHousehold() {
-                if k == n && memcmp(q, p, n) == 0 { found = true; break }
+        scanning: while let chunk = runs.next() {
+            for r in 0..<chunk.count {
+                let (p, n) = chunk.id(r)
+                var found = false
+                while let (q, k) = nextHousehold() {
+                    if k == n && memcmp(q, p, n) == 0 { found = true; break }
+                }
+                if !found { inOrder = false; break scanning }
+                if households - lastSplit >= partSize {
+                    splits.append((h.recordFileOffset, h.recordLine, chunk.offsets[r], chunk.lines[r]))
+                    lastSplit = households - 1
+                }
             }
-            if !found { inOrder = false; break }
-            if households - lastSplit >= partSize {
-                splits.append((h.recordFileOffset, h.recordLine, m.recordFileOffset, m.recordLine))
-                lastSplit = households - 1
-            }
-            if n + 1 > prefixCapacity {
-                prefix.deallocate()
-                prefixCapacity = n + 1
-                prefix = .allocate(capacity: prefixCapacity)
-            }
-            prefix.update(from: p, count: n)
-            prefix[n] = UInt8(ascii: ",")
-            prefixLength = n + 1
-            haveLast = true
         }
+        runs.stop()
         // The rest of households.csv, for duplicate ids.
         while nextHousehold() != nil {}
         let duplicates = ids.duplicates()
@@ -124,6 +113,147 @@ struct SurveyLayout {
         guard c < r.fieldCount else { return nil }
         let (p, n) = r.trimmedField(c)
         return n > 0 ? (p, n) : nil
+    }
+}
+
+/// The runs of members.csv (rows with the same household id, one after the other), found on a
+/// thread of their own and handed on in chunks through a short queue.
+final class MemberRuns: @unchecked Sendable {
+    /// Runs in file order: ids end to end in `bytes`, with where each run starts.
+    final class Chunk {
+        private(set) var bytes: UnsafeMutablePointer<UInt8>
+        private var capacity: Int
+        private var used = 0
+        let ends = UnsafeMutablePointer<Int>.allocate(capacity: MemberRuns.runsPerChunk)
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: MemberRuns.runsPerChunk)
+        let lines = UnsafeMutablePointer<Int>.allocate(capacity: MemberRuns.runsPerChunk)
+        private(set) var count = 0
+
+        init() {
+            capacity = 16 * MemberRuns.runsPerChunk
+            bytes = .allocate(capacity: capacity)
+        }
+
+        deinit {
+            bytes.deallocate()
+            ends.deallocate()
+            offsets.deallocate()
+            lines.deallocate()
+        }
+
+        var isFull: Bool { count == MemberRuns.runsPerChunk }
+
+        func append(_ p: UnsafePointer<UInt8>, _ n: Int, offset: Int, line: Int) {
+            if used + n > capacity {
+                capacity = max(capacity * 2, used + n)
+                let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+                nb.update(from: bytes, count: used)
+                bytes.deallocate()
+                bytes = nb
+            }
+            (bytes + used).update(from: p, count: n)
+            used += n
+            ends[count] = used
+            offsets[count] = offset
+            lines[count] = line
+            count += 1
+        }
+
+        func id(_ r: Int) -> (UnsafePointer<UInt8>, Int) {
+            let s = r == 0 ? 0 : ends[r - 1]
+            return (UnsafePointer(bytes + s), ends[r] - s)
+        }
+    }
+
+    static let runsPerChunk = 4096
+    private let reader: CSVReader
+    private let column: Int
+    private let free = DispatchSemaphore(value: 4)
+    private let ready = DispatchSemaphore(value: 0)
+    private var queue: [Chunk?] = []
+    private var lock = pthread_mutex_t()
+    private var stopped = false
+    private let done = DispatchGroup()
+    private var current: Chunk?
+
+    init(_ reader: CSVReader, column: Int) {
+        self.reader = reader
+        self.column = column
+        pthread_mutex_init(&lock, nil)
+    }
+
+    deinit { pthread_mutex_destroy(&lock) }
+
+    func start() {
+        done.enter()
+        DispatchQueue.global().async { self.produce(); self.done.leave() }
+    }
+
+    /// The next chunk of runs, nil after the last. The previous chunk's ids stay valid until then.
+    func next() -> Chunk? {
+        ready.wait()
+        pthread_mutex_lock(&lock)
+        let c = queue.removeFirst()
+        pthread_mutex_unlock(&lock)
+        free.signal()
+        current = c
+        return c
+    }
+
+    /// Ends the scan early (or after the last chunk) and waits for the thread to end.
+    func stop() {
+        pthread_mutex_lock(&lock)
+        stopped = true
+        pthread_mutex_unlock(&lock)
+        free.signal()
+        done.wait()
+        for _ in 0..<5 { free.signal() }  // never below its initial value when it goes
+    }
+
+    private func push(_ c: Chunk?) -> Bool {
+        free.wait()
+        pthread_mutex_lock(&lock)
+        let go = !stopped
+        if go { queue.append(c) }
+        pthread_mutex_unlock(&lock)
+        if go { ready.signal() } else { free.signal() }
+        return go
+    }
+
+    private func produce() {
+        let m = reader, mCol = column
+        var chunk = Chunk()
+        // The current run's id followed by a comma (reused: no allocation per run).
+        let comma = UInt8(ascii: ",")
+        var prefix = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        var prefixCapacity = 256
+        var prefixLength = 0
+        defer { prefix.deallocate() }
+        while true {
+            // The rest of the current run, when the id is the first column (as in review
+            // exports): compared as a prefix, not split into fields.
+            if prefixLength > 0 && mCol == 0 { _ = m.skipRecords(startingWith: UnsafeBufferPointer(start: prefix, count: prefixLength)) }
+            guard m.nextKeyFields(column: mCol) else { break }
+            guard mCol < m.fieldCount else { continue }
+            let (p, n) = m.trimmedField(mCol)
+            guard n > 0 else { continue }
+            if prefixLength > 0, n == prefixLength - 1, memcmp(prefix, p, n) == 0 { continue }
+            if n + 1 > prefixCapacity {
+                prefix.deallocate()
+                prefixCapacity = n + 1
+                prefix = .allocate(capacity: prefixCapacity)
+            }
+            prefix.update(from: p, count: n)
+            prefix[n] = comma
+            prefixLength = n + 1
+            chunk.append(p, n, offset: m.recordFileOffset, line: m.recordLine)
+            if chunk.isFull {
+                guard push(chunk) else { return }
+                chunk = Chunk()
+            }
+        }
+        if chunk.count > 0 { guard push(chunk) else { return } }
+        _ = push(nil)
     }
 }
 
