@@ -434,13 +434,16 @@ public final class Classifier {
         var reasons: [[String]] = []
         if withReasons { reasons.reserveCapacity(rules.indicators.count) }
         a.use(.householdIndicator)
-        for (i, ind) in rules.indicators.enumerated() where withReasons {
-            if deprived[i] {
-                reasons.append(Language.allCases.map { render(ind.explain[$0 == .vi ? 0 : 1], a, members: deprivedMembers[i], language: $0) })
-            } else if let not = ind.explainNotDeprived {
-                reasons.append(Language.allCases.map { render(not[$0 == .vi ? 0 : 1], a, members: [], language: $0) })
-            } else {
-                reasons.append(["", ""])
+        // (A `where withReasons` on the loop would still copy every indicator's structure.)
+        if withReasons {
+            for (i, ind) in rules.indicators.enumerated() {
+                if deprived[i] {
+                    reasons.append(Language.allCases.map { render(ind.explain[$0 == .vi ? 0 : 1], a, members: deprivedMembers[i], language: $0) })
+                } else if let not = ind.explainNotDeprived {
+                    reasons.append(Language.allCases.map { render(not[$0 == .vi ? 0 : 1], a, members: [], language: $0) })
+                } else {
+                    reasons.append(["", ""])
+                }
             }
         }
 
