@@ -105,17 +105,18 @@ public final class Program: Sendable {
     }
 
     /// Evaluates the expression once per row `0..<count` in a single run (one context, one
-    /// frame of macro variables): `select(i)` points the activation at row `i`, then
+    /// frame of macro variables): `select(i)` points the activation at row `i` (or returns
+    /// false to skip the row: no evaluation, no call of `body`), then
     /// `body(i, result)` takes the row's value or error and returns false to stop. Each row
     /// is a fresh evaluation (loop-invariant values cached inside macros are recomputed), so
     /// the results are those of `count` separate `evaluate` calls.
-    public func evaluateEach(_ activation: some Activation, count: Int, select: (Int) -> Void,
+    public func evaluateEach(_ activation: some Activation, count: Int, select: (Int) -> Bool,
                              _ body: (Int, Result<Value, EvalError>) -> Bool) {
         guard count > 0 else { return }
         let root = self.root, nCached = cacheCount
         try? run(activation) { (ctx) -> Void in
             for i in 0..<count {
-                select(i)
+                if !select(i) { continue }
                 if nCached > 0 { ctx.cached.update(repeating: false, count: nCached) }
                 let r: Result<Value, EvalError>
                 do throws(EvalError) { r = .success(try root(ctx)) } catch { r = .failure(error) }
@@ -125,7 +126,7 @@ public final class Program: Sendable {
     }
 
     /// `evaluateEach` for a boolean expression (`evaluateBool` per row).
-    public func evaluateBoolEach(_ activation: some Activation, count: Int, select: (Int) -> Void,
+    public func evaluateBoolEach(_ activation: some Activation, count: Int, select: (Int) -> Bool,
                                  _ body: (Int, Result<Bool, EvalError>) -> Bool) {
         guard count > 0 else { return }
         guard let rootBool else {
@@ -141,7 +142,7 @@ public final class Program: Sendable {
         let nCached = cacheCount
         try? run(activation) { (ctx) -> Void in
             for i in 0..<count {
-                select(i)
+                if !select(i) { continue }
                 if nCached > 0 { ctx.cached.update(repeating: false, count: nCached) }
                 let r: Result<Bool, EvalError>
                 do throws(EvalError) { r = .success(try rootBool(ctx)) } catch { r = .failure(error) }
