@@ -45,16 +45,23 @@ public final class Program: Sendable {
         try checkTyped(source, declarations).1
     }
 
+    /// Stand-ins for the locals of an expression without macros or cached values: `Ctx`
+    /// needs pointers, but such an expression never reads or writes through them.
+    nonisolated(unsafe) static let noLocals: UnsafeMutablePointer<Value> = {
+        let p = UnsafeMutablePointer<Value>.allocate(capacity: 1)
+        p.initialize(to: .null)
+        return p
+    }()
+    nonisolated(unsafe) static let noFlags: UnsafeMutablePointer<Bool> = {
+        let p = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
+        p.initialize(to: false)
+        return p
+    }()
+
     @inline(__always)
     func run<R>(_ activation: any Activation, _ body: (Ctx) throws(EvalError) -> R) throws(EvalError) -> R {
         if localCount == 0 {
-            var none = Value.null
-            var flag = false
-            return try withUnsafeMutablePointer(to: &none) { (p) throws(EvalError) -> R in
-                try withUnsafeMutablePointer(to: &flag) { (f) throws(EvalError) -> R in
-                    try body(Ctx(act: activation, locals: p, cached: f))
-                }
-            }
+            return try body(Ctx(act: activation, locals: Program.noLocals, cached: Program.noFlags))
         }
         let n = localCount, c = max(cacheCount, 1)
         return try withUnsafeTemporaryAllocation(of: Value.self, capacity: n) { (buf) throws(EvalError) -> R in
@@ -74,6 +81,7 @@ public final class Program: Sendable {
 
     /// `evaluate` with a typed error.
     public func evaluateTyped(_ activation: some Activation) throws(EvalError) -> Value {
+        if localCount == 0 { return try root(Ctx(act: activation, locals: Program.noLocals, cached: Program.noFlags)) }
         let root = self.root
         return try run(activation) { (ctx) throws(EvalError) -> Value in try root(ctx) }
     }
@@ -85,6 +93,8 @@ public final class Program: Sendable {
 
     public func evaluateBoolTyped(_ activation: some Activation) throws(EvalError) -> Bool {
         if let rootBool {
+            // Most conditions have no macro: no frame to set up, no closure around the call.
+            if localCount == 0 { return try rootBool(Ctx(act: activation, locals: Program.noLocals, cached: Program.noFlags)) }
             return try run(activation) { (ctx) throws(EvalError) -> Bool in try rootBool(ctx) }
         }
         let v = try evaluateTyped(activation)
@@ -95,17 +105,18 @@ public final class Program: Sendable {
     }
 
     /// Evaluates the expression once per row `0..<count` in a single run (one context, one
-    /// frame of macro variables): `select(i)` points the activation at row `i`, then
+    /// frame of macro variables): `select(i)` points the activation at row `i` (or returns
+    /// false to skip the row: no evaluation, no call of `body`), then
     /// `body(i, result)` takes the row's value or error and returns false to stop. Each row
     /// is a fresh evaluation (loop-invariant values cached inside macros are recomputed), so
     /// the results are those of `count` separate `evaluate` calls.
-    public func evaluateEach(_ activation: some Activation, count: Int, select: (Int) -> Void,
+    public func evaluateEach(_ activation: some Activation, count: Int, select: (Int) -> Bool,
                              _ body: (Int, Result<Value, EvalError>) -> Bool) {
         guard count > 0 else { return }
         let root = self.root, nCached = cacheCount
         try? run(activation) { (ctx) -> Void in
             for i in 0..<count {
-                select(i)
+                if !select(i) { continue }
                 if nCached > 0 { ctx.cached.update(repeating: false, count: nCached) }
                 let r: Result<Value, EvalError>
                 do throws(EvalError) { r = .success(try root(ctx)) } catch { r = .failure(error) }
@@ -115,7 +126,7 @@ public final class Program: Sendable {
     }
 
     /// `evaluateEach` for a boolean expression (`evaluateBool` per row).
-    public func evaluateBoolEach(_ activation: some Activation, count: Int, select: (Int) -> Void,
+    public func evaluateBoolEach(_ activation: some Activation, count: Int, select: (Int) -> Bool,
                                  _ body: (Int, Result<Bool, EvalError>) -> Bool) {
         guard count > 0 else { return }
         guard let rootBool else {
@@ -131,7 +142,7 @@ public final class Program: Sendable {
         let nCached = cacheCount
         try? run(activation) { (ctx) -> Void in
             for i in 0..<count {
-                select(i)
+                if !select(i) { continue }
                 if nCached > 0 { ctx.cached.update(repeating: false, count: nCached) }
                 let r: Result<Bool, EvalError>
                 do throws(EvalError) { r = .success(try rootBool(ctx)) } catch { r = .failure(error) }

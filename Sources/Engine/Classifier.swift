@@ -249,8 +249,6 @@ public final class Classifier {
         a.setParams(params)
         let memberIDs = fields.memberIDs, memberStart = a.memberStart, memberCount = a.memberCount
         func memberID(_ row: Int) -> String { memberIDs.id(row, start: memberStart) }
-        // Points the activation at the `k`-th member (the row selector of `evaluateEach`).
-        let selectMember = { (k: Int) in a.member = memberStart + k }
 
         // Derived values, household then member, in rule order.
         // Values are overwritten in place (a field reads only the fields before it, already set).
@@ -278,7 +276,7 @@ public final class Classifier {
         if nDerived > 0 {
             // Every slot is written (nil for a missing value) before any later field reads it.
             for k in 0..<nDerived where !derivedFailed {
-                rules.memberDerived[k].evaluateEach(a, count: memberCount, select: selectMember) { i, r in
+                rules.memberDerived[k].evaluateEach(a, count: memberCount, select: { a.member = memberStart + $0; return true }) { i, r in
                     switch r {
                     case .success(let v): a.memberDerived[i * nDerived + k] = v
                     case .failure(let e) where e.kind == .missingValue: a.memberDerived[i * nDerived + k] = nil
@@ -313,15 +311,28 @@ public final class Classifier {
         }
         a.use(.memberRequirement)
         let memberRequirementFields = a.memberRequirementFields, memberRequirementPrograms = a.memberRequirementPrograms
-        for row in batch.memberRanges[h] where !memberRequirementFields.isEmpty {
-            a.member = row
-            for k in 0..<memberRequirementFields.count where !a.memberPresent(memberRequirementFields[k], row) {
-                if (try? memberRequirementPrograms[k].evaluateBoolTyped(a)) == true {
-                    let req = rules.memberRequirements[k]
-                    return reject("missing_value", "member '\(memberID(row))': '\(req.field.name)' is required here (\(req.program.source)) but is empty",
-                                  hint: "fill in '\(req.field.name)'", at: batch.members.location(row, field: req.fieldIndex))
-                }
+        // Requirement by requirement over the members with the field empty, in one run each;
+        // the household is rejected for the first member (then the first requirement) that
+        // breaks one, as a member-by-member check would. An error in a condition is not a
+        // breach (as `try?` before).
+        var breach: (row: Int, k: Int)?
+        for k in 0..<memberRequirementFields.count {
+            let f = memberRequirementFields[k]
+            memberRequirementPrograms[k].evaluateBoolEach(a, count: memberCount, select: { i in
+                // Past the earliest breach so far nothing can come first.
+                guard breach.map({ memberStart + i < $0.row }) ?? true, !a.memberPresent(f, memberStart + i) else { return false }
+                a.member = memberStart + i
+                return true
+            }) { i, r in
+                guard case .success(true) = r else { return true }
+                breach = (memberStart + i, k)
+                return false
             }
+        }
+        if let (row, k) = breach {
+            let req = rules.memberRequirements[k]
+            return reject("missing_value", "member '\(memberID(row))': '\(req.field.name)' is required here (\(req.program.source)) but is empty",
+                          hint: "fill in '\(req.field.name)'", at: batch.members.location(row, field: req.fieldIndex))
         }
 
         // Indicators.
@@ -337,7 +348,7 @@ public final class Classifier {
                     a.use(.memberIndicator)
                     // All members in one run; the first error stops, as it stopped the loop.
                     var failure: EvalError?
-                    programs[i].evaluateBoolEach(a, count: memberCount, select: selectMember) { k, r in
+                    programs[i].evaluateBoolEach(a, count: memberCount, select: { a.member = memberStart + $0; return true }) { k, r in
                         switch r {
                         case .success(let b):
                             if b {
@@ -434,13 +445,16 @@ public final class Classifier {
         var reasons: [[String]] = []
         if withReasons { reasons.reserveCapacity(rules.indicators.count) }
         a.use(.householdIndicator)
-        for (i, ind) in rules.indicators.enumerated() where withReasons {
-            if deprived[i] {
-                reasons.append(Language.allCases.map { render(ind.explain[$0 == .vi ? 0 : 1], a, members: deprivedMembers[i], language: $0) })
-            } else if let not = ind.explainNotDeprived {
-                reasons.append(Language.allCases.map { render(not[$0 == .vi ? 0 : 1], a, members: [], language: $0) })
-            } else {
-                reasons.append(["", ""])
+        // (A `where withReasons` on the loop would still copy every indicator's structure.)
+        if withReasons {
+            for (i, ind) in rules.indicators.enumerated() {
+                if deprived[i] {
+                    reasons.append(Language.allCases.map { render(ind.explain[$0 == .vi ? 0 : 1], a, members: deprivedMembers[i], language: $0) })
+                } else if let not = ind.explainNotDeprived {
+                    reasons.append(Language.allCases.map { render(not[$0 == .vi ? 0 : 1], a, members: [], language: $0) })
+                } else {
+                    reasons.append(["", ""])
+                }
             }
         }
 

@@ -165,7 +165,7 @@ final class TypedHost: Activation {
         for src in Self.expressions {
             let p = try Program(src, declarations: d)
             var each: [String] = []
-            p.evaluateEach(host, count: 5, select: { host.member = $0 }) { _, r in
+            p.evaluateEach(host, count: 5, select: { host.member = $0; return true }) { _, r in
                 switch r {
                 case .success(let v): each.append("\(v)")
                 case .failure(let e): each.append("error \(e.kind): \(e.message)")
@@ -179,7 +179,7 @@ final class TypedHost: Activation {
             }
             #expect(each == one, "\(src)")
             var eachBool: [String] = []
-            p.evaluateBoolEach(host, count: 5, select: { host.member = $0 }) { _, r in
+            p.evaluateBoolEach(host, count: 5, select: { host.member = $0; return true }) { _, r in
                 eachBool.append("\(r)")
                 return true
             }
@@ -196,7 +196,7 @@ final class TypedHost: Activation {
         let (d, host) = Self.fixture()
         let p = try Program("m.age > 10", declarations: d)
         var seen: [Int] = []
-        p.evaluateBoolEach(host, count: 5, select: { host.member = $0 }) { i, r in
+        p.evaluateBoolEach(host, count: 5, select: { host.member = $0; return true }) { i, r in
             seen.append(i)
             if case .failure = r { return false }
             return true
