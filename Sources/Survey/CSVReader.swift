@@ -42,6 +42,11 @@ final class CSVReader {
     @exclusivity(unchecked) private var fFlags: UnsafeMutablePointer<UInt8>
     @exclusivity(unchecked) private var fCap = 64
     @exclusivity(unchecked) private(set) var issue: CSVSyntaxIssue?
+    /// True when the current record is known to be ASCII (so it needs no UTF-8 check); false when
+    /// it may hold other bytes.
+    @exclusivity(unchecked) private(set) var recordIsASCII = false
+    /// True when no field of the current record has flags (quotes, escapes, line breaks inside).
+    @exclusivity(unchecked) private(set) var recordIsPlain = false
     /// Total bytes of the file read so far.
     @exclusivity(unchecked) private(set) var bytesRead = 0
 
@@ -97,6 +102,9 @@ final class CSVReader {
     }
 
     private func fill() {
+        // What was searched moves or grows.
+        quotes.forget()
+        crs.forget()
         while len < cap && !eof {
             let n = read(fd, buf + len, cap - len)
             if n <= 0 { eof = true; break }
@@ -132,13 +140,15 @@ final class CSVReader {
     @inline(__always) func fieldStart(_ k: Int) -> UnsafePointer<UInt8> { UnsafePointer(buf + fStart[k]) }
     @inline(__always) func fieldLength(_ k: Int) -> Int { fEnd[k] - fStart[k] }
     @inline(__always) func fieldOffset(_ k: Int) -> Int { fStart[k] }
-    @inline(__always) func fieldQuoted(_ k: Int) -> Bool { fFlags[k] & CSVReader.quoted != 0 }
+    @inline(__always) func fieldQuoted(_ k: Int) -> Bool { flags(k) & CSVReader.quoted != 0 }
+    /// The flags of field `k`; the quick path leaves them unwritten for its (plain) records.
+    @inline(__always) private func flags(_ k: Int) -> UInt8 { recordIsPlain ? 0 : fFlags[k] }
     var recordEnd: Int { pos }
 
     /// Removes `""` escapes of field `k` in place (once), and turns line breaks inside the value
     /// (CRLF or CR) into LF, so a value reads the same whatever system wrote the file.
     func unescape(_ k: Int) {
-        guard fFlags[k] & (CSVReader.escaped | CSVReader.crlf) != 0 else { return }
+        guard flags(k) & (CSVReader.escaped | CSVReader.crlf) != 0 else { return }
         var r = fStart[k], w = fStart[k]
         let e = fEnd[k]
         while r < e {
@@ -159,10 +169,13 @@ final class CSVReader {
 
     /// Field `k` with blanks trimmed, unescaped.
     @inline(__always) func trimmedField(_ k: Int) -> (UnsafePointer<UInt8>, Int) {
-        if fFlags[k] & (CSVReader.escaped | CSVReader.crlf) != 0 { unescape(k) }
+        if flags(k) & (CSVReader.escaped | CSVReader.crlf) != 0 { unescape(k) }
         var s = fStart[k], e = fEnd[k]
-        while s < e, buf[s] == 0x20 || buf[s] == 0x09 { s += 1 }
-        while e > s, buf[e - 1] == 0x20 || buf[e - 1] == 0x09 { e -= 1 }
+        // One test for the usual cell, which starts and ends with a visible byte.
+        if s < e && (buf[s] <= 0x20 || buf[e - 1] <= 0x20) {
+            while s < e, buf[s] == 0x20 || buf[s] == 0x09 { s += 1 }
+            while e > s, buf[e - 1] == 0x20 || buf[e - 1] == 0x09 { e -= 1 }
+        }
         return (UnsafePointer(buf + s), e - s)
     }
 
@@ -186,7 +199,7 @@ final class CSVReader {
 
     /// True when every field of the record is empty (a blank line or a row of commas).
     var recordIsBlank: Bool {
-        for k in 0..<fieldCount where fEnd[k] > fStart[k] || fFlags[k] & CSVReader.quoted != 0 {
+        for k in 0..<fieldCount where fEnd[k] > fStart[k] || flags(k) & CSVReader.quoted != 0 {
             var i = fStart[k]
             while i < fEnd[k] { if buf[i] != 0x20 && buf[i] != 0x09 { return false }; i += 1 }
         }
@@ -202,7 +215,7 @@ final class CSVReader {
                 if pos >= len && eof { return false }
                 continue
             }
-            if tokenize() { return true }
+            if tokenizeUnquoted() || tokenize() { return true }
             if eof {
                 // tokenize never asks for more at the end of the file.
                 return false
@@ -256,25 +269,133 @@ final class CSVReader {
             recordStart = pos
             recordLine = line
             recordExtraLines = 0
+            recordIsASCII = false
+            recordIsPlain = true
             line += 1
             pos = nl + 1
             return true
         }
     }
 
+    private func growFields() {
+        let n = fCap * 2
+        let a = UnsafeMutablePointer<Int>.allocate(capacity: n); a.update(from: fStart, count: fCap); fStart.deallocate(); fStart = a
+        let b = UnsafeMutablePointer<Int>.allocate(capacity: n); b.update(from: fEnd, count: fCap); fEnd.deallocate(); fEnd = b
+        let c = UnsafeMutablePointer<UInt8>.allocate(capacity: n); c.update(from: fFlags, count: fCap); fFlags.deallocate(); fFlags = c
+        fCap = n
+    }
+
     @inline(__always) private func addField(_ s: Int, _ e: Int, _ flags: UInt8) {
-        if fieldCount == fCap {
-            let n = fCap * 2
-            let a = UnsafeMutablePointer<Int>.allocate(capacity: n); a.update(from: fStart, count: fCap); fStart.deallocate(); fStart = a
-            let b = UnsafeMutablePointer<Int>.allocate(capacity: n); b.update(from: fEnd, count: fCap); fEnd.deallocate(); fEnd = b
-            let c = UnsafeMutablePointer<UInt8>.allocate(capacity: n); c.update(from: fFlags, count: fCap); fFlags.deallocate(); fFlags = c
-            fCap = n
-        }
+        if fieldCount == fCap { growFields() }
         fStart[fieldCount] = s
         fEnd[fieldCount] = e
         fFlags[fieldCount] = flags
         fieldCount += 1
     }
+
+    // MARK: quick path
+
+    /// Where the buffer is known to hold no byte of one kind (quote, CR): those bytes are rare,
+    /// so `memchr` looks ahead in windows that then answer for many records.
+    struct Absence {
+        let byte: Int32
+        /// No such byte in `from..<clearTo` (and `clearTo` holds one, or is a window's end).
+        var from = 0, clearTo = 0
+
+        /// True when `start..<end` of `buf[0..<len]` holds no such byte.
+        @inline(__always) mutating func holds(_ buf: UnsafeMutablePointer<UInt8>, _ len: Int, _ start: Int, _ end: Int) -> Bool {
+            if start >= from && end <= clearTo { return true }
+            return search(buf, len, start, end)
+        }
+
+        private mutating func search(_ buf: UnsafeMutablePointer<UInt8>, _ len: Int, _ start: Int, _ end: Int) -> Bool {
+            if start < from || start > clearTo { from = start; clearTo = start }
+            while clearTo < end {
+                let limit = min(len, max(end, clearTo + 32 << 10))
+                if let q = memchr(buf + clearTo, byte, limit - clearTo) {
+                    clearTo = UnsafeMutableRawPointer(q).assumingMemoryBound(to: UInt8.self) - buf
+                    return clearTo >= end
+                }
+                clearTo = limit
+            }
+            return true
+        }
+
+        mutating func forget() { from = 0; clearTo = 0 }
+    }
+
+    @exclusivity(unchecked) private var quotes = Absence(byte: 0x22)
+    @exclusivity(unchecked) private var crs = Absence(byte: 0x0D)
+
+    /// Splits a record without quotes or lone CRs, eight bytes at a time: the commas and the
+    /// line break of a word are found together as bit masks and the commas taken lowest first,
+    /// so a field costs a few instructions whatever its length. Returns false without consuming
+    /// anything for other records, and when the buffer holds no line break: `tokenize()` splits
+    /// those, with the same result for the records both can split.
+    @inline(__always) private func tokenizeUnquoted() -> Bool {
+        let b = buf, end = len, start = pos
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080, low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        var i = start, s = start, n = 0
+        var bytesOr: UInt64 = 0
+        var nl = 0
+        while true {
+            if n &+ 8 >= fCap { growFields() }
+            let fs = fStart, fe = fEnd
+            // Words reach up to 7 bytes past `len` (the buffer has slack): a line break seen
+            // there is not one.
+            let w = UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self)
+            // LF: the shorter zero-byte test, whose lowest mark is exact.
+            let xl = w ^ 0x0A0A_0A0A_0A0A_0A0A
+            let ml = (xl &- ones) & ~xl & high
+            // Commas: the exact test, every mark is a comma.
+            let xc = w ^ 0x2C2C_2C2C_2C2C_2C2C
+            var mc = ~(((xc & low) &+ low) | xc) & high
+            var last = false
+            if ml != 0 {
+                let k = ml.trailingZeroBitCount
+                nl = i &+ (k &>> 3)
+                if nl >= end { return false }
+                let below = (UInt64(1) &<< UInt64(k)) &- 1
+                mc &= below
+                bytesOr |= w & below
+                last = true
+            } else {
+                bytesOr |= w
+            }
+            while mc != 0 {
+                let j = i &+ (mc.trailingZeroBitCount &>> 3)
+                fs[n] = s
+                fe[n] = j
+                n &+= 1
+                s = j &+ 1
+                mc &= mc &- 1
+            }
+            if last { break }
+            i &+= 8
+            if i >= end { return false }
+        }
+        guard quotes.holds(b, end, start, nl) else { return false }
+        var lineEnd = nl
+        if nl > start {
+            // Only a CR right before the LF (a CRLF line end) is plain.
+            guard crs.holds(b, end, start, nl &- 1) else { return false }
+            if b[nl &- 1] == 0x0D { lineEnd = nl &- 1 }
+        }
+        fStart[n] = s
+        fEnd[n] = lineEnd
+        fieldCount = n &+ 1
+        issue = nil
+        recordStart = start
+        recordLine = line
+        recordExtraLines = 0
+        recordIsASCII = bytesOr & high == 0
+        recordIsPlain = true
+        line &+= 1
+        pos = nl &+ 1
+        return true
+    }
+
+    // MARK: full tokenizer
 
     /// Splits one record starting at `pos`. Returns false when the buffer ends before the record
     /// does and more data may come.
@@ -373,6 +494,8 @@ final class CSVReader {
         recordStart = pos
         recordLine = line
         recordExtraLines = extra
+        recordIsASCII = false
+        recordIsPlain = false
         line += 1 + extra
         pos = i
         return true
