@@ -52,6 +52,11 @@ final class CSVReader {
 
     static let quoted: UInt8 = 1, escaped: UInt8 = 2, crlf: UInt8 = 4
 
+    /// Whether records without quotes take `tokenizeUnquoted()`. Off only in tests, which check
+    /// that both paths split every file the same way.
+    nonisolated(unsafe) static var quickPathByDefault = true
+    @exclusivity(unchecked) var usesQuickPath = CSVReader.quickPathByDefault
+
     init(path: String, bufferSize: Int = 4 << 20) throws(Diagnostic) {
         self.path = path
         fd = open(path, O_RDONLY)
@@ -106,11 +111,34 @@ final class CSVReader {
         quotes.forget()
         crs.forget()
         while len < cap && !eof {
-            let n = read(fd, buf + len, cap - len)
+            let want = min(cap - len, readLimit - (bufferFileOffset + len))
+            if want <= 0 { eof = true; break }
+            let n = read(fd, buf + len, want)
             if n <= 0 { eof = true; break }
             len += n
             bytesRead += n
         }
+    }
+
+    /// File offset where reading stops (`restrict`): the reader sees the end of the file there.
+    @exclusivity(unchecked) private var readLimit = Int.max
+
+    /// Restricts reading to the bytes `offset..<end` of the file, for one shard of it: `offset`
+    /// is the start of a record on line `line`, and `end` a record start too (or the file size).
+    /// Records are then read from `offset` on, and the reader reports the end of the file at
+    /// `end`. A byte-order mark at offset 0 is skipped as when opening the file.
+    func restrict(from offset: Int, line: Int, to end: Int) {
+        lseek(fd, off_t(offset), SEEK_SET)
+        bufferFileOffset = offset
+        len = 0
+        pos = 0
+        eof = false
+        readLimit = end
+        self.line = line
+        fieldCount = 0
+        issue = nil
+        fill()
+        if offset == 0 && bomLength > 0 && len >= bomLength { pos = bomLength }
     }
 
     /// Moves the unread tail to the buffer start and reads more; grows the buffer when one record
@@ -199,6 +227,8 @@ final class CSVReader {
 
     /// True when every field of the record is empty (a blank line or a row of commas).
     var recordIsBlank: Bool {
+        // The usual row starts with a visible byte.
+        if fieldCount > 0 && fEnd[0] > fStart[0] && buf[fStart[0]] > 0x20 { return false }
         for k in 0..<fieldCount where fEnd[k] > fStart[k] || flags(k) & CSVReader.quoted != 0 {
             var i = fStart[k]
             while i < fEnd[k] { if buf[i] != 0x20 && buf[i] != 0x09 { return false }; i += 1 }
@@ -215,7 +245,7 @@ final class CSVReader {
                 if pos >= len && eof { return false }
                 continue
             }
-            if tokenizeUnquoted() || tokenize() { return true }
+            if (usesQuickPath && tokenizeUnquoted()) || tokenize() { return true }
             if eof {
                 // tokenize never asks for more at the end of the file.
                 return false
