@@ -57,7 +57,7 @@ final class CSVReader {
     nonisolated(unsafe) static var quickPathByDefault = true
     @exclusivity(unchecked) var usesQuickPath = CSVReader.quickPathByDefault
 
-    init(path: String, bufferSize: Int = 4 << 20) throws(Diagnostic) {
+    init(path: String, bufferSize: Int = 128 << 10) throws(Diagnostic) {
         self.path = path
         fd = open(path, O_RDONLY)
         if fd < 0 {

@@ -45,6 +45,9 @@ final class TableInput {
         var kind: Kind
         var required: Bool
         var hasMinimum: Bool
+        /// The field's lower bound (when `hasMinimum`), and whether it is excluded.
+        var minimum: Double
+        var minimumExclusive: Bool
         var maxAgeYears: Int?
         var token: Unmanaged<TokenTable>?
         /// The token table's cache of short spellings (`TokenTable.cached`), read without a call.
@@ -63,6 +66,7 @@ final class TableInput {
             let f = colField[c]
             if f < 0 || f == skipField { continue }
             plan[planCount] = ColPlan(col: c, field: f, kind: kinds[f], required: required[f], hasMinimum: specs[f].minimum != nil,
+                                      minimum: specs[f].minimum ?? 0, minimumExclusive: specs[f].minimumExclusive,
                                       maxAgeYears: specs[f].maxAgeYears,
                                       token: tokens[f].map { Unmanaged.passUnretained($0) },
                                       fast: tokens[f]?.fast,
@@ -388,69 +392,60 @@ final class TableInput {
         let cols = min(csv.fieldCount, headers.count)
         if planSkip != skipField { buildPlan() }
         let bounds = reference.map(birthBounds)
+        // Through a pointer: a cell loads only the parts of its plan it uses.
         for k in 0..<planCount {
-            let pl = plan[k]
-            let c = pl.col
+            let pl = UnsafePointer(plan + k)
+            let c = pl.pointee.col
             if c >= cols { break }
-            let f = pl.field
+            let f = pl.pointee.field
             let (p, n) = csv.trimmedField(c)
             if n == 0 {
-                if pl.required {
-                    issues.append(RowIssue(kind: "missing_value", location: csv.location(ofField: c),
-                                           message: "column \(columnLabel(c)) is empty, and it is required", hint: nil))
-                }
+                if pl.pointee.required { missingValue(c, &issues) }
                 continue
             }
-            switch pl.kind {
+            let kind = pl.pointee.kind
+            switch kind {
             case .bool, .code:
-                let v = TokenTable.cached(pl.fast.unsafelyUnwrapped, p, n)
-                    ?? pl.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolveAndCache(p, n) }
+                let v = TokenTable.cached(pl.pointee.fast.unsafelyUnwrapped, p, n)
+                    ?? pl.pointee.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolveAndCache(p, n) }
                 if v >= 0 { vals[f] = v; continue }
-                if pl.kind == .bool {
+                if kind == .bool {
                     cellError(c, p, n, "is not a yes/no value", kind: "wrong_type",
                               hint: "write true/false, 1/0, yes/no or có/không", &issues)
                 } else {
                     codeError(f, c, p, n, &issues)
                 }
             case .text:
-                rowTexts[f] = pl.cache.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.string(p, n) }
+                rowTexts[f] = pl.pointee.cache.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.string(p, n) }
             case .personal:
                 if keepPersonal { rowTexts[f] = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)) }
             case .int:
                 if let v = ValueParser.parseInt(p, n) {
-                    if !pl.hasMinimum || checkMinimum(f, c, Double(v), p, n, &issues) { vals[f] = v }
+                    if !pl.pointee.hasMinimum || inBounds(pl, f, c, Double(v), p, n, &issues) { vals[f] = v }
                 } else {
                     cellError(c, p, n, "is not a whole number", kind: "wrong_type",
                               hint: "write digits only, without thousands separators, units or decimals, e.g. 1250000", &issues)
                 }
             case .decimal:
                 if let v = ValueParser.parseDecimal(p, n) {
-                    if !pl.hasMinimum || checkMinimum(f, c, v, p, n, &issues) { vals[f] = Int64(bitPattern: v.bitPattern) }
+                    if !pl.pointee.hasMinimum || inBounds(pl, f, c, v, p, n, &issues) { vals[f] = Int64(bitPattern: v.bitPattern) }
                 } else {
                     cellError(c, p, n, "is not a number", kind: "wrong_type",
                               hint: "write a number with a decimal point and no thousands separators, e.g. 42.5", &issues)
                 }
             case .date, .birthDate:
-                let birth = pl.kind == .birthDate
+                let birth = kind == .birthDate
                 guard let d = CivilDate.parseDayNumber(p, n, allowBareYear: birth) else {
-                    let looksLikeDate = n == 10 && p[4] == 0x2D && p[7] == 0x2D
-                    cellError(c, p, n, looksLikeDate ? "is not a real date" : birth ? "is not a date or a year" : "is not a date",
-                              kind: "wrong_type",
-                              hint: birth ? "write YYYY-MM-DD, e.g. 1985-03-27, or the year YYYY when only the year is known"
-                                          : "write dates as YYYY-MM-DD, e.g. 2024-09-15", &issues)
+                    dateError(c, p, n, birth: birth, &issues)
                     continue
                 }
                 if birth, let ref = reference, let bounds {
                     if d > bounds.reference {
-                        issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
-                                               message: "column \(columnLabel(c)): \(display(p, n)) is after the reference date \(ref)",
-                                               hint: n == 4 ? "a bare year counts as 1 July; give the full date YYYY-MM-DD" : "check the year"))
+                        birthAfterReference(c, p, n, ref, &issues)
                         continue
                     }
-                    if let maxAge = pl.maxAgeYears, d < bounds.earliest(maxAge) {
-                        issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
-                                               message: "column \(columnLabel(c)): \(display(p, n)) is more than \(maxAge) years before the reference date \(ref)",
-                                               hint: "check the year"))
+                    if let maxAge = pl.pointee.maxAgeYears, d < bounds.earliest(maxAge) {
+                        birthTooOld(c, p, n, ref, maxAge, &issues)
                         continue
                     }
                 }
@@ -466,8 +461,8 @@ final class TableInput {
                     while s < e, p[s] == 0x20 || p[s] == 0x09 { s += 1 }
                     while e > s, p[e - 1] == 0x20 || p[e - 1] == 0x09 { e -= 1 }
                     if e > s {
-                        let v = TokenTable.cached(pl.fast.unsafelyUnwrapped, p + s, e - s)
-                            ?? pl.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolveAndCache(p + s, e - s) }
+                        let v = TokenTable.cached(pl.pointee.fast.unsafelyUnwrapped, p + s, e - s)
+                            ?? pl.pointee.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolveAndCache(p + s, e - s) }
                         if v < 0 { codeError(f, c, p + s, e - s, &issues, inList: true); ok = false } else { mask |= 1 << UInt64(v) }
                     }
                     i = j + 1
@@ -509,12 +504,48 @@ final class TableInput {
 
     func display(_ p: UnsafePointer<UInt8>, _ n: Int) -> String { "'" + SurveyText.display(p, n) + "'" }
 
-    private func cellError(_ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ what: String, kind: String, hint: String?, _ issues: inout [RowIssue]) {
+    // The problems of a cell, out of line: the loop over cells stays small enough to keep its
+    // values in registers.
+
+    @inline(never) private func missingValue(_ c: Int, _ issues: inout [RowIssue]) {
+        issues.append(RowIssue(kind: "missing_value", location: csv.location(ofField: c),
+                               message: "column \(columnLabel(c)) is empty, and it is required", hint: nil))
+    }
+
+    @inline(never) private func dateError(_ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, birth: Bool, _ issues: inout [RowIssue]) {
+        let looksLikeDate = n == 10 && p[4] == 0x2D && p[7] == 0x2D
+        cellError(c, p, n, looksLikeDate ? "is not a real date" : birth ? "is not a date or a year" : "is not a date",
+                  kind: "wrong_type",
+                  hint: birth ? "write YYYY-MM-DD, e.g. 1985-03-27, or the year YYYY when only the year is known"
+                              : "write dates as YYYY-MM-DD, e.g. 2024-09-15", &issues)
+    }
+
+    @inline(never) private func birthAfterReference(_ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ ref: CivilDate, _ issues: inout [RowIssue]) {
+        issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
+                               message: "column \(columnLabel(c)): \(display(p, n)) is after the reference date \(ref)",
+                               hint: n == 4 ? "a bare year counts as 1 July; give the full date YYYY-MM-DD" : "check the year"))
+    }
+
+    @inline(never) private func birthTooOld(_ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ ref: CivilDate, _ maxAge: Int, _ issues: inout [RowIssue]) {
+        issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
+                               message: "column \(columnLabel(c)): \(display(p, n)) is more than \(maxAge) years before the reference date \(ref)",
+                               hint: "check the year"))
+    }
+
+    @inline(never) private func cellError(_ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ what: String, kind: String, hint: String?, _ issues: inout [RowIssue]) {
         issues.append(RowIssue(kind: kind, location: csv.location(ofField: c),
                                message: "column \(columnLabel(c)): \(display(p, n)) \(what)", hint: hint))
     }
 
-    private func checkMinimum(_ f: Int, _ c: Int, _ v: Double, _ p: UnsafePointer<UInt8>, _ n: Int, _ issues: inout [RowIssue]) -> Bool {
+    /// True when `v` keeps the column's lower bound; otherwise the problem is appended.
+    @inline(__always) private func inBounds(_ pl: UnsafePointer<ColPlan>, _ f: Int, _ c: Int, _ v: Double, _ p: UnsafePointer<UInt8>, _ n: Int,
+                                            _ issues: inout [RowIssue]) -> Bool {
+        let m = pl.pointee.minimum
+        if pl.pointee.minimumExclusive ? v > m : v >= m { return true }
+        return checkMinimum(f, c, v, p, n, &issues)
+    }
+
+    @inline(never) private func checkMinimum(_ f: Int, _ c: Int, _ v: Double, _ p: UnsafePointer<UInt8>, _ n: Int, _ issues: inout [RowIssue]) -> Bool {
         guard let m = specs[f].minimum else { return true }
         let bad = specs[f].minimumExclusive ? !(v > m) : !(v >= m)
         if !bad { return true }
@@ -526,7 +557,7 @@ final class TableInput {
         return false
     }
 
-    private func codeError(_ f: Int, _ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ issues: inout [RowIssue], inList: Bool = false) {
+    @inline(never) private func codeError(_ f: Int, _ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ issues: inout [RowIssue], inList: Bool = false) {
         let list = codeLists[f]!
         let value = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
         let expected = "expected one of: " + list.codes.joined(separator: ", ")
