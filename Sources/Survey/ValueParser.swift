@@ -173,8 +173,43 @@ final class TextCache {
     @exclusivity(unchecked) private var hashes = [UInt64](repeating: 0, count: 1024)
     @exclusivity(unchecked) private var strings = [String](repeating: "", count: 1024)
     @exclusivity(unchecked) private var bytes = [[UInt8]](repeating: [], count: 1024)
+    /// Short ASCII values (member ids, household ids of up to 8 bytes) by their bytes as one word:
+    /// taking the String made before is cheaper than making it again from UTF-8.
+    private static let shortSlots = 64
+    private let shortWords: UnsafeMutablePointer<UInt64>
+    private let shortLengths: UnsafeMutablePointer<Int>
+    private let shortStrings: UnsafeMutablePointer<String>
 
+    init() {
+        shortWords = .allocate(capacity: TextCache.shortSlots)
+        shortWords.initialize(repeating: 0, count: TextCache.shortSlots)
+        shortLengths = .allocate(capacity: TextCache.shortSlots)
+        shortLengths.initialize(repeating: 0, count: TextCache.shortSlots)
+        shortStrings = .allocate(capacity: TextCache.shortSlots)
+        shortStrings.initialize(repeating: "", count: TextCache.shortSlots)
+    }
+
+    deinit {
+        shortWords.deallocate()
+        shortLengths.deallocate()
+        shortStrings.deinitialize(count: TextCache.shortSlots)
+        shortStrings.deallocate()
+    }
+
+    /// The String of `p[0..<n]` (n > 0). Reads 8 bytes from `p`: the CSV buffer has slack.
     @inline(__always) func string(_ p: UnsafePointer<UInt8>, _ n: Int) -> String {
+        if n <= 8 {
+            let (w, _) = TokenTable.fastKey(p, n)
+            if w & 0x8080_8080_8080_8080 == 0 {
+                let slot = Int(truncatingIfNeeded: (w &* 0x9E37_79B9_7F4A_7C15) &>> 58)
+                if shortWords[slot] == w && shortLengths[slot] == n { return shortStrings[slot] }
+                let s = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+                shortWords[slot] = w
+                shortLengths[slot] = n
+                shortStrings[slot] = s
+                return s
+            }
+        }
         if n <= 15 && SurveyText.isASCII(p, n) {
             return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
         }
