@@ -25,8 +25,6 @@ final class CSVReader {
     @exclusivity(unchecked) private(set) var len = 0
     @exclusivity(unchecked) private var pos = 0
     @exclusivity(unchecked) private var eof = false
-    /// File offset where reading stops (a part's end); `Int.max` reads to the end of the file.
-    @exclusivity(unchecked) private var limit = Int.max
     /// Bytes consumed before the buffer start (file offset of `buf[0]`).
     @exclusivity(unchecked) private(set) var bufferFileOffset = 0
     /// Line of the next record.
@@ -44,10 +42,20 @@ final class CSVReader {
     @exclusivity(unchecked) private var fFlags: UnsafeMutablePointer<UInt8>
     @exclusivity(unchecked) private var fCap = 64
     @exclusivity(unchecked) private(set) var issue: CSVSyntaxIssue?
+    /// True when the current record is known to be ASCII (so it needs no UTF-8 check); false when
+    /// it may hold other bytes.
+    @exclusivity(unchecked) private(set) var recordIsASCII = false
+    /// True when no field of the current record has flags (quotes, escapes, line breaks inside).
+    @exclusivity(unchecked) private(set) var recordIsPlain = false
     /// Total bytes of the file read so far.
     @exclusivity(unchecked) private(set) var bytesRead = 0
 
     static let quoted: UInt8 = 1, escaped: UInt8 = 2, crlf: UInt8 = 4
+
+    /// Whether records without quotes take `tokenizeUnquoted()`. Off only in tests, which check
+    /// that both paths split every file the same way.
+    nonisolated(unsafe) static var quickPathByDefault = true
+    @exclusivity(unchecked) var usesQuickPath = CSVReader.quickPathByDefault
 
     init(path: String, bufferSize: Int = 4 << 20) throws(Diagnostic) {
         self.path = path
@@ -98,15 +106,48 @@ final class CSVReader {
         cap = newCap
     }
 
+    /// Bytes read at a time. Far less than the buffer: the tokenizer then finds the bytes
+    /// `read(2)` just copied still in the L2 cache, and only the start of the buffer is ever
+    /// touched. (The buffer itself stays large: records longer than this need no growing, and
+    /// once freed, a large block keeps glibc from mapping and unmapping the batches' arrays
+    /// afresh, with a page fault per page, every batch.)
+    static let readChunk = 128 << 10
+
     private func fill() {
-        while len < cap && !eof {
-            let room = min(cap - len, limit - (bufferFileOffset + len))
-            if room <= 0 { eof = true; break }
-            let n = read(fd, buf + len, room)
+        // What was searched moves or grows.
+        quotes.forget()
+        crs.forget()
+        let target = min(cap, len + CSVReader.readChunk)
+        while len < target && !eof {
+            let want = min(target - len, readLimit - (bufferFileOffset + len))
+            if want <= 0 { eof = true; break }
+            let n = read(fd, buf + len, want)
             if n <= 0 { eof = true; break }
             len += n
             bytesRead += n
         }
+    }
+
+    /// File offset where reading stops (`restrict`): the reader sees the end of the file there.
+    @exclusivity(unchecked) private var readLimit = Int.max
+
+    /// Restricts reading to the bytes `offset..<end` of the file, for one shard of it: `offset`
+    /// is the start of a record on line `line`, and `end` a record start too (or the file size).
+    /// Records are then read from `offset` on, and the reader reports the end of the file at
+    /// `end`. A byte-order mark at offset 0 is skipped as when opening the file.
+    func restrict(from offset: Int, line: Int, to end: Int) {
+        lseek(fd, off_t(offset), SEEK_SET)
+        bufferFileOffset = offset
+        len = 0
+        pos = 0
+        eof = false
+        readLimit = end
+        noQuoteUntil = 0
+        self.line = line
+        fieldCount = 0
+        issue = nil
+        fill()
+        if offset == 0 && bomLength > 0 && len >= bomLength { pos = bomLength }
     }
 
     /// Moves the unread tail to the buffer start and reads more; grows the buffer when one record
@@ -125,23 +166,6 @@ final class CSVReader {
 
     var atEnd: Bool { eof && pos >= len }
 
-    /// Reads only the records in the file's bytes `offset..<end` from now on, the first of them
-    /// on line `line`: one part of a file that several readers read at once. `offset` must be a
-    /// record start (the parts come from a pass that found them).
-    func restrict(from offset: Int, line: Int, to end: Int) {
-        lseek(fd, off_t(offset), SEEK_SET)
-        bufferFileOffset = offset
-        len = 0
-        pos = 0
-        eof = false
-        limit = end
-        noQuoteUntil = 0
-        self.line = line
-        fieldCount = 0
-        issue = nil
-        fill()
-    }
-
     /// The file offset of the current record's first byte.
     var recordFileOffset: Int { bufferFileOffset + recordStart }
     /// The file offset just after the current record: the next record's start.
@@ -158,13 +182,15 @@ final class CSVReader {
     @inline(__always) func fieldStart(_ k: Int) -> UnsafePointer<UInt8> { UnsafePointer(buf + fStart[k]) }
     @inline(__always) func fieldLength(_ k: Int) -> Int { fEnd[k] - fStart[k] }
     @inline(__always) func fieldOffset(_ k: Int) -> Int { fStart[k] }
-    @inline(__always) func fieldQuoted(_ k: Int) -> Bool { fFlags[k] & CSVReader.quoted != 0 }
+    @inline(__always) func fieldQuoted(_ k: Int) -> Bool { flags(k) & CSVReader.quoted != 0 }
+    /// The flags of field `k`; the quick path leaves them unwritten for its (plain) records.
+    @inline(__always) private func flags(_ k: Int) -> UInt8 { recordIsPlain ? 0 : fFlags[k] }
     var recordEnd: Int { pos }
 
     /// Removes `""` escapes of field `k` in place (once), and turns line breaks inside the value
     /// (CRLF or CR) into LF, so a value reads the same whatever system wrote the file.
     func unescape(_ k: Int) {
-        guard fFlags[k] & (CSVReader.escaped | CSVReader.crlf) != 0 else { return }
+        guard flags(k) & (CSVReader.escaped | CSVReader.crlf) != 0 else { return }
         var r = fStart[k], w = fStart[k]
         let e = fEnd[k]
         while r < e {
@@ -185,10 +211,13 @@ final class CSVReader {
 
     /// Field `k` with blanks trimmed, unescaped.
     @inline(__always) func trimmedField(_ k: Int) -> (UnsafePointer<UInt8>, Int) {
-        if fFlags[k] & (CSVReader.escaped | CSVReader.crlf) != 0 { unescape(k) }
+        if flags(k) & (CSVReader.escaped | CSVReader.crlf) != 0 { unescape(k) }
         var s = fStart[k], e = fEnd[k]
-        while s < e, buf[s] == 0x20 || buf[s] == 0x09 { s += 1 }
-        while e > s, buf[e - 1] == 0x20 || buf[e - 1] == 0x09 { e -= 1 }
+        // One test for the usual cell, which starts and ends with a visible byte.
+        if s < e && (buf[s] <= 0x20 || buf[e - 1] <= 0x20) {
+            while s < e, buf[s] == 0x20 || buf[s] == 0x09 { s += 1 }
+            while e > s, buf[e - 1] == 0x20 || buf[e - 1] == 0x09 { e -= 1 }
+        }
         return (UnsafePointer(buf + s), e - s)
     }
 
@@ -212,7 +241,9 @@ final class CSVReader {
 
     /// True when every field of the record is empty (a blank line or a row of commas).
     var recordIsBlank: Bool {
-        for k in 0..<fieldCount where fEnd[k] > fStart[k] || fFlags[k] & CSVReader.quoted != 0 {
+        // The usual row starts with a visible byte.
+        if fieldCount > 0 && fEnd[0] > fStart[0] && buf[fStart[0]] > 0x20 { return false }
+        for k in 0..<fieldCount where fEnd[k] > fStart[k] || flags(k) & CSVReader.quoted != 0 {
             var i = fStart[k]
             while i < fEnd[k] { if buf[i] != 0x20 && buf[i] != 0x09 { return false }; i += 1 }
         }
@@ -228,7 +259,7 @@ final class CSVReader {
                 if pos >= len && eof { return false }
                 continue
             }
-            if tokenize() { return true }
+            if (usesQuickPath && tokenizeUnquoted()) || tokenize() { return true }
             if eof {
                 // tokenize never asks for more at the end of the file.
                 return false
@@ -282,6 +313,8 @@ final class CSVReader {
             recordStart = pos
             recordLine = line
             recordExtraLines = 0
+            recordIsASCII = false
+            recordIsPlain = true
             line += 1
             pos = nl + 1
             return true
@@ -324,19 +357,130 @@ final class CSVReader {
         }
     }
 
+    private func growFields() {
+        let n = fCap * 2
+        let a = UnsafeMutablePointer<Int>.allocate(capacity: n); a.update(from: fStart, count: fCap); fStart.deallocate(); fStart = a
+        let b = UnsafeMutablePointer<Int>.allocate(capacity: n); b.update(from: fEnd, count: fCap); fEnd.deallocate(); fEnd = b
+        let c = UnsafeMutablePointer<UInt8>.allocate(capacity: n); c.update(from: fFlags, count: fCap); fFlags.deallocate(); fFlags = c
+        fCap = n
+    }
+
     @inline(__always) private func addField(_ s: Int, _ e: Int, _ flags: UInt8) {
-        if fieldCount == fCap {
-            let n = fCap * 2
-            let a = UnsafeMutablePointer<Int>.allocate(capacity: n); a.update(from: fStart, count: fCap); fStart.deallocate(); fStart = a
-            let b = UnsafeMutablePointer<Int>.allocate(capacity: n); b.update(from: fEnd, count: fCap); fEnd.deallocate(); fEnd = b
-            let c = UnsafeMutablePointer<UInt8>.allocate(capacity: n); c.update(from: fFlags, count: fCap); fFlags.deallocate(); fFlags = c
-            fCap = n
-        }
+        if fieldCount == fCap { growFields() }
         fStart[fieldCount] = s
         fEnd[fieldCount] = e
         fFlags[fieldCount] = flags
         fieldCount += 1
     }
+
+    // MARK: quick path
+
+    /// Where the buffer is known to hold no byte of one kind (quote, CR): those bytes are rare,
+    /// so `memchr` looks ahead in windows that then answer for many records.
+    struct Absence {
+        let byte: Int32
+        /// No such byte in `from..<clearTo` (and `clearTo` holds one, or is a window's end).
+        var from = 0, clearTo = 0
+
+        /// True when `start..<end` of `buf[0..<len]` holds no such byte.
+        @inline(__always) mutating func holds(_ buf: UnsafeMutablePointer<UInt8>, _ len: Int, _ start: Int, _ end: Int) -> Bool {
+            if start >= from && end <= clearTo { return true }
+            return search(buf, len, start, end)
+        }
+
+        private mutating func search(_ buf: UnsafeMutablePointer<UInt8>, _ len: Int, _ start: Int, _ end: Int) -> Bool {
+            if start < from || start > clearTo { from = start; clearTo = start }
+            while clearTo < end {
+                let limit = min(len, max(end, clearTo + 32 << 10))
+                if let q = memchr(buf + clearTo, byte, limit - clearTo) {
+                    clearTo = UnsafeMutableRawPointer(q).assumingMemoryBound(to: UInt8.self) - buf
+                    return clearTo >= end
+                }
+                clearTo = limit
+            }
+            return true
+        }
+
+        mutating func forget() { from = 0; clearTo = 0 }
+    }
+
+    @exclusivity(unchecked) private var quotes = Absence(byte: 0x22)
+    @exclusivity(unchecked) private var crs = Absence(byte: 0x0D)
+
+    /// Splits a record without quotes or lone CRs, sixteen bytes at a time: one vector compare
+    /// each finds the commas and the line break of a block (as 0xFF bytes, read as two words),
+    /// and the commas are taken lowest first, so a field costs a few instructions whatever its
+    /// length. Returns false without consuming anything for other records, and when the buffer
+    /// holds no line break: `tokenize()` splits those, with the same result for the records
+    /// both can split.
+    @inline(__always) private func tokenizeUnquoted() -> Bool {
+        let b = buf, end = len, start = pos
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let commas = SIMD16<UInt8>(repeating: 0x2C), lfs = SIMD16<UInt8>(repeating: 0x0A)
+        var i = start, s = start, n = 0
+        var bytesOr: UInt64 = 0
+        var nl = 0
+        scan: while true {
+            if n &+ 16 >= fCap { growFields() }
+            let fs = fStart, fe = fEnd
+            // Blocks reach up to 15 bytes past `len` (the buffer has slack): a line break seen
+            // there is not one.
+            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<UInt8>.self)
+            let words = unsafeBitCast(v, to: SIMD2<UInt64>.self)
+            let commaWords = unsafeBitCast(v .== commas, to: SIMD2<UInt64>.self)
+            let lfWords = unsafeBitCast(v .== lfs, to: SIMD2<UInt64>.self)
+            for h in 0..<2 {
+                let base = i &+ 8 &* h
+                // The high bit of each matching byte.
+                var mc = commaWords[h] & high
+                let ml = lfWords[h] & high
+                var last = false
+                if ml != 0 {
+                    let k = ml.trailingZeroBitCount
+                    nl = base &+ (k &>> 3)
+                    if nl >= end { return false }
+                    let below = (UInt64(1) &<< UInt64(k)) &- 1
+                    mc &= below
+                    bytesOr |= words[h] & below
+                    last = true
+                } else {
+                    bytesOr |= words[h]
+                }
+                while mc != 0 {
+                    let j = base &+ (mc.trailingZeroBitCount &>> 3)
+                    fs[n] = s
+                    fe[n] = j
+                    n &+= 1
+                    s = j &+ 1
+                    mc &= mc &- 1
+                }
+                if last { break scan }
+            }
+            i &+= 16
+            if i >= end { return false }
+        }
+        guard quotes.holds(b, end, start, nl) else { return false }
+        var lineEnd = nl
+        if nl > start {
+            // Only a CR right before the LF (a CRLF line end) is plain.
+            guard crs.holds(b, end, start, nl &- 1) else { return false }
+            if b[nl &- 1] == 0x0D { lineEnd = nl &- 1 }
+        }
+        fStart[n] = s
+        fEnd[n] = lineEnd
+        fieldCount = n &+ 1
+        issue = nil
+        recordStart = start
+        recordLine = line
+        recordExtraLines = 0
+        recordIsASCII = bytesOr & high == 0
+        recordIsPlain = true
+        line &+= 1
+        pos = nl &+ 1
+        return true
+    }
+
+    // MARK: full tokenizer
 
     /// Splits one record starting at `pos`. Returns false when the buffer ends before the record
     /// does and more data may come.
@@ -435,6 +579,8 @@ final class CSVReader {
         recordStart = pos
         recordLine = line
         recordExtraLines = extra
+        recordIsASCII = false
+        recordIsPlain = false
         line += 1 + extra
         pos = i
         return true

@@ -49,6 +49,43 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         return CivilDate(year: y0 * 1000 + y1 * 100 + y2 * 10 + y3, month: m0 * 10 + m1, day: d0 * 10 + d1)
     }
 
+    /// `parse`, straight to the day number (`dayNumber` of the date), for the reader: no date is
+    /// built, and the digits are checked together. Nil exactly when `parse` gives nil.
+    @inline(__always) static func parseDayNumber(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> Int32? {
+        // A byte minus '0', as an unsigned 32-bit number: above 9 for every non-digit.
+        @inline(__always) func d(_ i: Int) -> UInt32 { UInt32(p[i]) &- 48 }
+        if n == 10 {
+            guard p[4] == 0x2D, p[7] == 0x2D else { return nil }
+            let y0 = d(0), y1 = d(1), y2 = d(2), y3 = d(3), m0 = d(5), m1 = d(6), d0 = d(8), d1 = d(9)
+            // Adding 6 carries a non-digit (even a wrapped one) above 15.
+            guard ((y0 &+ 6) | (y1 &+ 6) | (y2 &+ 6) | (y3 &+ 6) | (m0 &+ 6) | (m1 &+ 6) | (d0 &+ 6) | (d1 &+ 6)) < 16 else { return nil }
+            let year = Int(y0 &* 1000 &+ y1 &* 100 &+ y2 &* 10 &+ y3)
+            let month = Int(m0 &* 10 &+ m1), day = Int(d0 &* 10 &+ d1)
+            guard year >= 1, month >= 1, month <= 12, day >= 1,
+                  day <= 28 || day <= daysInMonth(year: year, month: month) else { return nil }
+            return days(year, month, day)
+        }
+        if n == 4, allowBareYear {
+            let y0 = d(0), y1 = d(1), y2 = d(2), y3 = d(3)
+            guard ((y0 &+ 6) | (y1 &+ 6) | (y2 &+ 6) | (y3 &+ 6)) < 16 else { return nil }
+            let year = Int(y0 &* 1000 &+ y1 &* 100 &+ y2 &* 10 &+ y3)
+            guard year >= 1 else { return nil }
+            return days(year, 7, 1)
+        }
+        return nil
+    }
+
+    /// Days since 1970-01-01 of a valid date (Howard Hinnant's days_from_civil).
+    @inline(__always) static func days(_ year: Int, _ month: Int, _ day: Int) -> Int32 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return Int32(era * 146_097 + doe - 719_468)
+    }
+
     public static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
 
     public static func daysInMonth(year: Int, month: Int) -> Int {
@@ -60,16 +97,7 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// Days since 1970-01-01 (negative before).
-    public var dayNumber: Int32 {
-        // Howard Hinnant's days_from_civil.
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return Int32(era * 146_097 + doe - 719_468)
-    }
+    public var dayNumber: Int32 { CivilDate.days(year, month, day) }
 
     /// The date of a day number (inverse of `dayNumber`).
     public init(dayNumber: Int32) {

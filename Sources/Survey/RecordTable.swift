@@ -96,37 +96,47 @@ public struct RecordTable: Sendable {
 
 /// Column-major value scratch of one batch: a row is appended with one store per field and
 /// dropped by moving the count back; `RecordTable.takeValues` copies each column once per batch.
+///
+/// Columns are `stride` values apart, and the stride is one cache line more than the capacity:
+/// with a power-of-two distance every column of a row would fall in the same cache set, and
+/// the 20-odd stores of an appended row would evict each other's lines from L1 and L2.
 final class RowStore {
     let fieldCount: Int
     @exclusivity(unchecked) private var cols: UnsafeMutablePointer<Int64>
     @exclusivity(unchecked) private var cap: Int
+    @exclusivity(unchecked) private var stride: Int
     @exclusivity(unchecked) var count = 0
 
     init(fieldCount: Int, capacity: Int = 1024) {
         self.fieldCount = max(1, fieldCount)
         cap = max(16, capacity)
-        cols = .allocate(capacity: cap * self.fieldCount)
+        stride = RowStore.stride(for: cap)
+        cols = .allocate(capacity: stride * self.fieldCount)
     }
 
     deinit { cols.deallocate() }
 
+    private static func stride(for cap: Int) -> Int { cap + 8 }
+
     @inline(__always) func append(_ row: UnsafeMutablePointer<Int64>) {
         if count == cap { grow() }
         var p = cols + count
-        for f in 0..<fieldCount { p.pointee = row[f]; p += cap }
+        for f in 0..<fieldCount { p.pointee = row[f]; p += stride }
         count += 1
     }
 
-    @inline(__always) func value(_ row: Int, _ field: Int) -> Int64 { cols[field * cap + row] }
-    @inline(__always) func column(_ field: Int) -> UnsafePointer<Int64> { UnsafePointer(cols + field * cap) }
+    @inline(__always) func value(_ row: Int, _ field: Int) -> Int64 { cols[field * stride + row] }
+    @inline(__always) func column(_ field: Int) -> UnsafePointer<Int64> { UnsafePointer(cols + field * stride) }
 
     private func grow() {
         let n = cap * 2
-        let r = UnsafeMutablePointer<Int64>.allocate(capacity: n * fieldCount)
-        for f in 0..<fieldCount { (r + f * n).update(from: cols + f * cap, count: count) }
+        let s = RowStore.stride(for: n)
+        let r = UnsafeMutablePointer<Int64>.allocate(capacity: s * fieldCount)
+        for f in 0..<fieldCount { (r + f * s).update(from: cols + f * stride, count: count) }
         cols.deallocate()
         cols = r
         cap = n
+        stride = s
     }
 }
 

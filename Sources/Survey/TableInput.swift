@@ -45,22 +45,33 @@ final class TableInput {
         var kind: Kind
         var required: Bool
         var hasMinimum: Bool
+        /// The field's lower bound (when `hasMinimum`), and whether it is excluded.
+        var minimum: Double
+        var minimumExclusive: Bool
         var maxAgeYears: Int?
         var token: Unmanaged<TokenTable>?
+        /// The token table's cache of short spellings (`TokenTable.cached`), read without a call.
+        var fast: UnsafeMutablePointer<UInt64>?
         var cache: Unmanaged<TextCache>?
     }
-    @exclusivity(unchecked) private var plan: [ColPlan] = []
+    /// The plan in plain memory (a POD per column): the per-row loop neither retains an array nor
+    /// checks its bounds.
+    @exclusivity(unchecked) private var plan: UnsafeMutablePointer<ColPlan>
+    @exclusivity(unchecked) private var planCount = 0
     @exclusivity(unchecked) private var planSkip = Int.min
 
     private func buildPlan() {
-        plan = []
+        planCount = 0
         for c in 0..<colField.count {
             let f = colField[c]
             if f < 0 || f == skipField { continue }
-            plan.append(ColPlan(col: c, field: f, kind: kinds[f], required: required[f], hasMinimum: specs[f].minimum != nil,
-                                maxAgeYears: specs[f].maxAgeYears,
-                                token: tokens[f].map { Unmanaged.passUnretained($0) },
-                                cache: caches[f].map { Unmanaged.passUnretained($0) }))
+            plan[planCount] = ColPlan(col: c, field: f, kind: kinds[f], required: required[f], hasMinimum: specs[f].minimum != nil,
+                                      minimum: specs[f].minimum ?? 0, minimumExclusive: specs[f].minimumExclusive,
+                                      maxAgeYears: specs[f].maxAgeYears,
+                                      token: tokens[f].map { Unmanaged.passUnretained($0) },
+                                      fast: tokens[f]?.fast,
+                                      cache: caches[f].map { Unmanaged.passUnretained($0) })
+            planCount += 1
         }
         planSkip = skipField
     }
@@ -80,13 +91,25 @@ final class TableInput {
         fieldCol = Array(repeating: -1, count: specs.count)
         hidField = specs.firstIndex { $0.name == "household_id" }!
         rowVals = .allocate(capacity: max(1, specs.count))
+        defaultVals = .allocate(capacity: max(1, specs.count))
         rowTexts = Array(repeating: nil, count: specs.count)
         required = specs.map(\.isRequired)
+        plan = .allocate(capacity: 1)
         try readHeader(schema: schema, mappings: mappings, problems: &problems)
+        plan.deallocate()
+        plan = .allocate(capacity: max(1, colField.count))
         buildDecoders(schema: schema, mappings: mappings)
+        for f in 0..<specs.count { defaultVals[f] = defaults[f] }
     }
 
-    deinit { rowVals.deallocate() }
+    deinit {
+        rowVals.deallocate()
+        defaultVals.deallocate()
+        plan.deallocate()
+    }
+
+    /// `defaults` in plain memory, copied into `rowVals` at the start of each row.
+    private let defaultVals: UnsafeMutablePointer<Int64>
 
     // MARK: header
 
@@ -174,6 +197,12 @@ final class TableInput {
             for e in m.trueSpellings { trueKeys.insert(SurveyText.key(e.spelling)) }
             for e in m.falseSpellings { falseKeys.insert(SurveyText.key(e.spelling)) }
         }
+        // One table for all flag columns: they accept the same spellings.
+        let t = trueKeys, fk = falseKeys
+        let flagTable = TokenTable { s in
+            let k = SurveyText.key(s)
+            return t.contains(k) ? 1 : fk.contains(k) ? 0 : -1
+        }
         for (f, spec) in specs.enumerated() {
             let list = schema.codeList(for: spec)
             codeLists.append(list)
@@ -184,11 +213,7 @@ final class TableInput {
             case .text: kind = spec.personal ? .personal : .text
             case .bool:
                 kind = .bool
-                let t = trueKeys, fk = falseKeys
-                token = TokenTable { s in
-                    let k = SurveyText.key(s)
-                    return t.contains(k) ? 1 : fk.contains(k) ? 0 : -1
-                }
+                token = flagTable
             case .int: kind = .int
             case .decimal: kind = .decimal
             case .date: kind = .date
@@ -322,7 +347,7 @@ final class TableInput {
                                    hint: TableInput.quoteHint))
         }
         let (rp, rn) = csv.recordBytes
-        if let bad = SurveyText.firstInvalidUTF8(rp, rn) {
+        if !csv.recordIsASCII, let bad = SurveyText.firstInvalidUTF8(rp, rn) {
             issues.append(RowIssue(kind: "not_utf8", location: csv.location(ofOffset: csv.recordStart + bad),
                                    message: "the file is not UTF-8: byte 0x\(String(rp[bad], radix: 16, uppercase: true)) here is not valid UTF-8",
                                    hint: TableInput.encodingHint))
@@ -362,78 +387,69 @@ final class TableInput {
     func decode(reference: CivilDate?, issues: inout [RowIssue]) -> Bool {
         let before = issues.count
         let vals = rowVals
-        defaults.withUnsafeBufferPointer { d in
-            for f in 0..<d.count { vals[f] = d[f] }
-        }
+        vals.update(from: defaultVals, count: specs.count)
         for f in textFields { rowTexts[f] = defaultTexts[f] }
         let cols = min(csv.fieldCount, headers.count)
         if planSkip != skipField { buildPlan() }
-        let planCopy = plan
-        for pl in planCopy {
-            let c = pl.col
+        let bounds = reference.map(birthBounds)
+        // Through a pointer: a cell loads only the parts of its plan it uses.
+        for k in 0..<planCount {
+            let pl = UnsafePointer(plan + k)
+            let c = pl.pointee.col
             if c >= cols { break }
-            let f = pl.field
+            let f = pl.pointee.field
             let (p, n) = csv.trimmedField(c)
             if n == 0 {
-                if pl.required {
-                    issues.append(RowIssue(kind: "missing_value", location: csv.location(ofField: c),
-                                           message: "column \(columnLabel(c)) is empty, and it is required", hint: nil))
-                }
+                if pl.pointee.required { missingValue(c, &issues) }
                 continue
             }
-            switch pl.kind {
-            case .text:
-                rowTexts[f] = pl.cache.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.string(p, n) }
-            case .personal:
-                if keepPersonal { rowTexts[f] = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)) }
-            case .bool:
-                let v = pl.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolve(p, n) }
-                if v < 0 {
+            let kind = pl.pointee.kind
+            switch kind {
+            case .bool, .code:
+                let v = TokenTable.cached(pl.pointee.fast.unsafelyUnwrapped, p, n)
+                    ?? pl.pointee.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolveAndCache(p, n) }
+                if v >= 0 { vals[f] = v; continue }
+                if kind == .bool {
                     cellError(c, p, n, "is not a yes/no value", kind: "wrong_type",
                               hint: "write true/false, 1/0, yes/no or có/không", &issues)
-                } else { rowVals[f] = v }
+                } else {
+                    codeError(f, c, p, n, &issues)
+                }
+            case .text:
+                rowTexts[f] = pl.pointee.cache.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.string(p, n) }
+            case .personal:
+                if keepPersonal { rowTexts[f] = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)) }
             case .int:
                 if let v = ValueParser.parseInt(p, n) {
-                    if !pl.hasMinimum || checkMinimum(f, c, Double(v), p, n, &issues) { rowVals[f] = v }
+                    if !pl.pointee.hasMinimum || inBounds(pl, f, c, Double(v), p, n, &issues) { vals[f] = v }
                 } else {
                     cellError(c, p, n, "is not a whole number", kind: "wrong_type",
                               hint: "write digits only, without thousands separators, units or decimals, e.g. 1250000", &issues)
                 }
             case .decimal:
                 if let v = ValueParser.parseDecimal(p, n) {
-                    if !pl.hasMinimum || checkMinimum(f, c, v, p, n, &issues) { rowVals[f] = Int64(bitPattern: v.bitPattern) }
+                    if !pl.pointee.hasMinimum || inBounds(pl, f, c, v, p, n, &issues) { vals[f] = Int64(bitPattern: v.bitPattern) }
                 } else {
                     cellError(c, p, n, "is not a number", kind: "wrong_type",
                               hint: "write a number with a decimal point and no thousands separators, e.g. 42.5", &issues)
                 }
             case .date, .birthDate:
-                let birth = pl.kind == .birthDate
-                guard let d = CivilDate.parse(p, n, allowBareYear: birth) else {
-                    let looksLikeDate = n == 10 && p[4] == 0x2D && p[7] == 0x2D
-                    cellError(c, p, n, looksLikeDate ? "is not a real date" : birth ? "is not a date or a year" : "is not a date",
-                              kind: "wrong_type",
-                              hint: birth ? "write YYYY-MM-DD, e.g. 1985-03-27, or the year YYYY when only the year is known"
-                                          : "write dates as YYYY-MM-DD, e.g. 2024-09-15", &issues)
+                let birth = kind == .birthDate
+                guard let d = CivilDate.parseDayNumber(p, n, allowBareYear: birth) else {
+                    dateError(c, p, n, birth: birth, &issues)
                     continue
                 }
-                if birth, let ref = reference {
-                    if d > ref {
-                        issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
-                                               message: "column \(columnLabel(c)): \(display(p, n)) is after the reference date \(ref)",
-                                               hint: n == 4 ? "a bare year counts as 1 July; give the full date YYYY-MM-DD" : "check the year"))
+                if birth, let ref = reference, let bounds {
+                    if d > bounds.reference {
+                        birthAfterReference(c, p, n, ref, &issues)
                         continue
                     }
-                    if let maxAge = pl.maxAgeYears, d < ref.addingYears(-maxAge) {
-                        issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
-                                               message: "column \(columnLabel(c)): \(display(p, n)) is more than \(maxAge) years before the reference date \(ref)",
-                                               hint: "check the year"))
+                    if let maxAge = pl.pointee.maxAgeYears, d < bounds.earliest(maxAge) {
+                        birthTooOld(c, p, n, ref, maxAge, &issues)
                         continue
                     }
                 }
-                rowVals[f] = Int64(d.dayNumber)
-            case .code:
-                let v = pl.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolve(p, n) }
-                if v < 0 { codeError(f, c, p, n, &issues) } else { rowVals[f] = v }
+                vals[f] = Int64(d)
             case .codeSet:
                 var mask: UInt64 = 0
                 var ok = true
@@ -445,25 +461,91 @@ final class TableInput {
                     while s < e, p[s] == 0x20 || p[s] == 0x09 { s += 1 }
                     while e > s, p[e - 1] == 0x20 || p[e - 1] == 0x09 { e -= 1 }
                     if e > s {
-                        let v = pl.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolve(p + s, e - s) }
+                        let v = TokenTable.cached(pl.pointee.fast.unsafelyUnwrapped, p + s, e - s)
+                            ?? pl.pointee.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolveAndCache(p + s, e - s) }
                         if v < 0 { codeError(f, c, p + s, e - s, &issues, inList: true); ok = false } else { mask |= 1 << UInt64(v) }
                     }
                     i = j + 1
                 }
-                if ok { rowVals[f] = Int64(bitPattern: mask) }
+                if ok { vals[f] = Int64(bitPattern: mask) }
             }
         }
         return issues.count == before
     }
 
+    /// Day numbers a birth date is checked against, for one reference date: members of a
+    /// household share it, so it is worked out once per household, not per member.
+    struct BirthBounds {
+        let date: CivilDate
+        let reference: Int32
+        let maxAge: Int?
+        let earliestDay: Int32
+
+        init(_ date: CivilDate, maxAge: Int?) {
+            self.date = date
+            reference = date.dayNumber
+            self.maxAge = maxAge
+            earliestDay = maxAge.map { date.addingYears(-$0).dayNumber } ?? 0
+        }
+
+        /// The day number of the reference date moved back `years` years.
+        @inline(__always) func earliest(_ years: Int) -> Int32 {
+            years == maxAge ? earliestDay : date.addingYears(-years).dayNumber
+        }
+    }
+    @exclusivity(unchecked) private var lastBounds: BirthBounds?
+
+    @inline(__always) private func birthBounds(_ ref: CivilDate) -> BirthBounds {
+        if let b = lastBounds, b.date == ref { return b }
+        let b = BirthBounds(ref, maxAge: specs.first { $0.type == .birthDate }?.maxAgeYears)
+        lastBounds = b
+        return b
+    }
+
     func display(_ p: UnsafePointer<UInt8>, _ n: Int) -> String { "'" + SurveyText.display(p, n) + "'" }
 
-    private func cellError(_ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ what: String, kind: String, hint: String?, _ issues: inout [RowIssue]) {
+    // The problems of a cell, out of line: the loop over cells stays small enough to keep its
+    // values in registers.
+
+    @inline(never) private func missingValue(_ c: Int, _ issues: inout [RowIssue]) {
+        issues.append(RowIssue(kind: "missing_value", location: csv.location(ofField: c),
+                               message: "column \(columnLabel(c)) is empty, and it is required", hint: nil))
+    }
+
+    @inline(never) private func dateError(_ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, birth: Bool, _ issues: inout [RowIssue]) {
+        let looksLikeDate = n == 10 && p[4] == 0x2D && p[7] == 0x2D
+        cellError(c, p, n, looksLikeDate ? "is not a real date" : birth ? "is not a date or a year" : "is not a date",
+                  kind: "wrong_type",
+                  hint: birth ? "write YYYY-MM-DD, e.g. 1985-03-27, or the year YYYY when only the year is known"
+                              : "write dates as YYYY-MM-DD, e.g. 2024-09-15", &issues)
+    }
+
+    @inline(never) private func birthAfterReference(_ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ ref: CivilDate, _ issues: inout [RowIssue]) {
+        issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
+                               message: "column \(columnLabel(c)): \(display(p, n)) is after the reference date \(ref)",
+                               hint: n == 4 ? "a bare year counts as 1 July; give the full date YYYY-MM-DD" : "check the year"))
+    }
+
+    @inline(never) private func birthTooOld(_ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ ref: CivilDate, _ maxAge: Int, _ issues: inout [RowIssue]) {
+        issues.append(RowIssue(kind: "impossible_value", location: csv.location(ofField: c),
+                               message: "column \(columnLabel(c)): \(display(p, n)) is more than \(maxAge) years before the reference date \(ref)",
+                               hint: "check the year"))
+    }
+
+    @inline(never) private func cellError(_ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ what: String, kind: String, hint: String?, _ issues: inout [RowIssue]) {
         issues.append(RowIssue(kind: kind, location: csv.location(ofField: c),
                                message: "column \(columnLabel(c)): \(display(p, n)) \(what)", hint: hint))
     }
 
-    private func checkMinimum(_ f: Int, _ c: Int, _ v: Double, _ p: UnsafePointer<UInt8>, _ n: Int, _ issues: inout [RowIssue]) -> Bool {
+    /// True when `v` keeps the column's lower bound; otherwise the problem is appended.
+    @inline(__always) private func inBounds(_ pl: UnsafePointer<ColPlan>, _ f: Int, _ c: Int, _ v: Double, _ p: UnsafePointer<UInt8>, _ n: Int,
+                                            _ issues: inout [RowIssue]) -> Bool {
+        let m = pl.pointee.minimum
+        if pl.pointee.minimumExclusive ? v > m : v >= m { return true }
+        return checkMinimum(f, c, v, p, n, &issues)
+    }
+
+    @inline(never) private func checkMinimum(_ f: Int, _ c: Int, _ v: Double, _ p: UnsafePointer<UInt8>, _ n: Int, _ issues: inout [RowIssue]) -> Bool {
         guard let m = specs[f].minimum else { return true }
         let bad = specs[f].minimumExclusive ? !(v > m) : !(v >= m)
         if !bad { return true }
@@ -475,7 +557,7 @@ final class TableInput {
         return false
     }
 
-    private func codeError(_ f: Int, _ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ issues: inout [RowIssue], inList: Bool = false) {
+    @inline(never) private func codeError(_ f: Int, _ c: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ issues: inout [RowIssue], inList: Bool = false) {
         let list = codeLists[f]!
         let value = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
         let expected = "expected one of: " + list.codes.joined(separator: ", ")

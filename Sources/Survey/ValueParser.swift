@@ -54,11 +54,63 @@ final class TokenTable {
         small = .allocate(capacity: TokenTable.smallSlots * 4)
         small.initialize(repeating: 0, count: TokenTable.smallSlots * 4)
         smallVals = .allocate(capacity: TokenTable.smallSlots)
+        // Length 0 in every slot: never a hit, since empty cells are not resolved.
+        fast = .allocate(capacity: 3 << TokenTable.fastBits)
+        fast.initialize(repeating: 0, count: 3 << TokenTable.fastBits)
     }
 
     deinit {
         small.deallocate()
         smallVals.deallocate()
+        fast.deallocate()
+    }
+
+    /// `cached`, else `resolve` (which fills the cache slot).
+    @inline(__always) func value(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
+        if let v = TokenTable.cached(fast, p, n) { return v }
+        return resolveAndCache(p, n)
+    }
+
+    @inline(never) func resolveAndCache(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
+        let v = resolve(p, n)
+        if n >= 1 && n <= 16 {
+            let (a, b) = TokenTable.fastKey(p, n)
+            let e = fast + TokenTable.fastSlot(a, b, n) &* 3
+            e[0] = a
+            e[1] = b
+            e[2] = UInt64(bitPattern: v &<< 8) | UInt64(n)
+        }
+        return v
+    }
+
+    /// A direct-mapped cache in front of the tables below for spellings of 1...16 bytes (nearly
+    /// all codes and flags): a slot is (first 8 bytes, last 8 bytes, length | value << 8), which
+    /// identifies such a spelling exactly, so a hit is two loads, a multiply and three compares.
+    @exclusivity(unchecked) private(set) var fast: UnsafeMutablePointer<UInt64>
+    static let fastBits = 7
+
+    @inline(__always) static func fastKey(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64) {
+        let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+        if n >= 8 { return (w, UnsafeRawPointer(p + (n &- 8)).loadUnaligned(as: UInt64.self)) }
+        return (w & (UInt64.max &>> UInt64(truncatingIfNeeded: 64 &- 8 &* n)), 0)
+    }
+
+    @inline(__always) static func fastSlot(_ a: UInt64, _ b: UInt64, _ n: Int) -> Int {
+        let h = (a ^ (b &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(truncatingIfNeeded: n)) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: h &>> UInt64(64 - fastBits))
+    }
+
+    /// The cached value of a spelling of 1...16 bytes at `fast` (from `TokenTable.fast`), or nil
+    /// on a miss (then `resolve` answers and fills the slot). Reads 8 bytes from `p` and from
+    /// `p + n - 8`: the CSV buffer has slack after its end.
+    @inline(__always) static func cached(_ fast: UnsafeMutablePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
+        guard n <= 16 else { return nil }
+        let (a, b) = fastKey(p, n)
+        let e = fast + fastSlot(a, b, n) &* 3
+        if e[0] == a && e[1] == b && e[2] & 0xFF == UInt64(truncatingIfNeeded: n) {
+            return Int64(bitPattern: e[2]) &>> 8
+        }
+        return nil
     }
 
     @inline(__always) static func word(_ p: UnsafePointer<UInt8>, _ k: Int) -> UInt64 {
@@ -121,8 +173,43 @@ final class TextCache {
     @exclusivity(unchecked) private var hashes = [UInt64](repeating: 0, count: 1024)
     @exclusivity(unchecked) private var strings = [String](repeating: "", count: 1024)
     @exclusivity(unchecked) private var bytes = [[UInt8]](repeating: [], count: 1024)
+    /// Short ASCII values (member ids, household ids of up to 8 bytes) by their bytes as one word:
+    /// taking the String made before is cheaper than making it again from UTF-8.
+    private static let shortSlots = 64
+    private let shortWords: UnsafeMutablePointer<UInt64>
+    private let shortLengths: UnsafeMutablePointer<Int>
+    private let shortStrings: UnsafeMutablePointer<String>
 
+    init() {
+        shortWords = .allocate(capacity: TextCache.shortSlots)
+        shortWords.initialize(repeating: 0, count: TextCache.shortSlots)
+        shortLengths = .allocate(capacity: TextCache.shortSlots)
+        shortLengths.initialize(repeating: 0, count: TextCache.shortSlots)
+        shortStrings = .allocate(capacity: TextCache.shortSlots)
+        shortStrings.initialize(repeating: "", count: TextCache.shortSlots)
+    }
+
+    deinit {
+        shortWords.deallocate()
+        shortLengths.deallocate()
+        shortStrings.deinitialize(count: TextCache.shortSlots)
+        shortStrings.deallocate()
+    }
+
+    /// The String of `p[0..<n]` (n > 0). Reads 8 bytes from `p`: the CSV buffer has slack.
     @inline(__always) func string(_ p: UnsafePointer<UInt8>, _ n: Int) -> String {
+        if n <= 8 {
+            let (w, _) = TokenTable.fastKey(p, n)
+            if w & 0x8080_8080_8080_8080 == 0 {
+                let slot = Int(truncatingIfNeeded: (w &* 0x9E37_79B9_7F4A_7C15) &>> 58)
+                if shortWords[slot] == w && shortLengths[slot] == n { return shortStrings[slot] }
+                let s = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+                shortWords[slot] = w
+                shortLengths[slot] = n
+                shortStrings[slot] = s
+                return s
+            }
+        }
         if n <= 15 && SurveyText.isASCII(p, n) {
             return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
         }
@@ -255,62 +342,61 @@ extension Substring {
 /// Open-addressing table of household-id fingerprints (first 64-bit hash → second hash's high
 /// half << 32 | line), sized once from the file: 16 bytes a slot, no per-entry allocation.
 /// Same semantics as a `[UInt64: UInt64]` keyed by the first fingerprint.
+///
+/// A slot's key and value are side by side: a survey's table is larger than the caches and ids
+/// come in no useful order, so each look-up is a cache miss, one instead of two.
 final class FingerprintTable {
-    @exclusivity(unchecked) private var keys: UnsafeMutablePointer<UInt64>
-    @exclusivity(unchecked) private var vals: UnsafeMutablePointer<UInt64>
+    /// Slot i: key at 2i (0 = empty), value at 2i + 1.
+    @exclusivity(unchecked) private var slots: UnsafeMutablePointer<UInt64>
     @exclusivity(unchecked) private var mask: Int
     @exclusivity(unchecked) private var used = 0
 
     init(expected: Int = 0) {
         var cap = 16
         while cap * 3 < expected * 4 { cap <<= 1 }
-        keys = .allocate(capacity: cap)
-        keys.initialize(repeating: 0, count: cap)
-        vals = .allocate(capacity: cap)
+        slots = .allocate(capacity: 2 * cap)
+        slots.initialize(repeating: 0, count: 2 * cap)
         mask = cap - 1
     }
 
-    deinit {
-        keys.deallocate()
-        vals.deallocate()
-    }
+    deinit { slots.deallocate() }
 
     /// When `key` is present with the same high half of the value, returns the stored value (a
     /// duplicate); otherwise stores `value` under `key` and returns nil. `key` is never 0.
     @inline(__always) func checkAndInsert(_ key: UInt64, _ value: UInt64) -> UInt64? {
         var slot = Int(truncatingIfNeeded: key >> 1) & mask
         while true {
-            let k = keys[slot]
+            let e = slots + 2 &* slot
+            let k = e[0]
             if k == key {
-                let prior = vals[slot]
+                let prior = e[1]
                 if prior & 0xFFFF_FFFF_0000_0000 == value & 0xFFFF_FFFF_0000_0000 { return prior }
-                vals[slot] = value
+                e[1] = value
                 return nil
             }
             if k == 0 { break }
             slot = (slot + 1) & mask
         }
-        keys[slot] = key
-        vals[slot] = value
+        let e = slots + 2 &* slot
+        e[0] = key
+        e[1] = value
         used += 1
         if used * 4 > (mask + 1) * 3 { grow() }
         return nil
     }
 
     private func grow() {
-        let oldKeys = keys, oldVals = vals, oldCap = mask + 1
+        let old = slots, oldCap = mask + 1
         let cap = oldCap * 2
-        keys = .allocate(capacity: cap)
-        keys.initialize(repeating: 0, count: cap)
-        vals = .allocate(capacity: cap)
+        slots = .allocate(capacity: 2 * cap)
+        slots.initialize(repeating: 0, count: 2 * cap)
         mask = cap - 1
-        for i in 0..<oldCap where oldKeys[i] != 0 {
-            var slot = Int(truncatingIfNeeded: oldKeys[i] >> 1) & mask
-            while keys[slot] != 0 { slot = (slot + 1) & mask }
-            keys[slot] = oldKeys[i]
-            vals[slot] = oldVals[i]
+        for i in 0..<oldCap where old[2 * i] != 0 {
+            var slot = Int(truncatingIfNeeded: old[2 * i] >> 1) & mask
+            while slots[2 * slot] != 0 { slot = (slot + 1) & mask }
+            slots[2 * slot] = old[2 * i]
+            slots[2 * slot + 1] = old[2 * i + 1]
         }
-        oldKeys.deallocate()
-        oldVals.deallocate()
+        old.deallocate()
     }
 }

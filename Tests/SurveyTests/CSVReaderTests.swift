@@ -1,0 +1,214 @@
+import Testing
+import Diagnostics
+@testable import Survey
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything a reader says about each record of a file, as text: fields (unescaped), quoting,
+/// lines, syntax issue, and whether the record passed as ASCII (then it must be ASCII).
+func splitRecords(_ path: String, quick: Bool, bufferSize: Int) throws -> [String] {
+    let r = try CSVReader(path: path, bufferSize: bufferSize)
+    r.usesQuickPath = quick
+    var out: [String] = []
+    while r.next() {
+        var fields: [String] = []
+        for k in 0..<r.fieldCount {
+            r.unescape(k)
+            let bytes = Array(UnsafeBufferPointer(start: r.fieldStart(k), count: r.fieldLength(k)))
+            fields.append((r.fieldQuoted(k) ? "q" : "") + "[" + bytes.map { String($0, radix: 16) }.joined(separator: " ") + "]")
+        }
+        let (rp, rn) = r.recordBytes
+        if r.recordIsASCII { #expect(SurveyText.isASCII(rp, rn)) }
+        let bad = SurveyText.firstInvalidUTF8(rp, rn).map { r.location(ofOffset: r.recordStart + $0).description } ?? "-"
+        let issue = r.issue.map { "\($0.kind)@\($0.offset - r.recordStart)" } ?? "-"
+        out.append("\(r.recordLine)+\(r.recordExtraLines) \(issue) utf8:\(bad) blank:\(r.recordIsBlank) " + fields.joined(separator: ","))
+    }
+    return out
+}
+
+/// Random CSV text made of the cases the quick path must either split exactly like the full
+/// tokenizer or leave to it: fields of every length around the 8-byte words, quotes, doubled
+/// quotes, CRLF, lone CR, blanks, '-' after commas (a false match of the word test), multi-byte
+/// and broken UTF-8 at word edges, a byte-order mark, no final line break.
+func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
+    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+    func rnd(_ n: Int) -> Int {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return Int(state % UInt64(n))
+    }
+    let pieces: [[UInt8]] = [
+        Array("a".utf8), Array("-5".utf8), Array("ô".utf8), Array("Nguyễn".utf8), [0xFF], [0xC3], [0xE1, 0xBA],
+        Array(" ".utf8), Array("\t".utf8), Array("x".utf8), Array("1234567".utf8), Array("true".utf8),
+    ]
+    var out: [UInt8] = seed % 3 == 0 ? [0xEF, 0xBB, 0xBF] : []
+    let eol: [UInt8] = seed % 4 == 1 ? [0x0D, 0x0A] : [0x0A]
+    for _ in 0..<rows {
+        let fields = 1 + rnd(6)
+        for f in 0..<fields {
+            if f > 0 { out.append(0x2C) }
+            var cell: [UInt8] = []
+            let length = rnd(18)
+            while cell.count < length { cell += pieces[rnd(pieces.count)] }
+            switch rnd(24) {
+            case 0: out += [0x22] + cell + [0x22, 0x22] + cell + [0x22]
+            case 1: out += [0x22] + cell + [0x2C, 0x0D, 0x0A] + cell + [0x22]
+            case 2: out += cell + [0x22] + cell
+            case 3: out += [0x22] + cell + [0x22] + Array("x".utf8)
+            case 4: out += cell + [0x0D] + cell
+            case 5: out += [0x22] + cell + [0x0A] + cell + [0x22]
+            default: out += cell
+            }
+        }
+        out += rnd(20) == 0 ? [0x0D] : eol
+        if rnd(15) == 0 { out += eol }
+    }
+    if seed % 5 == 2, !out.isEmpty { out.removeLast() }
+    if seed % 7 == 3 { out += [0x22] + Array("never closed,".utf8) + eol + Array("x".utf8) }
+    return out
+}
+
+@Suite struct CSVReaderTests {
+    /// The quick path and the full tokenizer agree on every record, whatever the buffer size
+    /// (small buffers put record and word edges on buffer ends and refills).
+    @Test func quickPathSplitsLikeFullTokenizer() throws {
+        let dir = tempDir("csv-quick")
+        for seed in UInt64(0)..<60 {
+            let path = dir + "/t\(seed).csv"
+            writeBytes(path, trickyCSV(seed: seed, rows: 40))
+            for size in [5, 16, 64, 4096] {
+                let full = try splitRecords(path, quick: false, bufferSize: size)
+                let quick = try splitRecords(path, quick: true, bufferSize: size)
+                // The first record that differs, if any (whole files make unreadable messages).
+                let first = (0..<min(quick.count, full.count)).first { quick[$0] != full[$0] } ?? min(quick.count, full.count)
+                #expect(quick.count == full.count, "seed \(seed), buffer \(size)")
+                if first < min(quick.count, full.count) {
+                    #expect(quick[first] == full[first], "seed \(seed), buffer \(size), record \(first)")
+                }
+                #expect(!full.isEmpty)
+            }
+        }
+    }
+
+    /// Fields ending on every byte of a word, and a comma right before a '-' (which the word test
+    /// marks falsely and the quick path must skip).
+    @Test func fieldsAroundWordEdges() throws {
+        let dir = tempDir("csv-edges")
+        var text = ""
+        for a in 0..<18 {
+            for b in 0..<10 {
+                text += String(repeating: "a", count: a) + "," + String(repeating: "-", count: b) + ",ố" + String(repeating: "b", count: b) + ",,-1\n"
+            }
+        }
+        write(dir + "/edges.csv", text)
+        let r = try CSVReader(path: dir + "/edges.csv")
+        // Set here, not taken from the default, which another test turns off for a while.
+        r.usesQuickPath = true
+        var a = 0, b = 0
+        while r.next() {
+            #expect(r.recordIsPlain)
+            #expect(r.fieldCount == 5)
+            #expect(r.fieldLength(0) == a)
+            #expect(r.fieldLength(1) == b)
+            #expect(r.fieldLength(2) == 3 + b)
+            #expect(r.fieldLength(3) == 0)
+            #expect(String(decoding: UnsafeBufferPointer(start: r.fieldStart(4), count: r.fieldLength(4)), as: UTF8.self) == "-1")
+            #expect(!r.recordIsASCII)
+            b += 1
+            if b == 10 { b = 0; a += 1 }
+        }
+        #expect(a == 18)
+    }
+
+    /// CRLF files stay on the quick path; the CR is not part of the last field.
+    @Test func crlfRecords() throws {
+        let dir = tempDir("csv-crlf")
+        writeBytes(dir + "/crlf.csv", Array("id,name\r\nH1,An\r\nH2,\r\n".utf8))
+        let r = try CSVReader(path: dir + "/crlf.csv")
+        r.usesQuickPath = true
+        var rows: [[String]] = []
+        while r.next() {
+            #expect(r.recordIsPlain)
+            rows.append((0..<r.fieldCount).map { String(decoding: UnsafeBufferPointer(start: r.fieldStart($0), count: r.fieldLength($0)), as: UTF8.self) })
+        }
+        #expect(rows == [["id", "name"], ["H1", "An"], ["H2", ""]])
+    }
+
+    /// The survey reader gives the same problems, rows and counts with and without the quick path.
+    @Test func surveyReadSameWithoutQuickPath() throws {
+        let dir = tempDir("csv-survey")
+        let fixtures = root + "/Fixtures/surveys-invalid"
+        var cases = listDirectory(fixtures).map { fixtures + "/" + $0 }
+        // A survey with broken bytes and quotes in the middle of ASCII rows, LF and CRLF.
+        for (n, eol) in ["\n", "\r\n"].enumerated() {
+            let d = dir + "/mixed\(n)"
+            mkdir(d, 0o755)
+            let h = root + "/Fixtures/thach-ha-2024/households.csv", m = root + "/Fixtures/thach-ha-2024/members.csv"
+            for (src, dst) in [(h, d + "/households.csv"), (m, d + "/members.csv")] {
+                var lines = readText(src)!.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                for i in stride(from: 7, to: lines.count - 1, by: 53) { lines[i] = lines[i].replacing(",", with: ",\"", maxReplacements: 1) }
+                for i in stride(from: 11, to: lines.count - 1, by: 61) { lines[i] += "\u{1}" }
+                var bytes = Array(lines.joined(separator: eol).utf8)
+                for i in stride(from: 5000, to: bytes.count, by: 7919) where bytes[i] != 0x0A && bytes[i] != 0x0D { bytes[i] = 0xFF }
+                writeBytes(dst, bytes)
+            }
+            cases.append(d)
+        }
+        for c in cases {
+            CSVReader.quickPathByDefault = false
+            let slow = try? problemsText(c)
+            let slowRows = try? readAll(c + "/households.csv", c + "/members.csv").0
+            CSVReader.quickPathByDefault = true
+            let quick = try? problemsText(c)
+            let quickRows = try? readAll(c + "/households.csv", c + "/members.csv").0
+            #expect(slow == quick, "\(c)")
+            #expect(slowRows == quickRows, "\(c)")
+        }
+    }
+}
+
+@Suite struct CSVReaderRestrictTests {
+    /// Reading a file in shards cut at record starts gives the records of reading it whole, with
+    /// the same lines, whatever the buffer size.
+    @Test func shardsReadLikeTheWholeFile() throws {
+        let dir = tempDir("csv-restrict")
+        var text = "\u{FEFF}id,name,note\n"
+        for i in 0..<300 {
+            text += "H\(i),Nguyễn \(i)," + (i % 17 == 0 ? "\"two\nlines\"" : "x") + (i % 5 == 0 ? "\r\n" : "\n")
+        }
+        let path = dir + "/shards.csv"
+        write(path, text)
+        for size in [8, 64, 1 << 20] {
+            // Whole file, and the record starts (offset, line) to cut it at.
+            let whole = try CSVReader(path: path, bufferSize: size)
+            var records: [String] = []
+            var starts: [(Int, Int)] = []
+            while whole.next() {
+                starts.append((whole.bufferFileOffset + whole.recordStart, whole.recordLine))
+                records.append(render(whole))
+            }
+            let fileSize = Array(text.utf8).count
+            for cuts in [[0], [0, 100], [0, 7, 150, 299]] {
+                var got: [String] = []
+                for (k, c) in cuts.enumerated() {
+                    let (from, line) = c == 0 ? (0, 1) : starts[c]
+                    let to = k + 1 < cuts.count ? starts[cuts[k + 1]].0 : fileSize
+                    let r = try CSVReader(path: path, bufferSize: size)
+                    r.restrict(from: from, line: line, to: to)
+                    while r.next() { got.append(render(r)) }
+                    #expect(r.atEnd)
+                }
+                #expect(got == records, "buffer \(size), cuts \(cuts)")
+            }
+        }
+    }
+
+    func render(_ r: CSVReader) -> String {
+        var fields: [String] = []
+        for k in 0..<r.fieldCount {
+            r.unescape(k)
+            fields.append(String(decoding: UnsafeBufferPointer(start: r.fieldStart(k), count: r.fieldLength(k)), as: UTF8.self))
+        }
+        return "\(r.recordLine): " + fields.joined(separator: "|")
+    }
+}
