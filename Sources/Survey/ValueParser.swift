@@ -354,12 +354,39 @@ final class FingerprintTable {
     init(expected: Int = 0) {
         var cap = 16
         while cap * 3 < expected * 4 { cap <<= 1 }
-        slots = .allocate(capacity: 2 * cap)
-        slots.initialize(repeating: 0, count: 2 * cap)
+        slots = FingerprintTable.allocateSlots(2 * cap)
         mask = cap - 1
     }
 
-    deinit { slots.deallocate() }
+    deinit { FingerprintTable.free(slots) }
+
+    /// Zeroed slot memory. A table of millions of ids is far larger than what the TLB maps with
+    /// 4 KB pages, so every look-up would also walk the page tables: large tables ask for 2 MB
+    /// pages (Linux transparent huge pages, where enabled "on request").
+    private static func allocateSlots(_ count: Int) -> UnsafeMutablePointer<UInt64> {
+        let bytes = count * MemoryLayout<UInt64>.stride
+        #if os(Linux)
+        // Always from posix_memalign, so `free` releases every table the same way.
+        let hugePage = 2 << 20
+        let large = bytes >= 2 * hugePage
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, large ? hugePage : 64, bytes) == 0, let raw else { fatalError("out of memory") }
+        if large { _ = madvise(raw, bytes, Int32(MADV_HUGEPAGE)) }
+        let p = raw.bindMemory(to: UInt64.self, capacity: count)
+        #else
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: count)
+        #endif
+        p.initialize(repeating: 0, count: count)
+        return p
+    }
+
+    private static func free(_ p: UnsafeMutablePointer<UInt64>) {
+        #if os(Linux)
+        Glibc.free(p)
+        #else
+        p.deallocate()
+        #endif
+    }
 
     /// When `key` is present with the same high half of the value, returns the stored value (a
     /// duplicate); otherwise stores `value` under `key` and returns nil. `key` is never 0.
@@ -388,8 +415,7 @@ final class FingerprintTable {
     private func grow() {
         let old = slots, oldCap = mask + 1
         let cap = oldCap * 2
-        slots = .allocate(capacity: 2 * cap)
-        slots.initialize(repeating: 0, count: 2 * cap)
+        slots = FingerprintTable.allocateSlots(2 * cap)
         mask = cap - 1
         for i in 0..<oldCap where old[2 * i] != 0 {
             var slot = Int(truncatingIfNeeded: old[2 * i] >> 1) & mask
@@ -397,6 +423,6 @@ final class FingerprintTable {
             slots[2 * slot] = old[2 * i]
             slots[2 * slot + 1] = old[2 * i + 1]
         }
-        old.deallocate()
+        FingerprintTable.free(old)
     }
 }

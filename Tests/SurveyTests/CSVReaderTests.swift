@@ -212,3 +212,22 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
         return "\(r.recordLine): " + fields.joined(separator: "|")
     }
 }
+
+@Suite struct FingerprintTableTests {
+    /// A table sized for a million ids (its slots on 2 MB pages where the system allows) and a
+    /// small one that grows find the same duplicates.
+    @Test func largeAndGrowingTablesAgree() {
+        let large = FingerprintTable(expected: 1_000_000), small = FingerprintTable()
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var keys: [UInt64] = []
+        for line in 0..<200_000 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            let key = (line % 7 == 3 && !keys.isEmpty) ? keys[line / 2] : state | 1
+            keys.append(key)
+            let value = (key >> 32) << 32 | UInt64(line)
+            let a = large.checkAndInsert(key, value), b = small.checkAndInsert(key, value)
+            #expect(a == b)
+            #expect((a != nil) == (line % 7 == 3), "line \(line)")
+        }
+    }
+}
