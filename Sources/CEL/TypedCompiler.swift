@@ -236,6 +236,26 @@ extension Compiler {
         }
     }
 
+    /// A bool field as a condition: the host's typed read inline for a field of a variable,
+    /// `generic` when the host does not answer that way.
+    func boolFieldTest(_ ir: IR, _ generic: @escaping BF) -> BF? {
+        guard let typed = boolFieldFn(ir) else { return nil }
+        if case .field(.variable(let s), let idx, let path, _) = ir {
+            let missing = EvalError(.missingValue, "no value for '\(path)'")
+            return { ctx throws(EvalError) in
+                switch ctx.act.boolField(idx, ofVariable: s) {
+                case .some(.some(let v)): return v
+                case .some(.none): throw missing
+                case .none: return try generic(ctx)
+                }
+            }
+        }
+        return { ctx throws(EvalError) in
+            if let b = try typed(ctx) { return b }
+            return try generic(ctx)
+        }
+    }
+
     // MARK: Relations
 
     /// A relation between two typed numbers, or a bool field and a bool constant; `generic`
