@@ -380,12 +380,7 @@ final class Compiler {
                 return b
             }
             // A bool field (`m.able_to_work`, a derived flag) read without a `Value`.
-            if typedPaths, let typed = boolFieldFn(ir) {
-                return { ctx throws(EvalError) in
-                    if let b = try typed(ctx) { return b }
-                    return try generic(ctx)
-                }
-            }
+            if typedPaths, let typed = boolFieldTest(ir, generic) { return typed }
             return generic
         }
     }
@@ -394,17 +389,19 @@ final class Compiler {
 
     /// A field declared enum-like (`Declarations.declareCodes`) of a variable or a macro
     /// variable: a closure giving its code id (-1 when the host does not answer) and the codes.
-    func codeAccess(_ ir: IR) -> (id: @Sendable (Ctx) -> Int, codes: [String])? {
+    /// `variable` is set for a field of a variable (`h.x`, `m.x`): callers then read the code
+    /// id inline instead of calling `id`.
+    func codeAccess(_ ir: IR) -> (id: @Sendable (Ctx) -> Int, codes: [String], variable: (slot: Int, field: Int)?)? {
         guard case .field(let op, let idx, _, let type) = ir, let codes = decls.codes(typeID: type, field: idx),
               !codes.isEmpty else { return nil }
         switch op {
         case .variable(let s):
-            return ({ ctx in ctx.act.codeID(idx, ofVariable: s) }, codes)
+            return ({ ctx in ctx.act.codeID(idx, ofVariable: s) }, codes, (s, idx))
         case .local(let s):
             return ({ ctx in
                 if case .object(let r) = ctx.locals[s] { return ctx.act.codeID(idx, of: r) }
                 return -1
-            }, codes)
+            }, codes, nil)
         default:
             return nil
         }
@@ -423,8 +420,16 @@ final class Compiler {
 
     /// A test on a code field answered from a table by code id; `generic` (the same test on the
     /// field's value) when the host gives no code id.
-    func codeTest(_ idf: @escaping @Sendable (Ctx) -> Int, _ table: [Bool], _ generic: @escaping BF) -> BF {
+    func codeTest(_ idf: @escaping @Sendable (Ctx) -> Int, _ variable: (slot: Int, field: Int)?, _ table: [Bool],
+                  _ generic: @escaping BF) -> BF {
         let n = table.count
+        if let (s, f) = variable {
+            return { ctx throws(EvalError) in
+                let id = ctx.act.codeID(f, ofVariable: s)
+                if id >= 0 && id < n { return table[id] }
+                return try generic(ctx)
+            }
+        }
         return { ctx throws(EvalError) in
             let id = idf(ctx)
             if id >= 0 && id < n { return table[id] }
@@ -435,9 +440,9 @@ final class Compiler {
     func relationFn(_ op: BinaryOp, _ l: IR, _ r: IR) -> BF {
         let generic = relationGeneric(op, l, r)
         // `code_field == 'x'`, `code_field != 'x'`: a table by code id.
-        if op == .eq || op == .ne, let k = constantOf(r), case .string = k, let (idf, codes) = codeAccess(l),
+        if op == .eq || op == .ne, let k = constantOf(r), case .string = k, let (idf, codes, variable) = codeAccess(l),
            let table = codeTable(codes, { (v) throws(EvalError) -> Bool in try relation(op, v, k) }) {
-            return codeTest(idf, table, generic)
+            return codeTest(idf, variable, table, generic)
         }
         // Ints and doubles compared without `Value`s (`m.age >= params.x`).
         if typedPaths, let typed = relationTyped(op, l, r, generic) { return typed }
@@ -483,11 +488,11 @@ final class Compiler {
 
     func membership(_ l: IR, _ r: IR) -> BF {
         let generic = membershipGeneric(l, r)
-        guard let (idf, codes) = codeAccess(l) else { return generic }
+        guard let (idf, codes, variable) = codeAccess(l) else { return generic }
         // `code_field in [constants]`: a table by code id.
         if let k = constantOf(r) {
             guard let table = codeTable(codes, { (v) throws(EvalError) -> Bool in try contains(k, v) }) else { return generic }
-            return codeTest(idf, table, generic)
+            return codeTest(idf, variable, table, generic)
         }
         // `code_field in params.list`: a table by code id for each value the parameter can hold.
         if case .field(.variable(let ps), let pidx, _, let ptype) = r, let candidates = decls.values(typeID: ptype, field: pidx),
@@ -501,6 +506,16 @@ final class Compiler {
                 for j in 0..<n { tables[k * n + j] = t[j] }
             }
             guard valid.contains(true) else { return generic }
+            if let (s, f) = variable {
+                return { [tables, valid] ctx throws(EvalError) in
+                    let id = ctx.act.codeID(f, ofVariable: s)
+                    if id >= 0 && id < n {
+                        let k = ctx.act.valueIndex(pidx, ofVariable: ps)
+                        if k >= 0 && k < m && valid[k] { return tables[k &* n &+ id] }
+                    }
+                    return try generic(ctx)
+                }
+            }
             return { [tables, valid] ctx throws(EvalError) in
                 let id = idf(ctx)
                 if id >= 0 && id < n {

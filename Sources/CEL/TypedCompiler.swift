@@ -236,6 +236,26 @@ extension Compiler {
         }
     }
 
+    /// A bool field as a condition: the host's typed read inline for a field of a variable,
+    /// `generic` when the host does not answer that way.
+    func boolFieldTest(_ ir: IR, _ generic: @escaping BF) -> BF? {
+        guard let typed = boolFieldFn(ir) else { return nil }
+        if case .field(.variable(let s), let idx, let path, _) = ir {
+            let missing = EvalError(.missingValue, "no value for '\(path)'")
+            return { ctx throws(EvalError) in
+                switch ctx.act.boolField(idx, ofVariable: s) {
+                case .some(.some(let v)): return v
+                case .some(.none): throw missing
+                case .none: return try generic(ctx)
+                }
+            }
+        }
+        return { ctx throws(EvalError) in
+            if let b = try typed(ctx) { return b }
+            return try generic(ctx)
+        }
+    }
+
     // MARK: Relations
 
     /// A relation between two typed numbers, or a bool field and a bool constant; `generic`
@@ -243,6 +263,7 @@ extension Compiler {
     func relationTyped(_ op: BinaryOp, _ l: IR, _ r: IR, _ generic: @escaping BF) -> BF? {
         switch (scalarType(l), scalarType(r)) {
         case (.int?, .int?):
+            if let fused = fieldRelation(op, l, r, generic) { return fused }
             guard let lf = intFn(l), let rf = intFn(r) else { return nil }
             return { ctx throws(EvalError) in
                 guard let x = try lf(ctx), let y = try rf(ctx) else { return try generic(ctx) }
@@ -272,6 +293,42 @@ extension Compiler {
             return { ctx throws(EvalError) in
                 guard let x = try lf(ctx) else { return try generic(ctx) }
                 return (x == c) == want
+            }
+        default:
+            return nil
+        }
+    }
+}
+
+extension Compiler {
+    /// `h.x op params.y`, `m.x op 16`: the commonest relations, with the host's reads inline
+    /// (no closure per side). Same reads, order and errors as the composed typed closures.
+    func fieldRelation(_ op: BinaryOp, _ l: IR, _ r: IR, _ generic: @escaping BF) -> BF? {
+        guard case .field(.variable(let s1), let i1, let p1, _) = l else { return nil }
+        let missing1 = EvalError(.missingValue, "no value for '\(p1)'")
+        switch r {
+        case .constant(.int(let c)):
+            return { ctx throws(EvalError) in
+                switch ctx.act.intField(i1, ofVariable: s1) {
+                case .some(.some(let a)): return intRelation(op, a, c)
+                case .some(.none): throw missing1
+                case .none: return try generic(ctx)
+                }
+            }
+        case .field(.variable(let s2), let i2, let p2, _):
+            let missing2 = EvalError(.missingValue, "no value for '\(p2)'")
+            return { ctx throws(EvalError) in
+                let a: Int64
+                switch ctx.act.intField(i1, ofVariable: s1) {
+                case .some(.some(let v)): a = v
+                case .some(.none): throw missing1
+                case .none: return try generic(ctx)
+                }
+                switch ctx.act.intField(i2, ofVariable: s2) {
+                case .some(.some(let b)): return intRelation(op, a, b)
+                case .some(.none): throw missing2
+                case .none: return try generic(ctx)
+                }
             }
         default:
             return nil

@@ -311,28 +311,15 @@ public final class Classifier {
         }
         a.use(.memberRequirement)
         let memberRequirementFields = a.memberRequirementFields, memberRequirementPrograms = a.memberRequirementPrograms
-        // Requirement by requirement over the members with the field empty, in one run each;
-        // the household is rejected for the first member (then the first requirement) that
-        // breaks one, as a member-by-member check would. An error in a condition is not a
-        // breach (as `try?` before).
-        var breach: (row: Int, k: Int)?
-        for k in 0..<memberRequirementFields.count {
-            let f = memberRequirementFields[k]
-            memberRequirementPrograms[k].evaluateBoolEach(a, count: memberCount, select: { i in
-                // Past the earliest breach so far nothing can come first.
-                guard breach.map({ memberStart + i < $0.row }) ?? true, !a.memberPresent(f, memberStart + i) else { return false }
-                a.member = memberStart + i
-                return true
-            }) { i, r in
-                guard case .success(true) = r else { return true }
-                breach = (memberStart + i, k)
-                return false
+        for row in batch.memberRanges[h] where !memberRequirementFields.isEmpty {
+            a.member = row
+            for k in 0..<memberRequirementFields.count where !a.memberPresent(memberRequirementFields[k], row) {
+                if (try? memberRequirementPrograms[k].evaluateBoolTyped(a)) == true {
+                    let req = rules.memberRequirements[k]
+                    return reject("missing_value", "member '\(memberID(row))': '\(req.field.name)' is required here (\(req.program.source)) but is empty",
+                                  hint: "fill in '\(req.field.name)'", at: batch.members.location(row, field: req.fieldIndex))
+                }
             }
-        }
-        if let (row, k) = breach {
-            let req = rules.memberRequirements[k]
-            return reject("missing_value", "member '\(memberID(row))': '\(req.field.name)' is required here (\(req.program.source)) but is empty",
-                          hint: "fill in '\(req.field.name)'", at: batch.members.location(row, field: req.fieldIndex))
         }
 
         // Indicators.

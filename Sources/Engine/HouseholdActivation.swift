@@ -74,6 +74,8 @@ final class HouseholdActivation: Activation {
     /// Completed months of each member of the current household (`Int64.min`: no birth date),
     /// valid while `agesValid` and for birth-date field `ageCacheField`.
     @exclusivity(unchecked) private var ageCache: UnsafeMutablePointer<Int64>
+    /// The same ages in completed years (`Int64.min`: no birth date).
+    @exclusivity(unchecked) private var yearsCache: UnsafeMutablePointer<Int64>
     @exclusivity(unchecked) private var ageCacheCapacity = 0
     @exclusivity(unchecked) private var ageCacheField = -1
     @exclusivity(unchecked) private var agesValid = false
@@ -133,6 +135,7 @@ final class HouseholdActivation: Activation {
         householdRequirementPrograms = rules.householdRequirements.map(\.program)
         memberRequirementPrograms = rules.memberRequirements.map(\.program)
         ageCache = .allocate(capacity: 0)
+        yearsCache = .allocate(capacity: 0)
         codeSetCache = Array(repeating: [], count: householdKinds.count + memberKinds.count)
         bindColumns()
     }
@@ -141,6 +144,7 @@ final class HouseholdActivation: Activation {
         householdColumns.deallocate()
         memberColumns.deallocate()
         ageCache.deallocate()
+        yearsCache.deallocate()
     }
 
     /// Binds a new batch.
@@ -184,10 +188,17 @@ final class HouseholdActivation: Activation {
     private func fillAges(_ i: Int) {
         if ageCacheCapacity < memberCount {
             ageCache.deallocate()
+            yearsCache.deallocate()
             ageCacheCapacity = max(memberCount, 2 * ageCacheCapacity)
             ageCache = .allocate(capacity: ageCacheCapacity)
+            yearsCache = .allocate(capacity: ageCacheCapacity)
         }
-        for k in 0..<memberCount { ageCache[k] = computedAge(i, memberStart + k) ?? Int64.min }
+        for k in 0..<memberCount {
+            let months = computedAge(i, memberStart + k)
+            ageCache[k] = months ?? Int64.min
+            // Completed years = completed months / 12, truncated toward zero (as `memberField`).
+            yearsCache[k] = months.map { $0 >= 0 ? $0 / 12 : -((-$0) / 12) } ?? Int64.min
+        }
         ageCacheField = i
         agesValid = true
     }
@@ -279,7 +290,7 @@ final class HouseholdActivation: Activation {
         switch slots[slot] {
         case .m: return memberInt(field, member)
         case .h: return householdInt(field, household)
-        case .params: if case .int(let v) = params[field] { return .some(v) }
+        case .params: if let v = paramInts[field] { return .some(v) }
         default: break
         }
         return nil
@@ -289,7 +300,7 @@ final class HouseholdActivation: Activation {
         switch object.type {
         case RuleEnvironment.memberTypeID: return memberInt(field, Int(object.row))
         case RuleEnvironment.householdTypeID: return householdInt(field, Int(object.row))
-        case RuleEnvironment.paramsTypeID: if case .int(let v) = params[field] { return .some(v) }
+        case RuleEnvironment.paramsTypeID: if let v = paramInts[field] { return .some(v) }
         default: break
         }
         return nil
@@ -361,8 +372,13 @@ final class HouseholdActivation: Activation {
         case .survey(let i): return rawInt(memberKinds[i], memberColumns[i]![row])
         case .ageMonths(let i): return .some(memberAgeMonths(i, row))
         case .ageYears(let i):
-            // Completed years = completed months / 12, truncated toward zero (as `memberField`).
-            return .some(memberAgeMonths(i, row).map { $0 >= 0 ? $0 / 12 : -((-$0) / 12) })
+            let k = row - memberStart
+            guard k >= 0 && k < memberCount else {
+                return .some(memberAgeMonths(i, row).map { $0 >= 0 ? $0 / 12 : -((-$0) / 12) })
+            }
+            if !agesValid || ageCacheField != i { fillAges(i) }
+            let v = yearsCache[k]
+            return .some(v == Int64.min ? nil : v)
         case .derived(let k):
             switch memberDerived[(row - memberStart) * memberDerivedCount + k] {
             case .none: return .some(nil)
@@ -463,7 +479,12 @@ final class HouseholdActivation: Activation {
         paramIndexes = values.indices.map { f in
             f < candidates.count ? (candidates[f].firstIndex(of: values[f]) ?? -1) : -1
         }
+        paramInts = values.map { v in if case .int(let i) = v { return i } else { return nil } }
     }
+
+    /// The int parameters unboxed (nil: not an int), for `intField`: conditions read them
+    /// for every member.
+    @exclusivity(unchecked) private var paramInts: [Int64?] = []
 
     /// Which of the parameter's dated values `params.x` holds (-1: none of them).
     func valueIndex(_ field: Int, ofVariable slot: Int) -> Int {
