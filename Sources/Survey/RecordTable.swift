@@ -65,8 +65,9 @@ public struct RecordTable: Sendable {
 
     /// Appends the texts and line of a row whose values go to a `RowStore` (moved in with
     /// `takeValues` when the batch is complete).
-    @inline(__always) mutating func appendRow(texts rowTexts: [String?], textFields: [Int], line: Int) {
-        for f in textFields { texts[f].append(rowTexts[f]) }
+    @inline(__always) mutating func appendRow(texts rowTexts: UnsafePointer<String?>, fields: UnsafePointer<Int>, count n: Int,
+                                              line: Int) {
+        for k in 0..<n { let f = fields[k]; texts[f].append(rowTexts[f]) }
         lines.append(Int32(truncatingIfNeeded: line))
         count += 1
     }
