@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The member ids seen so far in one household, as the bytes of their NFC form, for the
 /// duplicate-member check.
 ///
@@ -12,40 +6,45 @@ import Darwin
 /// form, so the usual id is checked on the cell's bytes without making a String; only non-ASCII
 /// ids are normalised first.
 struct MemberIDSet {
-    private var bytes: [UInt8] = []
-    /// End offset in `bytes` of each id (each id starts where the one before it ends).
-    private var ends: [Int] = []
+    /// Ids of up to 16 bytes (nearly all: "1", "2", ...) as two words and a length: adding and
+    /// comparing one is a few word operations.
+    private var short: [ShortID] = []
+    /// Longer ids, as bytes.
+    private var long: [[UInt8]] = []
 
-    var count: Int { ends.count }
+    struct ShortID: Equatable {
+        var words: (UInt64, UInt64)
+        var count: Int
+
+        static func == (a: ShortID, b: ShortID) -> Bool { a.count == b.count && a.words == b.words }
+    }
+
+    var count: Int { short.count + long.count }
 
     mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
+        short.removeAll(keepingCapacity: true)
+        long.removeAll(keepingCapacity: true)
     }
 
     /// Adds the id whose NFC form is `id`; true when it was there already.
     mutating func insert(_ id: UnsafeBufferPointer<UInt8>) -> Bool {
-        let seen = contains(id)
-        bytes.append(contentsOf: id)
-        ends.append(bytes.count)
-        return seen
+        let n = id.count
+        if n <= 16 {
+            var key = ShortID(words: (0, 0), count: n)
+            if n > 0 { withUnsafeMutableBytes(of: &key.words) { $0.baseAddress!.copyMemory(from: id.baseAddress!, byteCount: n) } }
+            if short.contains(key) { return true }
+            short.append(key)
+            return false
+        }
+        let bytes = Array(id)
+        if long.contains(bytes) { return true }
+        long.append(bytes)
+        return false
     }
 
     /// Adds `id`, an NFC string; true when it was there already.
     mutating func insert(nfc id: String) -> Bool {
         var s = id
         return s.withUTF8 { insert($0) }
-    }
-
-    private func contains(_ id: UnsafeBufferPointer<UInt8>) -> Bool {
-        let n = id.count
-        return bytes.withUnsafeBufferPointer { b in
-            var start = 0
-            for end in ends {
-                if end - start == n && (n == 0 || memcmp(b.baseAddress! + start, id.baseAddress!, n) == 0) { return true }
-                start = end
-            }
-            return false
-        }
     }
 }

@@ -48,7 +48,8 @@ import Glibc
     }
 
     @Test func memberIDSetMatchesStringEquality() {
-        let ids = ["1", "01", "1 ", "Bình", "Bi\u{300}nh", "Bính", "K", "\u{212A}", "", "ab", "a"]
+        let ids = ["1", "01", "1 ", "Bình", "Bi\u{300}nh", "Bính", "K", "\u{212A}", "", "ab", "a", "0123456789abcdef",
+                   "0123456789abcdefg", "0123456789abcdefh", "Nguyễn-Văn-Bình-0001", "Nguyễn-Văn-Bi\u{300}nh-0001"]
         for a in ids {
             for b in ids {
                 var set = MemberIDSet()
