@@ -165,12 +165,12 @@ final class HouseholdActivation: Activation {
     /// Whether household field `f` has a value in row `row` (`RecordTable.isPresent`).
     @inline(__always)
     func householdPresent(_ f: Int, _ row: Int) -> Bool {
-        householdKinds[f] == .text ? batch.households.texts[f][row] != nil : householdColumns[f]![row] != RecordTable.absent
+        householdKinds[f] == .text ? batch.households.hasText(f, row) : householdColumns[f]![row] != RecordTable.absent
     }
 
     @inline(__always)
     func memberPresent(_ f: Int, _ row: Int) -> Bool {
-        memberKinds[f] == .text ? batch.members.texts[f][row] != nil : memberColumns[f]![row] != RecordTable.absent
+        memberKinds[f] == .text ? batch.members.hasText(f, row) : memberColumns[f]![row] != RecordTable.absent
     }
 
     /// Completed months from member `row`'s birth date (field `i`) to the reference date, nil
@@ -531,14 +531,14 @@ final class HouseholdActivation: Activation {
     @inline(__always)
     private func householdValue(_ i: Int, _ row: Int) -> Value? {
         let kind = householdKinds[i]
-        if kind == .text { return batch.households.texts[i][row].map(Value.string) }
+        if kind == .text { return batch.households.text(i, row).map(Value.string) }
         return raw(kind, householdColumns[i]![row], householdCodes, i, cacheSlot: 0)
     }
 
     @inline(__always)
     private func memberValue(_ i: Int, _ row: Int) -> Value? {
         let kind = memberKinds[i]
-        if kind == .text { return batch.members.texts[i][row].map(Value.string) }
+        if kind == .text { return batch.members.text(i, row).map(Value.string) }
         return raw(kind, memberColumns[i]![row], memberCodes, i, cacheSlot: householdKinds.count)
     }
 

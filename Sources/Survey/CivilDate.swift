@@ -157,3 +157,37 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 }
+
+/// A household's reference date taken apart once, for the ages of its members: a birth date
+/// read from its digits needs no conversion from a day number to a date.
+struct AgeReference {
+    let date: CivilDate
+    let dayNumber: Int32
+    private let months: Int
+    private let day: Int
+    private let daysInMonth: Int
+
+    init(_ date: CivilDate) {
+        self.date = date
+        dayNumber = date.dayNumber
+        months = date.year * 12 + date.month
+        day = date.day
+        daysInMonth = CivilDate.daysInMonth(year: date.year, month: date.month)
+    }
+
+    /// `CivilDate.completedMonths(from: birth, to: date)` for the valid date `year-month-day`
+    /// whose day number is `birthDay`.
+    @inline(__always) func completedMonths(year: Int, month: Int, day birthDay: Int, dayNumber: Int32) -> Int {
+        guard dayNumber <= self.dayNumber else {
+            return CivilDate.completedMonths(from: CivilDate(year: year, month: month, day: birthDay)!, to: date)
+        }
+        var m = months - (year * 12 + month)
+        if day < min(birthDay, daysInMonth) { m -= 1 }
+        return m
+    }
+
+    /// The same for a birth date known by its day number only.
+    func completedMonths(dayNumber: Int32) -> Int {
+        CivilDate.completedMonths(from: CivilDate(dayNumber: dayNumber), to: date)
+    }
+}

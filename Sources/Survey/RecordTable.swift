@@ -9,8 +9,33 @@ public struct RecordTable: Sendable {
     /// Raw column storage: Int64 bit patterns (Double bits for decimals, day numbers for dates,
     /// code ids, code-set masks, 0/1 for flags); `absent` when missing.
     public internal(set) var values: [[Int64]]
-    /// Text columns (nil entries for non-text fields).
-    public internal(set) var texts: [[String?]]
+    /// Text cells as indexes into `strings` (`noText` when absent; empty for non-text fields).
+    /// Freeing a batch then frees a few plain arrays and the distinct strings, instead of
+    /// releasing an optional String per cell; and a value repeated on consecutive rows (the
+    /// household id of members, a village) is stored once.
+    private var textColumns: [TextColumn]
+    private var strings: [String] = []
+    static let noText: Int32 = -1
+
+    /// The text ids of one field, with the last string stored (its raw bits) and its index:
+    /// the same String again (the reader hands out one String per distinct cell value) reuses
+    /// the index. The string stays in `strings` while the batch lives, so its bits stay its own.
+    struct TextColumn {
+        var ids: [Int32] = []
+        var lastBits: (UInt64, UInt64) = (0, 0)
+        var lastID = RecordTable.noText
+
+        @inline(__always) mutating func append(_ text: String?, pool: inout [String]) {
+            guard let text else { ids.append(RecordTable.noText); return }
+            let bits = unsafeBitCast(text, to: (UInt64, UInt64).self)
+            if lastID == RecordTable.noText || bits != lastBits {
+                lastID = Int32(truncatingIfNeeded: pool.count)
+                lastBits = bits
+                pool.append(text)
+            }
+            ids.append(lastID)
+        }
+    }
     var lines: [Int32]
     private let index: [String: Int]
     /// 1-based CSV column of each field; 0 when the file has no such column.
@@ -24,7 +49,7 @@ public struct RecordTable: Sendable {
         self.columns = columns
         count = 0
         values = Array(repeating: [], count: fields.count)
-        texts = Array(repeating: [], count: fields.count)
+        textColumns = Array(repeating: TextColumn(), count: fields.count)
         lines = []
         var idx: [String: Int] = [:]
         for (i, f) in fields.enumerated() { idx[f.name] = i }
@@ -34,7 +59,7 @@ public struct RecordTable: Sendable {
     public func fieldIndex(_ name: String) -> Int? { index[name] }
 
     public func isPresent(_ field: Int, _ row: Int) -> Bool {
-        if case .text = fields[field].type { return texts[field][row] != nil }
+        if case .text = fields[field].type { return textColumns[field].ids[row] != RecordTable.noText }
         return values[field][row] != RecordTable.absent
     }
 
@@ -46,7 +71,12 @@ public struct RecordTable: Sendable {
     public func bool(_ field: Int, _ row: Int) -> Bool? { raw(field, row).map { $0 != 0 } }
     public func int(_ field: Int, _ row: Int) -> Int64? { raw(field, row) }
     public func decimal(_ field: Int, _ row: Int) -> Double? { raw(field, row).map { Double(bitPattern: UInt64(bitPattern: $0)) } }
-    public func text(_ field: Int, _ row: Int) -> String? { texts[field][row] }
+    public func text(_ field: Int, _ row: Int) -> String? {
+        let id = textColumns[field].ids[row]
+        return id == RecordTable.noText ? nil : strings[Int(id)]
+    }
+    /// True when text field `field` has a value in `row`.
+    public func hasText(_ field: Int, _ row: Int) -> Bool { textColumns[field].ids[row] != RecordTable.noText }
     public func code(_ field: Int, _ row: Int) -> Int32? { raw(field, row).map { Int32(truncatingIfNeeded: $0) } }
     public func codeSet(_ field: Int, _ row: Int) -> UInt64? { raw(field, row).map { UInt64(bitPattern: $0) } }
     public func date(_ field: Int, _ row: Int) -> CivilDate? { raw(field, row).map { CivilDate(dayNumber: Int32(truncatingIfNeeded: $0)) } }
@@ -65,8 +95,12 @@ public struct RecordTable: Sendable {
 
     /// Appends the texts and line of a row whose values go to a `RowStore` (moved in with
     /// `takeValues` when the batch is complete).
-    @inline(__always) mutating func appendRow(texts rowTexts: [String?], textFields: [Int], line: Int) {
-        for f in textFields { texts[f].append(rowTexts[f]) }
+    @inline(__always) mutating func appendRow(texts rowTexts: UnsafePointer<String?>, fields: UnsafePointer<Int>, count n: Int,
+                                              line: Int) {
+        for k in 0..<n {
+            let f = fields[k]
+            textColumns[f].append(rowTexts[f], pool: &strings)
+        }
         lines.append(Int32(truncatingIfNeeded: line))
         count += 1
     }
@@ -74,7 +108,8 @@ public struct RecordTable: Sendable {
     /// Drops rows from `n` on (texts and lines; the values live in the `RowStore`).
     mutating func truncateRows(to n: Int, textFields: [Int]) {
         guard n < count else { return }
-        for f in textFields { texts[f].removeLast(count - n) }
+        // Their strings stay in `strings` until the batch is freed: `lastID` may point at them.
+        for f in textFields { textColumns[f].ids.removeLast(count - n) }
         lines.removeLast(count - n)
         count = n
     }
@@ -89,7 +124,8 @@ public struct RecordTable: Sendable {
     }
 
     mutating func reserve(_ n: Int, textFields: [Int]) {
-        for f in textFields { texts[f].reserveCapacity(n) }
+        for f in textFields { textColumns[f].ids.reserveCapacity(n) }
+        strings.reserveCapacity(n)
         lines.reserveCapacity(n)
     }
 }

@@ -275,6 +275,7 @@ public final class SurveyReader {
             ref = CivilDate(dayNumber: Int32(truncatingIfNeeded: households.rowVals[r]))
         }
         let reference = ref ?? today
+        let ages = AgeReference(reference)
 
         // Its members.
         let memberStart = batch.members.count
@@ -282,9 +283,9 @@ public final class SurveyReader {
         var memberRejected = false
         @inline(__always) func takeMember() {
             memberCount += 1
-            if self.takeMember(&batch, hid: hid, reference: reference, rejected: memberRejected) { memberRejected = true }
+            if self.takeMember(&batch, hid: hid, reference: ages, rejected: memberRejected) { memberRejected = true }
         }
-        seenMemberIDs.removeAll(keepingCapacity: true)
+        seenMemberIDs.removeAll()
         if haveHid {
             let hidBytes = hidBuf
             if streaming {
@@ -319,21 +320,14 @@ public final class SurveyReader {
         counts.membersRead += memberCount
         if issues.isEmpty && !memberRejected {
             hStore.append(households.rowVals)
-            batch.households.appendRow(texts: households.rowTexts, textFields: households.textFields, line: line)
+            households.appendRow(to: &batch.households, line: line)
             batch.memberRanges.append(memberStart..<batch.members.count)
             batch.referenceDates.append(reference)
-            for m in memberStart..<batch.members.count {
-                if let bf = birthField, case let v = mStore.value(m, bf), v != RecordTable.absent {
-                    let b = CivilDate(dayNumber: Int32(truncatingIfNeeded: v))
-                    batch.ageMonths.append(Int32(CivilDate.completedMonths(from: b, to: reference)))
-                } else {
-                    batch.ageMonths.append(-1)
-                }
-            }
             counts.householdsAccepted += 1
             counts.membersAccepted += memberCount
         } else {
             batch.members.truncateRows(to: memberStart, textFields: members.textFields)
+            batch.ageMonths.removeLast(batch.ageMonths.count - memberStart)
             mStore.count = memberStart
             counts.householdsRejected += 1
             counts.membersRejected += memberCount
@@ -344,22 +338,20 @@ public final class SurveyReader {
         }
     }
 
-    @exclusivity(unchecked) private var seenMemberIDs: [String] = []
+    @exclusivity(unchecked) private var seenMemberIDs = MemberIDSet()
 
     /// Reads the current member row of household `hid`; true when the row is rejected.
-    private func takeMember(_ batch: inout SurveyBatch, hid: String?, reference: CivilDate, rejected: Bool) -> Bool {
+    private func takeMember(_ batch: inout SurveyBatch, hid: String?, reference ages: AgeReference, rejected: Bool) -> Bool {
+        let reference = ages.date
         var mIssues: [RowIssue] = []
         members.structuralIssues(&mIssues)
         var ok = false
         if !members.rowMisaligned { ok = members.decode(reference: reference, issues: &mIssues) } else { members.clearRow() }
-        let mid = memberIDOfRow()
-        if let mid {
-            if seenMemberIDs.contains(mid) {
-                mIssues.append(RowIssue(kind: "duplicate_member", location: members.csv.location(ofField: members.fieldCol[memberIDField]),
-                                        message: "member id '\(mid)' appears twice in household '\(hid ?? "")'",
-                                        hint: "each member of a household has their own member_id"))
-            }
-            seenMemberIDs.append(mid)
+        if memberIDRepeats() {
+            let mid = memberIDOfRow() ?? ""
+            mIssues.append(RowIssue(kind: "duplicate_member", location: members.csv.location(ofField: members.fieldCol[memberIDField]),
+                                    message: "member id '\(mid)' appears twice in household '\(hid ?? "")'",
+                                    hint: "each member of a household has their own member_id"))
         }
         if !ok || !mIssues.isEmpty {
             let consequence = hid.map { "household '\($0)' is rejected with all its members" } ?? "member rejected"
@@ -369,9 +361,52 @@ public final class SurveyReader {
         if !rejected {
             members.rowTexts[members.hidField] = hid
             mStore.append(members.rowVals)
-            batch.members.appendRow(texts: members.rowTexts, textFields: members.textFields, line: members.csv.recordLine)
+            members.appendRow(to: &batch.members, line: members.csv.recordLine)
+            batch.ageMonths.append(ageMonthsOfRow(ages))
         }
         return false
+    }
+
+    /// Completed months of age of the current (accepted) member row on the household's reference
+    /// date, -1 without a birth date. The date is read again from its cell's digits, which
+    /// `decode` checked: cheaper than taking its day number apart.
+    @inline(__always) private func ageMonthsOfRow(_ ages: AgeReference) -> Int32 {
+        guard let bf = birthField, case let v = members.rowVals[bf], v != RecordTable.absent else { return -1 }
+        let day = Int32(truncatingIfNeeded: v)
+        let c = members.fieldCol[bf]
+        if c >= 0, c < members.csv.fieldCount {
+            let (p, n) = members.csv.trimmedField(c)
+            @inline(__always) func d(_ i: Int) -> Int { Int(p[i]) &- 48 }
+            if n == 10 {
+                return Int32(ages.completedMonths(year: d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3), month: d(5) * 10 + d(6),
+                                                  day: d(8) * 10 + d(9), dayNumber: day))
+            }
+            if n == 4 {
+                return Int32(ages.completedMonths(year: d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3), month: 7, day: 1, dayNumber: day))
+            }
+        }
+        // A default birth date (no cell): from its day number.
+        return Int32(ages.completedMonths(dayNumber: day))
+    }
+
+    /// Adds the current row's member id (`memberIDOfRow`) to the household's ids; true when the
+    /// household had it already. The id is read from the cell's bytes when they are ASCII: the
+    /// String is made only for the message, or for non-ASCII ids, which are compared as NFC.
+    private func memberIDRepeats() -> Bool {
+        let f = memberIDField
+        guard f >= 0 else { return false }
+        let c = members.fieldCol[f]
+        // A non-empty cell is the id (`memberIDOfRow` reads it as the decoded text or, for an
+        // undecoded row, from the cell: NFC of the same trimmed bytes either way).
+        if c >= 0, c < members.csv.fieldCount {
+            let (p, n) = members.csv.trimmedField(c)
+            if n > 0 {
+                if SurveyText.isASCII(p, n) { return seenMemberIDs.insert(UnsafeBufferPointer(start: p, count: n)) }
+                return seenMemberIDs.insert(nfc: SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)))
+            }
+        }
+        guard let mid = memberIDOfRow() else { return false }
+        return seenMemberIDs.insert(nfc: mid)
     }
 
     private func memberIDOfRow() -> String? {

@@ -78,7 +78,12 @@ final class TableInput {
     private var required: [Bool] = []
     @exclusivity(unchecked) private(set) var hidCol = -1
     let rowVals: UnsafeMutablePointer<Int64>
-    @exclusivity(unchecked) var rowTexts: [String?]
+    /// The row's texts by field, in plain memory: reading or appending them per row retains no
+    /// array (an `[String?]` passed along is retained and released on every row).
+    let rowTexts: UnsafeMutablePointer<String?>
+    /// `textFields` in plain memory, for the same reason.
+    @exclusivity(unchecked) private var textFieldList: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private var textFieldCount = 0
     @exclusivity(unchecked) var keepPersonal = false
 
     init(path: String, table: String, specs: [FieldSpec], schema: SurveySchema, mappings: [HeaderMapping],
@@ -92,7 +97,8 @@ final class TableInput {
         hidField = specs.firstIndex { $0.name == "household_id" }!
         rowVals = .allocate(capacity: max(1, specs.count))
         defaultVals = .allocate(capacity: max(1, specs.count))
-        rowTexts = Array(repeating: nil, count: specs.count)
+        rowTexts = .allocate(capacity: max(1, specs.count))
+        rowTexts.initialize(repeating: nil, count: max(1, specs.count))
         required = specs.map(\.isRequired)
         plan = .allocate(capacity: 1)
         try readHeader(schema: schema, mappings: mappings, problems: &problems)
@@ -100,10 +106,17 @@ final class TableInput {
         plan = .allocate(capacity: max(1, colField.count))
         buildDecoders(schema: schema, mappings: mappings)
         for f in 0..<specs.count { defaultVals[f] = defaults[f] }
+        textFieldCount = textFields.count
+        textFieldList.deallocate()
+        textFieldList = .allocate(capacity: max(1, textFields.count))
+        textFieldList.initialize(from: textFields, count: textFields.count)
     }
 
     deinit {
         rowVals.deallocate()
+        rowTexts.deinitialize(count: max(1, specs.count))
+        rowTexts.deallocate()
+        textFieldList.deallocate()
         defaultVals.deallocate()
         plan.deallocate()
     }
@@ -376,10 +389,15 @@ final class TableInput {
         return 0
     }
 
+    /// Appends the current row's texts and `line` to `table` (its values go to a `RowStore`).
+    @inline(__always) func appendRow(to table: inout RecordTable, line: Int) {
+        table.appendRow(texts: UnsafePointer(rowTexts), fields: UnsafePointer(textFieldList), count: textFieldCount, line: line)
+    }
+
     /// Resets the row values when the row is not decoded.
     func clearRow() {
         for f in 0..<specs.count { rowVals[f] = RecordTable.absent }
-        for f in textFields { rowTexts[f] = nil }
+        for k in 0..<textFieldCount { rowTexts[textFieldList[k]] = nil }
     }
 
     /// Decodes the current record into `rowVals`/`rowTexts`. Problems are appended; the return
@@ -388,7 +406,7 @@ final class TableInput {
         let before = issues.count
         let vals = rowVals
         vals.update(from: defaultVals, count: specs.count)
-        for f in textFields { rowTexts[f] = defaultTexts[f] }
+        for k in 0..<textFieldCount { let f = textFieldList[k]; rowTexts[f] = defaultTexts[f] }
         let cols = min(csv.fieldCount, headers.count)
         if planSkip != skipField { buildPlan() }
         let bounds = reference.map(birthBounds)
