@@ -308,6 +308,7 @@ final class Compiler {
             let f = bool(x)
             return { ctx throws(EvalError) in !(try f(ctx)) }
         case .and(let l, let r):
+            if typedPaths, let fused = logicChain(ir, and: true) { return fused }
             let lf = bool(l), rf = bool(r)
             return { ctx throws(EvalError) in
                 let a: Bool
@@ -322,6 +323,7 @@ final class Compiler {
                 return try rf(ctx)
             }
         case .or(let l, let r):
+            if typedPaths, let fused = logicChain(ir, and: false) { return fused }
             let lf = bool(l), rf = bool(r)
             return { ctx throws(EvalError) in
                 let a: Bool

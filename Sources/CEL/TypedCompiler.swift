@@ -356,3 +356,72 @@ func mixedRelation(_ op: BinaryOp, _ c: Int?) -> Bool {
     guard let c else { return op == .ne }
     return orderResult(op, c)
 }
+
+extension Compiler {
+    /// The operands of a chain of `&&` (or of `||`), however nested, left to right.
+    func chainOperands(_ ir: IR, and: Bool, into out: inout [IR]) {
+        switch ir {
+        case .and(let l, let r) where and:
+            chainOperands(l, and: and, into: &out)
+            chainOperands(r, and: and, into: &out)
+        case .or(let l, let r) where !and:
+            chainOperands(l, and: and, into: &out)
+            chainOperands(r, and: and, into: &out)
+        default:
+            out.append(ir)
+        }
+    }
+
+    /// `a && b && c ...` (or `||`) of three operands or more as one closure over the operands,
+    /// instead of one closure per operator. `&&` and `||` are associative: the generic
+    /// closures (left to right, the right side run after an error on the left) give exactly this walk for any nesting: operands run left to right;
+    /// the first deciding value (false for `&&`, true for `||`) is the result and no later
+    /// operand runs; an error is kept (the first one) and the walk goes on; at the end the
+    /// kept error is thrown, else the non-deciding value is the result.
+    func logicChain(_ ir: IR, and: Bool) -> BF? {
+        var operands: [IR] = []
+        chainOperands(ir, and: and, into: &operands)
+        guard operands.count >= 3 else { return nil }
+        return chain(operands[...], decide: !and)
+    }
+
+    /// The closure over `ops` (one or more): the operands' closures are captured one by one (a
+    /// closure kept in an array is called through a reabstraction thunk, and retained and
+    /// released at each call); beyond four, the last operand is the chain of the rest, which
+    /// walks the same way.
+    func chain(_ ops: ArraySlice<IR>, decide: Bool) -> BF {
+        let b = ops.startIndex
+        if ops.count == 1 { return bool(ops[b]) }
+        if ops.count == 2 {
+            let f0 = bool(ops[b]), f1 = bool(ops[b + 1])
+            return { ctx throws(EvalError) in
+                var pending: EvalError? = nil
+                do throws(EvalError) { if try f0(ctx) == decide { return decide } } catch { pending = error }
+                do throws(EvalError) { if try f1(ctx) == decide { return decide } } catch { if pending == nil { pending = error } }
+                if let pending { throw pending }
+                return !decide
+            }
+        }
+        let f0 = bool(ops[b]), f1 = bool(ops[b + 1]), f2 = bool(ops[b + 2])
+        if ops.count == 3 {
+            return { ctx throws(EvalError) in
+                var pending: EvalError? = nil
+                do throws(EvalError) { if try f0(ctx) == decide { return decide } } catch { pending = error }
+                do throws(EvalError) { if try f1(ctx) == decide { return decide } } catch { if pending == nil { pending = error } }
+                do throws(EvalError) { if try f2(ctx) == decide { return decide } } catch { if pending == nil { pending = error } }
+                if let pending { throw pending }
+                return !decide
+            }
+        }
+        let f3 = ops.count == 4 ? bool(ops[b + 3]) : chain(ops[(b + 3)...], decide: decide)
+        return { ctx throws(EvalError) in
+            var pending: EvalError? = nil
+            do throws(EvalError) { if try f0(ctx) == decide { return decide } } catch { pending = error }
+            do throws(EvalError) { if try f1(ctx) == decide { return decide } } catch { if pending == nil { pending = error } }
+            do throws(EvalError) { if try f2(ctx) == decide { return decide } } catch { if pending == nil { pending = error } }
+            do throws(EvalError) { if try f3(ctx) == decide { return decide } } catch { if pending == nil { pending = error } }
+            if let pending { throw pending }
+            return !decide
+        }
+    }
+}

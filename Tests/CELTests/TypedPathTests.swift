@@ -103,6 +103,28 @@ final class TypedHost: Activation {
         "h.n > 2 && h.flag_a",
         "h.flag_c || m.age > 3",
         "m.age > 3 && h.flag_c",
+        // Chains of three operands or more run as one closure (`logicChain`): errors kept
+        // while a later operand may still decide, the first error thrown, any nesting.
+        "m.age > 3 && m.insured && m.level == 'upper'",
+        "m.age > 3 || m.insured || m.level == 'upper'",
+        "h.flag_c && m.age > 100 && h.n > 2",
+        "h.flag_c && m.age > 3 && h.n > 2",
+        "h.flag_c || m.age > 3 || m.insured",
+        "h.flag_c || m.age > 100 || !m.insured",
+        "(m.age > 3 && h.flag_c) && (m.insured && h.n > 2)",
+        "m.age > 3 && (h.flag_c && (m.insured && h.n > 2))",
+        "m.age / 0 > 1 || h.flag_c || m.insured",
+        "h.flag_c && m.age / 0 > 1 && h.flag_a",
+        "h.flag_c && m.age / 0 > 1 && !h.flag_a",
+        "m.age / 0 > 1 && h.flag_c && m.weight > 60.0",
+        "m.age > 3 && (h.flag_c || m.insured || m.age / 0 > 1) && !m.insured",
+        "m.months > 100 || (m.age < 10 && m.insured && h.flag_a) || m.level in params.levels",
+        "!(m.insured && m.age >= params.min_age && m.age <= params.max_age)",
+        "members.exists(x, x.insured && x.age > 3 && x.months > 100)",
+        "members.all(x, x.age > 3 || x.insured || x.months > 1000)",
+        "m.age > 3 && m.insured && m.months > 100 && h.flag_a && m.level == 'upper'",
+        "h.flag_c || m.age > 100 || m.age / 0 > 1 || !m.insured || m.months > 1000 || h.flag_a",
+        "h.flag_c && m.age / 0 > 1 && h.flag_a && m.insured && m.months > 1000 && m.age > 3 && h.n > 2",
     ]
 
     static func outcome(_ p: Program, _ a: TypedHost) -> String {
@@ -156,6 +178,21 @@ final class TypedHost: Activation {
         #expect(c.intFn(l) != nil && c.intFn(r) != nil)
         #expect(c.scalarType(try Program.checkTyped("double(size(members)) * params.share", d).0) == .double)
         #expect(c.scalarType(try Program.checkTyped("m.level", d).0) == nil)
+    }
+
+    /// Chains of three operands or more compile to one closure; two operands keep the
+    /// binary closure; `typedPaths` false keeps the nested closures for the tests above.
+    @Test func logicChainsAreFused() throws {
+        let (d, _) = Self.fixture()
+        let c = Compiler(decls: d, localCount: 1)
+        let three = try Program.checkTyped("m.age > 3 && (m.insured && h.n > 2)", d).0
+        #expect(c.logicChain(three, and: true) != nil)
+        #expect(c.logicChain(three, and: false) == nil)
+        let mixed = try Program.checkTyped("m.age > 3 || (m.insured && h.n > 2)", d).0
+        #expect(c.logicChain(mixed, and: false) == nil)
+        var ops: [IR] = []
+        c.chainOperands(try Program.checkTyped("(m.age > 3 || m.insured) || (h.n > 2 || h.flag_a)", d).0, and: false, into: &ops)
+        #expect(ops.count == 4)
     }
 
     /// `evaluateEach` runs the rows in one context: values cached inside macros (`m.age` in
