@@ -93,3 +93,38 @@ private func open(_ dir: String, partSize: Int) throws -> SurveyReader {
         #expect(inMemory[Int32(5003)] == 5002)  // NFD spelling of an NFC id
     }
 }
+
+@Suite struct LayoutPassTests {
+    /// A survey of many member runs whose order breaks at the second run: the thread scanning
+    /// members.csv is stopped while it still has runs to hand on, the pass ends (no hang), and
+    /// the any-order path reads every household with its members.
+    @Test func orderBrokenEarlyInALargeSurvey() throws {
+        let dir = tempDir("layout-early-break")
+        let h = readText(root + "/Fixtures/thach-ha-2024/households.csv")!.split(separator: "\n").map(String.init)
+        let m = readText(root + "/Fixtures/thach-ha-2024/members.csv")!.split(separator: "\n").map(String.init)
+        // Fifteen copies of the households and members under new ids: 30,000 runs, more chunks
+        // of runs than the queue between the threads holds.
+        #expect(30_000 > MemberRuns.runsPerChunk * 5)
+        var hs = [h[0]], ms = [m[0]]
+        for copy in 0..<15 {
+            for row in h.dropFirst() { hs.append("C\(copy)" + row) }
+            for row in m.dropFirst() { ms.append("C\(copy)" + row) }
+        }
+        // The members of the first two households change places.
+        let first = ms[1].split(separator: ",")[0]
+        let a = ms[1...].prefix { $0.split(separator: ",")[0] == first }.count
+        let second = ms[1 + a].split(separator: ",")[0]
+        let b = ms[(1 + a)...].prefix { $0.split(separator: ",")[0] == second }.count
+        ms = [ms[0]] + Array(ms[(1 + a)..<(1 + a + b)]) + Array(ms[1..<(1 + a)]) + Array(ms[(1 + a + b)...])
+        write(dir + "/households.csv", hs.joined(separator: "\n") + "\n")
+        write(dir + "/members.csv", ms.joined(separator: "\n") + "\n")
+        let reader = try SurveyReader.open(householdsPath: dir + "/households.csv", membersPath: dir + "/members.csv",
+                                           schema: try shippedSchema(), mapping: nil)
+        #expect(!reader.streaming)
+        #expect(reader.parts.count == 1)
+        while try reader.next(maxHouseholds: 4096) != nil {}
+        #expect(reader.counts.householdsRead == 30_000)
+        #expect(reader.counts.householdsAccepted == 30_000)
+        #expect(reader.counts.membersAccepted == ms.count - 1)
+    }
+}
