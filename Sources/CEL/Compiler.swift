@@ -459,7 +459,7 @@ final class Compiler {
             case .int(let c):
                 return { ctx throws(EvalError) in
                     let v = try lf(ctx)
-                    if case .int(let a) = v { return intRelation(op, a, c) }
+                    if case .int(let a) = v { return orderedRelation(op, a, c) }
                     return try relation(op, v, k)
                 }
             case .string(let s) where op == .eq || op == .ne:
@@ -483,7 +483,7 @@ final class Compiler {
         let lf = value(l), rf = value(r)
         return { ctx throws(EvalError) in
             let a = try lf(ctx), b = try rf(ctx)
-            if case .int(let x) = a, case .int(let y) = b { return intRelation(op, x, y) }
+            if case .int(let x) = a, case .int(let y) = b { return orderedRelation(op, x, y) }
             return try relation(op, a, b)
         }
     }

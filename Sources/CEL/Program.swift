@@ -112,13 +112,21 @@ public final class Program: Sendable {
     /// the results are those of `count` separate `evaluate` calls.
     public func evaluateEach(_ activation: some Activation, count: Int, select: (Int) -> Bool,
                              _ body: (Int, Result<Value, EvalError>) -> Bool) {
+        eachRow(activation, count: count, select: select, root, body)
+    }
+
+    /// One run over rows `0..<count` of `root` (the loop of `evaluateEach` and
+    /// `evaluateBoolEach`): macro caches are reset before each row.
+    @inline(__always)
+    private func eachRow<T>(_ activation: some Activation, count: Int, select: (Int) -> Bool,
+                            _ root: (Ctx) throws(EvalError) -> T, _ body: (Int, Result<T, EvalError>) -> Bool) {
         guard count > 0 else { return }
-        let root = self.root, nCached = cacheCount
+        let nCached = cacheCount
         try? run(activation) { (ctx) -> Void in
             for i in 0..<count {
                 if !select(i) { continue }
                 if nCached > 0 { ctx.cached.update(repeating: false, count: nCached) }
-                let r: Result<Value, EvalError>
+                let r: Result<T, EvalError>
                 do throws(EvalError) { r = .success(try root(ctx)) } catch { r = .failure(error) }
                 if !body(i, r) { return }
             }
@@ -139,16 +147,7 @@ public final class Program: Sendable {
             }
             return
         }
-        let nCached = cacheCount
-        try? run(activation) { (ctx) -> Void in
-            for i in 0..<count {
-                if !select(i) { continue }
-                if nCached > 0 { ctx.cached.update(repeating: false, count: nCached) }
-                let r: Result<Bool, EvalError>
-                do throws(EvalError) { r = .success(try rootBool(ctx)) } catch { r = .failure(error) }
-                if !body(i, r) { return }
-            }
-        }
+        eachRow(activation, count: count, select: select, rootBool, body)
     }
 
     /// The name of the type of an evaluation result: the checked type, or where that is (or

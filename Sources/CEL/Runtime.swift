@@ -124,8 +124,10 @@ func orderResult(_ op: BinaryOp, _ c: Int) -> Bool {
     }
 }
 
+/// The language's relation on two ints or two doubles: for doubles NaN is unordered and
+/// unequal to everything, as Swift's operators have it.
 @inline(__always)
-func intRelation(_ op: BinaryOp, _ a: Int64, _ b: Int64) -> Bool {
+func orderedRelation<T: Comparable>(_ op: BinaryOp, _ a: T, _ b: T) -> Bool {
     switch op {
     case .lt: return a < b
     case .le: return a <= b

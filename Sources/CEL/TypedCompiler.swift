@@ -267,13 +267,13 @@ extension Compiler {
             guard let lf = intFn(l), let rf = intFn(r) else { return nil }
             return { ctx throws(EvalError) in
                 guard let x = try lf(ctx), let y = try rf(ctx) else { return try generic(ctx) }
-                return intRelation(op, x, y)
+                return orderedRelation(op, x, y)
             }
         case (.double?, .double?):
             guard let lf = doubleFn(l), let rf = doubleFn(r) else { return nil }
             return { ctx throws(EvalError) in
                 guard let x = try lf(ctx), let y = try rf(ctx) else { return try generic(ctx) }
-                return doubleRelation(op, x, y)
+                return orderedRelation(op, x, y)
             }
         case (.int?, .double?):
             guard let lf = intFn(l), let rf = doubleFn(r) else { return nil }
@@ -310,7 +310,7 @@ extension Compiler {
         case .constant(.int(let c)):
             return { ctx throws(EvalError) in
                 switch ctx.act.intField(i1, ofVariable: s1) {
-                case .some(.some(let a)): return intRelation(op, a, c)
+                case .some(.some(let a)): return orderedRelation(op, a, c)
                 case .some(.none): throw missing1
                 case .none: return try generic(ctx)
                 }
@@ -325,7 +325,7 @@ extension Compiler {
                 case .none: return try generic(ctx)
                 }
                 switch ctx.act.intField(i2, ofVariable: s2) {
-                case .some(.some(let b)): return intRelation(op, a, b)
+                case .some(.some(let b)): return orderedRelation(op, a, b)
                 case .some(.none): throw missing2
                 case .none: return try generic(ctx)
                 }
@@ -333,20 +333,6 @@ extension Compiler {
         default:
             return nil
         }
-    }
-}
-
-/// The language's relation on two doubles: NaN is unordered and unequal to everything, as
-/// Swift's operators have it.
-@inline(__always)
-func doubleRelation(_ op: BinaryOp, _ a: Double, _ b: Double) -> Bool {
-    switch op {
-    case .lt: return a < b
-    case .le: return a <= b
-    case .gt: return a > b
-    case .ge: return a >= b
-    case .eq: return a == b
-    default: return !(a == b)
     }
 }
 

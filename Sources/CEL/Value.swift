@@ -343,51 +343,43 @@ extension Activation {
     }
 
     public func intField(_ field: Int, ofVariable slot: Int) -> Int64?? {
-        switch self.field(field, ofVariable: slot) {
-        case .some(.some(.int(let v))): return .some(v)
-        case .some(.none): return .some(nil)
-        default: return nil
-        }
+        self.field(field, ofVariable: slot).flatMap { $0.typed { $0.intValue } }
     }
 
     public func intField(_ field: Int, of object: ObjectRef) -> Int64?? {
-        switch self.field(field, of: object) {
-        case .some(.int(let v)): return .some(v)
-        case .none: return .some(nil)
-        default: return nil
-        }
+        self.field(field, of: object).typed { $0.intValue }
     }
 
     public func doubleField(_ field: Int, ofVariable slot: Int) -> Double?? {
-        switch self.field(field, ofVariable: slot) {
-        case .some(.some(.double(let v))): return .some(v)
-        case .some(.none): return .some(nil)
-        default: return nil
-        }
+        self.field(field, ofVariable: slot).flatMap { $0.typed { $0.doubleValue } }
     }
 
     public func doubleField(_ field: Int, of object: ObjectRef) -> Double?? {
-        switch self.field(field, of: object) {
-        case .some(.double(let v)): return .some(v)
-        case .none: return .some(nil)
-        default: return nil
-        }
+        self.field(field, of: object).typed { $0.doubleValue }
     }
 
     public func boolField(_ field: Int, ofVariable slot: Int) -> Bool?? {
-        switch self.field(field, ofVariable: slot) {
-        case .some(.some(.bool(let v))): return .some(v)
-        case .some(.none): return .some(nil)
-        default: return nil
-        }
+        self.field(field, ofVariable: slot).flatMap { $0.typed { $0.boolValue } }
     }
 
     public func boolField(_ field: Int, of object: ObjectRef) -> Bool?? {
-        switch self.field(field, of: object) {
-        case .some(.bool(let v)): return .some(v)
-        case .none: return .some(nil)
-        default: return nil
-        }
+        self.field(field, of: object).typed { $0.boolValue }
+    }
+}
+
+extension Value {
+    @inlinable public var intValue: Int64? { if case .int(let v) = self { return v }; return nil }
+    @inlinable public var doubleValue: Double? { if case .double(let v) = self { return v }; return nil }
+    @inlinable public var boolValue: Bool? { if case .bool(let v) = self { return v }; return nil }
+}
+
+extension Optional where Wrapped == Value {
+    /// A field's value read as one kind, as the typed host reads answer it: `.some(nil)` when
+    /// the value is missing, `.some(v)` when it is of that kind, nil when it is of another
+    /// (the caller then takes the generic path).
+    @inlinable public func typed<T>(_ pick: (Value) -> T?) -> T?? {
+        guard let v = self else { return .some(nil) }
+        return pick(v).map { .some($0) }
     }
 }
 

@@ -380,14 +380,9 @@ final class HouseholdActivation: Activation {
             let v = yearsCache[k]
             return .some(v == Int64.min ? nil : v)
         case .derived(let k):
-            switch memberDerived[(row - memberStart) * memberDerivedCount + k] {
-            case .none: return .some(nil)
-            case .some(.int(let v)): return .some(v)
-            default: return nil
-            }
+            return memberDerived[(row - memberStart) * memberDerivedCount + k].typed { $0.intValue }
         case .monthsSince:
-            if case .int(let v)? = memberField(field, row) { return .some(v) }
-            return memberField(field, row) == nil ? .some(nil) : nil
+            return memberField(field, row).typed { $0.intValue }
         }
     }
 
@@ -396,17 +391,9 @@ final class HouseholdActivation: Activation {
         switch householdOrigins[field] {
         case .survey(let i): return rawInt(householdKinds[i], householdColumns[i]![row])
         case .derived(let k):
-            switch householdDerived[k] {
-            case .none: return .some(nil)
-            case .some(.int(let v)): return .some(v)
-            default: return nil
-            }
+            return householdDerived[k].typed { $0.intValue }
         default:
-            switch householdField(field, row) {
-            case .none: return .some(nil)
-            case .some(.int(let v)): return .some(v)
-            default: return nil
-            }
+            return householdField(field, row).typed { $0.intValue }
         }
     }
 
@@ -415,11 +402,7 @@ final class HouseholdActivation: Activation {
         switch memberOrigins[field] {
         case .survey(let i): return rawDouble(memberKinds[i], memberColumns[i]![row])
         case .derived(let k):
-            switch memberDerived[(row - memberStart) * memberDerivedCount + k] {
-            case .none: return .some(nil)
-            case .some(.double(let v)): return .some(v)
-            default: return nil
-            }
+            return memberDerived[(row - memberStart) * memberDerivedCount + k].typed { $0.doubleValue }
         default: return nil
         }
     }
@@ -429,11 +412,7 @@ final class HouseholdActivation: Activation {
         switch householdOrigins[field] {
         case .survey(let i): return rawDouble(householdKinds[i], householdColumns[i]![row])
         case .derived(let k):
-            switch householdDerived[k] {
-            case .none: return .some(nil)
-            case .some(.double(let v)): return .some(v)
-            default: return nil
-            }
+            return householdDerived[k].typed { $0.doubleValue }
         default: return nil
         }
     }
@@ -443,11 +422,7 @@ final class HouseholdActivation: Activation {
         switch memberOrigins[field] {
         case .survey(let i): return rawBool(memberKinds[i], memberColumns[i]![row])
         case .derived(let k):
-            switch memberDerived[(row - memberStart) * memberDerivedCount + k] {
-            case .none: return .some(nil)
-            case .some(.bool(let v)): return .some(v)
-            default: return nil
-            }
+            return memberDerived[(row - memberStart) * memberDerivedCount + k].typed { $0.boolValue }
         default: return nil
         }
     }
@@ -457,11 +432,7 @@ final class HouseholdActivation: Activation {
         switch householdOrigins[field] {
         case .survey(let i): return rawBool(householdKinds[i], householdColumns[i]![row])
         case .derived(let k):
-            switch householdDerived[k] {
-            case .none: return .some(nil)
-            case .some(.bool(let v)): return .some(v)
-            default: return nil
-            }
+            return householdDerived[k].typed { $0.boolValue }
         default: return nil
         }
     }

@@ -270,6 +270,16 @@ final class CSVReader {
 
     @exclusivity(unchecked) private var noQuoteUntil = 0
 
+    /// Moves `noQuoteUntil` to the next quote in the buffer from `pos` (or its end): the lines
+    /// before it can be split at commas without the RFC 4180 tokenizer.
+    @inline(__always) private func findNextQuote() {
+        if let q = memchr(buf + pos, 0x22, len - pos) {
+            noQuoteUntil = UnsafeMutableRawPointer(q).assumingMemoryBound(to: UInt8.self) - buf
+        } else {
+            noQuoteUntil = len
+        }
+    }
+
     /// Like `next()`, but only fields 0...`column` are split, and lines without quotes are found
     /// with `memchr` (for the quick order check over the id columns).
     func nextKeyFields(column: Int) -> Bool {
@@ -280,13 +290,7 @@ final class CSVReader {
                 noQuoteUntil = 0
                 continue
             }
-            if pos >= noQuoteUntil {
-                if let q = memchr(buf + pos, 0x22, len - pos) {
-                    noQuoteUntil = UnsafeMutableRawPointer(q).assumingMemoryBound(to: UInt8.self) - buf
-                } else {
-                    noQuoteUntil = len
-                }
-            }
+            if pos >= noQuoteUntil { findNextQuote() }
             guard let nlp = memchr(buf + pos, 0x0A, len - pos) else {
                 if eof { return next() }
                 refill()
@@ -336,13 +340,7 @@ final class CSVReader {
                 continue
             }
             if memcmp(buf + pos, prefix.baseAddress!, k) != 0 { return skipped }
-            if pos >= noQuoteUntil {
-                if let q = memchr(buf + pos, 0x22, len - pos) {
-                    noQuoteUntil = UnsafeMutableRawPointer(q).assumingMemoryBound(to: UInt8.self) - buf
-                } else {
-                    noQuoteUntil = len
-                }
-            }
+            if pos >= noQuoteUntil { findNextQuote() }
             guard let nlp = memchr(buf + pos + k, 0x0A, len - pos - k) else {
                 if eof { return skipped }
                 refill()

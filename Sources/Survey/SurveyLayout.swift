@@ -41,14 +41,14 @@ struct SurveyLayout {
     /// Fingerprints kept in memory at once: beyond this the check spills to temporary files.
     static let fingerprintsInMemory = 1 << 20
 
+    /// `expectedHouseholds` (an estimate) sizes the duplicate check.
     static func scan(_ hPath: String, _ hCol: Int, _ mPath: String, _ mCol: Int,
-                     partSize: Int = defaultPartSize) throws(Diagnostic) -> SurveyLayout {
+                     expectedHouseholds: Int, partSize: Int = defaultPartSize) throws(Diagnostic) -> SurveyLayout {
         let h = try CSVReader(path: hPath), m = try CSVReader(path: mPath)
         _ = h.next()
         _ = m.next()
         let hFirst = (h.nextRecordFileOffset, h.line), mFirst = (m.nextRecordFileOffset, m.line)
-        let ids = DuplicateFinder(expected: SurveyReader.estimatedRows(hPath))
-        var idBuf: [UInt8] = []
+        let ids = DuplicateFinder(expected: expectedHouseholds)
         var households = 0
 
         /// The next household row with an id (rows without one are skipped, as the reader
@@ -57,7 +57,7 @@ struct SurveyLayout {
             while h.nextKeyFields(column: hCol) {
                 guard let (p, n) = key(h, hCol) else { continue }
                 households += 1
-                ids.add(p, n, line: h.recordLine, scratch: &idBuf)
+                ids.add(p, n, line: h.recordLine)
                 return (p, n)
             }
             return nil
@@ -298,7 +298,7 @@ final class DuplicateFinder {
 
     @exclusivity(unchecked) private var found: [Int32: Int32] = [:]
 
-    func add(_ p: UnsafePointer<UInt8>, _ n: Int, line: Int, scratch: inout [UInt8]) {
+    func add(_ p: UnsafePointer<UInt8>, _ n: Int, line: Int) {
         var f1: UInt64, f2: UInt64
         if SurveyText.isASCII(p, n) {
             f1 = hashBytes(p, n)

@@ -156,8 +156,10 @@ public final class SurveyReader {
             self.layout = layout
         } else {
             do {
-                let size = partSize ?? min(SurveyLayout.defaultPartSize, max(256, SurveyReader.estimatedRows(householdsPath) / 16))
-                self.layout = try SurveyLayout.scan(householdsPath, h.hidCol, membersPath, m.hidCol, partSize: max(1, size))
+                let expected = SurveyReader.estimatedRows(householdsPath)
+                let size = partSize ?? min(SurveyLayout.defaultPartSize, max(256, expected / 16))
+                self.layout = try SurveyLayout.scan(householdsPath, h.hidCol, membersPath, m.hidCol,
+                                                    expectedHouseholds: expected, partSize: max(1, size))
             } catch { throw DiagnosticList([error]) }
         }
         streaming = self.layout.inOrder

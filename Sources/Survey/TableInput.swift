@@ -273,15 +273,22 @@ final class TableInput {
         return false
     }
 
-    /// The household id of the current record as raw trimmed bytes (copied), or nil when the row
-    /// has no such cell or it is empty. Does not modify the buffer.
-    func householdIDBytes() -> [UInt8]? {
+    /// The household id cell of the current record, blanks trimmed and still escaped (the
+    /// buffer is not modified), or nil when the row has no such cell or it is empty.
+    @inline(__always)
+    private func rawHouseholdID() -> (UnsafePointer<UInt8>, Int)? {
         guard hidCol >= 0, hidCol < csv.fieldCount else { return nil }
         var p = csv.fieldStart(hidCol)
         var n = csv.fieldLength(hidCol)
         while n > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; n -= 1 }
         while n > 0, p[n - 1] == 0x20 || p[n - 1] == 0x09 { n -= 1 }
-        guard n > 0 else { return nil }
+        return n > 0 ? (p, n) : nil
+    }
+
+    /// The household id of the current record as raw trimmed bytes (copied), or nil when the row
+    /// has no such cell or it is empty. Does not modify the buffer.
+    func householdIDBytes() -> [UInt8]? {
+        guard let (p, n) = rawHouseholdID() else { return nil }
         var out = Array(UnsafeBufferPointer(start: p, count: n))
         if csv.fieldQuoted(hidCol), out.contains(0x22) {
             var r: [UInt8] = []
@@ -295,12 +302,7 @@ final class TableInput {
     /// Like `householdIDBytes()`, into a reused buffer; false when there is no id.
     func householdIDBytes(into out: inout [UInt8]) -> Bool {
         out.removeAll(keepingCapacity: true)
-        guard hidCol >= 0, hidCol < csv.fieldCount else { return false }
-        var p = csv.fieldStart(hidCol)
-        var n = csv.fieldLength(hidCol)
-        while n > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; n -= 1 }
-        while n > 0, p[n - 1] == 0x20 || p[n - 1] == 0x09 { n -= 1 }
-        guard n > 0 else { return false }
+        guard let (p, n) = rawHouseholdID() else { return false }
         if csv.fieldQuoted(hidCol), memchr(p, 0x22, n) != nil {
             guard let b = householdIDBytes() else { return false }
             out.append(contentsOf: b)
@@ -312,12 +314,7 @@ final class TableInput {
 
     /// True when the current record's household id is `id` (bytes, or NFC-equal text).
     func householdIDMatches(_ id: [UInt8]) -> Bool? {
-        guard hidCol >= 0, hidCol < csv.fieldCount else { return nil }
-        var p = csv.fieldStart(hidCol)
-        var n = csv.fieldLength(hidCol)
-        while n > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; n -= 1 }
-        while n > 0, p[n - 1] == 0x20 || p[n - 1] == 0x09 { n -= 1 }
-        guard n > 0 else { return nil }
+        guard let (p, n) = rawHouseholdID() else { return nil }
         if n == id.count, id.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { return true }
         if csv.fieldQuoted(hidCol) || !SurveyText.isASCII(p, n) || !id.allSatisfy({ $0 < 0x80 }) {
             guard let b = householdIDBytes() else { return nil }

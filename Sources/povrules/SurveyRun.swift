@@ -298,7 +298,7 @@ private final class PartRing<T>: @unchecked Sendable {
     }
     let depth: Int
     let count: Int
-    private let lock = NSLockish()
+    private let lock = PthreadMutex()
     private let free: DispatchSemaphore
     private var slots: [Item?]
     private let ready: [DispatchSemaphore]
@@ -364,7 +364,7 @@ private final class PartRing<T>: @unchecked Sendable {
 }
 
 /// A mutex (pthread), for the few shared counters of the pipeline.
-private final class NSLockish: @unchecked Sendable {
+private final class PthreadMutex: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
