@@ -223,39 +223,15 @@ public enum Aggregates {
     /// Rates, deprivation headcounts, AF measures and transitions, overall and per group.
     public static func compute(_ rows: [AggregateHousehold], frame: IndicatorFrame, groupBy: [String],
                                statusOrder: [String] = ["poor", "near_poor", "average", "other", "undetermined"]) -> AggregateReport {
-        var order = statusOrder
-        for r in rows where !order.contains(r.status) { order.append(r.status) }
-        let overall = group(rows, key: [], frame: frame)
-        var buckets: [[String]: [AggregateHousehold]] = [:]
-        if !groupBy.isEmpty {
-            for r in rows { buckets[r.groups, default: []].append(r) }
-        }
-        let keys = buckets.keys.sorted { a, b in a.lexicographicallyPrecedes(b) }
-        return AggregateReport(frame: frame, groupBy: groupBy, weighted: rows.contains { $0.weight != 1 },
-                               overall: overall, groups: keys.map { group(buckets[$0]!, key: $0, frame: frame) },
-                               statusOrder: order)
+        var acc = AggregateAccumulator(frame: frame, groupBy: groupBy, statusOrder: statusOrder)
+        for r in rows { acc.add(r) }
+        return acc.report()
     }
 
     public static func group(_ rows: [AggregateHousehold], key: [String], frame: IndicatorFrame) -> GroupAggregate {
-        var g = GroupAggregate(key: key)
-        let d = frame.ids.count
-        var depAll = [Double](repeating: 0, count: d), depPoor = depAll, depNear = depAll
-        for r in rows {
-            g.all.add(r)
-            g.classes[r.status, default: Tally()].add(r)
-            for j in 0..<min(d, r.deprived.count) where r.deprived[j] {
-                depAll[j] += r.weight
-                if r.status == "poor" { depPoor[j] += r.weight }
-                if r.status == "near_poor" { depNear[j] += r.weight }
-            }
-            transition(r, &g.transitions)
-        }
-        func share(_ v: [Double], _ n: Double) -> [Double] { v.map { n > 0 ? $0 / n : 0 } }
-        g.headcountAll = share(depAll, g.all.weightedHouseholds)
-        g.headcountPoor = share(depPoor, g.tally("poor").weightedHouseholds)
-        g.headcountNearPoor = share(depNear, g.tally("near_poor").weightedHouseholds)
-        g.af = AlkireFoster.Variant.allCases.map { alkireFoster(rows, frame: frame, variant: $0) }
-        return g
+        var g = GroupAccumulator(key: key, frame: frame)
+        for r in rows { g.add(r, frame) }
+        return g.result(frame)
     }
 
     /// Deprivation score c_i = Σ_j w_j · deprived_ij.
@@ -274,27 +250,9 @@ public enum Aggregates {
     }
 
     public static func alkireFoster(_ rows: [AggregateHousehold], frame: IndicatorFrame, variant: AlkireFoster.Variant) -> AlkireFoster {
-        let d = frame.ids.count
-        var n = 0.0, q = 0.0, qCount = 0, sumC = 0.0
-        var unc = [Double](repeating: 0, count: d), cen = unc
-        for r in rows {
-            n += r.weight
-            let poor = isPoor(r, frame, variant)
-            if poor { q += r.weight; qCount += 1; sumC += r.weight * score(r, frame) }
-            for j in 0..<min(d, r.deprived.count) where r.deprived[j] {
-                unc[j] += r.weight
-                if poor { cen[j] += r.weight }
-            }
-        }
-        let uncensored = unc.map { n > 0 ? $0 / n : 0 }
-        let censored = cen.map { n > 0 ? $0 / n : 0 }
-        let m0 = n > 0 ? sumC / n : 0
-        let contribution = (0..<d).map { j in m0 > 0 ? frame.weights[j] * censored[j] / m0 : 0 }
-        var dims = [Double](repeating: 0, count: frame.dimensionIDs.count)
-        for j in 0..<d where frame.dimensionOf[j] < dims.count { dims[frame.dimensionOf[j]] += contribution[j] }
-        return AlkireFoster(variant: variant, population: n, poor: q, poorHouseholds: qCount,
-                            headcount: n > 0 ? q / n : 0, intensity: q > 0 ? sumC / q : 0, adjustedHeadcount: m0,
-                            uncensored: uncensored, censored: censored, contribution: contribution, dimensionContribution: dims)
+        var sums = AlkireFosterSums(variant: variant, indicators: frame.ids.count)
+        for r in rows { sums.add(r, frame) }
+        return sums.measures(frame)
     }
 
     static func transition(_ r: AggregateHousehold, _ t: inout Transitions) {
@@ -313,5 +271,121 @@ public enum Aggregates {
         default:
             if poorNow { t.newlyPoor.add(r) }
         }
+    }
+}
+
+/// The running sums of one Alkire–Foster variant: every measure is a ratio of them.
+struct AlkireFosterSums: Sendable {
+    let variant: AlkireFoster.Variant
+    var n = 0.0, q = 0.0, qCount = 0, sumC = 0.0
+    var unc: [Double], cen: [Double]
+
+    init(variant: AlkireFoster.Variant, indicators d: Int) {
+        self.variant = variant
+        unc = [Double](repeating: 0, count: d)
+        cen = unc
+    }
+
+    mutating func add(_ r: AggregateHousehold, _ frame: IndicatorFrame) {
+        n += r.weight
+        let poor = Aggregates.isPoor(r, frame, variant)
+        if poor { q += r.weight; qCount += 1; sumC += r.weight * Aggregates.score(r, frame) }
+        for j in 0..<min(unc.count, r.deprived.count) where r.deprived[j] {
+            unc[j] += r.weight
+            if poor { cen[j] += r.weight }
+        }
+    }
+
+    func measures(_ frame: IndicatorFrame) -> AlkireFoster {
+        let d = unc.count
+        let uncensored = unc.map { n > 0 ? $0 / n : 0 }
+        let censored = cen.map { n > 0 ? $0 / n : 0 }
+        let m0 = n > 0 ? sumC / n : 0
+        let contribution = (0..<d).map { j in m0 > 0 ? frame.weights[j] * censored[j] / m0 : 0 }
+        var dims = [Double](repeating: 0, count: frame.dimensionIDs.count)
+        for j in 0..<d where frame.dimensionOf[j] < dims.count { dims[frame.dimensionOf[j]] += contribution[j] }
+        return AlkireFoster(variant: variant, population: n, poor: q, poorHouseholds: qCount,
+                            headcount: n > 0 ? q / n : 0, intensity: q > 0 ? sumC / q : 0, adjustedHeadcount: m0,
+                            uncensored: uncensored, censored: censored, contribution: contribution, dimensionContribution: dims)
+    }
+}
+
+/// The running sums of one group: households are added one at a time and forgotten.
+struct GroupAccumulator: Sendable {
+    var group: GroupAggregate
+    var depAll: [Double], depPoor: [Double], depNear: [Double]
+    var af: [AlkireFosterSums]
+
+    init(key: [String], frame: IndicatorFrame) {
+        group = GroupAggregate(key: key)
+        let d = frame.ids.count
+        depAll = [Double](repeating: 0, count: d)
+        depPoor = depAll
+        depNear = depAll
+        af = AlkireFoster.Variant.allCases.map { AlkireFosterSums(variant: $0, indicators: d) }
+    }
+
+    mutating func add(_ r: AggregateHousehold, _ frame: IndicatorFrame) {
+        group.all.add(r)
+        group.classes[r.status, default: Tally()].add(r)
+        for j in 0..<min(depAll.count, r.deprived.count) where r.deprived[j] {
+            depAll[j] += r.weight
+            if r.status == "poor" { depPoor[j] += r.weight }
+            if r.status == "near_poor" { depNear[j] += r.weight }
+        }
+        Aggregates.transition(r, &group.transitions)
+        for v in af.indices { af[v].add(r, frame) }
+    }
+
+    func result(_ frame: IndicatorFrame) -> GroupAggregate {
+        var g = group
+        func share(_ v: [Double], _ n: Double) -> [Double] { v.map { n > 0 ? $0 / n : 0 } }
+        g.headcountAll = share(depAll, g.all.weightedHouseholds)
+        g.headcountPoor = share(depPoor, g.tally("poor").weightedHouseholds)
+        g.headcountNearPoor = share(depNear, g.tally("near_poor").weightedHouseholds)
+        g.af = af.map { $0.measures(frame) }
+        return g
+    }
+}
+
+/// Aggregates over a stream of households, in bounded memory: running sums per group, not
+/// rows. Households must come in input order: the sums are then added in the same order as
+/// over a list of every row, so the figures are the same to the last bit whatever the
+/// number of threads that classified them.
+public struct AggregateAccumulator: Sendable {
+    public let frame: IndicatorFrame
+    public let groupBy: [String]
+    private var statusOrder: [String]
+    /// Statuses in the order they first came, for those the given order lacks.
+    private var seenStatuses: [String] = []
+    private var weighted = false
+    private var overall: GroupAccumulator
+    private var groups: [[String]: GroupAccumulator] = [:]
+
+    public init(frame: IndicatorFrame, groupBy: [String],
+                statusOrder: [String] = ["poor", "near_poor", "average", "other", "undetermined"]) {
+        self.frame = frame
+        self.groupBy = groupBy
+        self.statusOrder = statusOrder
+        overall = GroupAccumulator(key: [], frame: frame)
+    }
+
+    public mutating func add(_ r: AggregateHousehold) {
+        if !seenStatuses.contains(r.status) { seenStatuses.append(r.status) }
+        if r.weight != 1 { weighted = true }
+        overall.add(r, frame)
+        if !groupBy.isEmpty {
+            groups[r.groups, default: GroupAccumulator(key: r.groups, frame: frame)].add(r, frame)
+        }
+    }
+
+    /// The figures so far; `statusOrder` (known only at the end of a run, say) replaces the
+    /// order given at the start.
+    public func report(statusOrder given: [String]? = nil) -> AggregateReport {
+        var order = given ?? statusOrder
+        for s in seenStatuses where !order.contains(s) { order.append(s) }
+        let keys = groups.keys.sorted { a, b in a.lexicographicallyPrecedes(b) }
+        return AggregateReport(frame: frame, groupBy: groupBy, weighted: weighted, overall: overall.result(frame),
+                               groups: keys.map { groups[$0]!.result(frame) }, statusOrder: order)
     }
 }

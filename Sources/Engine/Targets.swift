@@ -90,16 +90,48 @@ public struct TargetTally: Sendable, Equatable {
     public init() {}
 }
 
-/// Accumulates target counts household by household. One instance per thread.
+/// What a `TargetCounter` has counted: tallies overall and per village, the short lists, and
+/// the households left out. Counts of parts of a survey add up to the counts of the whole.
+public struct TargetCounts: Sendable {
+    public var overall: [TargetTally]
+    public var byVillage: [String: [TargetTally]] = [:]
+    public var short: [[ShortEntry]]
+    public var outsidePlan = 0
+
+    init(targets: Int) {
+        overall = Array(repeating: TargetTally(), count: targets)
+        short = Array(repeating: [], count: targets)
+    }
+
+    /// Adds counts of the households that come after these (short lists stay in input order).
+    public mutating func add(_ o: TargetCounts) {
+        for k in overall.indices { overall[k].add(o.overall[k]) }
+        for (village, tallies) in o.byVillage {
+            if var mine = byVillage[village] {
+                for k in mine.indices { mine[k].add(tallies[k]) }
+                byVillage[village] = mine
+            } else {
+                byVillage[village] = tallies
+            }
+        }
+        for k in short.indices { short[k].append(contentsOf: o.short[k]) }
+        outsidePlan += o.outsidePlan
+    }
+}
+
+/// Accumulates target counts household by household. One instance per thread: workers count
+/// their own batches, hand them over with `takeCounts`, and one counter adds them in input
+/// order (`TargetCounts.add`).
 public final class TargetCounter {
     public let plan: CompiledPlan
     public let keepLists: Bool
     public let withNames: Bool
-    public private(set) var overall: [TargetTally]
-    public private(set) var byVillage: [String: [TargetTally]] = [:]
-    public private(set) var short: [[ShortEntry]]
+    public private(set) var counts: TargetCounts
+    public var overall: [TargetTally] { counts.overall }
+    public var byVillage: [String: [TargetTally]] { counts.byVillage }
+    public var short: [[ShortEntry]] { counts.short }
     /// Households classified under a rule set not in force in the plan's year: not counted.
-    public private(set) var outsidePlan = 0
+    public var outsidePlan: Int { counts.outsidePlan }
     private var activations: [ObjectIdentifier: HouseholdActivation] = [:]
     private var paramCache: [ObjectIdentifier: [Int32: [Value]]] = [:]
 
@@ -107,20 +139,28 @@ public final class TargetCounter {
         self.plan = plan
         self.keepLists = keepLists
         self.withNames = withNames
-        overall = Array(repeating: TargetTally(), count: plan.plan.targets.count)
-        short = Array(repeating: [], count: plan.plan.targets.count)
+        counts = TargetCounts(targets: plan.plan.targets.count)
     }
+
+    /// The counts so far, leaving this counter empty.
+    public func takeCounts() -> TargetCounts {
+        defer { counts = TargetCounts(targets: plan.plan.targets.count) }
+        return counts
+    }
+
+    /// Adds the counts of households that come after those counted here.
+    public func add(_ o: TargetCounts) { counts.add(o) }
 
     /// Counts household `h` of `batch`, classified as `result`.
     public func add(_ result: HouseholdResult, batch: SurveyBatch, household h: Int) {
         let rules = result.rules
         guard let programs = plan.programs[ObjectIdentifier(rules)] else {
-            outsidePlan += 1
+            counts.outsidePlan += 1
             return
         }
         let a = activation(rules, batch)
         prepare(a, result: result, batch: batch, household: h)
-        var tallies = byVillage[result.village] ?? Array(repeating: TargetTally(), count: programs.count)
+        var tallies = counts.byVillage[result.village] ?? Array(repeating: TargetTally(), count: programs.count)
         let nameField = withNames ? batch.members.fieldIndex("full_name") : nil
         for (k, p) in programs.enumerated() {
             let target = plan.plan.targets[k]
@@ -143,10 +183,10 @@ public final class TargetCounter {
                 if let pop = p.population, test(pop) == true {
                     t.population += 1
                     if let c = p.condition {
-                        if test(c) == true { t.met += 1 } else if keepLists && target.measurable { short[k].append(entry(nil)) }
+                        if test(c) == true { t.met += 1 } else if keepLists && target.measurable { counts.short[k].append(entry(nil)) }
                     }
                 } else if p.population == nil, now, keepLists, target.measurable {
-                    short[k].append(entry(nil))    // reductions: households that still count
+                    counts.short[k].append(entry(nil))    // reductions: households that still count
                 }
             } else {
                 a.use(.planMember)
@@ -158,17 +198,17 @@ public final class TargetCounter {
                     if let pop = p.population, test(pop) == true {
                         t.population += 1
                         if let c = p.condition {
-                            if test(c) == true { t.met += 1 } else if keepLists && target.measurable { short[k].append(entry(row)) }
+                            if test(c) == true { t.met += 1 } else if keepLists && target.measurable { counts.short[k].append(entry(row)) }
                         }
                     } else if p.population == nil, now, keepLists, target.measurable {
-                        short[k].append(entry(row))
+                        counts.short[k].append(entry(row))
                     }
                 }
             }
-            overall[k].add(t)
+            counts.overall[k].add(t)
             tallies[k].add(t)
         }
-        byVillage[result.village] = tallies
+        counts.byVillage[result.village] = tallies
     }
 
     func activation(_ rules: CompiledRuleSet, _ batch: SurveyBatch) -> HouseholdActivation {

@@ -46,24 +46,36 @@ struct ReportCommand: ParsableCommand {
         let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads)
         // Nothing here shows the indicators' explanation sentences; rendering them costs more than classifying.
         run.withReasons = false
-        var rows: [AggregateHousehold] = []
-        var frame: IndicatorFrame?
+        // Rows are made on the workers and summed here in input order, then dropped: memory
+        // holds one running sum per group, not a row per household.
+        var accumulator: AggregateAccumulator?
         var sets: [String: [String]] = [:]
-        try run.forEachClassified { batch, h, r in
-            if frame == nil { frame = IndicatorFrame(r.rules, on: r.referenceDate, cutoffCount: cutoff) }
-            if sets[r.rules.ruleSet.reference] == nil { sets[r.rules.ruleSet.reference] = r.rules.ruleSet.indicators.map(\.id) }
-            rows.append(AggregateHousehold.make(r, batch: batch, household: h, groupBy: groupBy))
+        try run.forEachClassifiedBatch(state: { () }, prepare: { _, batch, outcomes in
+            outcomes.enumerated().compactMap { h, outcome -> (AggregateHousehold, HouseholdResult)? in
+                guard case .classified(let r) = outcome else { return nil }
+                return (AggregateHousehold.make(r, batch: batch, household: h, groupBy: groupBy), r)
+            }
+        }) { rows in
+            for (row, r) in rows {
+                if accumulator == nil {
+                    accumulator = AggregateAccumulator(frame: IndicatorFrame(r.rules, on: r.referenceDate, cutoffCount: cutoff),
+                                                       groupBy: groupBy)
+                }
+                if sets[r.rules.ruleSet.reference] == nil { sets[r.rules.ruleSet.reference] = r.rules.ruleSet.indicators.map(\.id) }
+                accumulator!.add(row)
+            }
         }
         if Set(sets.values).count > 1 {
             Report.printErr("error: \(AggregateError.mixedRuleSets(sets.keys.sorted()))")
             throw ExitStatus.badInput
         }
+        let frame = accumulator?.frame
         if let cutoff, let f = frame, cutoff < 1 || cutoff > f.ids.count {
             Report.printErr("error: --cutoff must be between 1 and \(f.ids.count)")
             throw ExitStatus.badInput
         }
-        if let frame {
-            let report = Aggregates.compute(rows, frame: frame, groupBy: groupBy, statusOrder: run.classOrderForReports)
+        if let accumulator {
+            let report = accumulator.report(statusOrder: run.classOrderForReports)
             var labels: [String: Bilingual] = [:]
             for set in rules.library.ruleSets { for c in set.classes where labels[c.id] == nil { labels[c.id] = c.label } }
             let sink = try OutputSink(path: output)

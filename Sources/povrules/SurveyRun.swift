@@ -97,15 +97,21 @@ final class SurveyRun {
         }
     }
 
-    /// Like `forEachOutcome`, for commands that also read the survey row of each classified
-    /// household (aggregates, targets): `body` gets the batch, the household's index in it and
-    /// the result. Classified on all workers at once, handed on in input order.
-    func forEachClassified(_ body: (SurveyBatch, Int, HouseholdResult) throws -> Void) throws {
-        try inParallel({ worker, batch in worker.classify(batch) }) { batch, outcomes in
-            for (h, outcome) in outcomes.enumerated() {
-                count(outcome)
-                if case .classified(let r) = outcome { try body(batch, h, r) }
-            }
+    /// Classifies batch by batch, for commands that also read the survey rows of the households
+    /// (aggregates, targets), with a step that runs on the worker right after the batch is
+    /// classified: `prepare` gets the worker's own state (made by `state`, one per worker, so
+    /// it needs no lock), the batch and its outcomes; `body` gets what it returns, in input
+    /// order, on this thread. Work that need not be in order moves off the writing thread.
+    func forEachClassifiedBatch<S, P>(state: () -> S,
+                                      prepare: @escaping (S, SurveyBatch, [HouseholdOutcome]) -> P,
+                                      _ body: (P) throws -> Void) throws {
+        let states = WorkerStates(workers: workers, states: workers.map { _ in state() })
+        try inParallel({ worker, batch in
+            let outcomes = worker.classify(batch)
+            return (outcomes, prepare(states.state(of: worker), batch, outcomes))
+        }) { _, done in
+            for outcome in done.0 { count(outcome) }
+            try body(done.1)
         }
     }
 
@@ -268,6 +274,15 @@ final class SurveyRun {
         if !perClass.isEmpty { Report.printErr("classes: \(perClass)") }
         // A member row that joins no household is bad input too, though every household is classified.
         if rejected > 0 || c.membersRejected > 0 { throw ExitStatus.badInput }
+    }
+}
+
+/// One state per worker, found by the worker's classifier: each is touched by one thread only.
+private struct WorkerStates<S>: @unchecked Sendable {
+    let workers: [Classifier]
+    let states: [S]
+    func state(of worker: Classifier) -> S {
+        states[workers.firstIndex { $0 === worker }!]
     }
 }
 

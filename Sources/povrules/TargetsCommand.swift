@@ -60,8 +60,17 @@ struct TargetsCommand: ParsableCommand {
         // Nothing here shows the indicators' explanation sentences; rendering them costs more than classifying.
         run.withReasons = false
         if withNames { run.reader.keepPersonalData = true }
+        // Each worker counts its own batches (the plan's expressions are evaluated there); the
+        // counts are added here in input order, so the short lists keep it.
         let counter = TargetCounter(plan: compiled, keepLists: list, withNames: withNames)
-        try run.forEachClassified { batch, h, r in counter.add(r, batch: batch, household: h) }
+        let list = list, withNames = withNames
+        try run.forEachClassifiedBatch(state: { TargetCounter(plan: compiled, keepLists: list, withNames: withNames) },
+                                       prepare: { worker, batch, outcomes in
+            for (h, outcome) in outcomes.enumerated() {
+                if case .classified(let r) = outcome { worker.add(r, batch: batch, household: h) }
+            }
+            return worker.takeCounts()
+        }) { counter.add($0) }
         let renderer = TargetsRenderer(plan: compiled.plan, overall: counter.overall, byVillage: counter.byVillage,
                                        lists: list ? counter.short : nil, language: lang, withNames: withNames)
         let sink = try OutputSink(path: output)
