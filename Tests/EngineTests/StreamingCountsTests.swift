@@ -83,3 +83,15 @@ import Testing
         #expect(streamed.statusOrder.count > 3)
     }
 }
+
+import Output
+import CEL
+
+/// Every JSON the product writes escapes strings one way.
+@Suite struct JSONQuoteTests {
+    @Test func outputsQuoteLikeTheExpressionLanguage() {
+        let tricky = "Thôn \"Nam\"\\ a\u{08}b\u{0C}c\u{01}\n\t"
+        #expect(JSONValue.string(tricky).text == CELJSON.quoteJSON(tricky))
+        #expect(JSONValue.string(tricky).text == "\"Thôn \\\"Nam\\\"\\\\ a\\bb\\fc\\u0001\\n\\t\"")
+    }
+}
