@@ -539,7 +539,9 @@ public struct RuleDiff {
         reader = try SurveyReader.open(householdsPath: survey.households, membersPath: survey.members,
                                        schema: side.rules.schema, mapping: survey.mapping, asOf: side.asOf)
         let classifier = Classifier(library: side.rules.compiled, policy: ReferencePolicy(asOf: side.asOf))
-        let options = EligibilityOptions(language: language)
+        // Explanation sentences cost more than the classification; only the sample shows them.
+        classifier.withReasons = only != nil
+        let options = EligibilityOptions(language: language, reasons: only != nil)
         var delivered = Set<String>()
         while true {
             let batch: SurveyBatch?

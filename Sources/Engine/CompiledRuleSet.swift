@@ -24,21 +24,39 @@ public struct CompiledIndicator: Sendable {
     public let explainNotDeprived: [Template]?
 }
 
-public struct CompiledProgrammeRule: Sendable {
+// Classes, not structs: eligibility walks these for every member of every household, and a
+// struct of a programme, its rules and their texts would be copied, field by field, each time.
+public final class CompiledProgrammeRule: Sendable {
     public let rule: ProgrammeRule
     public let program: Program
     /// The rule's reason in Vietnamese and English, with `{{ expression }}` holes.
-    public var reason: [Template] = []
+    public let reason: [Template]
+
+    init(rule: ProgrammeRule, program: Program, reason: [Template]) {
+        self.rule = rule
+        self.program = program
+        self.reason = reason
+    }
 }
 
-public struct CompiledProgramme: Sendable {
+public final class CompiledProgramme: Sendable {
     public let programme: Programme
     public let scope: CompiledProgrammeRule?
     public let paths: [CompiledProgrammeRule]
     public let priorities: [CompiledProgrammeRule]
     public let bands: [CompiledProgrammeRule]
     /// Why a person in scope is not eligible, in Vietnamese and English.
-    public var notEligibleReason: [Template] = []
+    public let notEligibleReason: [Template]
+
+    init(programme: Programme, scope: CompiledProgrammeRule?, paths: [CompiledProgrammeRule], priorities: [CompiledProgrammeRule],
+         bands: [CompiledProgrammeRule], notEligibleReason: [Template]) {
+        self.programme = programme
+        self.scope = scope
+        self.paths = paths
+        self.priorities = priorities
+        self.bands = bands
+        self.notEligibleReason = notEligibleReason
+    }
 }
 
 public struct CompiledRequirement: Sendable {
@@ -175,20 +193,20 @@ struct RuleCompiler {
             let stage: RuleStage = prog.level == .member ? .memberProgramme : .householdProgramme
             func rule(_ r: ProgrammeRule, _ context: String) -> CompiledProgrammeRule? {
                 guard let p = compile(r.when, stage: stage, context: context) else { return nil }
-                var c = CompiledProgrammeRule(rule: r, program: p)
-                c.reason = [r.reason.vi, r.reason.en].map { template($0, at: r.location, stage: stage, context: context + " reason") }
-                return c
+                return CompiledProgrammeRule(rule: r, program: p, reason: [r.reason.vi, r.reason.en].map {
+                    template($0, at: r.location, stage: stage, context: context + " reason")
+                })
             }
             func rules(_ list: [ProgrammeRule], _ what: String) -> [CompiledProgrammeRule] {
                 list.compactMap { r in rule(r, "programme '\(prog.id)' \(what) '\(r.id)'") }
             }
             let scope = prog.scope.flatMap { r in rule(r, "programme '\(prog.id)' scope") }
-            var compiled = CompiledProgramme(programme: prog, scope: scope, paths: rules(prog.paths, "path"),
-                                             priorities: rules(prog.priorities, "priority"), bands: rules(prog.bands, "band"))
-            compiled.notEligibleReason = [prog.notEligibleReason.vi, prog.notEligibleReason.en].map {
+            let notEligible = [prog.notEligibleReason.vi, prog.notEligibleReason.en].map {
                 template($0, at: prog.location, stage: stage, context: "programme '\(prog.id)' not_eligible_reason")
             }
-            programmes.append(compiled)
+            programmes.append(CompiledProgramme(programme: prog, scope: scope, paths: rules(prog.paths, "path"),
+                                                priorities: rules(prog.priorities, "priority"), bands: rules(prog.bands, "band"),
+                                                notEligibleReason: notEligible))
         }
         if bag.hasErrors { throw DiagnosticList(bag.diagnostics) }
         return CompiledRuleSet(ruleSet: ruleSet, environment: env, householdRequirements: householdRequirements,

@@ -30,9 +30,13 @@ public struct EligibilityOptions: Sendable {
     /// Programme ids to evaluate, nil for all, in rule order either way.
     public var programmes: Set<String>?
     public var language: Language
-    public init(programmes: Set<String>? = nil, language: Language = .vi) {
+    /// Write `EligibilityResult.reason`; work that only compares decisions (a rules diff) turns
+    /// it off: rendering the sentences costs more than deciding.
+    public var reasons: Bool
+    public init(programmes: Set<String>? = nil, language: Language = .vi, reasons: Bool = true) {
         self.programmes = programmes
         self.language = language
+        self.reasons = reasons
     }
 }
 
@@ -47,8 +51,9 @@ enum Eligibility {
         guard !programmes.isEmpty else { return [] }
         var out: [EligibilityResult] = []
 
+        let reasons = options.reasons
         func render(_ templates: [Template]) -> String {
-            templates.isEmpty ? "" : classifier.render(templates[lang], a, members: [], language: options.language)
+            !reasons || templates.isEmpty ? "" : classifier.render(templates[lang], a, members: [], language: options.language)
         }
         func holds(_ r: CompiledProgrammeRule) -> Bool { (try? r.program.evaluateBool(a)) ?? false }
 
@@ -65,13 +70,16 @@ enum Eligibility {
             }
             let priorities = p.priorities.filter(holds)
             let band = p.bands.first(where: holds)
-            var reasons = [render(path.reason)]
-            reasons += priorities.map { render($0.reason) }
-            if let band { reasons.append(render(band.reason)) }
+            var reason = ""
+            if reasons {
+                var texts = [render(path.reason)]
+                texts += priorities.map { render($0.reason) }
+                if let band { texts.append(render(band.reason)) }
+                reason = texts.filter { !$0.isEmpty }.joined(separator: "; ")
+            }
             return EligibilityResult(householdID: result.householdID, memberID: memberID, program: p.programme.id,
                                      applies: true, eligible: true, priorities: priorities.map(\.rule.id),
-                                     band: band?.rule.id ?? "", path: path.rule.id,
-                                     reason: reasons.filter { !$0.isEmpty }.joined(separator: "; "))
+                                     band: band?.rule.id ?? "", path: path.rule.id, reason: reason)
         }
 
         // Household-level programmes first (one row for the household), then each member in
@@ -83,9 +91,11 @@ enum Eligibility {
         let memberLevel = programmes.filter { $0.programme.level == .member }
         if !memberLevel.isEmpty {
             a.use(.memberProgramme)
+            // `memberIDs` is built on each use: once here, not once per member.
+            let memberIDs = result.memberIDs
             for (k, row) in batch.memberRanges[h].enumerated() {
                 a.member = row
-                let id = k < result.memberIDs.count ? result.memberIDs[k] : String(k + 1)
+                let id = k < memberIDs.count ? memberIDs[k] : String(k + 1)
                 for p in memberLevel { out.append(decide(p, memberID: id)) }
             }
         }

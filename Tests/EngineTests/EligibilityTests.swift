@@ -41,4 +41,29 @@ import Testing
         #expect(only.allSatisfy { $0.program == "P3.2" })
         #expect(only.contains { $0.reason.contains("child") || $0.reason.contains("aged") })
     }
+
+    /// A rules diff compares decisions only: without the reason sentences, the decisions are
+    /// the same and the reasons are empty.
+    @Test func decisionsWithoutReasonsAreTheSame() throws {
+        let schema = try SurveySchema.shipped(rulesRoot: Self.root + "/Rules")
+        let library = try RuleLoader.load(root: Self.root + "/Rules")
+        let compiled = try library.ruleSets.map { try CompiledRuleSet.compile($0, schema: schema) }
+        let reader = try SurveyReader(householdsPath: Self.root + "/Fixtures/thach-ha-2024/households.csv",
+                                      membersPath: Self.root + "/Fixtures/thach-ha-2024/members.csv", schema: schema, mapping: nil)
+        let classifier = Classifier(library: compiled, policy: ReferencePolicy(asOf: nil))
+        let batch = try #require(try reader.next(maxHouseholds: 300))
+        var compared = 0
+        for h in 0..<batch.households.count {
+            let (_, full) = classifier.classifyWithEligibility(household: h, of: batch)
+            let (_, bare) = classifier.classifyWithEligibility(household: h, of: batch, options: EligibilityOptions(reasons: false))
+            #expect(full.count == bare.count)
+            for (a, b) in zip(full, bare) {
+                #expect(a.memberID == b.memberID && a.program == b.program && a.applies == b.applies && a.eligible == b.eligible)
+                #expect(a.priorities == b.priorities && a.band == b.band && a.path == b.path)
+                #expect(b.reason.isEmpty)
+                compared += 1
+            }
+        }
+        #expect(compared > 500)
+    }
 }
