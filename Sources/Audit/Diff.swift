@@ -1,4 +1,6 @@
 import Diagnostics
+import Dispatch
+import Foundation
 import Engine
 import RuleModel
 import Survey
@@ -261,8 +263,6 @@ public struct RuleDiff {
         var baseDep: [String: Int] = [:], headDep: [String: Int] = [:]
         var incomeGained = 0, incomeLost = 0, escGained = 0, escLost = 0
         var households = 0, changed = 0, statusChanged = 0
-        var statusChangedKeys: [(Int, String, String)] = []
-        var otherChangedKeys: [(Int, String)] = []
         var baseSets: [String] = [], headSets: [String] = []
         var eligBase: [String: Int] = [:], eligHead: [String: Int] = [:], eligGained: [String: Int] = [:], eligLost: [String: Int] = [:]
         var priorityChanged: [String: Int] = [:], bandChanged: [String: Int] = [:]
@@ -293,21 +293,40 @@ public struct RuleDiff {
         let headCounter = headPlan.map { TargetCounter(plan: $0, keepLists: false) }
         var baseClassified = 0, headClassified = 0
 
+        // Changed households are kept only as far as the sample can use them: one list per
+        // class transition (in order of first appearance), each no longer than the sample, and
+        // the first households that changed on something else.
+        var byTransition: [String: [(Int, String)]] = [:]
+        var transitionOrder: [String] = []
+        var otherChangedKeys: [(Int, String)] = []
+
         for (si, survey) in surveys.enumerated() {
-            var baseSnaps: [String: Snapshot] = [:]
-            var baseOrder: [String] = []
-            try pass(base, survey, targets: baseCounter) { id, snap, _, _ in
+            // Both sides read and classify the survey at once, each on a thread of its own, and
+            // their households are matched here by id as they come. Both come in input order, so
+            // only the few households one side has and the other has not yet given are held.
+            let baseStream = SideStream(self, base, survey, targets: baseCounter)
+            let headStream = SideStream(self, head, survey, targets: headCounter)
+            defer { baseStream.stop(); headStream.stop() }
+            var pending: [String: Snapshot] = [:]
+            var pendingOrder: [String] = []
+            var pendingStart = 0
+            func took(_ id: String, _ snap: Snapshot) {
                 if snap.status != "rejected" { baseClassified += 1 }
-                if baseSnaps[id] == nil { baseOrder.append(id) }
-                baseSnaps[id] = snap
+                if pending[id] == nil { pendingOrder.append(id) }
+                pending[id] = snap
                 if !baseSets.contains(snap.ruleSet), !snap.ruleSet.isEmpty { baseSets.append(snap.ruleSet) }
             }
-            var seen = Set<String>()
-            try pass(head, survey, targets: headCounter) { id, h, _, _ in
+            while let (id, h) = try headStream.next() {
                 if h.status != "rejected" { headClassified += 1 }
                 if !headSets.contains(h.ruleSet), !h.ruleSet.isEmpty { headSets.append(h.ruleSet) }
-                let b = baseSnaps[id] ?? Snapshot.absent(village: h.village)
-                seen.insert(id)
+                while pending[id] == nil, let (bid, bs) = try baseStream.next() { took(bid, bs) }
+                let b = pending.removeValue(forKey: id) ?? Snapshot.absent(village: h.village)
+                // Matched ids at the front of the order are dropped, so it stays as short as `pending`.
+                while pendingStart < pendingOrder.count, pending[pendingOrder[pendingStart]] == nil { pendingStart += 1 }
+                if pendingStart > 4096, pendingStart * 2 > pendingOrder.count {
+                    pendingOrder.removeFirst(pendingStart)
+                    pendingStart = 0
+                }
                 households += 1
                 matrix[b.status, default: [:]][h.status, default: 0] += 1
                 for d in b.deprived { baseDep[d, default: 0] += 1 }
@@ -322,23 +341,31 @@ public struct RuleDiff {
                 if b.status != h.status {
                     changed += 1
                     statusChanged += 1
-                    statusChangedKeys.append((si, id, b.status + "->" + h.status))
+                    keepForSample(si, id, b.status + "->" + h.status)
                 } else if !g.isEmpty || !l.isEmpty || incomeChanged || b.newlyEscaped != h.newlyEscaped || eligibilityChanged {
                     changed += 1
-                    otherChangedKeys.append((si, id))
+                    if otherChangedKeys.count < sampleSize { otherChangedKeys.append((si, id)) }
                 }
             }
+            while let (bid, bs) = try baseStream.next() { took(bid, bs) }
             // Households only the base side read (the head side could not read the row at all).
-            for id in baseOrder where !seen.contains(id) {
-                let b = baseSnaps[id]!
+            for id in pendingOrder[pendingStart...] {
+                guard let b = pending[id] else { continue }
                 households += 1
                 matrix[b.status, default: [:]]["absent", default: 0] += 1
                 for d in b.deprived { baseDep[d, default: 0] += 1; lost[d, default: 0] += 1 }
                 _ = compareEligibility(b.eligible, [:])
                 changed += 1
                 statusChanged += 1
-                statusChangedKeys.append((si, id, b.status + "->absent"))
+                keepForSample(si, id, b.status + "->absent")
             }
+        }
+        func keepForSample(_ si: Int, _ id: String, _ transition: String) {
+            if byTransition[transition] == nil {
+                transitionOrder.append(transition)
+                byTransition[transition] = []
+            }
+            if byTransition[transition]!.count < sampleSize { byTransition[transition]!.append((si, id)) }
         }
 
         // Rule sets that decided at least one household, base first: their classes and
@@ -408,12 +435,6 @@ public struct RuleDiff {
 
         // The sample: one household of each class transition in turn (input order within each),
         // so every kind of change is shown, then households that changed only on indicators.
-        var byTransition: [String: [(Int, String)]] = [:]
-        var transitionOrder: [String] = []
-        for (si, id, t) in statusChangedKeys {
-            if byTransition[t] == nil { transitionOrder.append(t) }
-            byTransition[t, default: []].append((si, id))
-        }
         var picked: [(Int, String)] = []
         var round = 0
         while picked.count < sampleSize {
@@ -432,8 +453,11 @@ public struct RuleDiff {
             for (si, survey) in surveys.enumerated() {
                 let ids = Set(picked.filter { $0.0 == si }.map(\.1))
                 if ids.isEmpty { continue }
-                try pass(base, survey, only: ids) { id, s, text, e in baseExplained["\(si)/\(id)"] = (s, text, e) }
-                try pass(head, survey, only: ids) { id, s, text, e in headExplained["\(si)/\(id)"] = (s, text, e) }
+                // Both sides at once: each reads the whole survey again for a few households.
+                let baseStream = SideStream(self, base, survey, only: ids), headStream = SideStream(self, head, survey, only: ids)
+                defer { baseStream.stop(); headStream.stop() }
+                while let (id, s, text, e) = try headStream.nextExplained() { headExplained["\(si)/\(id)"] = (s, text, e) }
+                while let (id, s, text, e) = try baseStream.nextExplained() { baseExplained["\(si)/\(id)"] = (s, text, e) }
             }
             for (si, id) in picked {
                 let b = baseExplained["\(si)/\(id)"], h = headExplained["\(si)/\(id)"]
@@ -534,6 +558,7 @@ public struct RuleDiff {
     /// `body`, with its explanation and programme decisions when `only` names it; classified
     /// households are also counted towards `targets`.
     func pass(_ side: DiffSide, _ survey: DiffSurvey, only: Set<String>? = nil, targets: TargetCounter? = nil,
+              stopped: () -> Bool = { false },
               _ body: (String, Snapshot, String, [EligibilityResult]) -> Void) throws(DiagnosticList) {
         let reader: SurveyReader
         reader = try SurveyReader.open(householdsPath: survey.households, membersPath: survey.members,
@@ -543,7 +568,7 @@ public struct RuleDiff {
         classifier.withReasons = only != nil
         let options = EligibilityOptions(language: language, reasons: only != nil)
         var delivered = Set<String>()
-        while true {
+        while !stopped() {
             let batch: SurveyBatch?
             do { batch = try reader.next(maxHouseholds: 4096) } catch { throw DiagnosticList([error]) }
             guard let batch else { break }
@@ -572,6 +597,7 @@ public struct RuleDiff {
                 }
             }
         }
+        if stopped() { return }
         // Rows the reader itself rejected (bad values) are the same on both sides when the schema
         // is; they are reported as rejected so nothing is lost silently.
         for p in reader.problems {
@@ -579,5 +605,132 @@ public struct RuleDiff {
             delivered.insert(id)
             body(id, Snapshot.rejected(), only == nil ? "" : p.diagnostic.description + "\n", [])
         }
+    }
+}
+
+private struct PassJob: @unchecked Sendable {
+    let diff: RuleDiff
+    let targets: TargetCounter?
+}
+
+/// One side's pass over a survey (`RuleDiff.pass`) on a thread of its own, handed over in input
+/// order a chunk at a time through a queue of a few chunks: the side runs ahead of the matching
+/// by no more than that, so memory does not grow with the survey.
+final class SideStream: @unchecked Sendable {
+    typealias Item = (id: String, snapshot: Snapshot, text: String, eligibility: [EligibilityResult])
+    private let chunkSize: Int, depth: Int
+
+    private let lock = NSLock()
+    private let slots: DispatchSemaphore
+    private let ready = DispatchSemaphore(value: 0)
+    private var chunks: [[Item]] = []
+    private var finished = false
+    private var failure: DiagnosticList?
+    private var stopRequested = false
+    private var current: [Item] = []
+    private var position = 0
+    private let done = DispatchGroup()
+
+    init(_ diff: RuleDiff, _ side: DiffSide, _ survey: DiffSurvey, only: Set<String>? = nil, targets: TargetCounter? = nil,
+         chunkSize: Int = 1024, depth: Int = 4) {
+        self.chunkSize = chunkSize
+        self.depth = depth
+        slots = DispatchSemaphore(value: depth)
+        done.enter()
+        // The counter is this thread's alone until the pass ends; the caller reads it only after
+        // `next()` has returned nil, which comes after the pass (through `lock`).
+        let job = PassJob(diff: diff, targets: targets)
+        DispatchQueue(label: "povrules.diff.side").async { [self] in
+            let diff = job.diff, targets = job.targets
+            var chunk: [Item] = []
+            chunk.reserveCapacity(chunkSize)
+            do throws(DiagnosticList) {
+                try diff.pass(side, survey, only: only, targets: targets, stopped: { self.isStopped }) { id, snap, text, e in
+                    chunk.append((id, snap, text, e))
+                    if chunk.count == self.chunkSize {
+                        self.hand(chunk)
+                        chunk.removeAll(keepingCapacity: true)
+                    }
+                }
+                hand(chunk)
+            } catch {
+                lock.lock()
+                failure = error
+                lock.unlock()
+            }
+            lock.lock()
+            finished = true
+            lock.unlock()
+            ready.signal()
+            done.leave()
+        }
+    }
+
+    private var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopRequested
+    }
+
+    /// Queues a chunk, waiting for room; once the stream is stopped, chunks are dropped (the
+    /// pass notices the stop only at its next batch).
+    private func hand(_ chunk: [Item]) {
+        if chunk.isEmpty || isStopped { return }
+        slots.wait()
+        lock.lock()
+        if stopRequested {
+            lock.unlock()
+            slots.signal()
+            return
+        }
+        chunks.append(chunk)
+        lock.unlock()
+        ready.signal()
+    }
+
+    /// The next household in input order, or nil at the end; the pass's error, if it failed.
+    func nextExplained() throws(DiagnosticList) -> Item? {
+        while position == current.count {
+            ready.wait()
+            lock.lock()
+            if !chunks.isEmpty {
+                current = chunks.removeFirst()
+                lock.unlock()
+                position = 0
+                slots.signal()
+                continue
+            }
+            // Finished and nothing left: let the next call see the end again.
+            let failure = self.failure
+            lock.unlock()
+            ready.signal()
+            if let failure { throw failure }
+            return nil
+        }
+        defer { position += 1 }
+        return current[position]
+    }
+
+    func next() throws(DiagnosticList) -> (String, Snapshot)? {
+        guard let item = try nextExplained() else { return nil }
+        return (item.id, item.snapshot)
+    }
+
+    /// Ends the pass early (the other side failed) and waits for its thread, so nothing of it
+    /// outlives the diff. A finished pass is simply waited for.
+    func stop() {
+        lock.lock()
+        stopRequested = true
+        lock.unlock()
+        // Wakes the producer if it waits for room; it gives the permit back and drops the chunk.
+        slots.signal()
+        done.wait()
+        // Every permit of a chunk never taken goes back too: libdispatch traps when a semaphore
+        // is freed below its initial value.
+        lock.lock()
+        let untaken = chunks.count
+        chunks.removeAll()
+        lock.unlock()
+        for _ in 0..<untaken { slots.signal() }
     }
 }
