@@ -97,9 +97,12 @@ public struct RecordTable: Sendable {
     /// `takeValues` when the batch is complete).
     @inline(__always) mutating func appendRow(texts rowTexts: UnsafePointer<String?>, fields: UnsafePointer<Int>, count n: Int,
                                               line: Int) {
-        for k in 0..<n {
-            let f = fields[k]
-            textColumns[f].append(rowTexts[f], pool: &strings)
+        // One uniqueness check of the columns per row, not one per text field.
+        textColumns.withUnsafeMutableBufferPointer { columns in
+            for k in 0..<n {
+                let f = fields[k]
+                columns[f].append(rowTexts[f], pool: &strings)
+            }
         }
         lines.append(Int32(truncatingIfNeeded: line))
         count += 1
