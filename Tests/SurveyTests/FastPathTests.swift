@@ -99,6 +99,32 @@ func trickyUTF8(seed: UInt64, pieces count: Int) -> [UInt8] {
         }
     }
 
+    /// The member id set (ids of up to 16 bytes as two words and a length, emptied per household
+    /// by resetting a count) answers like a set of byte arrays: ids sharing their first or last
+    /// eight bytes, lengths 0...20, and ids left in slots from an earlier household.
+    @Test func memberIDSetAnswersLikeASetOfBytes() {
+        var state: UInt64 = 11
+        func rnd(_ n: Int) -> Int {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Int(state % UInt64(n))
+        }
+        var set = MemberIDSet()
+        var reference = Set<[UInt8]>()
+        for step in 0..<20_000 {
+            if rnd(6) == 0 {
+                set.removeAll()
+                reference.removeAll()
+            }
+            let n = rnd(21)
+            var id = [UInt8](repeating: 0x30, count: n)
+            if n > 0 { id[rnd(n)] = UInt8(0x30 + rnd(3)) }
+            let seen = id.withUnsafeBufferPointer { set.insert($0) }
+            #expect(seen == reference.contains(id), "step \(step): \(id)")
+            reference.insert(id)
+            #expect(set.count == reference.count)
+        }
+    }
+
     /// The byte hash reads its last bytes in one or two loads: short inputs that differ in any
     /// byte or in length still hash apart.
     @Test func hashOfShortBytesTellsThemApart() {
