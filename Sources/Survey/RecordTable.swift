@@ -159,8 +159,11 @@ final class RowStore {
 
     @inline(__always) func append(_ row: UnsafeMutablePointer<Int64>) {
         if count == cap { grow() }
+        // In locals: the stores through `p` could alias this object's fields for all the
+        // compiler knows, and it would load them again for every field.
+        let s = stride, n = fieldCount
         var p = cols + count
-        for f in 0..<fieldCount { p.pointee = row[f]; p += stride }
+        for f in 0..<n { p.pointee = row[f]; p += s }
         count += 1
     }
 
