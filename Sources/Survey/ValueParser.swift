@@ -181,8 +181,10 @@ final class TokenTable {
 /// Reuses the String of a text value met recently (village names, provinces), NFC-normalised.
 final class TextCache {
     /// Values of up to `slotBytes` bytes by hash, their bytes in one block (a slot's bytes at
-    /// `slot * slotBytes`): a hit compares words in place, with no array to retain.
-    private static let slots = 1024, slotBytes = 64
+    /// `slot * slotBytes`): a hit compares words in place, with no array to retain. Only places
+    /// and other non-ASCII or long values come here (a few hundred distinct ones per column), and
+    /// every text column of every part reader has a cache, so it stays small.
+    private static let slots = 256, slotBytes = 64
     private let hashes: UnsafeMutablePointer<UInt64>
     private let lengths: UnsafeMutablePointer<Int>
     private let stored: UnsafeMutablePointer<UInt8>
