@@ -17,23 +17,46 @@ struct MemberIDSet {
         var count: Int
 
         static func == (a: ShortID, b: ShortID) -> Bool { a.count == b.count && a.words == b.words }
+
+        /// Up to 16 bytes as two words, in at most two loads each and never past `p + n`: with
+        /// the length beside them they tell the id exactly (for 8...16 bytes the words are the
+        /// first and the last eight, overlapping when shorter than 16).
+        @inline(__always) static func words(_ p: UnsafePointer<UInt8>?, _ n: Int) -> (UInt64, UInt64) {
+            guard let p, n > 0 else { return (0, 0) }
+            let r = UnsafeRawPointer(p)
+            if n >= 8 { return (r.loadUnaligned(as: UInt64.self), r.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)) }
+            if n >= 4 {
+                return (UInt64(r.loadUnaligned(as: UInt32.self)) | UInt64(r.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)) << 32, 0)
+            }
+            return (UInt64(p[0]) | UInt64(p[n >> 1]) << 8 | UInt64(p[n &- 1]) << 16, 0)
+        }
     }
 
-    var count: Int { short.count + long.count }
+    /// Ids in use at the start of `short`: emptying the set per household only resets this, the
+    /// slots beyond it are overwritten as ids come.
+    private var shortCount = 0
+
+    var count: Int { shortCount + long.count }
 
     mutating func removeAll() {
-        short.removeAll(keepingCapacity: true)
-        long.removeAll(keepingCapacity: true)
+        shortCount = 0
+        if !long.isEmpty { long.removeAll(keepingCapacity: true) }
     }
 
     /// Adds the id whose NFC form is `id`; true when it was there already.
     mutating func insert(_ id: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = id.count
         if n <= 16 {
-            var key = ShortID(words: (0, 0), count: n)
-            if n > 0 { withUnsafeMutableBytes(of: &key.words) { $0.baseAddress!.copyMemory(from: id.baseAddress!, byteCount: n) } }
-            if short.contains(key) { return true }
-            short.append(key)
+            let key = ShortID(words: ShortID.words(id.baseAddress, n), count: n)
+            // A plain loop over the few ids of a household: no generic `contains`, no copy call.
+            let used = shortCount
+            let seen = short.withUnsafeBufferPointer { ids in
+                for k in 0..<used where ids[k] == key { return true }
+                return false
+            }
+            if seen { return true }
+            if used < short.count { short[used] = key } else { short.append(key) }
+            shortCount = used + 1
             return false
         }
         let bytes = Array(id)

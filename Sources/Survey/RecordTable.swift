@@ -97,9 +97,12 @@ public struct RecordTable: Sendable {
     /// `takeValues` when the batch is complete).
     @inline(__always) mutating func appendRow(texts rowTexts: UnsafePointer<String?>, fields: UnsafePointer<Int>, count n: Int,
                                               line: Int) {
-        for k in 0..<n {
-            let f = fields[k]
-            textColumns[f].append(rowTexts[f], pool: &strings)
+        // One uniqueness check of the columns per row, not one per text field.
+        textColumns.withUnsafeMutableBufferPointer { columns in
+            for k in 0..<n {
+                let f = fields[k]
+                columns[f].append(rowTexts[f], pool: &strings)
+            }
         }
         lines.append(Int32(truncatingIfNeeded: line))
         count += 1
@@ -156,8 +159,11 @@ final class RowStore {
 
     @inline(__always) func append(_ row: UnsafeMutablePointer<Int64>) {
         if count == cap { grow() }
+        // In locals: the stores through `p` could alias this object's fields for all the
+        // compiler knows, and it would load them again for every field.
+        let s = stride, n = fieldCount
         var p = cols + count
-        for f in 0..<fieldCount { p.pointee = row[f]; p += stride }
+        for f in 0..<n { p.pointee = row[f]; p += s }
         count += 1
     }
 

@@ -356,11 +356,15 @@ final class TableInput {
                                    message: TableInput.syntaxMessage(issue.kind, lines: csv.recordExtraLines - (endsWithLineBreak() ? 1 : 0)),
                                    hint: TableInput.quoteHint))
         }
-        let (rp, rn) = csv.recordBytes
-        if !csv.recordIsASCII, let bad = SurveyText.firstInvalidUTF8(rp, rn) {
-            issues.append(RowIssue(kind: "not_utf8", location: csv.location(ofOffset: csv.recordStart + bad),
-                                   message: "the file is not UTF-8: byte 0x\(String(rp[bad], radix: 16, uppercase: true)) here is not valid UTF-8",
-                                   hint: TableInput.encodingHint))
+        if !csv.recordIsASCII {
+            // Only the span that may hold non-ASCII bytes: the ASCII bytes around it are valid
+            // and cannot end a sequence started inside it.
+            let rp = UnsafePointer(csv.buf + csv.nonASCIIStart)
+            if let bad = SurveyText.firstInvalidUTF8(rp, csv.nonASCIIEnd - csv.nonASCIIStart) {
+                issues.append(RowIssue(kind: "not_utf8", location: csv.location(ofOffset: csv.nonASCIIStart + bad),
+                                       message: "the file is not UTF-8: byte 0x\(String(rp[bad], radix: 16, uppercase: true)) here is not valid UTF-8",
+                                       hint: TableInput.encodingHint))
+            }
         }
         let n = csv.fieldCount, h = headers.count
         if n != h && !(csv.issue?.kind == .unterminatedQuote) {

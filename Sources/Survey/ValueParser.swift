@@ -15,9 +15,19 @@ import Darwin
         h ^= h >> 29
         i += 8
     }
+    // The last bytes in at most two loads, not one at a time: with the length in the seed they
+    // still determine the input (the last word may overlap the words above).
     var tail: UInt64 = 0
-    var shift: UInt64 = 0
-    while i < n { tail |= UInt64(p[i]) << shift; shift += 8; i += 1 }
+    if i < n {
+        if n >= 8 {
+            tail = UnsafeRawPointer(p + (n &- 8)).loadUnaligned(as: UInt64.self)
+        } else if n >= 4 {
+            tail = UInt64(UnsafeRawPointer(p).loadUnaligned(as: UInt32.self))
+                | UInt64(UnsafeRawPointer(p + (n &- 4)).loadUnaligned(as: UInt32.self)) << 32
+        } else {
+            tail = UInt64(p[0]) | UInt64(p[n >> 1]) << 8 | UInt64(p[n &- 1]) << 16
+        }
+    }
     h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
     h ^= h >> 33
     h = h &* 0xFF51_AFD7_ED55_8CCD
@@ -170,9 +180,18 @@ final class TokenTable {
 
 /// Reuses the String of a text value met recently (village names, provinces), NFC-normalised.
 final class TextCache {
-    @exclusivity(unchecked) private var hashes = [UInt64](repeating: 0, count: 1024)
-    @exclusivity(unchecked) private var strings = [String](repeating: "", count: 1024)
-    @exclusivity(unchecked) private var bytes = [[UInt8]](repeating: [], count: 1024)
+    /// Values of up to `slotBytes` bytes by hash, their bytes in one block (a slot's bytes at
+    /// `slot * slotBytes`): a hit compares words in place, with no array to retain. Only places
+    /// and other non-ASCII or long values come here (a few hundred distinct ones per column), and
+    /// every text column of every part reader has a cache, so it stays small.
+    private static let slots = 256, slotBytes = 64
+    private let hashes: UnsafeMutablePointer<UInt64>
+    private let lengths: UnsafeMutablePointer<Int>
+    private let stored: UnsafeMutablePointer<UInt8>
+    private let strings: UnsafeMutablePointer<String>
+    /// The value of the previous row: places (province, district, commune) repeat row after row,
+    /// and the same String then lets the batch store them once.
+    @exclusivity(unchecked) private var lastSlot = -1
     /// Short ASCII values (member ids, household ids of up to 8 bytes) by their bytes as one word:
     /// taking the String made before is cheaper than making it again from UTF-8.
     private static let shortSlots = 64
@@ -187,6 +206,15 @@ final class TextCache {
         shortLengths.initialize(repeating: 0, count: TextCache.shortSlots)
         shortStrings = .allocate(capacity: TextCache.shortSlots)
         shortStrings.initialize(repeating: "", count: TextCache.shortSlots)
+        hashes = .allocate(capacity: TextCache.slots)
+        hashes.initialize(repeating: 0, count: TextCache.slots)
+        lengths = .allocate(capacity: TextCache.slots)
+        lengths.initialize(repeating: -1, count: TextCache.slots)
+        // Slack of one word: the word compare reads whole words.
+        stored = .allocate(capacity: TextCache.slots * TextCache.slotBytes + 8)
+        stored.initialize(repeating: 0, count: TextCache.slots * TextCache.slotBytes + 8)
+        strings = .allocate(capacity: TextCache.slots)
+        strings.initialize(repeating: "", count: TextCache.slots)
     }
 
     deinit {
@@ -194,6 +222,22 @@ final class TextCache {
         shortLengths.deallocate()
         shortStrings.deinitialize(count: TextCache.shortSlots)
         shortStrings.deallocate()
+        hashes.deallocate()
+        lengths.deallocate()
+        stored.deallocate()
+        strings.deinitialize(count: TextCache.slots)
+        strings.deallocate()
+    }
+
+    /// True when `a[0..<n]` and `b[0..<n]` hold the same bytes, for n >= 8: whole words, the
+    /// last one ending at `n` (overlapping the one before).
+    @inline(__always) private static func sameBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        while i &+ 8 < n {
+            if UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self) { return false }
+            i &+= 8
+        }
+        return UnsafeRawPointer(a + (n &- 8)).loadUnaligned(as: UInt64.self) == UnsafeRawPointer(b + (n &- 8)).loadUnaligned(as: UInt64.self)
     }
 
     /// The String of `p[0..<n]` (n > 0). Reads 8 bytes from `p`: the CSV buffer has slack.
@@ -213,16 +257,29 @@ final class TextCache {
         if n <= 15 && SurveyText.isASCII(p, n) {
             return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
         }
+        return longString(p, n)
+    }
+
+    @inline(never) private func longString(_ p: UnsafePointer<UInt8>, _ n: Int) -> String {
+        if n < 8 || n > TextCache.slotBytes {
+            return SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+        }
+        let last = lastSlot
+        if last >= 0 && lengths[last] == n && TextCache.sameBytes(stored + last &* TextCache.slotBytes, p, n) {
+            return strings[last]
+        }
         let h = hashBytes(p, n)
-        let slot = Int(truncatingIfNeeded: h >> 7) & 1023
-        if hashes[slot] == h, bytes[slot].count == n,
-           bytes[slot].withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) {
+        let slot = Int(truncatingIfNeeded: h >> 7) & (TextCache.slots - 1)
+        let bytes = stored + slot &* TextCache.slotBytes
+        lastSlot = slot
+        if hashes[slot] == h && lengths[slot] == n && TextCache.sameBytes(bytes, p, n) {
             return strings[slot]
         }
         let s = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
         hashes[slot] = h
+        lengths[slot] = n
+        bytes.update(from: p, count: n)
         strings[slot] = s
-        bytes[slot] = Array(UnsafeBufferPointer(start: p, count: n))
         return s
     }
 }

@@ -7,9 +7,10 @@ import Glibc
 
 /// Everything a reader says about each record of a file, as text: fields (unescaped), quoting,
 /// lines, syntax issue, and whether the record passed as ASCII (then it must be ASCII).
-func splitRecords(_ path: String, quick: Bool, bufferSize: Int) throws -> [String] {
+func splitRecords(_ path: String, quick: Bool, bufferSize: Int, masks: Bool = true) throws -> [String] {
     let r = try CSVReader(path: path, bufferSize: bufferSize)
     r.usesQuickPath = quick
+    r.quickPathUsesMasks = masks
     var out: [String] = []
     while r.next() {
         var fields: [String] = []
@@ -21,6 +22,10 @@ func splitRecords(_ path: String, quick: Bool, bufferSize: Int) throws -> [Strin
         let (rp, rn) = r.recordBytes
         if r.recordIsASCII { #expect(SurveyText.isASCII(rp, rn)) }
         let bad = SurveyText.firstInvalidUTF8(rp, rn).map { r.location(ofOffset: r.recordStart + $0).description } ?? "-"
+        // The reader's span of possibly non-ASCII bytes finds the same first bad byte.
+        #expect(r.nonASCIIStart >= r.recordStart && r.nonASCIIEnd <= r.recordEnd)
+        let span = SurveyText.firstInvalidUTF8(UnsafePointer(r.buf + r.nonASCIIStart), r.nonASCIIEnd - r.nonASCIIStart)
+        #expect(span.map { r.location(ofOffset: r.nonASCIIStart + $0).description } ?? "-" == bad, "record on line \(r.recordLine)")
         let issue = r.issue.map { "\($0.kind)@\($0.offset - r.recordStart)" } ?? "-"
         out.append("\(r.recordLine)+\(r.recordExtraLines) \(issue) utf8:\(bad) blank:\(r.recordIsBlank) " + fields.joined(separator: ","))
     }
@@ -86,6 +91,38 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
                     #expect(quick[first] == full[first], "seed \(seed), buffer \(size), record \(first)")
                 }
                 #expect(!full.isEmpty)
+            }
+        }
+    }
+
+    /// The quick path by SSE2 masks splits like the one by words and like the full tokenizer:
+    /// records longer and shorter than its 64-byte blocks, records and line breaks straddling
+    /// block and buffer ends (buffer sizes around the block size), and the non-ASCII span.
+    @Test func maskQuickPathSplitsLikeWordsAndFullTokenizer() throws {
+        let dir = tempDir("csv-masks")
+        for seed in UInt64(100)..<160 {
+            let path = dir + "/t\(seed).csv"
+            var bytes = trickyCSV(seed: seed, rows: 30)
+            // Long plain records too: several blocks of commas, some non-ASCII at block edges.
+            for k in 0..<20 {
+                var row = Array(String(repeating: "a,", count: k * 3 + Int(seed % 5)).utf8)
+                row.insert(contentsOf: Array("ễ".utf8), at: min(row.count, 61 + k % 5))
+                if k % 4 == 0 { row += [0xE1, 0xBB] }  // broken sequence at the row's end
+                bytes += row + (seed % 2 == 0 ? [0x0A] : [0x0D, 0x0A])
+            }
+            writeBytes(path, bytes)
+            for size in [5, 63, 64, 65, 130, 4096] {
+                let full = try splitRecords(path, quick: false, bufferSize: size)
+                let words = try splitRecords(path, quick: true, bufferSize: size, masks: false)
+                let masks = try splitRecords(path, quick: true, bufferSize: size, masks: true)
+                #expect(masks.count == full.count, "seed \(seed), buffer \(size)")
+                #expect(words.count == full.count, "seed \(seed), buffer \(size)")
+                if let k = (0..<min(masks.count, full.count)).first(where: { masks[$0] != full[$0] }) {
+                    #expect(masks[k] == full[k], "seed \(seed), buffer \(size), record \(k)")
+                }
+                if let k = (0..<min(words.count, full.count)).first(where: { words[$0] != full[$0] }) {
+                    #expect(words[k] == full[k], "seed \(seed), buffer \(size), record \(k)")
+                }
             }
         }
     }
@@ -159,10 +196,16 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
             let slow = try? problemsText(c)
             let slowRows = try? readAll(c + "/households.csv", c + "/members.csv").0
             CSVReader.quickPathByDefault = true
+            CSVReader.masksByDefault = false
+            let words = try? problemsText(c)
+            let wordRows = try? readAll(c + "/households.csv", c + "/members.csv").0
+            CSVReader.masksByDefault = true
             let quick = try? problemsText(c)
             let quickRows = try? readAll(c + "/households.csv", c + "/members.csv").0
             #expect(slow == quick, "\(c)")
             #expect(slowRows == quickRows, "\(c)")
+            #expect(words == quick, "\(c)")
+            #expect(wordRows == quickRows, "\(c)")
         }
     }
 }
