@@ -1,0 +1,217 @@
+import CEL
+import RuleModel
+import Survey
+
+/// What the column kernels decided for the households of one batch (household rows).
+struct ColumnDecision {
+    /// Households to classify one by one: some value they need was unknown to the kernels
+    /// (missing, an error, undecided), or their classification is a rejection.
+    var needsScalar: [Bool]
+    var deprived: [[Int64]]
+    var deprivationCount: [Int64]
+    var incomeBelowLine: [Int64]
+    /// Index of the household's class in `rules.classes`.
+    var status: [Int64]
+    var newlyEscaped: [Int64]?
+}
+
+extension Classifier {
+    /// Classifies the batch stage by stage over columns, and one by one only the households
+    /// the columns cannot decide exactly. Nil when the rule set of the batch has an expression
+    /// the kernels do not cover (the caller then classifies every household one by one).
+    func classifyColumns(_ batch: SurveyBatch, fields: BatchFields) -> [HouseholdOutcome]? {
+        let n = batch.households.count
+        guard n > 0 else { return nil }
+        var references: [CivilDate] = []
+        references.reserveCapacity(n)
+        var inGroup = [Bool](repeating: false, count: n)
+        // The kernels take the parameters as constants: households under another rule set or
+        // other parameter values (rare: a batch spanning a change of rules) go one by one.
+        var group: (CompiledRuleSet, [Value])?
+        for h in 0..<n {
+            let ref = referenceDate(batch, h, reviewField: fields.reviewDate)
+            references.append(ref)
+            guard case .success(let r) = rules(on: ref) else { continue }
+            if let g = group {
+                inGroup[h] = g.0 === r.0 && Self.sameValues(g.1, r.1)
+            } else if !columnsUnsupported.contains(ObjectIdentifier(r.0)) {
+                group = r
+                inGroup[h] = true
+            }
+        }
+        guard let (rules, params) = group else { return nil }
+        let columns = BatchColumns(rules: rules, params: params, batch: batch, referenceDays: references.map(\.dayNumber))
+        guard let d = Self.decide(columns) else {
+            columnsUnsupported.insert(ObjectIdentifier(rules))
+            return nil
+        }
+
+        let table = batch.households
+        let nIndicators = rules.indicators.count
+        let noMembers = emptyMemberLists(nIndicators)
+        let classIDs = rules.classes.map(\.0.id)
+        let a = activation(rules, batch)
+        var out: [HouseholdOutcome] = []
+        out.reserveCapacity(n)
+        var scalar = 0
+        for h in 0..<n {
+            if !inGroup[h] || d.needsScalar[h] {
+                scalar += 1
+                out.append(classify(household: h, of: batch, fields: fields))
+                continue
+            }
+            var deprived = [Bool](repeating: false, count: nIndicators)
+            for i in 0..<nIndicators { deprived[i] = d.deprived[i][h] == 1 }
+            var area = ""
+            if let f = fields.area, let c = table.code(f, h) { area = a.householdCodeText(f, Int(c)) }
+            out.append(.classified(HouseholdResult(
+                householdID: fields.householdID.flatMap { table.text($0, h) } ?? "?",
+                village: fields.village.flatMap { table.text($0, h) } ?? "",
+                area: area, referenceDate: references[h], rules: rules, status: classIDs[Int(d.status[h])],
+                deprivationCount: Int(d.deprivationCount[h]), incomeBelowLine: d.incomeBelowLine[h] == 1,
+                deprived: deprived, unknownIndicators: [], deprivedMembers: noMembers,
+                newlyEscaped: d.newlyEscaped.map { $0[h] == 1 } ?? false, incomeAmount: nil, incomeLine: nil,
+                scoreAmount: nil, scoreLine: nil, reasons: [], memberIDSource: fields.memberIDs,
+                memberRows: batch.memberRanges[h])))
+        }
+        columnHouseholds += n
+        scalarHouseholds += scalar
+        return out
+    }
+
+    /// Parameter arrays of the same dates share a buffer (`rules(on:)`); equal values otherwise.
+    static func sameValues(_ a: [Value], _ b: [Value]) -> Bool {
+        let same = a.count == b.count && a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress }
+        }
+        return same || a == b
+    }
+
+    /// Every stage of `classify(household:of:fields:)` over the batch's columns, in the same
+    /// order; nil when an expression is not covered by the kernels.
+    static func decide(_ c: BatchColumns) -> ColumnDecision? {
+        let rules = c.rules, nH = c.householdCount, owner = c.memberHousehold, batch = c.batch
+        let U = VecColumn.unknown
+        var needs = [Bool](repeating: false, count: nH)
+        func mark(_ col: VecColumn) {
+            col.values.withUnsafeBufferPointer { v in
+                if col.level == .household {
+                    for h in 0..<v.count where v[h] == U { needs[h] = true }
+                } else {
+                    for m in 0..<v.count where v[m] == U { needs[Int(owner[m])] = true }
+                }
+            }
+        }
+        func boolColumn(_ p: Program, _ level: VecLevel) -> VecColumn? {
+            guard let col = p.columns(c, level: level), col.kind == .bool else { return nil }
+            return col
+        }
+
+        // Derived fields: a missing value or an error in any row sends its household back.
+        c.use(.householdDerived)
+        for (k, p) in rules.householdDerived.enumerated() {
+            guard let col = p.columns(c, level: .household) else { return nil }
+            mark(col)
+            c.householdDerived[k] = col
+        }
+        c.use(.memberDerived)
+        for (k, p) in rules.memberDerived.enumerated() {
+            guard let col = p.columns(c, level: .member) else { return nil }
+            mark(col)
+            c.memberDerived[k] = col
+        }
+
+        // A requirement matters only where its field is empty: there a condition that holds
+        // (a rejection) sends the household back, and so does an unknown condition unless it
+        // is certainly an error (which the scalar path reads as "not required").
+        c.use(.householdRequirement)
+        for req in rules.householdRequirements {
+            guard let col = boolColumn(req.program, .household) else { return nil }
+            let v = col.values, lax = !col.unknownIsError
+            for h in 0..<nH where (v[h] == 1 || (v[h] == U && lax)) && !batch.households.isPresent(req.fieldIndex, h) { needs[h] = true }
+        }
+        c.use(.memberRequirement)
+        for req in rules.memberRequirements {
+            guard let col = boolColumn(req.program, .member) else { return nil }
+            let v = col.values, lax = !col.unknownIsError
+            for m in 0..<v.count where (v[m] == 1 || (v[m] == U && lax)) && !batch.members.isPresent(req.fieldIndex, m) {
+                needs[Int(owner[m])] = true
+            }
+        }
+
+        // Indicators: a member-level one is deprived when some member satisfies it; an unknown
+        // member (which the scalar loop reports as an error) sends the household back.
+        var deprived: [[Int64]] = []
+        for ind in rules.indicators {
+            var values: [Int64]
+            if ind.isMemberLevel {
+                c.use(.memberIndicator)
+                guard let col = boolColumn(ind.program, .member) else { return nil }
+                values = [Int64](repeating: 0, count: nH)
+                col.values.withUnsafeBufferPointer { v in
+                    for h in 0..<nH {
+                        var r: Int64 = 0
+                        for m in c.memberRanges[h] {
+                            if v[m] == U { r = U; break }
+                            if v[m] != 0 { r = 1 }
+                        }
+                        values[h] = r
+                    }
+                }
+            } else {
+                c.use(.householdIndicator)
+                guard let col = boolColumn(ind.program, .household) else { return nil }
+                values = col.values
+            }
+            for h in 0..<nH where values[h] == U { needs[h] = true }
+            deprived.append(values)
+        }
+        c.deprived = deprived.map { VecColumn(level: .household, kind: .bool, values: $0) }
+        var count = [Int64](repeating: 0, count: nH)
+        for h in 0..<nH {
+            var k: Int64 = 0
+            for d in deprived {
+                if d[h] == U { k = U; break }
+                k += d[h]
+            }
+            count[h] = k
+        }
+        c.deprivations = VecColumn(level: .household, kind: .int, values: count)
+
+        c.use(.incomeTest)
+        guard let below = boolColumn(rules.incomeBelowLine, .household) else { return nil }
+        mark(below)
+        c.incomeBelowLine = below
+
+        // Exactly one class must match; anything else is a rejection, made by the scalar path.
+        c.use(.householdClass)
+        var classColumns: [[Int64]] = []
+        for (_, p) in rules.classes {
+            guard let col = boolColumn(p, .household) else { return nil }
+            classColumns.append(col.values)
+        }
+        var status = [Int64](repeating: U, count: nH)
+        for h in 0..<nH {
+            var first: Int64 = U, matched = 0, unknown = false
+            for (k, col) in classColumns.enumerated() {
+                if col[h] == U { unknown = true; break }
+                if col[h] != 0 {
+                    if matched == 0 { first = Int64(k) }
+                    matched += 1
+                }
+            }
+            if unknown || matched != 1 { needs[h] = true } else { status[h] = first }
+        }
+        c.status = VecColumn(level: .household, kind: .code(rules.classes.map(\.0.id)), values: status)
+
+        var newlyEscaped: [Int64]?
+        if let p = rules.newlyEscaped {
+            c.use(.newlyEscaped)
+            guard let col = boolColumn(p, .household) else { return nil }
+            mark(col)
+            newlyEscaped = col.values
+        }
+        return ColumnDecision(needsScalar: needs, deprived: deprived, deprivationCount: count, incomeBelowLine: below.values,
+                              status: status, newlyEscaped: newlyEscaped)
+    }
+}
