@@ -31,13 +31,18 @@ public struct VecColumn: Sendable {
     /// value the kernels could not hold or decide), so a caller that treats errors as "no"
     /// (`try? … == true`) can read unknown as false.
     public var unknownIsError: Bool
+    /// Every unknown row is a missing-value error (`EvalError.Kind.missingValue`) on the scalar
+    /// path: what the missing-data policies decide on.
+    public var unknownIsMissing: Bool
 
-    public init(level: VecLevel, kind: VecKind, values: [Int64], unknownIsAbsent: Bool = false, unknownIsError: Bool = false) {
+    public init(level: VecLevel, kind: VecKind, values: [Int64], unknownIsAbsent: Bool = false, unknownIsError: Bool = false,
+                unknownIsMissing: Bool = false) {
         self.level = level
         self.kind = kind
         self.values = values
         self.unknownIsAbsent = unknownIsAbsent
-        self.unknownIsError = unknownIsError || unknownIsAbsent
+        self.unknownIsMissing = unknownIsMissing || unknownIsAbsent
+        self.unknownIsError = unknownIsError || self.unknownIsMissing
     }
 }
 
@@ -202,19 +207,21 @@ struct VecEvaluator {
                     }
                 }
             }
-            return VecColumn(level: .member, kind: c.kind, values: out, unknownIsAbsent: c.unknownIsAbsent, unknownIsError: c.unknownIsError)
+            return VecColumn(level: .member, kind: c.kind, values: out, unknownIsAbsent: c.unknownIsAbsent, unknownIsError: c.unknownIsError,
+                             unknownIsMissing: c.unknownIsMissing)
         }
     }
 
     /// A column of `kind` and `level` from `f(row)`.
-    /// `errors`: every unknown row `f` gives is an error (see `VecColumn.unknownIsError`).
-    func build(_ level: VecLevel, _ kind: VecKind, errors: Bool, _ f: (Int) -> Int64) -> VecValue {
+    /// `errors`: every unknown row `f` gives is an error (see `VecColumn.unknownIsError`);
+    /// `missing`: a missing value (`unknownIsMissing`).
+    func build(_ level: VecLevel, _ kind: VecKind, errors: Bool, missing: Bool = false, _ f: (Int) -> Int64) -> VecValue {
         let n = count(level)
         let out = [Int64](unsafeUninitializedCapacity: n) { buf, done in
             for i in 0..<n { buf[i] = f(i) }
             done = n
         }
-        return .column(VecColumn(level: level, kind: kind, values: out, unknownIsError: errors))
+        return .column(VecColumn(level: level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing))
     }
 
     // MARK: Expressions
@@ -244,7 +251,7 @@ struct VecEvaluator {
             case .column(let c):
                 guard c.kind == .bool else { return nil }
                 let s = c.values
-                return build(c.level, .bool, errors: c.unknownIsError) { i in s[i] == U ? U : (s[i] != 0 ? 0 : 1) }
+                return build(c.level, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in s[i] == U ? U : (s[i] != 0 ? 0 : 1) }
             }
         case .neg(let x):
             guard let v = eval(x) else { return nil }
@@ -355,7 +362,7 @@ struct VecEvaluator {
               let ca = materialize(a, lv, hint: .bool), let cb = materialize(b, lv, hint: .bool) else { return nil }
         let d: Int64 = decide ? 1 : 0, nd: Int64 = decide ? 0 : 1
         let x = ca.values, y = cb.values
-        return build(lv, .bool, errors: ca.unknownIsError && cb.unknownIsError) { i in
+        return build(lv, .bool, errors: ca.unknownIsError && cb.unknownIsError, missing: ca.unknownIsMissing && cb.unknownIsMissing) { i in
             let p = x[i], q = y[i]
             if p != U && (p != 0) == decide { return d }
             if q != U && (q != 0) == decide { return d }
@@ -382,7 +389,8 @@ struct VecEvaluator {
             guard let cc2 = materialize(cv, lv, hint: .bool), let ca = materialize(av, lv, hint: kind),
                   let cb = materialize(bv, lv, hint: kind) else { return nil }
             let s = cc2.values, x = ca.values, y = cb.values
-            return build(lv, kind, errors: cc2.unknownIsError && ca.unknownIsError && cb.unknownIsError) { i in
+            return build(lv, kind, errors: cc2.unknownIsError && ca.unknownIsError && cb.unknownIsError,
+                         missing: cc2.unknownIsMissing && ca.unknownIsMissing && cb.unknownIsMissing) { i in
                 let t = s[i]
                 if t == U { return U }
                 return t != 0 ? x[i] : y[i]
@@ -403,22 +411,25 @@ struct VecEvaluator {
             guard let k0 = c.values.first(where: { $0 != U }).flatMap({ Self.value($0, c.kind) }) ?? sample(c.kind) else { return nil }
             guard let outKind = (try? f(k0)).flatMap(Self.kind(of:)) else { return nil }
             let s = c.values, kind = c.kind
-            var lossy = false
-            let out = build(c.level, outKind, errors: c.unknownIsError) { i in
+            var lossy = false, threw = false
+            let out = build(c.level, outKind, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in
                 let x = s[i]
-                guard x != U, let v = Self.value(x, kind), let r = try? f(v) else { return U }
+                guard x != U, let v = Self.value(x, kind) else { return U }
+                guard let r = try? f(v) else { threw = true; return U }
                 let y = Self.store(r, outKind)
                 if y == U { lossy = true }
                 return y
             }
-            return lossy ? Self.notAllErrors(out) : out
+            return Self.degrade(out, lossy: lossy, threw: threw)
         }
     }
 
-    /// `v` with unknown rows that may be values.
-    static func notAllErrors(_ v: VecValue) -> VecValue {
-        guard case .column(var c) = v else { return v }
-        c.unknownIsError = false
+    /// `v` after a kernel found results it cannot hold (`lossy`: unknown rows may be values)
+    /// or errors of its own (`threw`: not missing values).
+    static func degrade(_ v: VecValue, lossy: Bool, threw: Bool) -> VecValue {
+        guard lossy || threw, case .column(var c) = v else { return v }
+        c.unknownIsMissing = false
+        if lossy { c.unknownIsError = false }
         return .column(c)
     }
 
@@ -462,7 +473,7 @@ struct VecEvaluator {
     /// A table by code id; an id outside the list (which the survey reader never stores) is unknown.
     func lookup(_ c: VecColumn, _ table: [Int64]) -> VecValue {
         let s = c.values, n = Int64(table.count)
-        return build(c.level, .bool, errors: c.unknownIsError) { i in
+        return build(c.level, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in
             let x = s[i]
             return x >= 0 && x < n ? table[Int(x)] : U
         }
@@ -487,11 +498,14 @@ struct VecEvaluator {
                 return lookup(c, t)
             case .int, .double:
                 let s = c.values, kind = c.kind
-                return build(c.level, .bool, errors: c.unknownIsError) { i in
+                var threw = false
+                let out = build(c.level, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in
                     let x = s[i]
-                    guard x != U, let v = Self.value(x, kind), let r = try? contains(container, v) else { return U }
+                    guard x != U, let v = Self.value(x, kind) else { return U }
+                    guard let r = try? contains(container, v) else { threw = true; return U }
                     return r ? 1 : 0
                 }
+                return Self.degrade(out, lossy: false, threw: threw)
             case .codeSet:
                 return nil
             }
@@ -527,25 +541,25 @@ struct VecEvaluator {
         if case .codeSet = ka { return nil }
         if case .codeSet = kb { return nil }
         let x = ca.values, y = cb.values
-        let errors = ca.unknownIsError && cb.unknownIsError
+        let errors = ca.unknownIsError && cb.unknownIsError, missing = ca.unknownIsMissing && cb.unknownIsMissing
         if ka == kb {
             switch ka {
             case .int, .code:
                 if case .code = ka {
                     let want: Int64 = op == .eq ? 1 : 0
-                    return build(lv, .bool, errors: errors) { i in
+                    return build(lv, .bool, errors: errors, missing: missing) { i in
                         let p = x[i], q = y[i]
                         if p == U || q == U { return U }
                         return p == q ? want : 1 - want
                     }
                 }
-                return build(lv, .bool, errors: errors) { i in
+                return build(lv, .bool, errors: errors, missing: missing) { i in
                     let p = x[i], q = y[i]
                     if p == U || q == U { return U }
                     return orderedRelation(op, p, q) ? 1 : 0
                 }
             case .double:
-                return build(lv, .bool, errors: errors) { i in
+                return build(lv, .bool, errors: errors, missing: missing) { i in
                     let p = x[i], q = y[i]
                     if p == U || q == U { return U }
                     return orderedRelation(op, Double(bitPattern: UInt64(bitPattern: p)), Double(bitPattern: UInt64(bitPattern: q))) ? 1 : 0
@@ -554,12 +568,14 @@ struct VecEvaluator {
                 break
             }
         }
-        return build(lv, .bool, errors: errors) { i in
+        var threw = false
+        let out = build(lv, .bool, errors: errors, missing: missing) { i in
             let p = x[i], q = y[i]
-            guard p != U, q != U, let v = Self.value(p, ka), let w = Self.value(q, kb),
-                  let r = try? relation(op, v, w) else { return U }
+            guard p != U, q != U, let v = Self.value(p, ka), let w = Self.value(q, kb) else { return U }
+            guard let r = try? relation(op, v, w) else { threw = true; return U }
             return r ? 1 : 0
         }
+        return Self.degrade(out, lossy: false, threw: threw)
     }
 
     func arithmeticColumns(_ op: BinaryOp, _ a: VecValue, _ b: VecValue) -> VecValue? {
@@ -573,29 +589,30 @@ struct VecEvaluator {
               let ca = materialize(a, lv, hint: ka), let cb = materialize(b, lv, hint: kb) else { return nil }
         let x = ca.values, y = cb.values
         // A result that is the marker's bits (-0.0, Int64.min) is a value the column cannot hold.
-        var lossy = false
+        var lossy = false, threw = false
         let out: VecValue
+        let errors = ca.unknownIsError && cb.unknownIsError, missing = ca.unknownIsMissing && cb.unknownIsMissing
         if ka == .double && kb == .double {
-            out = build(lv, .double, errors: ca.unknownIsError && cb.unknownIsError) { i in
+            out = build(lv, .double, errors: errors, missing: missing) { i in
                 let p = x[i], q = y[i]
                 if p == U || q == U { return U }
                 let u = Double(bitPattern: UInt64(bitPattern: p)), w = Double(bitPattern: UInt64(bitPattern: q))
-                guard case .double(let r)? = try? arithmetic(op, .double(u), .double(w)) else { return U }
+                guard case .double(let r)? = try? arithmetic(op, .double(u), .double(w)) else { threw = true; return U }
                 let z = Int64(bitPattern: r.bitPattern)
                 if z == U { lossy = true }
                 return z
             }
         } else {
-            out = build(lv, outKind, errors: ca.unknownIsError && cb.unknownIsError) { i in
+            out = build(lv, outKind, errors: errors, missing: missing) { i in
                 let p = x[i], q = y[i]
-                guard p != U, q != U, let v = Self.value(p, ka), let w = Self.value(q, kb),
-                      let r = try? arithmetic(op, v, w) else { return U }
+                guard p != U, q != U, let v = Self.value(p, ka), let w = Self.value(q, kb) else { return U }
+                guard let r = try? arithmetic(op, v, w) else { threw = true; return U }
                 let z = Self.store(r, outKind)
                 if z == U { lossy = true }
                 return z
             }
         }
-        return lossy ? Self.notAllErrors(out) : out
+        return Self.degrade(out, lossy: lossy, threw: threw)
     }
 
     // MARK: Calls and macros
@@ -620,7 +637,7 @@ struct VecEvaluator {
                 guard case .codeSet(let codes) = c.kind else { return nil }
                 let s = c.values
                 let limit: UInt64 = codes.count >= 64 ? ~0 : (1 << UInt64(codes.count)) - 1
-                return build(c.level, .int, errors: c.unknownIsError) { i in
+                return build(c.level, .int, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in
                     s[i] == U ? U : Int64((UInt64(bitPattern: s[i]) & limit).nonzeroBitCount)
                 }
             }
@@ -629,7 +646,7 @@ struct VecEvaluator {
             if case .column(let c) = v, c.kind == .int {
                 let s = c.values
                 // Double(i) is never -0.0.
-                return build(c.level, .double, errors: c.unknownIsError) { i in s[i] == U ? U : Int64(bitPattern: Double(s[i]).bitPattern) }
+                return build(c.level, .double, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in s[i] == U ? U : Int64(bitPattern: Double(s[i]).bitPattern) }
             }
             if case .column(let c) = v, c.kind == .double { return v }
             if case .column = v { return nil }
@@ -659,7 +676,7 @@ struct VecEvaluator {
             inMemberLoop = false
             guard let pv, let pc = materialize(pv, .member, hint: .bool), pc.kind == .bool else { return nil }
             let p = pc.values, r = ranges
-            return build(.household, count ? .int : .bool, errors: pc.unknownIsError) { h in
+            return build(.household, count ? .int : .bool, errors: pc.unknownIsError, missing: pc.unknownIsMissing) { h in
                 var acc = Acc()
                 for k in r[h] { acc.add(p[k]) }
                 return acc.result(kind, count: count)
@@ -694,7 +711,7 @@ struct VecEvaluator {
         }
         let lv = (elems + preds).reduce(nil as VecLevel?) { join($0, level($1)) } ?? .household
         var ec: [[Int64]] = [], pc: [[Int64]] = []
-        var errors = true
+        var errors = true, missing = true
         for e in elems {
             // Only whether an element is known matters (the list is built before the loop).
             switch e {
@@ -702,6 +719,7 @@ struct VecEvaluator {
                 guard let m = materialize(.column(c), lv, hint: nil) else { return nil }
                 ec.append(m.values)
                 errors = errors && m.unknownIsError
+                missing = missing && m.unknownIsMissing
             case .allUnknown: ec.append([Int64](repeating: U, count: self.count(lv)))
             case .constant: break
             }
@@ -710,8 +728,9 @@ struct VecEvaluator {
             guard self.kind(p) ?? .bool == .bool, let m = materialize(p, lv, hint: .bool) else { return nil }
             pc.append(m.values)
             errors = errors && m.unknownIsError
+            missing = missing && m.unknownIsMissing
         }
-        return build(lv, count ? .int : .bool, errors: errors) { i in
+        return build(lv, count ? .int : .bool, errors: errors, missing: missing) { i in
             for e in ec where e[i] == U { return U }
             var acc = Acc()
             for p in pc { acc.add(p[i]) }
@@ -729,14 +748,15 @@ struct VecEvaluator {
         let lv = preds.reduce(c.level as VecLevel?) { join($0, level($1)) }!
         guard let rc = materialize(.column(c), lv, hint: nil) else { return nil }
         var pc: [[Int64]] = []
-        var errors = rc.unknownIsError
+        var errors = rc.unknownIsError, missing = rc.unknownIsMissing
         for p in preds {
             guard let m = materialize(p, lv, hint: .bool) else { return nil }
             pc.append(m.values)
             errors = errors && m.unknownIsError
+            missing = missing && m.unknownIsMissing
         }
         let s = rc.values
-        return build(lv, count ? .int : .bool, errors: errors) { i in
+        return build(lv, count ? .int : .bool, errors: errors, missing: missing) { i in
             let x = s[i]
             if x == U { return U }
             let mask = UInt64(bitPattern: x)

@@ -10,8 +10,12 @@ struct ColumnDecision {
     var deprived: [[Int64]]
     var deprivationCount: [Int64]
     var incomeBelowLine: [Int64]
-    /// Index of the household's class in `rules.classes`.
+    /// Index of the household's status in `statusCodes`.
     var status: [Int64]
+    /// The ids of the classes, and "undetermined" (the status when an indicator is unknown).
+    var statusCodes: [String]
+    /// Indicators left unknown by their missing-data policy, of the households that have any.
+    var unknownIndicators: [Int: [Int]]
     var newlyEscaped: [Int64]?
 }
 
@@ -49,7 +53,6 @@ extension Classifier {
         let table = batch.households
         let nIndicators = rules.indicators.count
         let noMembers = emptyMemberLists(nIndicators)
-        let classIDs = rules.classes.map(\.0.id)
         let a = activation(rules, batch)
         var out: [HouseholdOutcome] = []
         out.reserveCapacity(n)
@@ -67,9 +70,9 @@ extension Classifier {
             out.append(.classified(HouseholdResult(
                 householdID: fields.householdID.flatMap { table.text($0, h) } ?? "?",
                 village: fields.village.flatMap { table.text($0, h) } ?? "",
-                area: area, referenceDate: references[h], rules: rules, status: classIDs[Int(d.status[h])],
+                area: area, referenceDate: references[h], rules: rules, status: d.statusCodes[Int(d.status[h])],
                 deprivationCount: Int(d.deprivationCount[h]), incomeBelowLine: d.incomeBelowLine[h] == 1,
-                deprived: deprived, unknownIndicators: [], deprivedMembers: noMembers,
+                deprived: deprived, unknownIndicators: d.unknownIndicators[h] ?? [], deprivedMembers: noMembers,
                 newlyEscaped: d.newlyEscaped.map { $0[h] == 1 } ?? false, incomeAmount: nil, incomeLine: nil,
                 scoreAmount: nil, scoreLine: nil, reasons: [], memberIDSource: fields.memberIDs,
                 memberRows: batch.memberRanges[h])))
@@ -107,18 +110,22 @@ extension Classifier {
             return col
         }
 
-        // Derived fields: a missing value or an error in any row sends its household back.
+        // Derived fields: a missing value leaves the field without a value (nil on the scalar
+        // path, so `has()` is false); any other error in a row sends its household back.
+        func derived(_ col: VecColumn) -> VecColumn {
+            var col = col
+            if col.unknownIsMissing { col.unknownIsAbsent = true } else { mark(col) }
+            return col
+        }
         c.use(.householdDerived)
         for (k, p) in rules.householdDerived.enumerated() {
             guard let col = p.columns(c, level: .household) else { return nil }
-            mark(col)
-            c.householdDerived[k] = col
+            c.householdDerived[k] = derived(col)
         }
         c.use(.memberDerived)
         for (k, p) in rules.memberDerived.enumerated() {
             guard let col = p.columns(c, level: .member) else { return nil }
-            mark(col)
-            c.memberDerived[k] = col
+            c.memberDerived[k] = derived(col)
         }
 
         // A requirement matters only where its field is empty: there a condition that holds
@@ -139,20 +146,27 @@ extension Classifier {
             }
         }
 
-        // Indicators: a member-level one is deprived when some member satisfies it; an unknown
-        // member (which the scalar loop reports as an error) sends the household back.
+        // Indicators: a member-level one is deprived when some member satisfies it. A missing
+        // value is decided by the indicator's policy as the scalar loop decides it (which stops
+        // at the first member without a value); any other unknown sends the household back.
         var deprived: [[Int64]] = []
-        for ind in rules.indicators {
+        var unknownIndicators: [Int: [Int]] = [:]
+        for (i, ind) in rules.indicators.enumerated() {
             var values: [Int64]
+            // Member-level: some member before the first unknown one satisfies the condition.
+            var before: [Bool] = []
+            let missingOnly: Bool
             if ind.isMemberLevel {
                 c.use(.memberIndicator)
                 guard let col = boolColumn(ind.program, .member) else { return nil }
+                missingOnly = col.unknownIsMissing
                 values = [Int64](repeating: 0, count: nH)
+                before = [Bool](repeating: false, count: nH)
                 col.values.withUnsafeBufferPointer { v in
                     for h in 0..<nH {
                         var r: Int64 = 0
                         for m in c.memberRanges[h] {
-                            if v[m] == U { r = U; break }
+                            if v[m] == U { before[h] = r == 1; r = U; break }
                             if v[m] != 0 { r = 1 }
                         }
                         values[h] = r
@@ -161,9 +175,20 @@ extension Classifier {
             } else {
                 c.use(.householdIndicator)
                 guard let col = boolColumn(ind.program, .household) else { return nil }
+                missingOnly = col.unknownIsMissing
                 values = col.values
             }
-            for h in 0..<nH where values[h] == U { needs[h] = true }
+            for h in 0..<nH where values[h] == U {
+                guard missingOnly else { needs[h] = true; continue }
+                switch ind.indicator.missing {
+                case .error: needs[h] = true
+                case .deprived: values[h] = 1
+                case .notDeprived: values[h] = 0
+                case .unknown:
+                    values[h] = ind.isMemberLevel && before[h] ? 1 : 0
+                    unknownIndicators[h, default: []].append(i)
+                }
+            }
             deprived.append(values)
         }
         c.deprived = deprived.map { VecColumn(level: .household, kind: .bool, values: $0) }
@@ -183,35 +208,60 @@ extension Classifier {
         mark(below)
         c.incomeBelowLine = below
 
-        // Exactly one class must match; anything else is a rejection, made by the scalar path.
+        // Exactly one class must match (a class missing a value does not); anything else is a
+        // rejection, made by the scalar path. A household with an unknown indicator is
+        // undetermined without its classes.
         c.use(.householdClass)
-        var classColumns: [[Int64]] = []
+        var classColumns: [VecColumn] = []
         for (_, p) in rules.classes {
             guard let col = boolColumn(p, .household) else { return nil }
-            classColumns.append(col.values)
+            classColumns.append(col)
+        }
+        var statusCodes = rules.classes.map(\.0.id)
+        let undetermined: Int64
+        if let k = statusCodes.firstIndex(of: "undetermined") {
+            undetermined = Int64(k)
+        } else {
+            undetermined = Int64(statusCodes.count)
+            statusCodes.append("undetermined")
         }
         var status = [Int64](repeating: U, count: nH)
         for h in 0..<nH {
+            if unknownIndicators[h] != nil {
+                status[h] = undetermined
+                continue
+            }
             var first: Int64 = U, matched = 0, unknown = false
             for (k, col) in classColumns.enumerated() {
-                if col[h] == U { unknown = true; break }
-                if col[h] != 0 {
+                let v = col.values[h]
+                if v == U {
+                    if col.unknownIsMissing { continue }
+                    unknown = true
+                    break
+                }
+                if v != 0 {
                     if matched == 0 { first = Int64(k) }
                     matched += 1
                 }
             }
             if unknown || matched != 1 { needs[h] = true } else { status[h] = first }
         }
-        c.status = VecColumn(level: .household, kind: .code(rules.classes.map(\.0.id)), values: status)
+        c.status = VecColumn(level: .household, kind: .code(statusCodes), values: status)
 
         var newlyEscaped: [Int64]?
         if let p = rules.newlyEscaped {
             c.use(.newlyEscaped)
             guard let col = boolColumn(p, .household) else { return nil }
-            mark(col)
-            newlyEscaped = col.values
+            // A missing value means not newly escaped.
+            if col.unknownIsMissing {
+                newlyEscaped = col.values.map { $0 == U ? 0 : $0 }
+            } else {
+                mark(col)
+                newlyEscaped = col.values
+            }
         }
         return ColumnDecision(needsScalar: needs, deprived: deprived, deprivationCount: count, incomeBelowLine: below.values,
-                              status: status, newlyEscaped: newlyEscaped)
+                              status: status, statusCodes: statusCodes, unknownIndicators: unknownIndicators,
+                              newlyEscaped: newlyEscaped)
     }
 }
