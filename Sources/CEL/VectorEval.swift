@@ -212,6 +212,32 @@ struct VecEvaluator {
         }
     }
 
+    /// `build` row by row over one column (`f(value)`), without bounds checks.
+    @inline(__always)
+    func map(_ a: VecColumn, _ kind: VecKind, errors: Bool, missing: Bool, _ f: (Int64) -> Int64) -> VecValue {
+        let out = a.values.withUnsafeBufferPointer { x in
+            [Int64](unsafeUninitializedCapacity: x.count) { buf, done in
+                for i in 0..<x.count { buf[i] = f(x[i]) }
+                done = x.count
+            }
+        }
+        return .column(VecColumn(level: a.level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing))
+    }
+
+    /// `build` over two columns of the same rows (`f(a, b)`), without bounds checks.
+    @inline(__always)
+    func zip(_ a: VecColumn, _ b: VecColumn, _ kind: VecKind, errors: Bool, missing: Bool, _ f: (Int64, Int64) -> Int64) -> VecValue {
+        let out = a.values.withUnsafeBufferPointer { x in
+            b.values.withUnsafeBufferPointer { y in
+                [Int64](unsafeUninitializedCapacity: x.count) { buf, done in
+                    for i in 0..<x.count { buf[i] = f(x[i], y[i]) }
+                    done = x.count
+                }
+            }
+        }
+        return .column(VecColumn(level: a.level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing))
+    }
+
     /// A column of `kind` and `level` from `f(row)`.
     /// `errors`: every unknown row `f` gives is an error (see `VecColumn.unknownIsError`);
     /// `missing`: a missing value (`unknownIsMissing`).
@@ -250,8 +276,7 @@ struct VecEvaluator {
             case .allUnknown: return .allUnknown
             case .column(let c):
                 guard c.kind == .bool else { return nil }
-                let s = c.values
-                return build(c.level, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in s[i] == U ? U : (s[i] != 0 ? 0 : 1) }
+                return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { x in x == U ? U : (x != 0 ? 0 : 1) }
             }
         case .neg(let x):
             guard let v = eval(x) else { return nil }
@@ -361,9 +386,7 @@ struct VecEvaluator {
         guard let lv = join(level(a), level(b)), kind(a) ?? .bool == .bool, kind(b) ?? .bool == .bool,
               let ca = materialize(a, lv, hint: .bool), let cb = materialize(b, lv, hint: .bool) else { return nil }
         let d: Int64 = decide ? 1 : 0, nd: Int64 = decide ? 0 : 1
-        let x = ca.values, y = cb.values
-        return build(lv, .bool, errors: ca.unknownIsError && cb.unknownIsError, missing: ca.unknownIsMissing && cb.unknownIsMissing) { i in
-            let p = x[i], q = y[i]
+        return zip(ca, cb, .bool, errors: ca.unknownIsError && cb.unknownIsError, missing: ca.unknownIsMissing && cb.unknownIsMissing) { p, q in
             if p != U && (p != 0) == decide { return d }
             if q != U && (q != 0) == decide { return d }
             if p == U || q == U { return U }
@@ -472,10 +495,11 @@ struct VecEvaluator {
 
     /// A table by code id; an id outside the list (which the survey reader never stores) is unknown.
     func lookup(_ c: VecColumn, _ table: [Int64]) -> VecValue {
-        let s = c.values, n = Int64(table.count)
-        return build(c.level, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in
-            let x = s[i]
-            return x >= 0 && x < n ? table[Int(x)] : U
+        let n = Int64(table.count)
+        return table.withUnsafeBufferPointer { t in
+            map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { x in
+                x >= 0 && x < n ? t[Int(x)] : U
+            }
         }
     }
 
@@ -536,6 +560,22 @@ struct VecEvaluator {
         default:
             break
         }
+        // A column against a number (`m.age >= 16` once parameters are constants): no column
+        // of the constant.
+        if case .column(let c) = a, case .constant(let k) = b {
+            switch (c.kind, k) {
+            case (.int, .int(let q)):
+                return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { p in
+                    p == U ? U : (orderedRelation(op, p, q) ? 1 : 0)
+                }
+            case (.double, .double(let q)):
+                return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { p in
+                    p == U ? U : (orderedRelation(op, Double(bitPattern: UInt64(bitPattern: p)), q) ? 1 : 0)
+                }
+            default:
+                break
+            }
+        }
         guard let lv = join(level(a), level(b)), let ka = kind(a), let kb = kind(b),
               let ca = materialize(a, lv, hint: ka), let cb = materialize(b, lv, hint: kb) else { return nil }
         if case .codeSet = ka { return nil }
@@ -547,20 +587,17 @@ struct VecEvaluator {
             case .int, .code:
                 if case .code = ka {
                     let want: Int64 = op == .eq ? 1 : 0
-                    return build(lv, .bool, errors: errors, missing: missing) { i in
-                        let p = x[i], q = y[i]
+                    return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in
                         if p == U || q == U { return U }
                         return p == q ? want : 1 - want
                     }
                 }
-                return build(lv, .bool, errors: errors, missing: missing) { i in
-                    let p = x[i], q = y[i]
+                return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in
                     if p == U || q == U { return U }
                     return orderedRelation(op, p, q) ? 1 : 0
                 }
             case .double:
-                return build(lv, .bool, errors: errors, missing: missing) { i in
-                    let p = x[i], q = y[i]
+                return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in
                     if p == U || q == U { return U }
                     return orderedRelation(op, Double(bitPattern: UInt64(bitPattern: p)), Double(bitPattern: UInt64(bitPattern: q))) ? 1 : 0
                 }

@@ -162,10 +162,11 @@ extension Classifier {
                 missingOnly = col.unknownIsMissing
                 values = [Int64](repeating: 0, count: nH)
                 before = [Bool](repeating: false, count: nH)
+                let ranges = c.memberRanges
                 col.values.withUnsafeBufferPointer { v in
                     for h in 0..<nH {
                         var r: Int64 = 0
-                        for m in c.memberRanges[h] {
+                        for m in ranges[h] {
                             if v[m] == U { before[h] = r == 1; r = U; break }
                             if v[m] != 0 { r = 1 }
                         }
