@@ -408,6 +408,13 @@ struct VecEvaluator {
             }
             if let ka = self.kind(av), ka != kind { return nil }
             if let kb = self.kind(bv), kb != kind { return nil }
+            // Constant branches (`h.area == 'urban' ? params.a : params.b`): one pass over the condition.
+            if case .constant(let x) = av, case .constant(let y) = bv, let rx = Self.raw(x, kind), let ry = Self.raw(y, kind),
+               rx != U, ry != U {
+                return map(cc, kind, errors: cc.unknownIsError, missing: cc.unknownIsMissing) { t in
+                    t == U ? U : (t != 0 ? rx : ry)
+                }
+            }
             let lv = join(cc.level, join(level(av), level(bv)))!
             guard let cc2 = materialize(cv, lv, hint: .bool), let ca = materialize(av, lv, hint: kind),
                   let cb = materialize(bv, lv, hint: kind) else { return nil }
