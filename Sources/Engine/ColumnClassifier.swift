@@ -21,58 +21,72 @@ struct ColumnDecision {
 
 extension Classifier {
     /// Classifies the batch stage by stage over columns, and one by one only the households
-    /// the columns cannot decide exactly. Nil when the rule set of the batch has an expression
-    /// the kernels do not cover (the caller then classifies every household one by one).
+    /// the columns cannot decide exactly. Nil when no rule set of the batch can be evaluated
+    /// over columns (the caller then classifies every household one by one).
     func classifyColumns(_ batch: SurveyBatch, fields: BatchFields) -> [HouseholdOutcome]? {
         let n = batch.households.count
         guard n > 0 else { return nil }
         var references: [CivilDate] = []
         references.reserveCapacity(n)
-        var inGroup = [Bool](repeating: false, count: n)
-        // The kernels take the parameters as constants: households under another rule set or
-        // other parameter values (rare: a batch spanning a change of rules) go one by one.
-        var group: (CompiledRuleSet, [Value])?
+        // The kernels take the parameters as constants: each rule set and set of parameter
+        // values in force in the batch (one, except in a batch spanning a change of rules) is
+        // a pass over the whole batch, whose results are taken for its households only. A
+        // pass costs about a quarter of classifying every household one by one, so only groups
+        // of at least a quarter of the batch get one; the other households, and those under a
+        // rule set the kernels do not cover, go one by one.
+        var groups: [(CompiledRuleSet, [Value])] = []
+        var sizes: [Int] = []
+        var groupOf = [Int](repeating: -1, count: n)
         for h in 0..<n {
             let ref = referenceDate(batch, h, reviewField: fields.reviewDate)
             references.append(ref)
-            guard case .success(let r) = rules(on: ref) else { continue }
-            if let g = group {
-                inGroup[h] = g.0 === r.0 && Self.sameValues(g.1, r.1)
-            } else if !columnsUnsupported.contains(ObjectIdentifier(r.0)) {
-                group = r
-                inGroup[h] = true
+            guard case .success(let r) = rules(on: ref), !columnsUnsupported.contains(ObjectIdentifier(r.0)) else { continue }
+            if let g = groups.firstIndex(where: { $0.0 === r.0 && Self.sameValues($0.1, r.1) }) {
+                groupOf[h] = g
+                sizes[g] += 1
+            } else {
+                groups.append(r)
+                sizes.append(1)
+                groupOf[h] = groups.count - 1
             }
         }
-        guard let (rules, params) = group else { return nil }
-        let columns = BatchColumns(rules: rules, params: params, batch: batch, referenceDays: references.map(\.dayNumber))
-        guard let d = Self.decide(columns) else {
-            columnsUnsupported.insert(ObjectIdentifier(rules))
-            return nil
+        let referenceDays = references.map(\.dayNumber)
+        var decisions: [ColumnDecision?] = []
+        for ((rules, params), size) in zip(groups, sizes) {
+            guard size * 4 >= n else {
+                decisions.append(nil)
+                continue
+            }
+            let d = Self.decide(BatchColumns(rules: rules, params: params, batch: batch, referenceDays: referenceDays))
+            if d == nil { columnsUnsupported.insert(ObjectIdentifier(rules)) }
+            decisions.append(d)
         }
+        guard decisions.contains(where: { $0 != nil }) else { return nil }
 
         let table = batch.households
-        let nIndicators = rules.indicators.count
-        let noMembers = emptyMemberLists(nIndicators)
-        let a = activation(rules, batch)
+        let noMembers = groups.map { emptyMemberLists($0.0.indicators.count) }
+        let activations = groups.map { activation($0.0, batch) }
         var out: [HouseholdOutcome] = []
         out.reserveCapacity(n)
         var scalar = 0
         for h in 0..<n {
-            if !inGroup[h] || d.needsScalar[h] {
+            let g = groupOf[h]
+            guard g >= 0, let d = decisions[g], !d.needsScalar[h] else {
                 scalar += 1
                 out.append(classify(household: h, of: batch, fields: fields))
                 continue
             }
+            let nIndicators = d.deprived.count
             var deprived = [Bool](repeating: false, count: nIndicators)
             for i in 0..<nIndicators { deprived[i] = d.deprived[i][h] == 1 }
             var area = ""
-            if let f = fields.area, let c = table.code(f, h) { area = a.householdCodeText(f, Int(c)) }
+            if let f = fields.area, let c = table.code(f, h) { area = activations[g].householdCodeText(f, Int(c)) }
             out.append(.classified(HouseholdResult(
                 householdID: fields.householdID.flatMap { table.text($0, h) } ?? "?",
                 village: fields.village.flatMap { table.text($0, h) } ?? "",
-                area: area, referenceDate: references[h], rules: rules, status: d.statusCodes[Int(d.status[h])],
+                area: area, referenceDate: references[h], rules: groups[g].0, status: d.statusCodes[Int(d.status[h])],
                 deprivationCount: Int(d.deprivationCount[h]), incomeBelowLine: d.incomeBelowLine[h] == 1,
-                deprived: deprived, unknownIndicators: d.unknownIndicators[h] ?? [], deprivedMembers: noMembers,
+                deprived: deprived, unknownIndicators: d.unknownIndicators[h] ?? [], deprivedMembers: noMembers[g],
                 newlyEscaped: d.newlyEscaped.map { $0[h] == 1 } ?? false, incomeAmount: nil, incomeLine: nil,
                 scoreAmount: nil, scoreLine: nil, reasons: [], memberIDSource: fields.memberIDs,
                 memberRows: batch.memberRanges[h])))

@@ -92,7 +92,8 @@ import Testing
 
     /// The shipped fixture with random holes and edge values: optional fields blank, ages on
     /// the boundaries of the rules, review dates of different rule sets in one batch.
-    static func scrambled(seed: UInt64) throws -> String {
+    static func scrambled(seed: UInt64, reviewDates: [String] = ["2024-09-15", "2024-09-15", "2027-01-01", "2026-12-31", "2027-03-01",
+                                                                 "2021-12-31", "2022-01-01"]) throws -> String {
         var rng = Random(state: seed)
         let dir = NSTemporaryDirectory() + "povrules-columns-\(seed)-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -112,8 +113,8 @@ import Testing
         let optionalHousehold = ["income_per_capita", "score_a", "floor_area_m2", "foundation_durable", "walls_durable",
                                  "roof_durable", "devices", "hears_loudspeaker", "prior_status", "status_changed_on", "internet"]
         try rewrite("households.csv") { row, rng in
-            row["review_date"] = rng.pick(["2024-09-15", "2024-09-15", "2027-01-01", "2026-12-31", "2027-03-01", "2021-12-31", "2022-01-01"])
-            for f in optionalHousehold where rng.chance(0.08) { row[f] = "" }
+            row["review_date"] = rng.pick(reviewDates)
+            for f in optionalHousehold where rng.chance(0.04) { row[f] = "" }
             if rng.chance(0.05) { row["dwelling"] = "none" }
             if rng.chance(0.1) { row["status_changed_on"] = rng.pick(["2024-09-15", "2027-02-28", "2025-01-01", "2021-06-30"]) }
             if rng.chance(0.05) { row["floor_area_m2"] = rng.pick(["0", "8", "0.0"]) }
@@ -126,7 +127,7 @@ import Testing
                 row["birth_date"] = rng.pick(["2008-09-15", "2008-09-16", "2011-01-01", "2011-01-02", "1964-09-15", "1966-12-31",
                                               "1962-03-01", "2019-09-15", "2018-09-16", "1994-09-15", "2006-01-01", "2024-09-15"])
             }
-            for f in optionalMember where rng.chance(0.06) { row[f] = "" }
+            for f in optionalMember where rng.chance(0.015) { row[f] = "" }
         }
         return dir
     }
@@ -136,9 +137,22 @@ import Testing
         let (schema, rules) = try Self.compiled()
         let dir = try Self.scrambled(seed: seed)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (n, _, _) = try Self.compare(dir, schema, rules, batchSize: 300)
+        let (n, scalar, rejected) = try Self.compare(dir, schema, rules, batchSize: 300)
         #expect(n > 0)
+        // Rejections and the households of small rule-set groups in a batch go one by one; the
+        // others not.
+        #expect(scalar < n, "\(scalar) of \(n) households classified one by one, \(rejected) rejected")
         try Self.compare(dir, schema, rules, asOf: CivilDate("2027-06-01"), batchSize: 700)
+    }
+
+    /// Two rule sets, about half the households each, in every batch: a column pass each.
+    @Test func twoRuleSetsInOneBatch() throws {
+        let (schema, rules) = try Self.compiled()
+        let dir = try Self.scrambled(seed: 7, reviewDates: ["2024-09-15", "2027-03-01"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (n, scalar, rejected) = try Self.compare(dir, schema, rules, batchSize: 400)
+        #expect(n > 1000)
+        #expect(scalar - rejected <= n / 10, "\(scalar) of \(n) households classified one by one, \(rejected) rejected")
     }
 
     /// A rule the kernels do not cover (`map`) sends its rule set's batches down the scalar
