@@ -41,7 +41,11 @@ extension Classifier {
             let ref = referenceDate(batch, h, reviewField: fields.reviewDate)
             references.append(ref)
             guard case .success(let r) = rules(on: ref), !columnsUnsupported.contains(ObjectIdentifier(r.0)) else { continue }
-            if let g = groups.firstIndex(where: { $0.0 === r.0 && Self.sameValues($0.1, r.1) }) {
+            // Most households share the previous household's group.
+            if h > 0, groupOf[h - 1] >= 0, groups[groupOf[h - 1]].0 === r.0, Self.sameValues(groups[groupOf[h - 1]].1, r.1) {
+                groupOf[h] = groupOf[h - 1]
+                sizes[groupOf[h]] += 1
+            } else if let g = groups.firstIndex(where: { $0.0 === r.0 && Self.sameValues($0.1, r.1) }) {
                 groupOf[h] = g
                 sizes[g] += 1
             } else {
@@ -69,9 +73,18 @@ extension Classifier {
         var out: [HouseholdOutcome] = []
         out.reserveCapacity(n)
         var scalar = 0
+        // The decision of the current group, taken out of `decisions` only when the group
+        // changes (a copy per household would retain each of its arrays).
+        var current = -1
+        var d = ColumnDecision(needsScalar: [], deprived: [], deprivationCount: [], incomeBelowLine: [], status: [],
+                               statusCodes: [], unknownIndicators: [:], newlyEscaped: nil)
         for h in 0..<n {
             let g = groupOf[h]
-            guard g >= 0, let d = decisions[g], !d.needsScalar[h] else {
+            if g >= 0, g != current, let next = decisions[g] {
+                d = next
+                current = g
+            }
+            guard g >= 0, g == current, !d.needsScalar[h] else {
                 scalar += 1
                 out.append(classify(household: h, of: batch, fields: fields))
                 continue
