@@ -8,6 +8,8 @@ public final class Program: Sendable {
     let localCount: Int
     let cacheCount: Int
     let declarations: Declarations
+    /// The checked expression, for the column kernels (`VectorEval.swift`).
+    let ir: IR
 
     /// Parse, type-check and compile. Throws `CELError` with the position of the problem.
     public convenience init(_ source: String, declarations: Declarations, expecting: CELType? = nil) throws {
@@ -24,6 +26,7 @@ public final class Program: Sendable {
             throw CELError("expected \(expecting), found \(type)", line: 1, column: 1)
         }
         resultType = type
+        self.ir = ir
         let compiler = Compiler(decls: declarations, localCount: locals)
         compiler.typedPaths = typedPaths
         root = compiler.value(ir)

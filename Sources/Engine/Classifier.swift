@@ -107,6 +107,16 @@ public final class Classifier {
     @exclusivity(unchecked) private var generation = 0
 
     public let codeLabels: CodeLabels
+    /// Rule sets with an expression the column kernels do not cover: their batches are
+    /// classified household by household.
+    /// Classify batches over columns where that gives the same results (off: household by
+    /// household always, for comparison).
+    public var useColumns = true
+    @exclusivity(unchecked) var columnsUnsupported: Set<ObjectIdentifier> = []
+    /// Households handed to the column path, and those of them it sent back to be classified
+    /// one by one (for measurement).
+    @exclusivity(unchecked) public internal(set) var columnHouseholds = 0
+    @exclusivity(unchecked) public internal(set) var scalarHouseholds = 0
 
     public init(library: [CompiledRuleSet], policy: ReferencePolicy, standard: String? = nil, codeLabels: CodeLabels = CodeLabels()) {
         self.library = library
@@ -116,10 +126,18 @@ public final class Classifier {
     }
 
     public func classify(_ batch: SurveyBatch) -> [HouseholdOutcome] {
-        var out: [HouseholdOutcome] = []
-        out.reserveCapacity(batch.households.count)
         generation &+= 1
         let fields = BatchFields(batch)
+        // Explanations are rendered household by household; without them the batch is
+        // classified over columns (`classifyColumns`), with the same results.
+        if !withReasons && useColumns, let out = classifyColumns(batch, fields: fields) { return out }
+        return classifyEach(batch, fields: fields)
+    }
+
+    /// The batch household by household, as `classify(household:of:)`.
+    func classifyEach(_ batch: SurveyBatch, fields: BatchFields) -> [HouseholdOutcome] {
+        var out: [HouseholdOutcome] = []
+        out.reserveCapacity(batch.households.count)
         for h in 0..<batch.households.count {
             out.append(classify(household: h, of: batch, fields: fields))
         }
@@ -143,7 +161,7 @@ public final class Classifier {
     /// `count` empty member lists, shared by every household when no reasons are rendered
     /// (never mutated then, so never copied).
     @exclusivity(unchecked) private var noMembers: [[String]] = []
-    private func emptyMemberLists(_ count: Int) -> [[String]] {
+    func emptyMemberLists(_ count: Int) -> [[String]] {
         if noMembers.count != count { noMembers = [[String]](repeating: [], count: count) }
         return noMembers
     }

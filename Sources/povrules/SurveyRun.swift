@@ -272,6 +272,11 @@ final class SurveyRun {
         let perClass = classOrder.filter { classCounts[$0] != nil }.map { "\($0) \(classCounts[$0]!)" }.joined(separator: ", ")
         Report.printErr("households: read \(c.householdsRead), classified \(classified), rejected \(rejected); members: read \(c.membersRead), accepted \(c.membersAccepted), rejected \(c.membersRejected)")
         if !perClass.isEmpty { Report.printErr("classes: \(perClass)") }
+        // For measuring the column path: how many households it sent back to the scalar path.
+        if getenv("POVRULES_COLUMN_STATS") != nil {
+            let viaColumns = workers.map(\.columnHouseholds).reduce(0, +), scalar = workers.map(\.scalarHouseholds).reduce(0, +)
+            Report.printErr("column path: \(viaColumns) households in column batches, \(scalar) of them classified one by one")
+        }
         // A member row that joins no household is bad input too, though every household is classified.
         if rejected > 0 || c.membersRejected > 0 { throw ExitStatus.badInput }
     }

@@ -1,0 +1,839 @@
+/// Column-at-a-time evaluation of a checked expression over a whole batch of households and
+/// their members, for hosts that keep their data in columns.
+///
+/// A row whose value the kernels cannot give exactly (a missing value, an evaluation error, an
+/// error that CEL's `&&`/`||`/`exists`/`all` may or may not absorb) holds `VecColumn.unknown`
+/// instead of a value. The host decides such rows another way (the scalar `Program` paths), so
+/// the kernels never have to reproduce which error comes first, only whether the value is known.
+/// An expression the kernels do not cover gives no columns at all (`Program.columns` is nil).
+
+/// The rows a column has: one per household, or one per member row of the batch.
+public enum VecLevel: Sendable, Equatable { case household, member }
+
+/// What the `Int64`s of a column hold. Codes are ids into their code list; code sets are bit masks
+/// over it; doubles are bit patterns; bools are 0 and 1.
+public enum VecKind: Sendable, Equatable {
+    case bool, int, double
+    case code([String])
+    case codeSet([String])
+}
+
+public struct VecColumn: Sendable {
+    /// A row whose value is not known exactly (missing, an error, or undecided).
+    public static let unknown = Int64.min
+    public var level: VecLevel
+    public var kind: VecKind
+    public var values: [Int64]
+    /// `unknown` in this column means exactly "absent" (a survey field read as it is), so
+    /// `has()` can answer it; in computed columns it may also stand for an error.
+    public var unknownIsAbsent: Bool
+    /// Every unknown row of this column is an evaluation error on the scalar path (never a
+    /// value the kernels could not hold or decide), so a caller that treats errors as "no"
+    /// (`try? … == true`) can read unknown as false.
+    public var unknownIsError: Bool
+    /// Every unknown row is a missing-value error (`EvalError.Kind.missingValue`) on the scalar
+    /// path: what the missing-data policies decide on.
+    public var unknownIsMissing: Bool
+
+    public init(level: VecLevel, kind: VecKind, values: [Int64], unknownIsAbsent: Bool = false, unknownIsError: Bool = false,
+                unknownIsMissing: Bool = false) {
+        self.level = level
+        self.kind = kind
+        self.values = values
+        self.unknownIsAbsent = unknownIsAbsent
+        self.unknownIsMissing = unknownIsMissing || unknownIsAbsent
+        self.unknownIsError = unknownIsError || self.unknownIsMissing
+    }
+}
+
+/// What a variable of an expression stands for in a batch.
+public enum VecBinding {
+    /// An object of type `type` with one row per household (`h`, `deprived`): fields by
+    /// `VectorHost.column`.
+    case householdObject(Int32)
+    /// An object of type `type` with one row per member row (`m`).
+    case memberObject(Int32)
+    /// An object that is the same for every row (`params`): fields by `VectorHost.constant`.
+    case constants
+    /// The list of the household's member rows (`members`), objects of type `type`.
+    case memberList(Int32)
+    /// A value with one row per household or member.
+    case column(VecColumn)
+}
+
+/// A batch's columns as an expression sees them.
+public protocol VectorHost: AnyObject {
+    var householdCount: Int { get }
+    /// Member rows of each household, contiguous and in household order.
+    var memberRanges: [Range<Int>] { get }
+    /// The household row of each member row.
+    var memberHousehold: [Int32] { get }
+    func binding(_ slot: Int) -> VecBinding?
+    /// Field `field` of object type `type`, nil when the host cannot give it as a column.
+    func column(type: Int32, field: Int) -> VecColumn?
+    /// Field `field` of the `constants` object.
+    func constant(field: Int) -> Value?
+    /// Whether field `field` of object type `type` has a value in each row (a bool column
+    /// without unknowns), for fields the host can answer `has()` for but not give as values
+    /// (texts, dates); nil otherwise.
+    func present(type: Int32, field: Int) -> VecColumn?
+}
+
+extension Program {
+    /// The expression's value for every row of `level` of the host's batch, or nil when the
+    /// expression uses something the column kernels do not cover.
+    public func columns(_ host: some VectorHost, level: VecLevel) -> VecColumn? {
+        var e = VecEvaluator(host: host)
+        guard let v = e.eval(ir) else { return nil }
+        return e.materialize(v, level, hint: nil)
+    }
+}
+
+/// A value during column evaluation: the same for every row, unknown for every row (a
+/// constant that throws), or a column.
+enum VecValue {
+    case constant(Value)
+    case allUnknown
+    case column(VecColumn)
+}
+
+private let U = VecColumn.unknown
+
+struct VecEvaluator {
+    let host: any VectorHost
+    let nH: Int
+    let nM: Int
+    let ranges: [Range<Int>]
+    let memberHousehold: [Int32]
+    enum Local {
+        /// A member row of the household (`x` in `members.exists(x, …)`), of object type `type`.
+        case memberRow(Int32)
+        case value(VecValue)
+    }
+    var locals: [Int: Local] = [:]
+    /// Inside `members.<macro>`: a member-level value then means the loop's member, so the
+    /// enclosing member (`m`) cannot be read in the same rows.
+    var inMemberLoop = false
+
+    init(host: any VectorHost) {
+        self.host = host
+        nH = host.householdCount
+        ranges = host.memberRanges
+        memberHousehold = host.memberHousehold
+        nM = memberHousehold.count
+    }
+
+    // MARK: Rows and kinds
+
+    func count(_ level: VecLevel) -> Int { level == .household ? nH : nM }
+
+    func level(_ v: VecValue) -> VecLevel? {
+        if case .column(let c) = v { return c.level }
+        return nil
+    }
+
+    func join(_ a: VecLevel?, _ b: VecLevel?) -> VecLevel? {
+        if a == .member || b == .member { return .member }
+        return a ?? b
+    }
+
+    static func kind(of v: Value) -> VecKind? {
+        switch v {
+        case .bool: return .bool
+        case .int: return .int
+        case .double: return .double
+        default: return nil
+        }
+    }
+
+    func kind(_ v: VecValue) -> VecKind? {
+        switch v {
+        case .column(let c): return c.kind
+        case .constant(let k): return Self.kind(of: k)
+        case .allUnknown: return nil
+        }
+    }
+
+    static func raw(_ v: Value, _ kind: VecKind) -> Int64? {
+        switch (v, kind) {
+        case (.bool(let b), .bool): return b ? 1 : 0
+        case (.int(let i), .int): return i
+        case (.double(let d), .double): return Int64(bitPattern: d.bitPattern)
+        case (.string(let s), .code(let codes)): return codes.firstIndex(of: s).map(Int64.init)
+        default: return nil
+        }
+    }
+
+    /// The value of a known row; nil for a code outside its list.
+    @inline(__always)
+    static func value(_ x: Int64, _ kind: VecKind) -> Value? {
+        switch kind {
+        case .bool: return .bool(x != 0)
+        case .int: return .int(x)
+        case .double: return .double(Double(bitPattern: UInt64(bitPattern: x)))
+        case .code(let codes):
+            return x >= 0 && x < Int64(codes.count) ? .string(codes[Int(x)]) : nil
+        case .codeSet(let codes):
+            let mask = UInt64(bitPattern: x)
+            var items: [Value] = []
+            for (bit, c) in codes.enumerated() where bit < 64 && mask & (1 << UInt64(bit)) != 0 { items.append(.string(c)) }
+            return .list(.array(items))
+        }
+    }
+
+    /// A result value in a column of `kind`: unknown when it does not fit (or is the marker).
+    @inline(__always)
+    static func store(_ v: Value, _ kind: VecKind) -> Int64 {
+        raw(v, kind) ?? U
+    }
+
+    /// `v` as a column of `level` rows. `hint` gives the kind of a string constant (a code).
+    func materialize(_ v: VecValue, _ level: VecLevel, hint: VecKind?) -> VecColumn? {
+        switch v {
+        case .allUnknown:
+            return VecColumn(level: level, kind: hint ?? .bool, values: [Int64](repeating: U, count: count(level)), unknownIsError: true)
+        case .constant(let k):
+            guard let kind = Self.kind(of: k) ?? hint, let x = Self.raw(k, kind) else { return nil }
+            // A constant that is the marker's bits (-0.0) is a value, not an error.
+            return VecColumn(level: level, kind: kind, values: [Int64](repeating: x, count: count(level)), unknownIsError: x != U)
+        case .column(let c):
+            if c.level == level { return c }
+            guard c.level == .household, level == .member else { return nil }
+            var out = [Int64](repeating: 0, count: nM)
+            c.values.withUnsafeBufferPointer { src in
+                memberHousehold.withUnsafeBufferPointer { mh in
+                    out.withUnsafeMutableBufferPointer { dst in
+                        for i in 0..<dst.count { dst[i] = src[Int(mh[i])] }
+                    }
+                }
+            }
+            return VecColumn(level: .member, kind: c.kind, values: out, unknownIsAbsent: c.unknownIsAbsent, unknownIsError: c.unknownIsError,
+                             unknownIsMissing: c.unknownIsMissing)
+        }
+    }
+
+    /// `build` row by row over one column (`f(value)`), without bounds checks.
+    @inline(__always)
+    func map(_ a: VecColumn, _ kind: VecKind, errors: Bool, missing: Bool, _ f: (Int64) -> Int64) -> VecValue {
+        let out = a.values.withUnsafeBufferPointer { x in
+            [Int64](unsafeUninitializedCapacity: x.count) { buf, done in
+                for i in 0..<x.count { buf[i] = f(x[i]) }
+                done = x.count
+            }
+        }
+        return .column(VecColumn(level: a.level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing))
+    }
+
+    /// `build` over two columns of the same rows (`f(a, b)`), without bounds checks.
+    @inline(__always)
+    func zip(_ a: VecColumn, _ b: VecColumn, _ kind: VecKind, errors: Bool, missing: Bool, _ f: (Int64, Int64) -> Int64) -> VecValue {
+        let out = a.values.withUnsafeBufferPointer { x in
+            b.values.withUnsafeBufferPointer { y in
+                [Int64](unsafeUninitializedCapacity: x.count) { buf, done in
+                    for i in 0..<x.count { buf[i] = f(x[i], y[i]) }
+                    done = x.count
+                }
+            }
+        }
+        return .column(VecColumn(level: a.level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing))
+    }
+
+    /// A column of `kind` and `level` from `f(row)`.
+    /// `errors`: every unknown row `f` gives is an error (see `VecColumn.unknownIsError`);
+    /// `missing`: a missing value (`unknownIsMissing`).
+    func build(_ level: VecLevel, _ kind: VecKind, errors: Bool, missing: Bool = false, _ f: (Int) -> Int64) -> VecValue {
+        let n = count(level)
+        let out = [Int64](unsafeUninitializedCapacity: n) { buf, done in
+            for i in 0..<n { buf[i] = f(i) }
+            done = n
+        }
+        return .column(VecColumn(level: level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing))
+    }
+
+    // MARK: Expressions
+
+    mutating func eval(_ ir: IR) -> VecValue? {
+        switch ir {
+        case .constant(let v):
+            return .constant(v)
+        case .list:
+            return constantOf(ir).map { .constant($0) }
+        case .variable(let slot):
+            if case .column(let c)? = host.binding(slot) { return .column(c) }
+            return nil
+        case .local(let slot):
+            if case .value(let v)? = locals[slot] { return v }
+            return nil
+        case .field(let op, let idx, _, _):
+            return fieldColumn(op, idx)
+        case .hasField(let op, let idx):
+            return has(op, idx)
+        case .not(let x):
+            guard let v = eval(x) else { return nil }
+            switch v {
+            case .constant(.bool(let b)): return .constant(.bool(!b))
+            case .constant: return nil
+            case .allUnknown: return .allUnknown
+            case .column(let c):
+                guard c.kind == .bool else { return nil }
+                return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { x in x == U ? U : (x != 0 ? 0 : 1) }
+            }
+        case .neg(let x):
+            guard let v = eval(x) else { return nil }
+            return map1(v) { (a) throws(EvalError) in try negate(a) }
+        case .and(let l, let r):
+            return logic(l, r, decide: false)
+        case .or(let l, let r):
+            return logic(l, r, decide: true)
+        case .cond(let c, let a, let b):
+            return cond(c, a, b)
+        case .binary(let op, let l, let r):
+            return binary(op, l, r)
+        case .call(let b, let args):
+            return call(b, args)
+        case .comprehension(let kind, let range, let slot, let pred, _):
+            switch kind {
+            case .all, .exists, .existsOne: return reduce(kind, range, slot, pred!, count: false)
+            default: return nil
+            }
+        case .dynSelect, .hasDyn, .index, .map:
+            return nil
+        }
+    }
+
+    /// A field of a variable (`h.x`, `m.x`, `params.x`) or of a member in a `members` loop.
+    mutating func fieldColumn(_ op: IR, _ idx: Int) -> VecValue? {
+        switch op {
+        case .variable(let s):
+            switch host.binding(s) {
+            case .householdObject(let type)?:
+                return host.column(type: type, field: idx).map { .column($0) }
+            case .memberObject(let type)?:
+                guard !inMemberLoop else { return nil }
+                return host.column(type: type, field: idx).map { .column($0) }
+            case .constants?:
+                return host.constant(field: idx).map { .constant($0) }
+            default:
+                return nil
+            }
+        case .local(let s):
+            guard case .memberRow(let type)? = locals[s] else { return nil }
+            return host.column(type: type, field: idx).map { .column($0) }
+        default:
+            return nil
+        }
+    }
+
+
+    func variableBinding(_ op: IR) -> VecBinding? {
+        if case .variable(let s) = op { return host.binding(s) }
+        return nil
+    }
+
+    /// The object type of `h`, `m` or a member in a `members` loop.
+    func objectType(_ op: IR) -> Int32? {
+        switch op {
+        case .variable(let s):
+            switch host.binding(s) {
+            case .householdObject(let t)?, .memberObject(let t)?: return t
+            default: return nil
+            }
+        case .local(let s):
+            if case .memberRow(let t)? = locals[s] { return t }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    mutating func has(_ op: IR, _ idx: Int) -> VecValue? {
+        if case .variable(let s) = op, case .constants? = host.binding(s) {
+            // The host's constant object has every field.
+            return host.constant(field: idx) != nil ? .constant(.bool(true)) : nil
+        }
+        if let type = objectType(op), let present = host.present(type: type, field: idx) {
+            if case .memberObject? = variableBinding(op), inMemberLoop { return nil }
+            return .column(present)
+        }
+        guard let v = fieldColumn(op, idx), case .column(let c) = v else { return nil }
+        let s = c.values
+        if c.unknownIsAbsent { return build(c.level, .bool, errors: true) { i in s[i] == U ? 0 : 1 } }
+        // A computed field's unknown may be nil on the scalar path (a missing value): `has()` is then false, a value.
+        return build(c.level, .bool, errors: false) { i in s[i] == U ? U : 1 }
+    }
+
+    // MARK: Logic
+
+    /// `&&` (`decide` false) and `||` (`decide` true): an operand equal to `decide` decides,
+    /// whatever the other is (CEL absorbs the other's error); otherwise any unknown operand
+    /// makes the row unknown.
+    mutating func logic(_ l: IR, _ r: IR, decide: Bool) -> VecValue? {
+        guard let a = eval(l) else { return nil }
+        if case .constant(.bool(let x)) = a, x == decide { return .constant(.bool(decide)) }
+        guard let b = eval(r) else { return nil }
+        func known(_ v: VecValue) -> Bool?? {
+            switch v {
+            case .constant(.bool(let x)): return .some(x)
+            case .allUnknown: return .some(nil)
+            default: return nil
+            }
+        }
+        if let ka = known(a), let kb = known(b) {
+            if ka == decide || kb == decide { return .constant(.bool(decide)) }
+            if ka == nil || kb == nil { return .allUnknown }
+            return .constant(.bool(!decide))
+        }
+        guard let lv = join(level(a), level(b)), kind(a) ?? .bool == .bool, kind(b) ?? .bool == .bool,
+              let ca = materialize(a, lv, hint: .bool), let cb = materialize(b, lv, hint: .bool) else { return nil }
+        let d: Int64 = decide ? 1 : 0, nd: Int64 = decide ? 0 : 1
+        return zip(ca, cb, .bool, errors: ca.unknownIsError && cb.unknownIsError, missing: ca.unknownIsMissing && cb.unknownIsMissing) { p, q in
+            if p != U && (p != 0) == decide { return d }
+            if q != U && (q != 0) == decide { return d }
+            if p == U || q == U { return U }
+            return nd
+        }
+    }
+
+    mutating func cond(_ c: IR, _ a: IR, _ b: IR) -> VecValue? {
+        guard let cv = eval(c) else { return nil }
+        switch cv {
+        case .constant(.bool(let x)): return eval(x ? a : b)
+        case .constant: return nil
+        case .allUnknown: return .allUnknown
+        case .column(let cc):
+            guard cc.kind == .bool, let av = eval(a), let bv = eval(b) else { return nil }
+            guard let kind = kind(av) ?? kind(bv) else {
+                if case .allUnknown = av, case .allUnknown = bv { return .allUnknown }
+                return nil
+            }
+            if let ka = self.kind(av), ka != kind { return nil }
+            if let kb = self.kind(bv), kb != kind { return nil }
+            // Constant branches (`h.area == 'urban' ? params.a : params.b`): one pass over the condition.
+            if case .constant(let x) = av, case .constant(let y) = bv, let rx = Self.raw(x, kind), let ry = Self.raw(y, kind),
+               rx != U, ry != U {
+                return map(cc, kind, errors: cc.unknownIsError, missing: cc.unknownIsMissing) { t in
+                    t == U ? U : (t != 0 ? rx : ry)
+                }
+            }
+            let lv = join(cc.level, join(level(av), level(bv)))!
+            guard let cc2 = materialize(cv, lv, hint: .bool), let ca = materialize(av, lv, hint: kind),
+                  let cb = materialize(bv, lv, hint: kind) else { return nil }
+            let s = cc2.values, x = ca.values, y = cb.values
+            return build(lv, kind, errors: cc2.unknownIsError && ca.unknownIsError && cb.unknownIsError,
+                         missing: cc2.unknownIsMissing && ca.unknownIsMissing && cb.unknownIsMissing) { i in
+                let t = s[i]
+                if t == U { return U }
+                return t != 0 ? x[i] : y[i]
+            }
+        }
+    }
+
+    // MARK: Operators
+
+    /// A unary function row by row (constants folded).
+    func map1(_ v: VecValue, _ f: (Value) throws(EvalError) -> Value) -> VecValue? {
+        switch v {
+        case .allUnknown: return .allUnknown
+        case .constant(let k):
+            guard let r = try? f(k) else { return .allUnknown }
+            return .constant(r)
+        case .column(let c):
+            guard let k0 = c.values.first(where: { $0 != U }).flatMap({ Self.value($0, c.kind) }) ?? sample(c.kind) else { return nil }
+            guard let outKind = (try? f(k0)).flatMap(Self.kind(of:)) else { return nil }
+            let s = c.values, kind = c.kind
+            var lossy = false, threw = false
+            let out = build(c.level, outKind, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in
+                let x = s[i]
+                guard x != U, let v = Self.value(x, kind) else { return U }
+                guard let r = try? f(v) else { threw = true; return U }
+                let y = Self.store(r, outKind)
+                if y == U { lossy = true }
+                return y
+            }
+            return Self.degrade(out, lossy: lossy, threw: threw)
+        }
+    }
+
+    /// `v` after a kernel found results it cannot hold (`lossy`: unknown rows may be values)
+    /// or errors of its own (`threw`: not missing values).
+    static func degrade(_ v: VecValue, lossy: Bool, threw: Bool) -> VecValue {
+        guard lossy || threw, case .column(var c) = v else { return v }
+        c.unknownIsMissing = false
+        if lossy { c.unknownIsError = false }
+        return .column(c)
+    }
+
+    /// A value of `kind` to find the result kind of a function on it.
+    func sample(_ kind: VecKind) -> Value? {
+        switch kind {
+        case .bool: return .bool(false)
+        case .int: return .int(1)
+        case .double: return .double(1)
+        default: return nil
+        }
+    }
+
+    mutating func binary(_ op: BinaryOp, _ l: IR, _ r: IR) -> VecValue? {
+        // `x in (c ? A : B)` is `c ? x in A : x in B`: the same value, and unknown in the same rows.
+        if op == .in, case .cond(let c, let a, let b) = r {
+            return cond(c, .binary(.in, l, a), .binary(.in, l, b))
+        }
+        guard let a = eval(l), let b = eval(r) else { return nil }
+        if case .allUnknown = a { return .allUnknown }
+        if case .allUnknown = b { return .allUnknown }
+        switch op {
+        case .in: return membership(a, b)
+        case .eq, .ne, .lt, .le, .gt, .ge: return relationColumns(op, a, b)
+        case .add, .sub, .mul, .div, .mod: return arithmeticColumns(op, a, b)
+        case .and, .or: return nil
+        }
+    }
+
+    /// `f` applied to each code of a list, nil when it throws for one.
+    func codeTable(_ codes: [String], _ f: (Value) throws(EvalError) -> Bool) -> [Int64]? {
+        var t: [Int64] = []
+        t.reserveCapacity(codes.count)
+        for c in codes {
+            guard let b = try? f(.string(c)) else { return nil }
+            t.append(b ? 1 : 0)
+        }
+        return t
+    }
+
+    /// A table by code id; an id outside the list (which the survey reader never stores) is unknown.
+    func lookup(_ c: VecColumn, _ table: [Int64]) -> VecValue {
+        let n = Int64(table.count)
+        return table.withUnsafeBufferPointer { t in
+            map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { x in
+                x >= 0 && x < n ? t[Int(x)] : U
+            }
+        }
+    }
+
+    func membership(_ a: VecValue, _ b: VecValue) -> VecValue? {
+        guard case .constant(let container) = b else { return nil }
+        switch a {
+        case .constant(let k):
+            guard let r = try? contains(container, k) else { return .allUnknown }
+            return .constant(.bool(r))
+        case .allUnknown: return .allUnknown
+        case .column(let c):
+            switch c.kind {
+            case .code(let codes):
+                guard let t = codeTable(codes, { (v) throws(EvalError) -> Bool in try contains(container, v) }) else { return nil }
+                return lookup(c, t)
+            case .bool:
+                guard let t = codeTable(["false", "true"], { (v) throws(EvalError) -> Bool in
+                    try contains(container, .bool(v == .string("true")))
+                }) else { return nil }
+                return lookup(c, t)
+            case .int, .double:
+                let s = c.values, kind = c.kind
+                var threw = false
+                let out = build(c.level, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in
+                    let x = s[i]
+                    guard x != U, let v = Self.value(x, kind) else { return U }
+                    guard let r = try? contains(container, v) else { threw = true; return U }
+                    return r ? 1 : 0
+                }
+                return Self.degrade(out, lossy: false, threw: threw)
+            case .codeSet:
+                return nil
+            }
+        }
+    }
+
+    func relationColumns(_ op: BinaryOp, _ a: VecValue, _ b: VecValue) -> VecValue? {
+        switch (a, b) {
+        case (.constant(let x), .constant(let y)):
+            guard let r = try? relation(op, x, y) else { return .allUnknown }
+            return .constant(.bool(r))
+        case (.column(let c), .constant(let k)):
+            if case .code(let codes) = c.kind {
+                guard case .string = k, let t = codeTable(codes, { (v) throws(EvalError) -> Bool in try relation(op, v, k) }) else { return nil }
+                return lookup(c, t)
+            }
+        case (.constant(let k), .column(let c)):
+            if case .code(let codes) = c.kind {
+                guard case .string = k, let t = codeTable(codes, { (v) throws(EvalError) -> Bool in try relation(op, k, v) }) else { return nil }
+                return lookup(c, t)
+            }
+        case (.column(let c), .column(let d)):
+            if case .code(let codes) = c.kind {
+                // Equal ids are equal codes only when the list has no repeats.
+                guard c.kind == d.kind, op == .eq || op == .ne, Set(codes).count == codes.count else { return nil }
+            }
+            if case .code = d.kind { return nil }
+        default:
+            break
+        }
+        // A column against a number (`m.age >= 16` once parameters are constants): no column
+        // of the constant.
+        if case .column(let c) = a, case .constant(let k) = b {
+            switch (c.kind, k) {
+            case (.int, .int(let q)):
+                return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { p in
+                    p == U ? U : (orderedRelation(op, p, q) ? 1 : 0)
+                }
+            case (.double, .double(let q)):
+                return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { p in
+                    p == U ? U : (orderedRelation(op, Double(bitPattern: UInt64(bitPattern: p)), q) ? 1 : 0)
+                }
+            default:
+                break
+            }
+        }
+        guard let lv = join(level(a), level(b)), let ka = kind(a), let kb = kind(b),
+              let ca = materialize(a, lv, hint: ka), let cb = materialize(b, lv, hint: kb) else { return nil }
+        if case .codeSet = ka { return nil }
+        if case .codeSet = kb { return nil }
+        let x = ca.values, y = cb.values
+        let errors = ca.unknownIsError && cb.unknownIsError, missing = ca.unknownIsMissing && cb.unknownIsMissing
+        if ka == kb {
+            switch ka {
+            case .int, .code:
+                if case .code = ka {
+                    let want: Int64 = op == .eq ? 1 : 0
+                    return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in
+                        if p == U || q == U { return U }
+                        return p == q ? want : 1 - want
+                    }
+                }
+                return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in
+                    if p == U || q == U { return U }
+                    return orderedRelation(op, p, q) ? 1 : 0
+                }
+            case .double:
+                return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in
+                    if p == U || q == U { return U }
+                    return orderedRelation(op, Double(bitPattern: UInt64(bitPattern: p)), Double(bitPattern: UInt64(bitPattern: q))) ? 1 : 0
+                }
+            default:
+                break
+            }
+        }
+        var threw = false
+        let out = build(lv, .bool, errors: errors, missing: missing) { i in
+            let p = x[i], q = y[i]
+            guard p != U, q != U, let v = Self.value(p, ka), let w = Self.value(q, kb) else { return U }
+            guard let r = try? relation(op, v, w) else { threw = true; return U }
+            return r ? 1 : 0
+        }
+        return Self.degrade(out, lossy: false, threw: threw)
+    }
+
+    func arithmeticColumns(_ op: BinaryOp, _ a: VecValue, _ b: VecValue) -> VecValue? {
+        if case .constant(let x) = a, case .constant(let y) = b {
+            guard let r = try? arithmetic(op, x, y) else { return .allUnknown }
+            return .constant(r)
+        }
+        guard let lv = join(level(a), level(b)), let ka = kind(a), let kb = kind(b),
+              let sa = sample(ka), let sb = sample(kb),
+              let outKind = (try? arithmetic(op, sa, sb)).flatMap(Self.kind(of:)),
+              let ca = materialize(a, lv, hint: ka), let cb = materialize(b, lv, hint: kb) else { return nil }
+        let x = ca.values, y = cb.values
+        // A result that is the marker's bits (-0.0, Int64.min) is a value the column cannot hold.
+        var lossy = false, threw = false
+        let out: VecValue
+        let errors = ca.unknownIsError && cb.unknownIsError, missing = ca.unknownIsMissing && cb.unknownIsMissing
+        if ka == .double && kb == .double {
+            out = build(lv, .double, errors: errors, missing: missing) { i in
+                let p = x[i], q = y[i]
+                if p == U || q == U { return U }
+                let u = Double(bitPattern: UInt64(bitPattern: p)), w = Double(bitPattern: UInt64(bitPattern: q))
+                guard case .double(let r)? = try? arithmetic(op, .double(u), .double(w)) else { threw = true; return U }
+                let z = Int64(bitPattern: r.bitPattern)
+                if z == U { lossy = true }
+                return z
+            }
+        } else {
+            out = build(lv, outKind, errors: errors, missing: missing) { i in
+                let p = x[i], q = y[i]
+                guard p != U, q != U, let v = Self.value(p, ka), let w = Self.value(q, kb) else { return U }
+                guard let r = try? arithmetic(op, v, w) else { threw = true; return U }
+                let z = Self.store(r, outKind)
+                if z == U { lossy = true }
+                return z
+            }
+        }
+        return Self.degrade(out, lossy: lossy, threw: threw)
+    }
+
+    // MARK: Calls and macros
+
+    mutating func call(_ b: Builtin, _ args: [IR]) -> VecValue? {
+        switch b {
+        case .size:
+            if case .variable(let s) = args[0], case .memberList? = host.binding(s) {
+                let r = ranges
+                return build(.household, .int, errors: true) { h in Int64(r[h].count) }
+            }
+            if case .comprehension(.filter, let range, let slot, let pred, _) = args[0] {
+                return reduce(.filter, range, slot, pred!, count: true)
+            }
+            guard let v = eval(args[0]) else { return nil }
+            switch v {
+            case .constant(let k):
+                guard let r = try? sizeOf(k) else { return .allUnknown }
+                return .constant(r)
+            case .allUnknown: return .allUnknown
+            case .column(let c):
+                guard case .codeSet(let codes) = c.kind else { return nil }
+                let s = c.values
+                let limit: UInt64 = codes.count >= 64 ? ~0 : (1 << UInt64(codes.count)) - 1
+                return build(c.level, .int, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in
+                    s[i] == U ? U : Int64((UInt64(bitPattern: s[i]) & limit).nonzeroBitCount)
+                }
+            }
+        case .toDouble:
+            guard let v = eval(args[0]) else { return nil }
+            if case .column(let c) = v, c.kind == .int {
+                let s = c.values
+                // Double(i) is never -0.0.
+                return build(c.level, .double, errors: c.unknownIsError, missing: c.unknownIsMissing) { i in s[i] == U ? U : Int64(bitPattern: Double(s[i]).bitPattern) }
+            }
+            if case .column(let c) = v, c.kind == .double { return v }
+            if case .column = v { return nil }
+            return map1(v) { (x) throws(EvalError) in try toDouble(x) }
+        case .toInt:
+            guard let v = eval(args[0]) else { return nil }
+            if case .column(let c) = v {
+                if c.kind == .int { return v }
+                guard c.kind == .double else { return nil }
+            }
+            return map1(v) { (x) throws(EvalError) in try toInt(x) }
+        default:
+            return nil
+        }
+    }
+
+    /// `range.all/exists/exists_one(x, pred)` and, with `count`, `range.filter(x, pred).size()`,
+    /// over the household's members (a segmented reduction), a list written out, or a code set.
+    mutating func reduce(_ kind: MacroKind, _ range: IR, _ slot: Int, _ pred: IR, count: Bool) -> VecValue? {
+        let saved = locals[slot]
+        defer { locals[slot] = saved }
+        if case .variable(let s) = range, case .memberList(let type)? = host.binding(s) {
+            guard !inMemberLoop else { return nil }
+            locals[slot] = .memberRow(type)
+            inMemberLoop = true
+            let pv = eval(pred)
+            inMemberLoop = false
+            guard let pv, let pc = materialize(pv, .member, hint: .bool), pc.kind == .bool else { return nil }
+            let p = pc.values, r = ranges
+            return build(.household, count ? .int : .bool, errors: pc.unknownIsError, missing: pc.unknownIsMissing) { h in
+                var acc = Acc()
+                for k in r[h] { acc.add(p[k]) }
+                return acc.result(kind, count: count)
+            }
+        }
+        // A list written out, or a constant list: one predicate value per element.
+        var elems: [VecValue] = []
+        if case .list(let items) = range {
+            for item in items {
+                guard let v = eval(item) else { return nil }
+                elems.append(v)
+            }
+        } else {
+            guard let rv = eval(range) else { return nil }
+            switch rv {
+            case .constant(.list(.array(let items))):
+                elems = items.map { .constant($0) }
+            case .column(let c):
+                guard case .codeSet(let codes) = c.kind, codes.count <= 64 else { return nil }
+                return codeSetReduce(kind, c, codes, slot, pred, count: count)
+            case .allUnknown:
+                return .allUnknown
+            default:
+                return nil
+            }
+        }
+        var preds: [VecValue] = []
+        for e in elems {
+            locals[slot] = .value(e)
+            guard let p = eval(pred) else { return nil }
+            preds.append(p)
+        }
+        let lv = (elems + preds).reduce(nil as VecLevel?) { join($0, level($1)) } ?? .household
+        var ec: [[Int64]] = [], pc: [[Int64]] = []
+        var errors = true, missing = true
+        for e in elems {
+            // Only whether an element is known matters (the list is built before the loop).
+            switch e {
+            case .column(let c):
+                guard let m = materialize(.column(c), lv, hint: nil) else { return nil }
+                ec.append(m.values)
+                errors = errors && m.unknownIsError
+                missing = missing && m.unknownIsMissing
+            case .allUnknown: ec.append([Int64](repeating: U, count: self.count(lv)))
+            case .constant: break
+            }
+        }
+        for p in preds {
+            guard self.kind(p) ?? .bool == .bool, let m = materialize(p, lv, hint: .bool) else { return nil }
+            pc.append(m.values)
+            errors = errors && m.unknownIsError
+            missing = missing && m.unknownIsMissing
+        }
+        return build(lv, count ? .int : .bool, errors: errors, missing: missing) { i in
+            for e in ec where e[i] == U { return U }
+            var acc = Acc()
+            for p in pc { acc.add(p[i]) }
+            return acc.result(kind, count: count)
+        }
+    }
+
+    mutating func codeSetReduce(_ kind: MacroKind, _ c: VecColumn, _ codes: [String], _ slot: Int, _ pred: IR, count: Bool) -> VecValue? {
+        var preds: [VecValue] = []
+        for code in codes {
+            locals[slot] = .value(.constant(.string(code)))
+            guard let p = eval(pred), self.kind(p) ?? .bool == .bool else { return nil }
+            preds.append(p)
+        }
+        let lv = preds.reduce(c.level as VecLevel?) { join($0, level($1)) }!
+        guard let rc = materialize(.column(c), lv, hint: nil) else { return nil }
+        var pc: [[Int64]] = []
+        var errors = rc.unknownIsError, missing = rc.unknownIsMissing
+        for p in preds {
+            guard let m = materialize(p, lv, hint: .bool) else { return nil }
+            pc.append(m.values)
+            errors = errors && m.unknownIsError
+            missing = missing && m.unknownIsMissing
+        }
+        let s = rc.values
+        return build(lv, count ? .int : .bool, errors: errors, missing: missing) { i in
+            let x = s[i]
+            if x == U { return U }
+            let mask = UInt64(bitPattern: x)
+            var acc = Acc()
+            for (bit, p) in pc.enumerated() where mask & (1 << UInt64(bit)) != 0 { acc.add(p[i]) }
+            return acc.result(kind, count: count)
+        }
+    }
+}
+
+/// The elements' predicate values of one row of a macro.
+struct Acc {
+    var anyTrue = false, anyFalse = false, anyUnknown = false
+    var n: Int64 = 0
+
+    @inline(__always)
+    mutating func add(_ p: Int64) {
+        if p == U { anyUnknown = true } else if p != 0 { anyTrue = true; n += 1 } else { anyFalse = true }
+    }
+
+    /// The macro's value as the scalar loops give it: `exists` stops at a true element and
+    /// `all` at a false one whatever errors came before; `exists_one` and `filter` pass errors on.
+    @inline(__always)
+    func result(_ kind: MacroKind, count: Bool) -> Int64 {
+        if count { return anyUnknown ? U : n }
+        switch kind {
+        case .exists: return anyTrue ? 1 : (anyUnknown ? U : 0)
+        case .all: return anyFalse ? 0 : (anyUnknown ? U : 1)
+        case .existsOne: return anyUnknown ? U : (n == 1 ? 1 : 0)
+        default: return U
+        }
+    }
+}
+
+// The checked expression is kept by `Program` (shared between threads) and never mutated.
+extension IR: @unchecked Sendable {}

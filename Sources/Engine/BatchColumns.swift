@@ -1,0 +1,158 @@
+import CEL
+import RuleModel
+import Survey
+
+/// One batch as columns for the column kernels (`Program.columns`): the survey's fields, the
+/// dated fields on each household's reference date, the derived fields and the results of the
+/// earlier stages, for households that share one rule set and one set of parameter values.
+final class BatchColumns: VectorHost {
+    let rules: CompiledRuleSet
+    let params: [Value]
+    let batch: SurveyBatch
+    /// Day number of each household's reference date.
+    let referenceDays: [Int32]
+    let householdCount: Int
+    let memberRanges: [Range<Int>]
+    let memberHousehold: [Int32]
+    /// The variables of the stage being evaluated, by slot.
+    var slots: [RuleVariable] = []
+    var householdDerived: [VecColumn?]
+    var memberDerived: [VecColumn?]
+    var deprived: [VecColumn] = []
+    var incomeBelowLine: VecColumn?
+    var deprivations: VecColumn?
+    var status: VecColumn?
+    private var householdCache: [Int: VecColumn] = [:]
+    private var memberCache: [Int: VecColumn] = [:]
+
+    init(rules: CompiledRuleSet, params: [Value], batch: SurveyBatch, referenceDays: [Int32]) {
+        self.rules = rules
+        self.params = params
+        self.batch = batch
+        self.referenceDays = referenceDays
+        householdCount = batch.households.count
+        memberRanges = batch.memberRanges
+        var owner = [Int32](repeating: 0, count: batch.members.count)
+        for (h, r) in batch.memberRanges.enumerated() {
+            for m in r { owner[m] = Int32(h) }
+        }
+        memberHousehold = owner
+        householdDerived = Array(repeating: nil, count: rules.householdDerived.count)
+        memberDerived = Array(repeating: nil, count: rules.memberDerived.count)
+    }
+
+    func use(_ stage: RuleStage) { slots = stage.variables }
+
+    func binding(_ slot: Int) -> VecBinding? {
+        guard slot < slots.count else { return nil }
+        switch slots[slot] {
+        case .h: return .householdObject(RuleEnvironment.householdTypeID)
+        case .m: return .memberObject(RuleEnvironment.memberTypeID)
+        case .members: return .memberList(RuleEnvironment.memberTypeID)
+        case .params: return .constants
+        case .deprived: return .householdObject(RuleEnvironment.deprivedTypeID)
+        case .incomeBelowLine: return incomeBelowLine.map { .column($0) }
+        case .deprivations: return deprivations.map { .column($0) }
+        case .status: return status.map { .column($0) }
+        case .newlyEscaped: return nil
+        }
+    }
+
+    func constant(field: Int) -> Value? { field < params.count ? params[field] : nil }
+
+    func column(type: Int32, field: Int) -> VecColumn? {
+        switch type {
+        case RuleEnvironment.householdTypeID:
+            if let c = householdCache[field] { return c }
+            guard field < rules.environment.householdFields.count else { return nil }
+            let c: VecColumn?
+            switch rules.environment.householdFields[field].origin {
+            case .survey(let i): c = surveyColumn(batch.households, rules.environment.schema.households, i, .household)
+            case .derived(let k): return householdDerived[k]
+            case .monthsSince(let i), .ageYears(let i), .ageMonths(let i):
+                let origin = rules.environment.householdFields[field].origin
+                c = dated(batch.households.values[i], .household) { raw, h in
+                    let d = CivilDate(dayNumber: Int32(truncatingIfNeeded: raw)), ref = CivilDate(dayNumber: self.referenceDays[h])
+                    switch origin {
+                    case .monthsSince: return Int64(HouseholdActivation.signedCompletedMonths(from: d, to: ref))
+                    case .ageYears: return Int64(CivilDate.completedYears(from: d, to: ref))
+                    default: return Int64(CivilDate.completedMonths(from: d, to: ref))
+                    }
+                }
+            }
+            if let c { householdCache[field] = c }
+            return c
+        case RuleEnvironment.memberTypeID:
+            if let c = memberCache[field] { return c }
+            guard field < rules.environment.memberFields.count else { return nil }
+            let c: VecColumn?
+            let owner = memberHousehold
+            switch rules.environment.memberFields[field].origin {
+            case .survey(let i): c = surveyColumn(batch.members, rules.environment.schema.members, i, .member)
+            case .derived(let k): return memberDerived[k]
+            case .ageMonths(let i), .ageYears(let i):
+                let years: Bool
+                if case .ageYears = rules.environment.memberFields[field].origin { years = true } else { years = false }
+                c = dated(batch.members.values[i], .member) { raw, m in
+                    let ref = CivilDate(dayNumber: self.referenceDays[Int(owner[m])])
+                    let months = Int64(CivilDate.completedMonths(from: CivilDate(dayNumber: Int32(truncatingIfNeeded: raw)), to: ref))
+                    // Completed years = completed months / 12, truncated toward zero (as the activation).
+                    return years ? (months >= 0 ? months / 12 : -((-months) / 12)) : months
+                }
+            case .monthsSince(let i):
+                c = dated(batch.members.values[i], .member) { raw, m in
+                    let ref = CivilDate(dayNumber: self.referenceDays[Int(owner[m])])
+                    return Int64(HouseholdActivation.signedCompletedMonths(from: CivilDate(dayNumber: Int32(truncatingIfNeeded: raw)), to: ref))
+                }
+            }
+            if let c { memberCache[field] = c }
+            return c
+        case RuleEnvironment.deprivedTypeID:
+            return field < deprived.count ? deprived[field] : nil
+        default:
+            return nil
+        }
+    }
+
+    func present(type: Int32, field: Int) -> VecColumn? {
+        let table: RecordTable, origin: FieldOrigin, level: VecLevel
+        switch type {
+        case RuleEnvironment.householdTypeID:
+            guard field < rules.environment.householdFields.count else { return nil }
+            (table, origin, level) = (batch.households, rules.environment.householdFields[field].origin, .household)
+        case RuleEnvironment.memberTypeID:
+            guard field < rules.environment.memberFields.count else { return nil }
+            (table, origin, level) = (batch.members, rules.environment.memberFields[field].origin, .member)
+        default:
+            return nil
+        }
+        // Only survey fields are present exactly when their cell is; derived ones may be nil
+        // for an error, which the kernels leave unknown.
+        guard case .survey(let i) = origin else { return nil }
+        let values = (0..<table.count).map { r -> Int64 in table.isPresent(i, r) ? 1 : 0 }
+        return VecColumn(level: level, kind: .bool, values: values)
+    }
+
+    /// A survey column as it is stored: `RecordTable.absent` is the kernels' unknown.
+    private func surveyColumn(_ table: RecordTable, _ specs: [FieldSpec], _ i: Int, _ level: VecLevel) -> VecColumn? {
+        let kind: VecKind
+        switch specs[i].type {
+        case .bool: kind = .bool
+        case .int: kind = .int
+        case .decimal: kind = .double
+        case .code(let list): kind = .code(rules.environment.schema.codeLists[list]?.codes ?? [])
+        case .codeSet(let list): kind = .codeSet(rules.environment.schema.codeLists[list]?.codes ?? [])
+        // Texts and dates are strings to the rules: the kernels have no string columns.
+        case .text, .date, .birthDate: return nil
+        }
+        precondition(RecordTable.absent == VecColumn.unknown)
+        return VecColumn(level: level, kind: kind, values: table.values[i], unknownIsAbsent: true)
+    }
+
+    /// An int column computed from a date column (absent stays absent).
+    private func dated(_ raw: [Int64], _ level: VecLevel, _ f: (Int64, Int) -> Int64) -> VecColumn {
+        var out = [Int64](repeating: VecColumn.unknown, count: raw.count)
+        for r in 0..<raw.count where raw[r] != RecordTable.absent { out[r] = f(raw[r], r) }
+        return VecColumn(level: level, kind: .int, values: out, unknownIsAbsent: true)
+    }
+}

@@ -1,0 +1,295 @@
+import CEL
+import RuleModel
+import Survey
+
+/// What the column kernels decided for the households of one batch (household rows).
+struct ColumnDecision {
+    /// Households to classify one by one: some value they need was unknown to the kernels
+    /// (missing, an error, undecided), or their classification is a rejection.
+    var needsScalar: [Bool]
+    var deprived: [[Int64]]
+    var deprivationCount: [Int64]
+    var incomeBelowLine: [Int64]
+    /// Index of the household's status in `statusCodes`.
+    var status: [Int64]
+    /// The ids of the classes, and "undetermined" (the status when an indicator is unknown).
+    var statusCodes: [String]
+    /// Indicators left unknown by their missing-data policy, of the households that have any.
+    var unknownIndicators: [Int: [Int]]
+    var newlyEscaped: [Int64]?
+}
+
+extension Classifier {
+    /// Classifies the batch stage by stage over columns, and one by one only the households
+    /// the columns cannot decide exactly. Nil when no rule set of the batch can be evaluated
+    /// over columns (the caller then classifies every household one by one).
+    func classifyColumns(_ batch: SurveyBatch, fields: BatchFields) -> [HouseholdOutcome]? {
+        let n = batch.households.count
+        guard n > 0 else { return nil }
+        var references: [CivilDate] = []
+        references.reserveCapacity(n)
+        // The kernels take the parameters as constants: each rule set and set of parameter
+        // values in force in the batch (one, except in a batch spanning a change of rules) is
+        // a pass over the whole batch, whose results are taken for its households only. A
+        // pass costs about a quarter of classifying every household one by one, so only groups
+        // of at least a quarter of the batch get one; the other households, and those under a
+        // rule set the kernels do not cover, go one by one.
+        var groups: [(CompiledRuleSet, [Value])] = []
+        var sizes: [Int] = []
+        var groupOf = [Int](repeating: -1, count: n)
+        for h in 0..<n {
+            let ref = referenceDate(batch, h, reviewField: fields.reviewDate)
+            references.append(ref)
+            guard case .success(let r) = rules(on: ref), !columnsUnsupported.contains(ObjectIdentifier(r.0)) else { continue }
+            // Most households share the previous household's group.
+            if h > 0, groupOf[h - 1] >= 0, groups[groupOf[h - 1]].0 === r.0, Self.sameValues(groups[groupOf[h - 1]].1, r.1) {
+                groupOf[h] = groupOf[h - 1]
+                sizes[groupOf[h]] += 1
+            } else if let g = groups.firstIndex(where: { $0.0 === r.0 && Self.sameValues($0.1, r.1) }) {
+                groupOf[h] = g
+                sizes[g] += 1
+            } else {
+                groups.append(r)
+                sizes.append(1)
+                groupOf[h] = groups.count - 1
+            }
+        }
+        let referenceDays = references.map(\.dayNumber)
+        var decisions: [ColumnDecision?] = []
+        for ((rules, params), size) in zip(groups, sizes) {
+            guard size * 4 >= n else {
+                decisions.append(nil)
+                continue
+            }
+            let d = Self.decide(BatchColumns(rules: rules, params: params, batch: batch, referenceDays: referenceDays))
+            if d == nil { columnsUnsupported.insert(ObjectIdentifier(rules)) }
+            decisions.append(d)
+        }
+        guard decisions.contains(where: { $0 != nil }) else { return nil }
+
+        let table = batch.households
+        let noMembers = groups.map { emptyMemberLists($0.0.indicators.count) }
+        let activations = groups.map { activation($0.0, batch) }
+        var out: [HouseholdOutcome] = []
+        out.reserveCapacity(n)
+        var scalar = 0
+        // The decision of the current group, taken out of `decisions` only when the group
+        // changes (a copy per household would retain each of its arrays).
+        var current = -1
+        var d = ColumnDecision(needsScalar: [], deprived: [], deprivationCount: [], incomeBelowLine: [], status: [],
+                               statusCodes: [], unknownIndicators: [:], newlyEscaped: nil)
+        for h in 0..<n {
+            let g = groupOf[h]
+            if g >= 0, g != current, let next = decisions[g] {
+                d = next
+                current = g
+            }
+            guard g >= 0, g == current, !d.needsScalar[h] else {
+                scalar += 1
+                out.append(classify(household: h, of: batch, fields: fields))
+                continue
+            }
+            let nIndicators = d.deprived.count
+            var deprived = [Bool](repeating: false, count: nIndicators)
+            for i in 0..<nIndicators { deprived[i] = d.deprived[i][h] == 1 }
+            var area = ""
+            if let f = fields.area, let c = table.code(f, h) { area = activations[g].householdCodeText(f, Int(c)) }
+            out.append(.classified(HouseholdResult(
+                householdID: fields.householdID.flatMap { table.text($0, h) } ?? "?",
+                village: fields.village.flatMap { table.text($0, h) } ?? "",
+                area: area, referenceDate: references[h], rules: groups[g].0, status: d.statusCodes[Int(d.status[h])],
+                deprivationCount: Int(d.deprivationCount[h]), incomeBelowLine: d.incomeBelowLine[h] == 1,
+                deprived: deprived, unknownIndicators: d.unknownIndicators[h] ?? [], deprivedMembers: noMembers[g],
+                newlyEscaped: d.newlyEscaped.map { $0[h] == 1 } ?? false, incomeAmount: nil, incomeLine: nil,
+                scoreAmount: nil, scoreLine: nil, reasons: [], memberIDSource: fields.memberIDs,
+                memberRows: batch.memberRanges[h])))
+        }
+        columnHouseholds += n
+        scalarHouseholds += scalar
+        return out
+    }
+
+    /// Parameter arrays of the same dates share a buffer (`rules(on:)`); equal values otherwise.
+    static func sameValues(_ a: [Value], _ b: [Value]) -> Bool {
+        let same = a.count == b.count && a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress }
+        }
+        return same || a == b
+    }
+
+    /// Every stage of `classify(household:of:fields:)` over the batch's columns, in the same
+    /// order; nil when an expression is not covered by the kernels.
+    static func decide(_ c: BatchColumns) -> ColumnDecision? {
+        let rules = c.rules, nH = c.householdCount, owner = c.memberHousehold, batch = c.batch
+        let U = VecColumn.unknown
+        var needs = [Bool](repeating: false, count: nH)
+        func mark(_ col: VecColumn) {
+            col.values.withUnsafeBufferPointer { v in
+                if col.level == .household {
+                    for h in 0..<v.count where v[h] == U { needs[h] = true }
+                } else {
+                    for m in 0..<v.count where v[m] == U { needs[Int(owner[m])] = true }
+                }
+            }
+        }
+        func boolColumn(_ p: Program, _ level: VecLevel) -> VecColumn? {
+            guard let col = p.columns(c, level: level), col.kind == .bool else { return nil }
+            return col
+        }
+
+        // Derived fields: a missing value leaves the field without a value (nil on the scalar
+        // path, so `has()` is false); any other error in a row sends its household back.
+        func derived(_ col: VecColumn) -> VecColumn {
+            var col = col
+            if col.unknownIsMissing { col.unknownIsAbsent = true } else { mark(col) }
+            return col
+        }
+        c.use(.householdDerived)
+        for (k, p) in rules.householdDerived.enumerated() {
+            guard let col = p.columns(c, level: .household) else { return nil }
+            c.householdDerived[k] = derived(col)
+        }
+        c.use(.memberDerived)
+        for (k, p) in rules.memberDerived.enumerated() {
+            guard let col = p.columns(c, level: .member) else { return nil }
+            c.memberDerived[k] = derived(col)
+        }
+
+        // A requirement matters only where its field is empty: there a condition that holds
+        // (a rejection) sends the household back, and so does an unknown condition unless it
+        // is certainly an error (which the scalar path reads as "not required").
+        c.use(.householdRequirement)
+        for req in rules.householdRequirements {
+            guard let col = boolColumn(req.program, .household) else { return nil }
+            let v = col.values, lax = !col.unknownIsError
+            for h in 0..<nH where (v[h] == 1 || (v[h] == U && lax)) && !batch.households.isPresent(req.fieldIndex, h) { needs[h] = true }
+        }
+        c.use(.memberRequirement)
+        for req in rules.memberRequirements {
+            guard let col = boolColumn(req.program, .member) else { return nil }
+            let v = col.values, lax = !col.unknownIsError
+            for m in 0..<v.count where (v[m] == 1 || (v[m] == U && lax)) && !batch.members.isPresent(req.fieldIndex, m) {
+                needs[Int(owner[m])] = true
+            }
+        }
+
+        // Indicators: a member-level one is deprived when some member satisfies it. A missing
+        // value is decided by the indicator's policy as the scalar loop decides it (which stops
+        // at the first member without a value); any other unknown sends the household back.
+        var deprived: [[Int64]] = []
+        var unknownIndicators: [Int: [Int]] = [:]
+        for (i, ind) in rules.indicators.enumerated() {
+            var values: [Int64]
+            // Member-level: some member before the first unknown one satisfies the condition.
+            var before: [Bool] = []
+            let missingOnly: Bool
+            if ind.isMemberLevel {
+                c.use(.memberIndicator)
+                guard let col = boolColumn(ind.program, .member) else { return nil }
+                missingOnly = col.unknownIsMissing
+                values = [Int64](repeating: 0, count: nH)
+                before = [Bool](repeating: false, count: nH)
+                let ranges = c.memberRanges
+                col.values.withUnsafeBufferPointer { v in
+                    for h in 0..<nH {
+                        var r: Int64 = 0
+                        for m in ranges[h] {
+                            if v[m] == U { before[h] = r == 1; r = U; break }
+                            if v[m] != 0 { r = 1 }
+                        }
+                        values[h] = r
+                    }
+                }
+            } else {
+                c.use(.householdIndicator)
+                guard let col = boolColumn(ind.program, .household) else { return nil }
+                missingOnly = col.unknownIsMissing
+                values = col.values
+            }
+            for h in 0..<nH where values[h] == U {
+                guard missingOnly else { needs[h] = true; continue }
+                switch ind.indicator.missing {
+                case .error: needs[h] = true
+                case .deprived: values[h] = 1
+                case .notDeprived: values[h] = 0
+                case .unknown:
+                    values[h] = ind.isMemberLevel && before[h] ? 1 : 0
+                    unknownIndicators[h, default: []].append(i)
+                }
+            }
+            deprived.append(values)
+        }
+        c.deprived = deprived.map { VecColumn(level: .household, kind: .bool, values: $0) }
+        var count = [Int64](repeating: 0, count: nH)
+        for h in 0..<nH {
+            var k: Int64 = 0
+            for d in deprived {
+                if d[h] == U { k = U; break }
+                k += d[h]
+            }
+            count[h] = k
+        }
+        c.deprivations = VecColumn(level: .household, kind: .int, values: count)
+
+        c.use(.incomeTest)
+        guard let below = boolColumn(rules.incomeBelowLine, .household) else { return nil }
+        mark(below)
+        c.incomeBelowLine = below
+
+        // Exactly one class must match (a class missing a value does not); anything else is a
+        // rejection, made by the scalar path. A household with an unknown indicator is
+        // undetermined without its classes.
+        c.use(.householdClass)
+        var classColumns: [VecColumn] = []
+        for (_, p) in rules.classes {
+            guard let col = boolColumn(p, .household) else { return nil }
+            classColumns.append(col)
+        }
+        var statusCodes = rules.classes.map(\.0.id)
+        let undetermined: Int64
+        if let k = statusCodes.firstIndex(of: "undetermined") {
+            undetermined = Int64(k)
+        } else {
+            undetermined = Int64(statusCodes.count)
+            statusCodes.append("undetermined")
+        }
+        var status = [Int64](repeating: U, count: nH)
+        for h in 0..<nH {
+            if unknownIndicators[h] != nil {
+                status[h] = undetermined
+                continue
+            }
+            var first: Int64 = U, matched = 0, unknown = false
+            for (k, col) in classColumns.enumerated() {
+                let v = col.values[h]
+                if v == U {
+                    if col.unknownIsMissing { continue }
+                    unknown = true
+                    break
+                }
+                if v != 0 {
+                    if matched == 0 { first = Int64(k) }
+                    matched += 1
+                }
+            }
+            if unknown || matched != 1 { needs[h] = true } else { status[h] = first }
+        }
+        c.status = VecColumn(level: .household, kind: .code(statusCodes), values: status)
+
+        var newlyEscaped: [Int64]?
+        if let p = rules.newlyEscaped {
+            c.use(.newlyEscaped)
+            guard let col = boolColumn(p, .household) else { return nil }
+            // A missing value means not newly escaped.
+            if col.unknownIsMissing {
+                newlyEscaped = col.values.map { $0 == U ? 0 : $0 }
+            } else {
+                mark(col)
+                newlyEscaped = col.values
+            }
+        }
+        return ColumnDecision(needsScalar: needs, deprived: deprived, deprivationCount: count, incomeBelowLine: below.values,
+                              status: status, statusCodes: statusCodes, unknownIndicators: unknownIndicators,
+                              newlyEscaped: newlyEscaped)
+    }
+}
