@@ -567,17 +567,29 @@ public struct RuleDiff {
         // Explanation sentences cost more than the classification; only the sample shows them.
         classifier.withReasons = only != nil
         let options = EligibilityOptions(language: language, reasons: only != nil)
+        // A row the reader rejected is handed on as rejected unless its household was handed on
+        // already. Only two kinds of household can be both: one whose member rows were rejected
+        // (its problem comes before or with its batch) and the first row of a repeated id (known
+        // from the start); only those ids are kept, so memory does not grow with the survey.
         var delivered = Set<String>()
+        var problemIDs = Set<String>()
+        var problemsSeen = 0
+        let repeatedLines = reader.linesRepeatedLater
         while !stopped() {
             let batch: SurveyBatch?
             do { batch = try reader.next(maxHouseholds: 4096) } catch { throw DiagnosticList([error]) }
             guard let batch else { break }
             let idField = batch.households.fieldIndex("household_id")
             let villageField = batch.households.fieldIndex("village")
+            let problems = reader.problems
+            for p in problems[problemsSeen...] { if let id = p.householdID { problemIDs.insert(id) } }
+            problemsSeen = problems.count
             for h in 0..<batch.households.count {
                 let id = idField.flatMap { batch.households.text($0, h) } ?? "?"
                 if let only, !only.contains(id) { continue }
-                delivered.insert(id)
+                if problemIDs.contains(id) || repeatedLines.contains(Int32(truncatingIfNeeded: batch.households.line(h))) {
+                    delivered.insert(id)
+                }
                 let (outcome, eligibility) = classifier.classifyWithEligibility(household: h, of: batch, options: options)
                 switch outcome {
                 case .classified(let r):

@@ -46,6 +46,9 @@ public final class SurveyReader {
     @exclusivity(unchecked) private var hidBuf: [UInt8] = []
     /// Line of a repeated household row → line of its id's first row (from the layout pass).
     private let duplicateOf: [Int32: Int32]
+    /// Lines of households.csv whose id comes again further down (the row kept; the later rows
+    /// are rejected as duplicates). Known before any row is read.
+    public var linesRepeatedLater: Set<Int32> { Set(duplicateOf.values) }
     private let memberIDField: Int
     private let birthField: Int?
 

@@ -72,4 +72,28 @@ import Testing
         for (c, n) in headStatuses { #expect(report.headCount(c) == n) }
         #expect(report.statusChanged > 0 && report.sample.count == 3)
     }
+
+    /// A household the reader rejected a row of (a member row, a repeated id) is handed on once:
+    /// classified if it was, else as rejected, on every broken survey.
+    @Test func everyHouseholdOnceOnBrokenSurveys() throws {
+        let side = try Self.side()
+        let root = Self.repo + "/Fixtures/surveys-invalid"
+        var sawDuplicate = false
+        for name in try FileManager.default.contentsOfDirectory(atPath: root).sorted() {
+            let survey = DiffSurvey(folder: root + "/" + name)
+            let diff = RuleDiff(base: side, head: side, surveys: [survey])
+            var ids: [String] = []
+            var statuses: [String: String] = [:]
+            do {
+                try diff.pass(side, survey) { id, snap, _, _ in ids.append(id); statuses[id] = snap.status }
+            } catch { continue }  // a survey that cannot be read at all
+            #expect(Set(ids).count == ids.count, "\(name): \(ids)")
+            if name == "duplicate-household" {
+                sawDuplicate = true
+                // The first row of the repeated id is kept and classified, not also handed on as rejected.
+                #expect(statuses.values.contains { $0 != "rejected" })
+            }
+        }
+        #expect(sawDuplicate)
+    }
 }
