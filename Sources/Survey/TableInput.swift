@@ -471,7 +471,18 @@ final class TableInput {
             for k in 0..<textFieldCount { let f = textFieldList[k]; rowTexts[f] = defaultTextVals[f] }
         }
         let bounds = reference.map(birthBounds)
-        let plain = quick && csv.recordIsPlain
+        // One copy of the cell loop per kind of record, each with `plain` constant.
+        if quick && csv.recordIsPlain {
+            decodeCells(plain: true, quick: true, cols: cols, reference: reference, bounds: bounds, issues: &issues)
+        } else {
+            decodeCells(plain: false, quick: quick, cols: cols, reference: reference, bounds: bounds, issues: &issues)
+        }
+        return issues.count == before
+    }
+
+    @inline(__always) private func decodeCells(plain: Bool, quick: Bool, cols: Int, reference: CivilDate?, bounds: BirthBounds?,
+                                               issues: inout [RowIssue]) {
+        let vals = rowVals
         let fs = csv.fieldStarts, fe = csv.fieldEnds, buf = UnsafePointer(csv.buf)
         // Through a pointer: a cell loads only the parts of its plan it uses.
         for k in 0..<planCount {
@@ -569,7 +580,6 @@ final class TableInput {
                 if ok { vals[f] = Int64(bitPattern: mask) }
             }
         }
-        return issues.count == before
     }
 
     /// Day numbers a birth date is checked against, for one reference date: members of a
