@@ -187,6 +187,11 @@ final class CSVReader {
     var position: Int { pos }
 
     @inline(__always) func fieldStart(_ k: Int) -> UnsafePointer<UInt8> { UnsafePointer(buf + fStart[k]) }
+    /// The field start and end offsets of the current record, for a caller that reads many
+    /// fields of a plain record (`recordIsPlain`: no quote, no escape, no CR) in a loop of its own:
+    /// in locals, the offsets are not loaded again through this object for every cell.
+    @inline(__always) var fieldStarts: UnsafePointer<Int> { UnsafePointer(fStart) }
+    @inline(__always) var fieldEnds: UnsafePointer<Int> { UnsafePointer(fEnd) }
     @inline(__always) func fieldLength(_ k: Int) -> Int { fEnd[k] - fStart[k] }
     @inline(__always) func fieldOffset(_ k: Int) -> Int { fStart[k] }
     @inline(__always) func fieldQuoted(_ k: Int) -> Bool { flags(k) & CSVReader.quoted != 0 }

@@ -259,14 +259,21 @@ public final class SurveyReader {
         var issues: [RowIssue] = []
         households.structuralIssues(&issues)
         let haveHid = households.householdIDBytes(into: &hidBuf)
+        let misaligned = households.rowMisaligned
+        if !misaligned { _ = households.decode(reference: nil, issues: &issues) } else { households.clearRow() }
         var hid: String?
         if haveHid {
-            hid = hidBuf.withUnsafeBufferPointer { b in
-                SurveyText.isASCII(b.baseAddress!, b.count) ? String(decoding: b, as: UTF8.self)
-                    : SurveyText.nfc(String(decoding: b, as: UTF8.self))
+            // A plain record's id cell is these bytes, and `decode` made its String already
+            // (ASCII as is, else NFC: the same value).
+            if !misaligned && households.csv.recordIsPlain, let t = households.rowTexts[households.hidField] {
+                hid = t
+            } else {
+                hid = hidBuf.withUnsafeBufferPointer { b in
+                    SurveyText.isASCII(b.baseAddress!, b.count) ? String(decoding: b, as: UTF8.self)
+                        : SurveyText.nfc(String(decoding: b, as: UTF8.self))
+                }
             }
         }
-        if !households.rowMisaligned { _ = households.decode(reference: nil, issues: &issues) } else { households.clearRow() }
         if let hs = hid, !duplicateOf.isEmpty, let prior = duplicateOf[Int32(truncatingIfNeeded: line)] {
             do {
                 issues.append(RowIssue(kind: "duplicate_household", location: households.csv.location(ofField: households.hidCol),

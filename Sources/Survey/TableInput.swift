@@ -53,6 +53,12 @@ final class TableInput {
         /// The token table's cache of short spellings (`TokenTable.cached`), read without a call.
         var fast: UnsafeMutablePointer<UInt64>?
         var cache: Unmanaged<TextCache>?
+        /// For a flag column: the values of the spellings `true` and `false` (a mapping may
+        /// give either another meaning), checked on the cell's bytes before the token table.
+        var flagTrue: Int64 = -1
+        var flagFalse: Int64 = -1
+        /// A text or personal field: an empty cell sets its default text.
+        var isText = false
     }
     /// The plan in plain memory (a POD per column): the per-row loop neither retains an array nor
     /// checks its bounds.
@@ -71,11 +77,47 @@ final class TableInput {
                                       token: tokens[f].map { Unmanaged.passUnretained($0) },
                                       fast: tokens[f]?.fast,
                                       cache: caches[f].map { Unmanaged.passUnretained($0) })
+            plan[planCount].isText = kinds[f] == .text || kinds[f] == .personal
+            if kinds[f] == .bool, let t = tokens[f] {
+                plan[planCount].flagTrue = TableInput.resolve("true", t)
+                plan[planCount].flagFalse = TableInput.resolve("false", t)
+            }
             planCount += 1
         }
         planSkip = skipField
+        // The text fields no planned column sets: reset to their default on every row.
+        uncoveredTextCount = 0
+        for f in textFields where !(0..<planCount).contains(where: { plan[$0].field == f }) {
+            uncoveredTexts[uncoveredTextCount] = f
+            uncoveredTextCount += 1
+        }
     }
+    @exclusivity(unchecked) private var uncoveredTexts: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private var uncoveredTextCount = 0
+    /// `defaultTexts` in plain memory.
+    @exclusivity(unchecked) private var defaultTextVals: UnsafeMutablePointer<String?> = .allocate(capacity: 1)
     private var required: [Bool] = []
+
+    /// Off: every cell takes the general path (`trimmedField`, the token table), for tests that
+    /// compare the quick paths of `decode` with it.
+    nonisolated(unsafe) static var decodeQuickPathsByDefault = true
+    @exclusivity(unchecked) var usesDecodeQuickPaths = TableInput.decodeQuickPathsByDefault
+
+    /// The value `table` gives the spelling `s` (from a buffer with the slack its look-up reads).
+    private static func resolve(_ s: String, _ table: TokenTable) -> Int64 {
+        var bytes = Array(s.utf8)
+        bytes += [UInt8](repeating: 0, count: 32)
+        return bytes.withUnsafeBufferPointer { table.resolve($0.baseAddress!, s.utf8.count) }
+    }
+
+    /// The value of a flag cell spelled exactly `true` or `false` (`trueValue`, `falseValue`),
+    /// else nil. Reads 4 bytes from `p` (the CSV buffer has slack after its end).
+    @inline(__always) static func plainFlag(_ p: UnsafePointer<UInt8>, _ n: Int, _ trueValue: Int64, _ falseValue: Int64) -> Int64? {
+        let w = UnsafeRawPointer(p).loadUnaligned(as: UInt32.self)
+        if n == 4 && w == 0x6575_7274 { return trueValue }                    // "true"
+        if n == 5 && w == 0x736C_6166 && p[4] == 0x65 { return falseValue }  // "fals" + "e"
+        return nil
+    }
     @exclusivity(unchecked) private(set) var hidCol = -1
     let rowVals: UnsafeMutablePointer<Int64>
     /// The row's texts by field, in plain memory: reading or appending them per row retains no
@@ -93,6 +135,7 @@ final class TableInput {
         noun = table == "households" ? "household" : "member"
         file = path
         self.specs = specs
+        birthMaxAge = specs.first { $0.type == .birthDate }?.maxAgeYears
         fieldCol = Array(repeating: -1, count: specs.count)
         hidField = specs.firstIndex { $0.name == "household_id" }!
         rowVals = .allocate(capacity: max(1, specs.count))
@@ -110,6 +153,12 @@ final class TableInput {
         textFieldList.deallocate()
         textFieldList = .allocate(capacity: max(1, textFields.count))
         textFieldList.initialize(from: textFields, count: textFields.count)
+        uncoveredTexts.deallocate()
+        uncoveredTexts = .allocate(capacity: max(1, textFields.count))
+        defaultTextVals.deallocate()
+        defaultTextVals = .allocate(capacity: max(1, specs.count))
+        defaultTextVals.initialize(repeating: nil, count: max(1, specs.count))
+        for f in 0..<specs.count { defaultTextVals[f] = defaultTexts[f] }
     }
 
     deinit {
@@ -117,6 +166,9 @@ final class TableInput {
         rowTexts.deinitialize(count: max(1, specs.count))
         rowTexts.deallocate()
         textFieldList.deallocate()
+        uncoveredTexts.deallocate()
+        defaultTextVals.deinitialize(count: max(1, specs.count))
+        defaultTextVals.deallocate()
         defaultVals.deallocate()
         plan.deallocate()
     }
@@ -407,24 +459,62 @@ final class TableInput {
         let before = issues.count
         let vals = rowVals
         vals.update(from: defaultVals, count: specs.count)
-        for k in 0..<textFieldCount { let f = textFieldList[k]; rowTexts[f] = defaultTexts[f] }
         let cols = min(csv.fieldCount, headers.count)
         if planSkip != skipField { buildPlan() }
+        let quick = usesDecodeQuickPaths
+        // Texts: a row of all its columns (every decoded row: a row of another length is not
+        // decoded) sets each planned text field in the loop below, cell or default; only the
+        // others are reset here. Not assigning twice saves a release and a retain per text cell.
+        if quick && cols == headers.count {
+            for k in 0..<uncoveredTextCount { let f = uncoveredTexts[k]; rowTexts[f] = defaultTextVals[f] }
+        } else {
+            for k in 0..<textFieldCount { let f = textFieldList[k]; rowTexts[f] = defaultTextVals[f] }
+        }
         let bounds = reference.map(birthBounds)
+        // One copy of the cell loop per kind of record, each with `plain` constant.
+        if quick && csv.recordIsPlain {
+            decodeCells(plain: true, quick: true, cols: cols, reference: reference, bounds: bounds, issues: &issues)
+        } else {
+            decodeCells(plain: false, quick: quick, cols: cols, reference: reference, bounds: bounds, issues: &issues)
+        }
+        return issues.count == before
+    }
+
+    @inline(__always) private func decodeCells(plain: Bool, quick: Bool, cols: Int, reference: CivilDate?, bounds: BirthBounds?,
+                                               issues: inout [RowIssue]) {
+        let vals = rowVals
+        let fs = csv.fieldStarts, fe = csv.fieldEnds, buf = UnsafePointer(csv.buf)
         // Through a pointer: a cell loads only the parts of its plan it uses.
         for k in 0..<planCount {
             let pl = UnsafePointer(plan + k)
             let c = pl.pointee.col
             if c >= cols { break }
             let f = pl.pointee.field
-            let (p, n) = csv.trimmedField(c)
+            let p: UnsafePointer<UInt8>, n: Int
+            if plain {
+                // `trimmedField` of a plain record (nothing to unescape), from the locals.
+                var s = fs[c], e = fe[c]
+                if s < e && (buf[s] <= 0x20 || buf[e &- 1] <= 0x20) {
+                    while s < e, buf[s] == 0x20 || buf[s] == 0x09 { s &+= 1 }
+                    while e > s, buf[e &- 1] == 0x20 || buf[e &- 1] == 0x09 { e &-= 1 }
+                }
+                p = buf + s
+                n = e &- s
+            } else {
+                (p, n) = csv.trimmedField(c)
+            }
             if n == 0 {
+                if pl.pointee.isText { rowTexts[f] = defaultTextVals[f] }
                 if pl.pointee.required { missingValue(c, &issues) }
                 continue
             }
             let kind = pl.pointee.kind
             switch kind {
             case .bool, .code:
+                if kind == .bool, quick, let v = TableInput.plainFlag(p, n, pl.pointee.flagTrue, pl.pointee.flagFalse), v >= 0 {
+                    vals[f] = v
+                    continue
+                }
                 let v = TokenTable.cached(pl.pointee.fast.unsafelyUnwrapped, p, n)
                     ?? pl.pointee.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolveAndCache(p, n) }
                 if v >= 0 { vals[f] = v; continue }
@@ -437,7 +527,8 @@ final class TableInput {
             case .text:
                 rowTexts[f] = pl.pointee.cache.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.string(p, n) }
             case .personal:
-                if keepPersonal { rowTexts[f] = SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)) }
+                rowTexts[f] = keepPersonal ? SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+                    : defaultTextVals[f]
             case .int:
                 if let v = ValueParser.parseInt(p, n) {
                     if !pl.pointee.hasMinimum || inBounds(pl, f, c, Double(v), p, n, &issues) { vals[f] = v }
@@ -489,7 +580,6 @@ final class TableInput {
                 if ok { vals[f] = Int64(bitPattern: mask) }
             }
         }
-        return issues.count == before
     }
 
     /// Day numbers a birth date is checked against, for one reference date: members of a
@@ -513,10 +603,13 @@ final class TableInput {
         }
     }
     @exclusivity(unchecked) private var lastBounds: BirthBounds?
+    /// The age limit of the birth-date field, looked up once (not per household: finding it in
+    /// `specs` copies field specs).
+    private let birthMaxAge: Int?
 
     @inline(__always) private func birthBounds(_ ref: CivilDate) -> BirthBounds {
         if let b = lastBounds, b.date == ref { return b }
-        let b = BirthBounds(ref, maxAge: specs.first { $0.type == .birthDate }?.maxAgeYears)
+        let b = BirthBounds(ref, maxAge: birthMaxAge)
         lastBounds = b
         return b
     }
