@@ -463,29 +463,17 @@ final class CSVReader {
             let v2 = r.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt8>.self), v3 = r.loadUnaligned(fromByteOffset: 48, as: SIMD16<UInt8>.self)
             var mc = mask(v0 .== commas) | mask(v1 .== commas) &<< 16 | mask(v2 .== commas) &<< 32 | mask(v3 .== commas) &<< 48
             let ml = mask(v0 .== lfs) | mask(v1 .== lfs) &<< 16 | mask(v2 .== lfs) &<< 32 | mask(v3 .== lfs) &<< 48
-            let mh = highBits(v0) | highBits(v1) &<< 16 | highBits(v2) &<< 32 | highBits(v3) &<< 48
+            var mh = highBits(v0) | highBits(v1) &<< 16 | highBits(v2) &<< 32 | highBits(v3) &<< 48
             let fs = fStart, fe = fEnd
-            if ml != 0 {
+            // The block with the line feed: only the bytes before it belong to the record.
+            let lastBlock = ml != 0
+            if lastBlock {
                 let k = ml.trailingZeroBitCount
                 nl = i &+ k
                 if nl >= end { return false }
                 let below = (UInt64(1) &<< UInt64(k)) &- 1
                 mc &= below
-                let h = mh & below
-                if h != 0 {
-                    if high == 0 { firstHigh = i &+ h.trailingZeroBitCount }
-                    lastHigh = i &+ 63 &- h.leadingZeroBitCount
-                    high = h
-                }
-                while mc != 0 {
-                    let j = i &+ mc.trailingZeroBitCount
-                    fs[n] = s
-                    fe[n] = j
-                    n &+= 1
-                    s = j &+ 1
-                    mc &= mc &- 1
-                }
-                break
+                mh &= below
             }
             if mh != 0 {
                 if high == 0 { firstHigh = i &+ mh.trailingZeroBitCount }
@@ -500,6 +488,7 @@ final class CSVReader {
                 s = j &+ 1
                 mc &= mc &- 1
             }
+            if lastBlock { break }
             i &+= 64
             if i >= end { return false }
         }

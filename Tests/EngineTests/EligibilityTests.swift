@@ -8,14 +8,19 @@ import Testing
 @Suite struct EligibilityTests {
     static let root = #filePath.components(separatedBy: "/Tests/")[0]
 
-    @Test func eligibilityFollowsTheClassificationOfTheSameHousehold() throws {
+    /// A classifier of the shipped rules and the first `n` households of Thạch Hạ.
+    static func firstBatch(_ n: Int) throws -> (Classifier, SurveyBatch) {
         let schema = try SurveySchema.shipped(rulesRoot: Self.root + "/Rules")
         let library = try RuleLoader.load(root: Self.root + "/Rules")
         let compiled = try library.ruleSets.map { try CompiledRuleSet.compile($0, schema: schema) }
         let reader = try SurveyReader(householdsPath: Self.root + "/Fixtures/thach-ha-2024/households.csv",
                                       membersPath: Self.root + "/Fixtures/thach-ha-2024/members.csv", schema: schema, mapping: nil)
         let classifier = Classifier(library: compiled, policy: ReferencePolicy(asOf: nil))
-        let batch = try #require(try reader.next(maxHouseholds: 200))
+        return (classifier, try #require(try reader.next(maxHouseholds: n)))
+    }
+
+    @Test func eligibilityFollowsTheClassificationOfTheSameHousehold() throws {
+        let (classifier, batch) = try Self.firstBatch(200)
         var eligibleSeen = 0
         for h in 0..<batch.households.count {
             let plain = classifier.classify(household: h, of: batch)
@@ -45,13 +50,7 @@ import Testing
     /// A rules diff compares decisions only: without the reason sentences, the decisions are
     /// the same and the reasons are empty.
     @Test func decisionsWithoutReasonsAreTheSame() throws {
-        let schema = try SurveySchema.shipped(rulesRoot: Self.root + "/Rules")
-        let library = try RuleLoader.load(root: Self.root + "/Rules")
-        let compiled = try library.ruleSets.map { try CompiledRuleSet.compile($0, schema: schema) }
-        let reader = try SurveyReader(householdsPath: Self.root + "/Fixtures/thach-ha-2024/households.csv",
-                                      membersPath: Self.root + "/Fixtures/thach-ha-2024/members.csv", schema: schema, mapping: nil)
-        let classifier = Classifier(library: compiled, policy: ReferencePolicy(asOf: nil))
-        let batch = try #require(try reader.next(maxHouseholds: 300))
+        let (classifier, batch) = try Self.firstBatch(300)
         var compared = 0
         for h in 0..<batch.households.count {
             let (_, full) = classifier.classifyWithEligibility(household: h, of: batch)
