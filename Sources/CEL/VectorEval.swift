@@ -322,7 +322,8 @@ struct VecEvaluator {
             case .allUnknown: return .allUnknown
             case .column(let c):
                 guard c.kind == .bool else { return nil }
-                return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { x in x == U ? U : (x != 0 ? 0 : 1) }
+                let errors = c.unknownIsError, missing = c.unknownIsMissing
+                return map(consume c, .bool, errors: errors, missing: missing) { x in x == U ? U : (x != 0 ? 0 : 1) }
             }
         case .neg(let x):
             guard let v = eval(x) else { return nil }
@@ -439,7 +440,10 @@ struct VecEvaluator {
         guard let lv = join(level(a), level(b)), kind(a) ?? .bool == .bool, kind(b) ?? .bool == .bool,
               let ca = materialize(consume a, lv, hint: .bool), let cb = materialize(consume b, lv, hint: .bool) else { return nil }
         let d: Int64 = decide ? 1 : 0, nd: Int64 = decide ? 0 : 1
-        return zip(ca, cb, .bool, errors: ca.unknownIsError && cb.unknownIsError, missing: ca.unknownIsMissing && cb.unknownIsMissing) { p, q in
+        // The operands are handed over (nothing here holds them after), so a fresh one is
+        // written over rather than copied.
+        let errors = ca.unknownIsError && cb.unknownIsError, missing = ca.unknownIsMissing && cb.unknownIsMissing
+        return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in
             if p != U && (p != 0) == decide { return d }
             if q != U && (q != 0) == decide { return d }
             if p == U || q == U { return U }
