@@ -629,8 +629,15 @@ struct VecEvaluator {
         if case .column(let c) = a, case .constant(let k) = b {
             switch (c.kind, k) {
             case (.int, .int(let q)):
-                return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { p in
-                    p == U ? U : (orderedRelation(op, p, q) ? 1 : 0)
+                // One loop per operator: no switch on the operator per row.
+                let errors = c.unknownIsError, missing = c.unknownIsMissing
+                switch op {
+                case .lt: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p < q ? 1 : 0) }
+                case .le: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p <= q ? 1 : 0) }
+                case .gt: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p > q ? 1 : 0) }
+                case .ge: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p >= q ? 1 : 0) }
+                case .eq: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p == q ? 1 : 0) }
+                default: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (orderedRelation(op, p, q) ? 1 : 0) }
                 }
             case (.double, .double(let q)):
                 return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { p in

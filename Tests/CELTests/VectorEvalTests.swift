@@ -302,6 +302,20 @@ final class CachingColumns: VectorHost {
         }
     }
 
+    /// An int column against an int constant, one loop per operator (missing ages included).
+    @Test(arguments: ["m.age == 16", "m.age != 16", "m.age < 16", "m.age <= 16", "m.age > 16", "m.age >= 16",
+                      "m.age >= params.min_age", "m.months != params.limit", "m.age == 16 || !(m.age != 30)"])
+    func intAgainstConstant(_ src: String) throws {
+        let spurious = try VectorEvalTests.compare(src, level: .member, ColumnFixture())
+        #expect(spurious == 0, "\(src)")
+    }
+
+    @Test(arguments: ["h.n == 3", "h.n != 3", "h.n < 0", "h.n <= 0", "h.n > 0", "h.n >= 9223372036854775807"])
+    func householdIntAgainstConstant(_ src: String) throws {
+        let spurious = try VectorEvalTests.compare(src, level: .household, ColumnFixture())
+        #expect(spurious == 0, "\(src)")
+    }
+
     /// A list element that is itself a computed column is read by each element's predicate:
     /// a kernel over it must not change it for the next.
     @Test func listElementsSurviveTheirPredicates() throws {
