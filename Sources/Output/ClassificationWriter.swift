@@ -45,7 +45,6 @@ public struct ClassificationWriter {
             columnsOf = (key, indicatorIDs!.map { own.firstIndex(of: $0) ?? -1 },
                          Array(CSVText.cell(r.rules.ruleSet.reference).utf8))
         }
-        let columns = columnsOf!
         let comma = UInt8(ascii: ","), zero = UInt8(ascii: "0"), one = UInt8(ascii: "1")
         CSVText.appendCell(r.householdID, to: &out)
         out.append(comma)
@@ -58,15 +57,15 @@ public struct ClassificationWriter {
         CSVText.appendInt(r.deprivationCount, to: &out)
         out.append(comma)
         out.append(r.incomeBelowLine ? one : zero)
-        let unknown = r.unknownIndicators, deprived = r.deprived
-        for i in columns.indicators {
+        let unknown = r.unknownIndicators
+        for i in columnsOf!.indicators {
             out.append(comma)
-            if i >= 0 && !(!unknown.isEmpty && unknown.contains(i)) { out.append(deprived[i] ? one : zero) }
+            if i >= 0 && !(!unknown.isEmpty && unknown.contains(i)) { out.append(r.deprived[i] ? one : zero) }
         }
         out.append(comma)
         out.append(r.newlyEscaped ? one : zero)
         out.append(comma)
-        out.append(contentsOf: columns.reference)
+        out.append(contentsOf: columnsOf!.reference)
         out.append(10)
     }
 
@@ -139,8 +138,7 @@ public enum CSVText {
             if let first = b.first, first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: "@") {
                 return false
             }
-            // Every byte that needs quotes is below 45 (`,` `"` LF CR): one comparison per byte.
-            for c in b where c < 45 && (c == UInt8(ascii: ",") || c == UInt8(ascii: "\"") || c == 10 || c == 13) { return false }
+            for c in b where c == UInt8(ascii: ",") || c == UInt8(ascii: "\"") || c == 10 || c == 13 { return false }
             out.append(contentsOf: b)
             return true
         }
