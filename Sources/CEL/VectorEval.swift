@@ -34,6 +34,10 @@ public struct VecColumn: Sendable {
     /// Every unknown row is a missing-value error (`EvalError.Kind.missingValue`) on the scalar
     /// path: what the missing-data policies decide on.
     public var unknownIsMissing: Bool
+    /// The values were made by the kernels during this evaluation and nothing outside it holds
+    /// them: a kernel taking this column may write its result over them (copy-on-write keeps
+    /// that correct whoever else holds them; the flag only says when it is worth trying).
+    var fresh = false
 
     public init(level: VecLevel, kind: VecKind, values: [Int64], unknownIsAbsent: Bool = false, unknownIsError: Bool = false,
                 unknownIsMissing: Bool = false) {
@@ -84,8 +88,9 @@ extension Program {
     /// expression uses something the column kernels do not cover.
     public func columns(_ host: some VectorHost, level: VecLevel) -> VecColumn? {
         var e = VecEvaluator(host: host)
-        guard let v = e.eval(ir) else { return nil }
-        return e.materialize(v, level, hint: nil)
+        guard let v = e.eval(ir), var c = e.materialize(v, level, hint: nil) else { return nil }
+        c.fresh = false
+        return c
     }
 }
 
@@ -207,47 +212,88 @@ struct VecEvaluator {
                     }
                 }
             }
-            return VecColumn(level: .member, kind: c.kind, values: out, unknownIsAbsent: c.unknownIsAbsent, unknownIsError: c.unknownIsError,
-                             unknownIsMissing: c.unknownIsMissing)
+            var m = VecColumn(level: .member, kind: c.kind, values: out, unknownIsAbsent: c.unknownIsAbsent, unknownIsError: c.unknownIsError,
+                              unknownIsMissing: c.unknownIsMissing)
+            m.fresh = true
+            return m
         }
     }
 
     /// `build` row by row over one column (`f(value)`), without bounds checks.
     @inline(__always)
-    func map(_ a: VecColumn, _ kind: VecKind, errors: Bool, missing: Bool, _ f: (Int64) -> Int64) -> VecValue {
-        let out = a.values.withUnsafeBufferPointer { x in
-            [Int64](unsafeUninitializedCapacity: x.count) { buf, done in
-                for i in 0..<x.count { buf[i] = f(x[i]) }
-                done = x.count
+    func map(_ a: consuming VecColumn, _ kind: VecKind, errors: Bool, missing: Bool, _ f: (Int64) -> Int64) -> VecValue {
+        let level = a.level
+        var out: [Int64]
+        if a.fresh {
+            // Over the operand's own buffer: no new column.
+            out = a.values
+            a.values = []
+            out.withUnsafeMutableBufferPointer { x in
+                for i in 0..<x.count { x[i] = f(x[i]) }
             }
-        }
-        return .column(VecColumn(level: a.level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing))
-    }
-
-    /// `build` over two columns of the same rows (`f(a, b)`), without bounds checks.
-    @inline(__always)
-    func zip(_ a: VecColumn, _ b: VecColumn, _ kind: VecKind, errors: Bool, missing: Bool, _ f: (Int64, Int64) -> Int64) -> VecValue {
-        let out = a.values.withUnsafeBufferPointer { x in
-            b.values.withUnsafeBufferPointer { y in
+        } else {
+            out = a.values.withUnsafeBufferPointer { x in
                 [Int64](unsafeUninitializedCapacity: x.count) { buf, done in
-                    for i in 0..<x.count { buf[i] = f(x[i], y[i]) }
+                    for i in 0..<x.count { buf[i] = f(x[i]) }
                     done = x.count
                 }
             }
         }
-        return .column(VecColumn(level: a.level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing))
+        var c = VecColumn(level: level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing)
+        c.fresh = true
+        return .column(c)
+    }
+
+    /// `build` over two columns of the same rows (`f(a, b)`), without bounds checks.
+    @inline(__always)
+    func zip(_ a: consuming VecColumn, _ b: consuming VecColumn, _ kind: VecKind, errors: Bool, missing: Bool,
+             _ f: (Int64, Int64) -> Int64) -> VecValue {
+        let level = a.level
+        var out: [Int64]
+        if a.fresh {
+            out = a.values
+            a.values = []
+            b.values.withUnsafeBufferPointer { y in
+                out.withUnsafeMutableBufferPointer { x in
+                    for i in 0..<x.count { x[i] = f(x[i], y[i]) }
+                }
+            }
+        } else if b.fresh {
+            out = b.values
+            b.values = []
+            a.values.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { y in
+                    for i in 0..<y.count { y[i] = f(x[i], y[i]) }
+                }
+            }
+        } else {
+            out = a.values.withUnsafeBufferPointer { x in
+                b.values.withUnsafeBufferPointer { y in
+                    [Int64](unsafeUninitializedCapacity: x.count) { buf, done in
+                        for i in 0..<x.count { buf[i] = f(x[i], y[i]) }
+                        done = x.count
+                    }
+                }
+            }
+        }
+        var c = VecColumn(level: level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing)
+        c.fresh = true
+        return .column(c)
     }
 
     /// A column of `kind` and `level` from `f(row)`.
     /// `errors`: every unknown row `f` gives is an error (see `VecColumn.unknownIsError`);
     /// `missing`: a missing value (`unknownIsMissing`).
+    @inline(__always)
     func build(_ level: VecLevel, _ kind: VecKind, errors: Bool, missing: Bool = false, _ f: (Int) -> Int64) -> VecValue {
         let n = count(level)
         let out = [Int64](unsafeUninitializedCapacity: n) { buf, done in
             for i in 0..<n { buf[i] = f(i) }
             done = n
         }
-        return .column(VecColumn(level: level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing))
+        var c = VecColumn(level: level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing)
+        c.fresh = true
+        return .column(c)
     }
 
     // MARK: Expressions
@@ -259,7 +305,7 @@ struct VecEvaluator {
         case .list:
             return constantOf(ir).map { .constant($0) }
         case .variable(let slot):
-            if case .column(let c)? = host.binding(slot) { return .column(c) }
+            if case .column(var c)? = host.binding(slot) { c.fresh = false; return .column(c) }
             return nil
         case .local(let slot):
             if case .value(let v)? = locals[slot] { return v }
@@ -270,13 +316,14 @@ struct VecEvaluator {
             return has(op, idx)
         case .not(let x):
             guard let v = eval(x) else { return nil }
-            switch v {
+            switch consume v {
             case .constant(.bool(let b)): return .constant(.bool(!b))
             case .constant: return nil
             case .allUnknown: return .allUnknown
             case .column(let c):
                 guard c.kind == .bool else { return nil }
-                return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { x in x == U ? U : (x != 0 ? 0 : 1) }
+                let errors = c.unknownIsError, missing = c.unknownIsMissing
+                return map(consume c, .bool, errors: errors, missing: missing) { x in x == U ? U : (x != 0 ? 0 : 1) }
             }
         case .neg(let x):
             guard let v = eval(x) else { return nil }
@@ -307,10 +354,10 @@ struct VecEvaluator {
         case .variable(let s):
             switch host.binding(s) {
             case .householdObject(let type)?:
-                return host.column(type: type, field: idx).map { .column($0) }
+                return hostColumn(type, idx)
             case .memberObject(let type)?:
                 guard !inMemberLoop else { return nil }
-                return host.column(type: type, field: idx).map { .column($0) }
+                return hostColumn(type, idx)
             case .constants?:
                 return host.constant(field: idx).map { .constant($0) }
             default:
@@ -318,12 +365,19 @@ struct VecEvaluator {
             }
         case .local(let s):
             guard case .memberRow(let type)? = locals[s] else { return nil }
-            return host.column(type: type, field: idx).map { .column($0) }
+            return hostColumn(type, idx)
         default:
             return nil
         }
     }
 
+
+    /// A field column of the host: held by the host, so never written over.
+    func hostColumn(_ type: Int32, _ field: Int) -> VecValue? {
+        guard var c = host.column(type: type, field: field) else { return nil }
+        c.fresh = false
+        return .column(c)
+    }
 
     func variableBinding(_ op: IR) -> VecBinding? {
         if case .variable(let s) = op { return host.binding(s) }
@@ -384,9 +438,12 @@ struct VecEvaluator {
             return .constant(.bool(!decide))
         }
         guard let lv = join(level(a), level(b)), kind(a) ?? .bool == .bool, kind(b) ?? .bool == .bool,
-              let ca = materialize(a, lv, hint: .bool), let cb = materialize(b, lv, hint: .bool) else { return nil }
+              let ca = materialize(consume a, lv, hint: .bool), let cb = materialize(consume b, lv, hint: .bool) else { return nil }
         let d: Int64 = decide ? 1 : 0, nd: Int64 = decide ? 0 : 1
-        return zip(ca, cb, .bool, errors: ca.unknownIsError && cb.unknownIsError, missing: ca.unknownIsMissing && cb.unknownIsMissing) { p, q in
+        // The operands are handed over (nothing here holds them after), so a fresh one is
+        // written over rather than copied.
+        let errors = ca.unknownIsError && cb.unknownIsError, missing = ca.unknownIsMissing && cb.unknownIsMissing
+        return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in
             if p != U && (p != 0) == decide { return d }
             if q != U && (q != 0) == decide { return d }
             if p == U || q == U { return U }
@@ -572,8 +629,15 @@ struct VecEvaluator {
         if case .column(let c) = a, case .constant(let k) = b {
             switch (c.kind, k) {
             case (.int, .int(let q)):
-                return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { p in
-                    p == U ? U : (orderedRelation(op, p, q) ? 1 : 0)
+                // One loop per operator: no switch on the operator per row.
+                let errors = c.unknownIsError, missing = c.unknownIsMissing
+                switch op {
+                case .lt: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p < q ? 1 : 0) }
+                case .le: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p <= q ? 1 : 0) }
+                case .gt: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p > q ? 1 : 0) }
+                case .ge: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p >= q ? 1 : 0) }
+                case .eq: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p == q ? 1 : 0) }
+                default: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (orderedRelation(op, p, q) ? 1 : 0) }
                 }
             case (.double, .double(let q)):
                 return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { p in
@@ -587,7 +651,6 @@ struct VecEvaluator {
               let ca = materialize(a, lv, hint: ka), let cb = materialize(b, lv, hint: kb) else { return nil }
         if case .codeSet = ka { return nil }
         if case .codeSet = kb { return nil }
-        let x = ca.values, y = cb.values
         let errors = ca.unknownIsError && cb.unknownIsError, missing = ca.unknownIsMissing && cb.unknownIsMissing
         if ka == kb {
             switch ka {
@@ -613,6 +676,7 @@ struct VecEvaluator {
             }
         }
         var threw = false
+        let x = ca.values, y = cb.values
         let out = build(lv, .bool, errors: errors, missing: missing) { i in
             let p = x[i], q = y[i]
             guard p != U, q != U, let v = Self.value(p, ka), let w = Self.value(q, kb) else { return U }

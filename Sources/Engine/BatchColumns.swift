@@ -25,11 +25,17 @@ final class BatchColumns: VectorHost {
     private var householdCache: [Int: VecColumn] = [:]
     private var memberCache: [Int: VecColumn] = [:]
 
-    init(rules: CompiledRuleSet, params: [Value], batch: SurveyBatch, referenceDays: [Int32]) {
+    /// Whether the reader's ages (`SurveyBatch.ageMonths`) are those of birth-date field `i` on
+    /// the reference dates of `referenceDays`; nil until asked.
+    private var readerAges: Bool?
+    private let references: [CivilDate]?
+
+    init(rules: CompiledRuleSet, params: [Value], batch: SurveyBatch, referenceDays: [Int32], references: [CivilDate]? = nil) {
         self.rules = rules
         self.params = params
         self.batch = batch
         self.referenceDays = referenceDays
+        self.references = references
         householdCount = batch.households.count
         memberRanges = batch.memberRanges
         var owner = [Int32](repeating: 0, count: batch.members.count)
@@ -39,6 +45,22 @@ final class BatchColumns: VectorHost {
         memberHousehold = owner
         householdDerived = Array(repeating: nil, count: rules.householdDerived.count)
         memberDerived = Array(repeating: nil, count: rules.memberDerived.count)
+    }
+
+    /// True when `batch.ageMonths` holds the completed months of birth-date field `i` of each
+    /// member row on its household's reference date here: the reader computes them for the
+    /// schema's first birth-date field on the reference date it gave the household.
+    private func readerAgesValid(birthField i: Int) -> Bool {
+        guard batch.members.fields.firstIndex(where: { $0.type == .birthDate }) == i,
+              batch.ageMonths.count == batch.members.count else { return false }
+        if let known = readerAges { return known }
+        var same = false
+        if let refs = references, refs.count == householdCount, batch.referenceDates.count == householdCount {
+            same = true
+            for h in 0..<householdCount where refs[h] != batch.referenceDates[h] { same = false; break }
+        }
+        readerAges = same
+        return same
     }
 
     func use(_ stage: RuleStage) { slots = stage.variables }
@@ -93,6 +115,25 @@ final class BatchColumns: VectorHost {
             case .ageMonths(let i), .ageYears(let i):
                 let years: Bool
                 if case .ageYears = rules.environment.memberFields[field].origin { years = true } else { years = false }
+                if readerAgesValid(birthField: i) {
+                    // The reader's ages (`SurveyBatch.ageMonths`): the same completed months on
+                    // the same reference dates, for rows with a birth date.
+                    let raw = batch.members.values[i], ages = batch.ageMonths
+                    let out = [Int64](unsafeUninitializedCapacity: raw.count) { buf, done in
+                        raw.withUnsafeBufferPointer { r in
+                            ages.withUnsafeBufferPointer { a in
+                                for m in 0..<r.count {
+                                    if r[m] == RecordTable.absent { buf[m] = VecColumn.unknown; continue }
+                                    let months = Int64(a[m])
+                                    buf[m] = years ? (months >= 0 ? months / 12 : -((-months) / 12)) : months
+                                }
+                            }
+                        }
+                        done = raw.count
+                    }
+                    c = VecColumn(level: .member, kind: .int, values: out, unknownIsAbsent: true)
+                    break
+                }
                 c = dated(batch.members.values[i], .member) { raw, m in
                     let ref = CivilDate(dayNumber: self.referenceDays[Int(owner[m])])
                     let months = Int64(CivilDate.completedMonths(from: CivilDate(dayNumber: Int32(truncatingIfNeeded: raw)), to: ref))

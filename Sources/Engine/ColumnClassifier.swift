@@ -61,7 +61,7 @@ extension Classifier {
                 decisions.append(nil)
                 continue
             }
-            let d = Self.decide(BatchColumns(rules: rules, params: params, batch: batch, referenceDays: referenceDays))
+            let d = Self.decide(BatchColumns(rules: rules, params: params, batch: batch, referenceDays: referenceDays, references: references))
             if d == nil { columnsUnsupported.insert(ObjectIdentifier(rules)) }
             decisions.append(d)
         }
@@ -76,6 +76,7 @@ extension Classifier {
         // The decision of the current group, taken out of `decisions` only when the group
         // changes (a copy per household would retain each of its arrays).
         var current = -1
+        var patterns: [[Bool]?] = [], patternsOf = -1
         var d = ColumnDecision(needsScalar: [], deprived: [], deprivationCount: [], incomeBelowLine: [], status: [],
                                statusCodes: [], unknownIndicators: [:], newlyEscaped: nil)
         for h in 0..<n {
@@ -89,9 +90,29 @@ extension Classifier {
                 out.append(classify(household: h, of: batch, fields: fields))
                 continue
             }
+            // Households with the same deprivations share one array (few patterns per batch).
             let nIndicators = d.deprived.count
-            var deprived = [Bool](repeating: false, count: nIndicators)
-            for i in 0..<nIndicators { deprived[i] = d.deprived[i][h] == 1 }
+            let deprived: [Bool]
+            if nIndicators <= 12 {
+                var key = 0
+                for i in 0..<nIndicators where d.deprived[i][h] == 1 { key |= 1 << i }
+                if patternsOf != current || patterns.count != 1 << nIndicators {
+                    patterns = [[Bool]?](repeating: nil, count: 1 << nIndicators)
+                    patternsOf = current
+                }
+                if let shared = patterns[key] {
+                    deprived = shared
+                } else {
+                    var made = [Bool](repeating: false, count: nIndicators)
+                    for i in 0..<nIndicators { made[i] = key & (1 << i) != 0 }
+                    patterns[key] = made
+                    deprived = made
+                }
+            } else {
+                var made = [Bool](repeating: false, count: nIndicators)
+                for i in 0..<nIndicators { made[i] = d.deprived[i][h] == 1 }
+                deprived = made
+            }
             var area = ""
             if let f = fields.area, let c = table.code(f, h) { area = activations[g].householdCodeText(f, Int(c)) }
             out.append(.classified(HouseholdResult(
@@ -99,7 +120,7 @@ extension Classifier {
                 village: fields.village.flatMap { table.text($0, h) } ?? "",
                 area: area, referenceDate: references[h], rules: groups[g].0, status: d.statusCodes[Int(d.status[h])],
                 deprivationCount: Int(d.deprivationCount[h]), incomeBelowLine: d.incomeBelowLine[h] == 1,
-                deprived: deprived, unknownIndicators: d.unknownIndicators[h] ?? [], deprivedMembers: noMembers[g],
+                deprived: deprived, unknownIndicators: d.unknownIndicators.isEmpty ? [] : d.unknownIndicators[h] ?? [], deprivedMembers: noMembers[g],
                 newlyEscaped: d.newlyEscaped.map { $0[h] == 1 } ?? false, incomeAmount: nil, incomeLine: nil,
                 scoreAmount: nil, scoreLine: nil, reasons: [], memberIDSource: fields.memberIDs,
                 memberRows: batch.memberRanges[h])))
@@ -107,6 +128,13 @@ extension Classifier {
         columnHouseholds += n
         scalarHouseholds += scalar
         return out
+    }
+
+    /// `table.isPresent(field, row)` with the field's kind and column looked up once.
+    static func presence(_ table: RecordTable, _ field: Int) -> (Int) -> Bool {
+        if case .text = table.fields[field].type { return { table.hasText(field, $0) } }
+        let column = table.values[field]
+        return { column[$0] != RecordTable.absent }
     }
 
     /// Parameter arrays of the same dates share a buffer (`rules(on:)`); equal values otherwise.
@@ -161,14 +189,14 @@ extension Classifier {
         c.use(.householdRequirement)
         for req in rules.householdRequirements {
             guard let col = boolColumn(req.program, .household) else { return nil }
-            let v = col.values, lax = !col.unknownIsError
-            for h in 0..<nH where (v[h] == 1 || (v[h] == U && lax)) && !batch.households.isPresent(req.fieldIndex, h) { needs[h] = true }
+            let v = col.values, lax = !col.unknownIsError, present = Self.presence(batch.households, req.fieldIndex)
+            for h in 0..<nH where (v[h] == 1 || (v[h] == U && lax)) && !present(h) { needs[h] = true }
         }
         c.use(.memberRequirement)
         for req in rules.memberRequirements {
             guard let col = boolColumn(req.program, .member) else { return nil }
-            let v = col.values, lax = !col.unknownIsError
-            for m in 0..<v.count where (v[m] == 1 || (v[m] == U && lax)) && !batch.members.isPresent(req.fieldIndex, m) {
+            let v = col.values, lax = !col.unknownIsError, present = Self.presence(batch.members, req.fieldIndex)
+            for m in 0..<v.count where (v[m] == 1 || (v[m] == U && lax)) && !present(m) {
                 needs[Int(owner[m])] = true
             }
         }
@@ -223,9 +251,10 @@ extension Classifier {
         var count = [Int64](repeating: 0, count: nH)
         for h in 0..<nH {
             var k: Int64 = 0
-            for d in deprived {
-                if d[h] == U { k = U; break }
-                k += d[h]
+            for i in 0..<deprived.count {
+                let x = deprived[i][h]
+                if x == U { k = U; break }
+                k += x
             }
             count[h] = k
         }
@@ -254,16 +283,18 @@ extension Classifier {
             statusCodes.append("undetermined")
         }
         var status = [Int64](repeating: U, count: nH)
+        let anyUnknown = !unknownIndicators.isEmpty
+        let classValues = classColumns.map(\.values), classMissing = classColumns.map(\.unknownIsMissing)
         for h in 0..<nH {
-            if unknownIndicators[h] != nil {
+            if anyUnknown && unknownIndicators[h] != nil {
                 status[h] = undetermined
                 continue
             }
             var first: Int64 = U, matched = 0, unknown = false
-            for (k, col) in classColumns.enumerated() {
-                let v = col.values[h]
+            for k in 0..<classValues.count {
+                let v = classValues[k][h]
                 if v == U {
-                    if col.unknownIsMissing { continue }
+                    if classMissing[k] { continue }
                     unknown = true
                     break
                 }

@@ -15,7 +15,14 @@ final class SurveyRun {
     let classifier: Classifier
     /// One classifier per worker: a classifier caches per-thread state.
     private let workers: [Classifier]
-    private(set) var classCounts: [String: Int] = [:]
+    /// Households classified per status, in the order the statuses were first seen: a few
+    /// statuses, compared in place (cheaper than hashing each household's status).
+    private var statusTally: [(status: String, count: Int)] = []
+    var classCounts: [String: Int] {
+        var counts: [String: Int] = [:]
+        for (s, n) in statusTally { counts[s, default: 0] += n }
+        return counts
+    }
     private(set) var classOrder: [String] = []
     private(set) var classified = 0
     private(set) var engineRejected: [RejectedHousehold] = []
@@ -90,8 +97,13 @@ final class SurveyRun {
         switch outcome {
         case .classified(let r):
             classified += 1
-            if classCounts[r.status] == nil, !classOrder.contains(r.status) { classOrder.append(r.status) }
-            classCounts[r.status, default: 0] += 1
+            let status = r.status
+            for i in 0..<statusTally.count where statusTally[i].status == status {
+                statusTally[i].count += 1
+                return
+            }
+            if !classOrder.contains(status) { classOrder.append(status) }
+            statusTally.append((status, 1))
         case .rejected(let r):
             engineRejected.append(r)
         }
@@ -269,6 +281,7 @@ final class SurveyRun {
         Report.errors(problems)
         let c = reader.counts
         let rejected = c.householdsRejected + engineRejected.count
+        let classCounts = self.classCounts
         let perClass = classOrder.filter { classCounts[$0] != nil }.map { "\($0) \(classCounts[$0]!)" }.joined(separator: ", ")
         Report.printErr("households: read \(c.householdsRead), classified \(classified), rejected \(rejected); members: read \(c.membersRead), accepted \(c.membersAccepted), rejected \(c.membersRejected)")
         if !perClass.isEmpty { Report.printErr("classes: \(perClass)") }

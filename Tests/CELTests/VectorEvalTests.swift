@@ -257,3 +257,73 @@ final class ColumnFixture: VectorHost, Activation {
         #expect(col.values[4] == VecColumn.unknown)
     }
 }
+
+/// The fixture's columns, each made once and handed out again on every request (as
+/// `BatchColumns` caches its survey columns): kernels that write their results over an
+/// operand's buffer must never write over these.
+final class CachingColumns: VectorHost {
+    let base: ColumnFixture
+    var cache: [Int: VecColumn] = [:]
+    init(_ base: ColumnFixture) { self.base = base }
+    var householdCount: Int { base.householdCount }
+    var memberRanges: [Range<Int>] { base.memberRanges }
+    var memberHousehold: [Int32] { base.memberHousehold }
+    func binding(_ slot: Int) -> VecBinding? { base.binding(slot) }
+    func constant(field: Int) -> Value? { base.constant(field: field) }
+    func present(type: Int32, field: Int) -> VecColumn? { nil }
+    func column(type: Int32, field: Int) -> VecColumn? {
+        let key = Int(type) * 1000 + field
+        if let c = cache[key] { return c }
+        let c = base.column(type: type, field: field)
+        cache[key] = c
+        return c
+    }
+}
+
+@Suite struct VectorInPlaceTests {
+    /// Every expression of the suites above, evaluated twice over one host that hands out the
+    /// same column buffers each time: the same rows as over fresh columns, both times, and the
+    /// host's columns unchanged.
+    @Test func kernelsLeaveHostColumnsAlone() throws {
+        let f = ColumnFixture()
+        let host = CachingColumns(f)
+        let all = VectorEvalTests.householdExpressions.map { ($0, VecLevel.household) }
+            + VectorEvalTests.memberExpressions.map { ($0, VecLevel.member) }
+        for (src, level) in all + all {
+            let p = try Program(src, declarations: f.decls)
+            let want = try #require(p.columns(f, level: level), "\(src)")
+            let got = try #require(p.columns(host, level: level), "\(src)")
+            #expect(got.values == want.values, "\(src)")
+            #expect(got.unknownIsError == want.unknownIsError && got.unknownIsMissing == want.unknownIsMissing, "\(src)")
+            for (key, c) in host.cache {
+                let fresh = f.column(type: Int32(key / 1000), field: key % 1000)!
+                #expect(c.values == fresh.values, "\(src) changed column \(key)")
+            }
+        }
+    }
+
+    /// An int column against an int constant, one loop per operator (missing ages included).
+    @Test(arguments: ["m.age == 16", "m.age != 16", "m.age < 16", "m.age <= 16", "m.age > 16", "m.age >= 16",
+                      "m.age >= params.min_age", "m.months != params.limit", "m.age == 16 || !(m.age != 30)"])
+    func intAgainstConstant(_ src: String) throws {
+        let spurious = try VectorEvalTests.compare(src, level: .member, ColumnFixture())
+        #expect(spurious == 0, "\(src)")
+    }
+
+    @Test(arguments: ["h.n == 3", "h.n != 3", "h.n < 0", "h.n <= 0", "h.n > 0", "h.n >= 9223372036854775807"])
+    func householdIntAgainstConstant(_ src: String) throws {
+        let spurious = try VectorEvalTests.compare(src, level: .household, ColumnFixture())
+        #expect(spurious == 0, "\(src)")
+    }
+
+    /// A list element that is itself a computed column is read by each element's predicate:
+    /// a kernel over it must not change it for the next.
+    @Test func listElementsSurviveTheirPredicates() throws {
+        let f = ColumnFixture()
+        for src in ["[h.n > 2, h.flag_a].exists(x, !x)", "[h.n > 2, !h.flag_a].filter(x, !x && x == x).size() == 1",
+                    "[!h.flag_b, h.area > 1.0].all(x, !(!x))"] {
+            _ = try VectorEvalTests.compare(src, level: .household, f)
+            _ = try VectorEvalTests.compare(src, level: .household, f)
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import Output
+import Testing
+
+/// `CSVText.appendCell` (the streaming path of `povrules classify`) writes the same bytes as
+/// `CSVText.cell`, the reference formatter.
+@Suite struct CSVCellTests {
+    static let cells = [
+        "", "HH-0001", "Thôn Đông", "Xã Thạch Hà, Hà Tĩnh", "=SUM(A1:A2)", "+84 912", "-12", "-12.5", "+7", "@home", "-",
+        "=1", "say \"hi\"", "a,b", "line\nbreak", "cr\rhere", "\"", ",", "tab\there", "-x,\"y\"", "Nguyễn Văn A",
+        "urban", "near_poor", "'quoted'", "1.2.3", "+", "@", "ấp 3, \"Bến Tre\"\r\n", "😀,", "12345678901234567890",
+    ]
+
+    @Test(arguments: cells)
+    func appendCellMatchesCell(_ s: String) {
+        var out: [UInt8] = [7]
+        CSVText.appendCell(s, to: &out)
+        #expect(out == [7] + Array(CSVText.cell(s).utf8), "\(s.debugDescription)")
+    }
+
+    @Test func appendIntMatchesString() {
+        for v in [0, 1, 9, 10, 11, 99, 100, 12345, -1, -10, Int.max, Int.min] {
+            var out: [UInt8] = []
+            CSVText.appendInt(v, to: &out)
+            #expect(out == Array(String(v).utf8))
+        }
+    }
+}
