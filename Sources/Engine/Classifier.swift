@@ -3,8 +3,10 @@ import Diagnostics
 import RuleModel
 import Survey
 
-/// What the rules decided for one household.
-public struct HouseholdResult: Sendable {
+/// What the rules decided for one household. A class: results travel through outcome arrays,
+/// batches and formatters, and a struct of this many references was copied, reference by
+/// reference, at every step.
+public final class HouseholdResult: Sendable {
     public let householdID: String
     public let village: String
     public let area: String
@@ -35,6 +37,31 @@ public struct HouseholdResult: Sendable {
     /// Member ids in household order, for person-level work (eligibility). Read from the
     /// batch on demand: most commands never ask, and building them cost an array per household.
     public var memberIDs: [String] { memberIDSource.ids(memberRows) }
+
+    init(householdID: String, village: String, area: String, referenceDate: CivilDate, rules: CompiledRuleSet, status: String,
+         deprivationCount: Int, incomeBelowLine: Bool, deprived: [Bool], unknownIndicators: [Int], deprivedMembers: [[String]],
+         newlyEscaped: Bool, incomeAmount: Value?, incomeLine: Value?, scoreAmount: Value?, scoreLine: Value?, reasons: [[String]],
+         memberIDSource: MemberIDSource, memberRows: Range<Int>) {
+        self.householdID = householdID
+        self.village = village
+        self.area = area
+        self.referenceDate = referenceDate
+        self.rules = rules
+        self.status = status
+        self.deprivationCount = deprivationCount
+        self.incomeBelowLine = incomeBelowLine
+        self.deprived = deprived
+        self.unknownIndicators = unknownIndicators
+        self.deprivedMembers = deprivedMembers
+        self.newlyEscaped = newlyEscaped
+        self.incomeAmount = incomeAmount
+        self.incomeLine = incomeLine
+        self.scoreAmount = scoreAmount
+        self.scoreLine = scoreLine
+        self.reasons = reasons
+        self.memberIDSource = memberIDSource
+        self.memberRows = memberRows
+    }
 }
 
 /// The member ids of one batch (its member table and id field), shared by its results.
