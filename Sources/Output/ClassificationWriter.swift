@@ -167,10 +167,21 @@ public enum CSVText {
 }
 
 extension String {
+    /// Replaces every `target` with `replacement`. An ASCII target is replaced byte by byte
+    /// (what quoting a CSV cell asks for, and much cheaper than walking grapheme clusters: the
+    /// reasons of an eligibility list are quoted sentences, one per person and programme).
     func replacingAll(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for c in self { if c == target { out += replacement } else { out.append(c) } }
-        return out
+        guard let t = target.asciiValue else {
+            var out = ""
+            for c in self { if c == target { out += replacement } else { out.append(c) } }
+            return out
+        }
+        guard utf8.contains(t) else { return self }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count + 16)
+        let r = replacement.utf8
+        for b in utf8 { if b == t { out.append(contentsOf: r) } else { out.append(b) } }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -24,4 +24,12 @@ import Testing
             #expect(out == Array(String(v).utf8))
         }
     }
+
+    /// Quoted cells double every quote and keep the rest of the text, Vietnamese included.
+    @Test func quotedCellsDoubleEveryQuote() {
+        #expect(CSVText.cell("ấp 3, \"Bến Tre\"") == "\"ấp 3, \"\"Bến Tre\"\"\"")
+        #expect(CSVText.cell("\"\"\"") == "\"\"\"\"\"\"\"\"")
+        #expect(CSVText.cell("Nguyễn, Văn") == "\"Nguyễn, Văn\"")
+        #expect(CSVText.cell("😀 \"x\", y") == "\"😀 \"\"x\"\", y\"")
+    }
 }
