@@ -307,26 +307,20 @@ public struct RuleDiff {
             let baseStream = SideStream(self, base, survey, targets: baseCounter)
             let headStream = SideStream(self, head, survey, targets: headCounter)
             defer { baseStream.stop(); headStream.stop() }
-            var pending: [String: Snapshot] = [:]
-            var pendingOrder: [String] = []
-            var pendingStart = 0
+            // Base households not matched yet, with their place in the base side's order.
+            var pending: [String: (order: Int, snapshot: Snapshot)] = [:]
+            var taken = 0
             func took(_ id: String, _ snap: Snapshot) {
                 if snap.status != "rejected" { baseClassified += 1 }
-                if pending[id] == nil { pendingOrder.append(id) }
-                pending[id] = snap
+                pending[id] = (pending[id]?.order ?? taken, snap)
+                taken += 1
                 if !baseSets.contains(snap.ruleSet), !snap.ruleSet.isEmpty { baseSets.append(snap.ruleSet) }
             }
             while let (id, h) = try headStream.next() {
                 if h.status != "rejected" { headClassified += 1 }
                 if !headSets.contains(h.ruleSet), !h.ruleSet.isEmpty { headSets.append(h.ruleSet) }
                 while pending[id] == nil, let (bid, bs) = try baseStream.next() { took(bid, bs) }
-                let b = pending.removeValue(forKey: id) ?? Snapshot.absent(village: h.village)
-                // Matched ids at the front of the order are dropped, so it stays as short as `pending`.
-                while pendingStart < pendingOrder.count, pending[pendingOrder[pendingStart]] == nil { pendingStart += 1 }
-                if pendingStart > 4096, pendingStart * 2 > pendingOrder.count {
-                    pendingOrder.removeFirst(pendingStart)
-                    pendingStart = 0
-                }
+                let b = pending.removeValue(forKey: id)?.snapshot ?? Snapshot.absent(village: h.village)
                 households += 1
                 matrix[b.status, default: [:]][h.status, default: 0] += 1
                 for d in b.deprived { baseDep[d, default: 0] += 1 }
@@ -349,8 +343,7 @@ public struct RuleDiff {
             }
             while let (bid, bs) = try baseStream.next() { took(bid, bs) }
             // Households only the base side read (the head side could not read the row at all).
-            for id in pendingOrder[pendingStart...] {
-                guard let b = pending[id] else { continue }
+            for (id, (_, b)) in pending.sorted(by: { $0.value.order < $1.value.order }) {
                 households += 1
                 matrix[b.status, default: [:]]["absent", default: 0] += 1
                 for d in b.deprived { baseDep[d, default: 0] += 1; lost[d, default: 0] += 1 }
@@ -630,13 +623,12 @@ private struct PassJob: @unchecked Sendable {
 /// by no more than that, so memory does not grow with the survey.
 final class SideStream: @unchecked Sendable {
     typealias Item = (id: String, snapshot: Snapshot, text: String, eligibility: [EligibilityResult])
-    private let chunkSize: Int, depth: Int
+    private let chunkSize: Int
 
     private let lock = NSLock()
     private let slots: DispatchSemaphore
     private let ready = DispatchSemaphore(value: 0)
     private var chunks: [[Item]] = []
-    private var finished = false
     private var failure: DiagnosticList?
     private var stopRequested = false
     private var current: [Item] = []
@@ -646,7 +638,6 @@ final class SideStream: @unchecked Sendable {
     init(_ diff: RuleDiff, _ side: DiffSide, _ survey: DiffSurvey, only: Set<String>? = nil, targets: TargetCounter? = nil,
          chunkSize: Int = 1024, depth: Int = 4) {
         self.chunkSize = chunkSize
-        self.depth = depth
         slots = DispatchSemaphore(value: depth)
         done.enter()
         // The counter is this thread's alone until the pass ends; the caller reads it only after
@@ -670,9 +661,7 @@ final class SideStream: @unchecked Sendable {
                 failure = error
                 lock.unlock()
             }
-            lock.lock()
-            finished = true
-            lock.unlock()
+            // The end: the signal after the last chunk's, so `next` finds no chunk left.
             ready.signal()
             done.leave()
         }
