@@ -228,12 +228,6 @@ public enum Aggregates {
         return acc.report()
     }
 
-    public static func group(_ rows: [AggregateHousehold], key: [String], frame: IndicatorFrame) -> GroupAggregate {
-        var g = GroupAccumulator(key: key, frame: frame)
-        for r in rows { g.add(r, frame) }
-        return g.result(frame)
-    }
-
     /// Deprivation score c_i = Σ_j w_j · deprived_ij.
     public static func score(_ r: AggregateHousehold, _ frame: IndicatorFrame) -> Double {
         var c = 0.0

@@ -77,13 +77,7 @@ final class SurveyRun {
     /// the batch is classified (formatting its output, say), so that this thread only writes.
     func forEachBatch<P>(prepare: @escaping ([HouseholdOutcome]) -> P,
                          _ body: ([HouseholdOutcome], P) throws -> Void) throws {
-        try inParallel({ worker, batch in
-            let outcomes = worker.classify(batch)
-            return (outcomes, prepare(outcomes))
-        }) { _, done in
-            for outcome in done.0 { count(outcome) }
-            try body(done.0, done.1)
-        }
+        try forEachClassifiedBatch(state: {}, prepare: { _, _, outcomes in (outcomes, prepare(outcomes)) }) { try body($0.0, $0.1) }
     }
 
     private func emit(_ outcomes: [HouseholdOutcome], _ body: (HouseholdOutcome) throws -> Void) throws {
