@@ -125,7 +125,7 @@ final class BatchColumns: VectorHost {
                                 for m in 0..<r.count {
                                     if r[m] == RecordTable.absent { buf[m] = VecColumn.unknown; continue }
                                     let months = Int64(a[m])
-                                    buf[m] = years ? (months >= 0 ? months / 12 : -((-months) / 12)) : months
+                                    buf[m] = years ? CivilDate.completedYears(months: months) : months
                                 }
                             }
                         }
@@ -137,8 +137,7 @@ final class BatchColumns: VectorHost {
                 c = dated(batch.members.values[i], .member) { raw, m in
                     let ref = CivilDate(dayNumber: self.referenceDays[Int(owner[m])])
                     let months = Int64(CivilDate.completedMonths(from: CivilDate(dayNumber: Int32(truncatingIfNeeded: raw)), to: ref))
-                    // Completed years = completed months / 12, truncated toward zero (as the activation).
-                    return years ? (months >= 0 ? months / 12 : -((-months) / 12)) : months
+                    return years ? CivilDate.completedYears(months: months) : months
                 }
             case .monthsSince(let i):
                 c = dated(batch.members.values[i], .member) { raw, m in
@@ -170,7 +169,8 @@ final class BatchColumns: VectorHost {
         // Only survey fields are present exactly when their cell is; derived ones may be nil
         // for an error, which the kernels leave unknown.
         guard case .survey(let i) = origin else { return nil }
-        let values = (0..<table.count).map { r -> Int64 in table.isPresent(i, r) ? 1 : 0 }
+        let present = table.presence(i)
+        let values = (0..<table.count).map { r -> Int64 in present(r) ? 1 : 0 }
         return VecColumn(level: level, kind: .bool, values: values)
     }
 

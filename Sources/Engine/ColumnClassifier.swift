@@ -130,13 +130,6 @@ extension Classifier {
         return out
     }
 
-    /// `table.isPresent(field, row)` with the field's kind and column looked up once.
-    static func presence(_ table: RecordTable, _ field: Int) -> (Int) -> Bool {
-        if case .text = table.fields[field].type { return { table.hasText(field, $0) } }
-        let column = table.values[field]
-        return { column[$0] != RecordTable.absent }
-    }
-
     /// Parameter arrays of the same dates share a buffer (`rules(on:)`); equal values otherwise.
     static func sameValues(_ a: [Value], _ b: [Value]) -> Bool {
         let same = a.count == b.count && a.withUnsafeBufferPointer { x in
@@ -186,20 +179,18 @@ extension Classifier {
         // A requirement matters only where its field is empty: there a condition that holds
         // (a rejection) sends the household back, and so does an unknown condition unless it
         // is certainly an error (which the scalar path reads as "not required").
-        c.use(.householdRequirement)
-        for req in rules.householdRequirements {
-            guard let col = boolColumn(req.program, .household) else { return nil }
-            let v = col.values, lax = !col.unknownIsError, present = Self.presence(batch.households, req.fieldIndex)
-            for h in 0..<nH where (v[h] == 1 || (v[h] == U && lax)) && !present(h) { needs[h] = true }
-        }
-        c.use(.memberRequirement)
-        for req in rules.memberRequirements {
-            guard let col = boolColumn(req.program, .member) else { return nil }
-            let v = col.values, lax = !col.unknownIsError, present = Self.presence(batch.members, req.fieldIndex)
-            for m in 0..<v.count where (v[m] == 1 || (v[m] == U && lax)) && !present(m) {
-                needs[Int(owner[m])] = true
+        func requirement(_ req: CompiledRequirement, _ level: VecLevel, _ table: RecordTable) -> Bool {
+            guard let col = boolColumn(req.program, level) else { return false }
+            let v = col.values, lax = !col.unknownIsError, present = table.presence(req.fieldIndex)
+            for r in 0..<v.count where (v[r] == 1 || (v[r] == U && lax)) && !present(r) {
+                needs[level == .household ? r : Int(owner[r])] = true
             }
+            return true
         }
+        c.use(.householdRequirement)
+        for req in rules.householdRequirements where !requirement(req, .household, batch.households) { return nil }
+        c.use(.memberRequirement)
+        for req in rules.memberRequirements where !requirement(req, .member, batch.members) { return nil }
 
         // Indicators: a member-level one is deprived when some member satisfies it. A missing
         // value is decided by the indicator's policy as the scalar loop decides it (which stops

@@ -196,8 +196,7 @@ final class HouseholdActivation: Activation {
         for k in 0..<memberCount {
             let months = computedAge(i, memberStart + k)
             ageCache[k] = months ?? Int64.min
-            // Completed years = completed months / 12, truncated toward zero (as `memberField`).
-            yearsCache[k] = months.map { $0 >= 0 ? $0 / 12 : -((-$0) / 12) } ?? Int64.min
+            yearsCache[k] = months.map { CivilDate.completedYears(months: $0) } ?? Int64.min
         }
         ageCacheField = i
         agesValid = true
@@ -374,7 +373,7 @@ final class HouseholdActivation: Activation {
         case .ageYears(let i):
             let k = row - memberStart
             guard k >= 0 && k < memberCount else {
-                return .some(memberAgeMonths(i, row).map { $0 >= 0 ? $0 / 12 : -((-$0) / 12) })
+                return .some(memberAgeMonths(i, row).map { CivilDate.completedYears(months: $0) })
             }
             if !agesValid || ageCacheField != i { fillAges(i) }
             let v = yearsCache[k]
@@ -481,8 +480,7 @@ final class HouseholdActivation: Activation {
         case .ageMonths(let i):
             return memberAgeMonths(i, row).map(Value.int)
         case .ageYears(let i):
-            // Completed years = completed months / 12, truncated toward zero.
-            return memberAgeMonths(i, row).map { .int($0 >= 0 ? $0 / 12 : -((-$0) / 12)) }
+            return memberAgeMonths(i, row).map { .int(CivilDate.completedYears(months: $0)) }
         case .monthsSince(let i):
             return dated(memberOrigins[field], memberColumns[i]![row])
         }

@@ -127,9 +127,12 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Completed years (completed months / 12).
     public static func completedYears(from birth: CivilDate, to ref: CivilDate) -> Int {
-        let m = completedMonths(from: birth, to: ref)
-        return m >= 0 ? m / 12 : -((-m) / 12)
+        completedYears(months: completedMonths(from: birth, to: ref))
     }
+
+    /// Completed years of `months` completed months: truncated toward zero, as a birth after the
+    /// reference date counts negative months (integer division truncates toward zero).
+    @inlinable public static func completedYears<I: BinaryInteger>(months: I) -> I { months / 12 }
 
     /// Today's date on this machine's local calendar.
     public static func today() -> CivilDate {

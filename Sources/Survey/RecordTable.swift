@@ -63,6 +63,17 @@ public struct RecordTable: Sendable {
         return values[field][row] != RecordTable.absent
     }
 
+    /// `isPresent(field, _)` with the field's kind and column looked up once, for a test of
+    /// every row of a column.
+    public func presence(_ field: Int) -> (Int) -> Bool {
+        if case .text = fields[field].type {
+            let ids = textColumns[field].ids
+            return { ids[$0] != RecordTable.noText }
+        }
+        let column = values[field]
+        return { column[$0] != RecordTable.absent }
+    }
+
     @inline(__always) func raw(_ field: Int, _ row: Int) -> Int64? {
         let v = values[field][row]
         return v == RecordTable.absent ? nil : v
@@ -194,7 +205,7 @@ public struct SurveyBatch: Sendable {
     public var ageMonths: [Int32]
 
     /// Completed years of age of member row `m`.
-    public func ageYears(_ m: Int) -> Int { Int(ageMonths[m]) / 12 }
+    public func ageYears(_ m: Int) -> Int { CivilDate.completedYears(months: Int(ageMonths[m])) }
 }
 
 /// Row accounting of a survey read: read = accepted + rejected for both files.
