@@ -292,9 +292,10 @@ final class CSVReader {
         }
     }
 
-    /// Like `next()`, but only fields 0...`column` are split, and lines without quotes are found
-    /// with `memchr` (for the quick order check over the id columns).
-    func nextKeyFields(column: Int) -> Bool {
+    /// Like `next()`, but only fields 0...`column` are split, and lines without quotes are split
+    /// by the short searches of `KeyScan` (for the quick order check over the id columns).
+    /// `quick: false` searches with `memchr` instead: the plain pass, which tests compare with.
+    func nextKeyFields(column: Int, quick: Bool = true) -> Bool {
         while true {
             if pos >= len {
                 if eof { return false }
@@ -303,13 +304,14 @@ final class CSVReader {
                 continue
             }
             if pos >= noQuoteUntil { findNextQuote() }
-            guard let nlp = memchr(buf + pos, 0x0A, len - pos) else {
+            let b = UnsafePointer(buf)
+            let nl = quick ? KeyScan.first(0x0A, b, from: pos, end: len) : KeyScan.plainFirst(0x0A, b, from: pos, end: len)
+            guard nl < len else {
                 if eof { return next() }
                 refill()
                 noQuoteUntil = 0
                 continue
             }
-            let nl = UnsafeMutableRawPointer(nlp).assumingMemoryBound(to: UInt8.self) - buf
             if nl >= noQuoteUntil { return next() }
             var lineEnd = nl
             if lineEnd > pos && buf[lineEnd - 1] == 0x0D { lineEnd -= 1 }
@@ -317,8 +319,8 @@ final class CSVReader {
             issue = nil
             var s = pos
             while fieldCount <= column {
-                if let cp = memchr(buf + s, 0x2C, lineEnd - s) {
-                    let c = UnsafeMutableRawPointer(cp).assumingMemoryBound(to: UInt8.self) - buf
+                let c = quick ? KeyScan.first(0x2C, b, from: s, end: lineEnd) : KeyScan.plainFirst(0x2C, b, from: s, end: lineEnd)
+                if c < lineEnd {
                     addField(s, c, 0)
                     s = c + 1
                 } else {
@@ -341,10 +343,10 @@ final class CSVReader {
 
     /// Skips the records that start with `prefix` (the id of a run and its comma) and hold no
     /// quote, without splitting them: the layout pass over the members of one household. Stops
-    /// before the first other record; returns how many it skipped.
-    func skipRecords(startingWith prefix: UnsafeBufferPointer<UInt8>) -> Int {
+    /// before the first other record; returns how many it skipped. `quick` as in `nextKeyFields`.
+    func skipRecords(startingWith prefix: UnsafeBufferPointer<UInt8>, quick: Bool = true) -> Int {
         var skipped = 0
-        let k = prefix.count
+        let k = prefix.count, p = prefix.baseAddress!
         while true {
             if pos >= len || len - pos < k + 1 {
                 if eof { return skipped }
@@ -353,15 +355,16 @@ final class CSVReader {
                 if len - pos < k + 1 && eof { return skipped }
                 continue
             }
-            if memcmp(buf + pos, prefix.baseAddress!, k) != 0 { return skipped }
+            let b = UnsafePointer(buf)
+            if quick ? !KeyScan.equal(b + pos, p, k) : memcmp(b + pos, p, k) != 0 { return skipped }
             if pos >= noQuoteUntil { findNextQuote() }
-            guard let nlp = memchr(buf + pos + k, 0x0A, len - pos - k) else {
+            let nl = quick ? KeyScan.first(0x0A, b, from: pos + k, end: len) : KeyScan.plainFirst(0x0A, b, from: pos + k, end: len)
+            guard nl < len else {
                 if eof { return skipped }
                 refill()
                 noQuoteUntil = 0
                 continue
             }
-            let nl = UnsafeMutableRawPointer(nlp).assumingMemoryBound(to: UInt8.self) - buf
             if nl >= noQuoteUntil { return skipped }
             line += 1
             pos = nl + 1

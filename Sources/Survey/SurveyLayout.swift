@@ -23,9 +23,10 @@ public struct SurveyPart: Sendable, Equatable {
 ///
 /// Duplicate ids are found here, once for the whole survey, so that parts read on different
 /// threads still reject exactly the rows a single reader rejects (the later ones, naming the
-/// first). The pass keeps one 16-byte fingerprint per household; for large surveys the
-/// fingerprints go to temporary files by hash range and each range is checked alone, so memory
-/// stays bounded whatever the number of households.
+/// first). While the ids ascend (a survey sorted by id, the usual export) none can repeat and
+/// nothing is kept; from the first id that does not, the pass keeps one 16-byte fingerprint per
+/// household; for large surveys the fingerprints go to temporary files by hash range and each
+/// range is checked alone, so memory stays bounded whatever the number of households.
 struct SurveyLayout {
     /// True when every run of members belongs to a household that comes later in households.csv
     /// than the previous run's: the files can be merged in one streaming pass.
@@ -41,23 +42,43 @@ struct SurveyLayout {
     /// Fingerprints kept in memory at once: beyond this the check spills to temporary files.
     static let fingerprintsInMemory = 1 << 20
 
-    /// `expectedHouseholds` (an estimate) sizes the duplicate check.
+    /// `expectedHouseholds` (an estimate) sizes the duplicate check. `plain` makes the pass
+    /// without its shortcuts (`memchr` per row, every id in the fingerprint table): tests check
+    /// that both find the same layout.
     static func scan(_ hPath: String, _ hCol: Int, _ mPath: String, _ mCol: Int,
-                     expectedHouseholds: Int, partSize: Int = defaultPartSize) throws(Diagnostic) -> SurveyLayout {
+                     expectedHouseholds: Int, partSize: Int = defaultPartSize, plain: Bool = false) throws(Diagnostic) -> SurveyLayout {
         let h = try CSVReader(path: hPath), m = try CSVReader(path: mPath)
         _ = h.next()
         _ = m.next()
         let hFirst = (h.nextRecordFileOffset, h.line), mFirst = (m.nextRecordFileOffset, m.line)
-        let ids = DuplicateFinder(expected: expectedHouseholds)
+        let quick = !plain
+        let ids = DuplicateFinder(expected: expectedHouseholds, ascendingShortcut: quick)
         var households = 0
+
+        /// Gives the duplicate check every household row before file offset `end` again, once
+        /// it has left its ascending shortcut and needs them in its table: read anew (nothing was
+        /// kept), exactly as the first time.
+        func addEarlierHouseholds(upTo end: Int) throws(Diagnostic) {
+            let r = try CSVReader(path: hPath)
+            r.restrict(from: hFirst.0, line: hFirst.1, to: end)
+            while r.nextKeyFields(column: hCol, quick: quick) {
+                guard let (p, n) = key(r, hCol) else { continue }
+                let added = ids.add(p, n, line: r.recordLine)
+                assert(added)
+            }
+        }
 
         /// The next household row with an id (rows without one are skipped, as the reader
         /// rejects them for their own reasons).
-        func nextHousehold() -> (UnsafePointer<UInt8>, Int)? {
-            while h.nextKeyFields(column: hCol) {
+        func nextHousehold() throws(Diagnostic) -> (UnsafePointer<UInt8>, Int)? {
+            while h.nextKeyFields(column: hCol, quick: quick) {
                 guard let (p, n) = key(h, hCol) else { continue }
                 households += 1
-                ids.add(p, n, line: h.recordLine)
+                if !ids.add(p, n, line: h.recordLine) {
+                    try addEarlierHouseholds(upTo: h.recordFileOffset)
+                    let added = ids.add(p, n, line: h.recordLine)
+                    assert(added)
+                }
                 return (p, n)
             }
             return nil
@@ -66,28 +87,33 @@ struct SurveyLayout {
         // members.csv is scanned on another thread, which hands on the start of each run of
         // members (its household id, offset and line) in chunks; this thread matches each run to
         // its household and checks the ids. The two files are read at once.
-        let runs = MemberRuns(m, column: mCol)
+        let runs = MemberRuns(m, column: mCol, quick: quick)
         runs.start()
         var splits: [(Int, Int, Int, Int)] = []
         var lastSplit = 0
         var inOrder = true
-        scanning: while let chunk = runs.next() {
-            for r in 0..<chunk.count {
-                let (p, n) = chunk.id(r)
-                var found = false
-                while let (q, k) = nextHousehold() {
-                    if k == n && memcmp(q, p, n) == 0 { found = true; break }
-                }
-                if !found { inOrder = false; break scanning }
-                if households - lastSplit >= partSize {
-                    splits.append((h.recordFileOffset, h.recordLine, chunk.offsets[r], chunk.lines[r]))
-                    lastSplit = households - 1
+        do throws(Diagnostic) {
+            scanning: while let chunk = runs.next() {
+                for r in 0..<chunk.count {
+                    let (p, n) = chunk.id(r)
+                    var found = false
+                    while let (q, k) = try nextHousehold() {
+                        if k == n && memcmp(q, p, n) == 0 { found = true; break }
+                    }
+                    if !found { inOrder = false; break scanning }
+                    if households - lastSplit >= partSize {
+                        splits.append((h.recordFileOffset, h.recordLine, chunk.offsets[r], chunk.lines[r]))
+                        lastSplit = households - 1
+                    }
                 }
             }
+        } catch {
+            runs.stop()
+            throw error
         }
         runs.stop()
         // The rest of households.csv, for duplicate ids.
-        while nextHousehold() != nil {}
+        while try nextHousehold() != nil {}
         let duplicates = ids.duplicates()
 
         guard inOrder else {
@@ -168,6 +194,7 @@ final class MemberRuns: @unchecked Sendable {
     static let runsPerChunk = 4096
     private let reader: CSVReader
     private let column: Int
+    private let quick: Bool
     private let free = DispatchSemaphore(value: 4)
     private let ready = DispatchSemaphore(value: 0)
     private var queue: [Chunk?] = []
@@ -176,9 +203,10 @@ final class MemberRuns: @unchecked Sendable {
     private let done = DispatchGroup()
     private var current: Chunk?
 
-    init(_ reader: CSVReader, column: Int) {
+    init(_ reader: CSVReader, column: Int, quick: Bool = true) {
         self.reader = reader
         self.column = column
+        self.quick = quick
         pthread_mutex_init(&lock, nil)
     }
 
@@ -221,7 +249,7 @@ final class MemberRuns: @unchecked Sendable {
     }
 
     private func produce() {
-        let m = reader, mCol = column
+        let m = reader, mCol = column, quick = quick
         var chunk = Chunk()
         // The current run's id followed by a comma (reused: no allocation per run).
         let comma = UInt8(ascii: ",")
@@ -232,8 +260,10 @@ final class MemberRuns: @unchecked Sendable {
         while true {
             // The rest of the current run, when the id is the first column (as in review
             // exports): compared as a prefix, not split into fields.
-            if prefixLength > 0 && mCol == 0 { _ = m.skipRecords(startingWith: UnsafeBufferPointer(start: prefix, count: prefixLength)) }
-            guard m.nextKeyFields(column: mCol) else { break }
+            if prefixLength > 0 && mCol == 0 {
+                _ = m.skipRecords(startingWith: UnsafeBufferPointer(start: prefix, count: prefixLength), quick: quick)
+            }
+            guard m.nextKeyFields(column: mCol, quick: quick) else { break }
             guard mCol < m.fieldCount else { continue }
             let (p, n) = m.trimmedField(mCol)
             guard n > 0 else { continue }
@@ -260,6 +290,11 @@ final class MemberRuns: @unchecked Sendable {
 /// Finds household rows whose id an earlier row already gave, by the same fingerprints (two
 /// 64-bit hashes of the NFC id) the reader used to keep.
 ///
+/// With `ascendingShortcut`, it keeps nothing while the ids are ASCII and each sorts after the
+/// one before (byte order): such ids all differ, so none repeats an earlier one, and a survey
+/// sorted by id costs one comparison a row instead of a cache miss in a large table. The first
+/// id that breaks the run makes the table; the caller then adds the earlier rows again.
+///
 /// Up to `SurveyLayout.fingerprintsInMemory` households it keeps one table in memory. Beyond
 /// that it writes each fingerprint with its line to one of several temporary files chosen by
 /// the hash, and checks the files one at a time: every copy of an id lands in the same file, in
@@ -271,8 +306,23 @@ final class DuplicateFinder {
     private var spillBuffers: [[UInt64]] = []
     private var shift: UInt64 = 0
     private var count = 0
+    private let expected: Int, inMemoryLimit: Int
+    /// True while every id so far is ASCII and after the one before, with no table made yet.
+    private(set) var ascending: Bool
+    /// The last id added while `ascending` (`lastLength` -1 before the first).
+    private var last: UnsafeMutablePointer<UInt8>
+    private var lastCapacity = 64, lastLength = -1
 
-    init(expected: Int, inMemoryLimit: Int = SurveyLayout.fingerprintsInMemory) {
+    init(expected: Int, inMemoryLimit: Int = SurveyLayout.fingerprintsInMemory, ascendingShortcut: Bool = false) {
+        self.expected = expected
+        self.inMemoryLimit = inMemoryLimit
+        last = .allocate(capacity: lastCapacity)
+        ascending = ascendingShortcut
+        if !ascending { makeTable() }
+    }
+
+    /// The in-memory table, or the temporary files for one too large to keep.
+    private func makeTable() {
         if expected <= inMemoryLimit {
             table = FingerprintTable(expected: expected)
             return
@@ -294,11 +344,44 @@ final class DuplicateFinder {
         shift = UInt64(64 - p.trailingZeroBitCount)
     }
 
-    deinit { for f in spills { fclose(f) } }
+    deinit {
+        for f in spills { fclose(f) }
+        last.deallocate()
+    }
 
     @exclusivity(unchecked) private var found: [Int32: Int32] = [:]
 
-    func add(_ p: UnsafePointer<UInt8>, _ n: Int, line: Int) {
+    /// Adds the id of a household row (rows in file order). Returns false, adding nothing, at the
+    /// first id that ends the ascending run: the finder then has its table, and the caller adds
+    /// every earlier row again, then this one.
+    func add(_ p: UnsafePointer<UInt8>, _ n: Int, line: Int) -> Bool {
+        if ascending {
+            if SurveyText.isASCII(p, n) && sortsAfterLast(p, n) {
+                if n > lastCapacity {
+                    last.deallocate()
+                    lastCapacity = n
+                    last = .allocate(capacity: n)
+                }
+                last.update(from: p, count: n)
+                lastLength = n
+                return true
+            }
+            ascending = false
+            makeTable()
+            return false
+        }
+        insert(p, n, line: line)
+        return true
+    }
+
+    /// True when `p[0..<n]` sorts after the last id in byte order (shorter first on a tie).
+    @inline(__always) private func sortsAfterLast(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        guard lastLength >= 0 else { return true }
+        let c = memcmp(last, p, min(lastLength, n))
+        return c < 0 || (c == 0 && lastLength < n)
+    }
+
+    private func insert(_ p: UnsafePointer<UInt8>, _ n: Int, line: Int) {
         var f1: UInt64, f2: UInt64
         if SurveyText.isASCII(p, n) {
             f1 = hashBytes(p, n)
@@ -328,6 +411,7 @@ final class DuplicateFinder {
 
     /// Line of each repeated row → line of the first row with its id.
     func duplicates() -> [Int32: Int32] {
+        if ascending { return [:] }
         guard table == nil else { table = nil; return found }
         var chunk = [UInt64](repeating: 0, count: 16384)
         for b in spills.indices {

@@ -80,7 +80,7 @@ private func open(_ dir: String, partSize: Int) throws -> SurveyReader {
         func run(_ finder: DuplicateFinder) -> [Int32: Int32] {
             for (i, id) in ids.enumerated() {
                 var s = id
-                s.withUTF8 { finder.add($0.baseAddress!, $0.count, line: i + 2) }
+                _ = s.withUTF8 { finder.add($0.baseAddress!, $0.count, line: i + 2) }
             }
             return finder.duplicates()
         }

@@ -1,0 +1,157 @@
+import Testing
+import Diagnostics
+@testable import Survey
+
+/// The layout pass with its shortcuts (inlined 64-byte searches, no table while the ids ascend)
+/// finds exactly the layout of the plain pass (`memchr` per row, every id in the table): the
+/// same parts, the same order decision, the same duplicate rows.
+@Suite struct LayoutScanTests {
+    private static func layouts(_ dir: String, hCol: Int, mCol: Int, partSize: Int,
+                                expected: Int = 100) throws -> (quick: SurveyLayout, plain: SurveyLayout) {
+        let h = dir + "/households.csv", m = dir + "/members.csv"
+        let quick = try SurveyLayout.scan(h, hCol, m, mCol, expectedHouseholds: expected, partSize: partSize)
+        let plain = try SurveyLayout.scan(h, hCol, m, mCol, expectedHouseholds: expected, partSize: partSize, plain: true)
+        return (quick, plain)
+    }
+
+    private static func expectSame(_ dir: String, _ what: String, hCol: Int = 0, mCol: Int = 0,
+                                   partSizes: [Int] = [1, 2, 5, 8192]) throws {
+        for size in partSizes {
+            let (q, p) = try layouts(dir, hCol: hCol, mCol: mCol, partSize: size)
+            #expect(q.inOrder == p.inOrder, "\(what), columns \(hCol)/\(mCol), parts of \(size)")
+            #expect(q.parts == p.parts, "\(what), columns \(hCol)/\(mCol), parts of \(size)")
+            #expect(q.duplicateOf == p.duplicateOf, "\(what), columns \(hCol)/\(mCol), parts of \(size)")
+        }
+    }
+
+    /// The shipped survey and every invalid one, with the id in the first and in another column.
+    @Test(arguments: listDirectory(invalidRoot).map { invalidRoot + "/" + $0 } + [root + "/Fixtures/thach-ha-2024"])
+    func fixturesGiveTheSameLayout(_ dir: String) throws {
+        for (hCol, mCol) in [(0, 0), (1, 0), (0, 1), (3, 2)] {
+            try Self.expectSame(dir, dir, hCol: hCol, mCol: mCol)
+        }
+    }
+
+    /// The shipped survey sorted by id keeps no table; a repeated id near its end breaks the run
+    /// there, so every earlier row is read again into the table, and the duplicate is the same.
+    @Test func repeatedIdAfterALongAscendingRun() throws {
+        let dir = tempDir("layout-late-duplicate")
+        let h = readText(root + "/Fixtures/thach-ha-2024/households.csv")!.split(separator: "\n").map(String.init)
+        let m = readText(root + "/Fixtures/thach-ha-2024/members.csv")!
+        #expect(zip(h.dropFirst(), h.dropFirst(2)).allSatisfy { $0.0.prefix { $0 != "," } < $0.1.prefix { $0 != "," } })
+        var rows = h
+        rows.append(h[5])  // line 6's row again, at the end
+        write(dir + "/households.csv", rows.joined(separator: "\n") + "\n")
+        write(dir + "/members.csv", m)
+        let sorted = try Self.layouts(root + "/Fixtures/thach-ha-2024", hCol: 0, mCol: 0, partSize: 100)
+        #expect(sorted.quick.duplicateOf.isEmpty && sorted.quick.inOrder)
+        let (q, p) = try Self.layouts(dir, hCol: 0, mCol: 0, partSize: 100)
+        #expect(q.duplicateOf == [Int32(rows.count): 6])
+        #expect(q.duplicateOf == p.duplicateOf && q.parts == p.parts && q.inOrder == p.inOrder)
+    }
+
+    /// The ascending shortcut alone: ids that ascend but repeat in NFC (an NFD spelling after its
+    /// NFC one), or stop ascending at once, or are found in the spilled table, give the
+    /// duplicates of the plain check.
+    @Test func ascendingShortcutFindsTheSameDuplicates() {
+        let cases: [[String]] = [
+            ["A1", "A2", "A3", "A2", "A4", "A1"],
+            ["Hà", "Ha\u{0300}", "Hb"],
+            ["Ha\u{0300}", "Hà"],
+            ["B", "A", "B", "A"],
+            ["x", "xy", "xyz", "xy", "x"],
+            (0..<3000).map { "H\($0)" } + ["H7", "H2999"],
+            (0..<3000).map { "ID" + padded($0, 6) } + ["ID000007"],
+        ]
+        for ids in cases {
+            func run(_ finder: DuplicateFinder, replays: inout Int) -> [Int32: Int32] {
+                for (i, id) in ids.enumerated() {
+                    var s = id
+                    let added = s.withUTF8 { finder.add($0.baseAddress!, $0.count, line: i + 2) }
+                    if !added {
+                        replays += 1
+                        for (j, earlier) in ids[..<i].enumerated() {
+                            var e = earlier
+                            _ = e.withUTF8 { finder.add($0.baseAddress!, $0.count, line: j + 2) }
+                        }
+                        _ = s.withUTF8 { finder.add($0.baseAddress!, $0.count, line: i + 2) }
+                    }
+                }
+                return finder.duplicates()
+            }
+            var none = 0, replays = 0, spilledReplays = 0
+            let plain = run(DuplicateFinder(expected: ids.count), replays: &none)
+            let quick = run(DuplicateFinder(expected: ids.count, ascendingShortcut: true), replays: &replays)
+            let spilled = run(DuplicateFinder(expected: ids.count, inMemoryLimit: 256, ascendingShortcut: true), replays: &spilledReplays)
+            #expect(none == 0)
+            #expect(replays == 1 && spilledReplays == 1, "\(ids.prefix(6))")
+            #expect(!plain.isEmpty)
+            #expect(quick == plain, "\(ids.prefix(6))")
+            #expect(spilled == plain, "\(ids.prefix(6))")
+        }
+    }
+
+    /// Random small surveys built from awkward pieces — quoted ids (with commas, quotes, line
+    /// breaks), blanks around ids, CRLF, lone CR, blank lines, short rows, a byte-order mark,
+    /// NFD spellings, ids that are prefixes of others, repeats, members out of order, an
+    /// unterminated quote, no final line break — give the same layout both ways.
+    @Test func randomAwkwardSurveysGiveTheSameLayout() throws {
+        var rng = SplitMix(seed: 0x5EED_1A70)
+        let ids = ["H1", "H2", "H10", "H11", "H100", "HOUSEHOLD-0000000000012", "Hà", "Ha\u{0300}", "Z9",
+                   "\"H2\"", "\" H3\"", "\"H,4\"", "\"H\"\"5\"", "\"H\n6\"", "\"H\r\n7\"", " H8 ", "\tH9", "", "\"\"", "H\"12"]
+        let tails = ["", ",a", ",a,b", ",\"q,r\"", ",\"line\nbreak\"", ",x\"y", ",,", ",\"unterminated"]
+        let ends = ["\n", "\n", "\n", "\r\n", "\r", "\n\n", "\r\n\r\n"]
+        func pick<T>(_ a: [T]) -> T { a[Int(rng.next() % UInt64(a.count))] }
+        let dir = tempDir("layout-random")
+        for round in 0..<400 {
+            let n = 1 + Int(rng.next() % 12)
+            // Mostly ascending ids (the shortcut's case), sometimes any.
+            var hIDs: [String] = []
+            if rng.next() % 2 == 0 {
+                let base = Int(rng.next() % 50)
+                hIDs = (0..<n).map { "A" + padded(base + $0 * (1 + Int(rng.next() % 3)), 3) }
+                if rng.next() % 3 == 0 { hIDs[Int(rng.next() % UInt64(n))] = pick(ids) }
+            } else {
+                hIDs = (0..<n).map { _ in pick(ids) }
+            }
+            var hText = rng.next() % 5 == 0 ? "\u{FEFF}" : ""
+            hText += "household_id,province,district,commune" + pick(ends)
+            for id in hIDs { hText += id + (rng.next() % 6 == 0 ? pick(tails) : ",p,d,c") + pick(ends) }
+            var mText = "household_id,member_id,full_name" + pick(ends)
+            var mIDs = hIDs
+            if rng.next() % 4 == 0, mIDs.count > 1 { mIDs.swapAt(0, mIDs.count - 1) }
+            for id in mIDs {
+                for k in 0..<Int(rng.next() % 4) {
+                    let cell = rng.next() % 10 == 0 ? pick(ids) : id
+                    mText += cell + (rng.next() % 6 == 0 ? pick(tails) : ",\(k + 1),name") + pick(ends)
+                }
+            }
+            if rng.next() % 4 == 0 { hText.removeLast() }
+            if rng.next() % 4 == 0 { mText.removeLast() }
+            write(dir + "/households.csv", hText)
+            write(dir + "/members.csv", mText)
+            for (hCol, mCol) in [(0, 0), (1, 1)] {
+                try Self.expectSame(dir, "round \(round): \(hText.debugDescription) / \(mText.debugDescription)",
+                                    hCol: hCol, mCol: mCol, partSizes: [1, 3])
+            }
+        }
+    }
+}
+
+private func padded(_ v: Int, _ width: Int) -> String {
+    let digits = String(v)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
+}
+
+/// A small seeded generator, so a failing round can be run again.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476C_1CE5_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
