@@ -296,6 +296,17 @@ final class CSVReader {
     /// by the short searches of `KeyScan` (for the quick order check over the id columns).
     /// `quick: false` searches with `memchr` instead: the plain pass, which tests compare with.
     func nextKeyFields(column: Int, quick: Bool = true) -> Bool {
+        /// `next()` for a record with a quote (or the last, unended one). When `next()` moves
+        /// the buffer to read more, `noQuoteUntil` (an offset into it) no longer holds and the
+        /// next quote is searched for again: kept, it let a later quoted record be split at its
+        /// commas and line breaks as if it had no quotes, giving another id and line.
+        func nextWithQuoteSearch() -> Bool {
+            let start = bufferFileOffset
+            let more = next()
+            if bufferFileOffset != start { noQuoteUntil = 0 }
+            return more
+        }
+
         while true {
             if pos >= len {
                 if eof { return false }
@@ -307,12 +318,12 @@ final class CSVReader {
             let b = UnsafePointer(buf)
             let nl = quick ? KeyScan.first(0x0A, b, from: pos, end: len) : KeyScan.plainFirst(0x0A, b, from: pos, end: len)
             guard nl < len else {
-                if eof { return next() }
+                if eof { return nextWithQuoteSearch() }
                 refill()
                 noQuoteUntil = 0
                 continue
             }
-            if nl >= noQuoteUntil { return next() }
+            if nl >= noQuoteUntil { return nextWithQuoteSearch() }
             var lineEnd = nl
             if lineEnd > pos && buf[lineEnd - 1] == 0x0D { lineEnd -= 1 }
             fieldCount = 0
@@ -356,6 +367,28 @@ final class CSVReader {
                 continue
             }
             let b = UnsafePointer(buf)
+            if quick {
+                // The run's rows in this buffer, with the offset and count in registers; the
+                // steps below then take the row this stops at (another id, a quote, the end of
+                // the buffer, which needs a refill first).
+                let end = len
+                var at = pos, rows = 0, clear = noQuoteUntil
+                while end &- at > k && KeyScan.equal(b + at, p, k) {
+                    if at >= clear {
+                        pos = at
+                        findNextQuote()
+                        clear = noQuoteUntil
+                    }
+                    let nl = KeyScan.first(0x0A, b, from: at &+ k, end: end)
+                    if nl >= end || nl >= clear { break }
+                    at = nl &+ 1
+                    rows &+= 1
+                }
+                pos = at
+                line += rows
+                skipped += rows
+                if rows > 0 { continue }
+            }
             if quick ? !KeyScan.equal(b + pos, p, k) : memcmp(b + pos, p, k) != 0 { return skipped }
             if pos >= noQuoteUntil { findNextQuote() }
             let nl = quick ? KeyScan.first(0x0A, b, from: pos + k, end: len) : KeyScan.plainFirst(0x0A, b, from: pos + k, end: len)

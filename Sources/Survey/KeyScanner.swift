@@ -21,17 +21,21 @@ enum KeyScan {
     /// buffer keeps 64 bytes of slack past its data); a match there is not one.
     @inline(__always) static func first(_ byte: UInt8, _ b: UnsafePointer<UInt8>, from: Int, end: Int) -> Int {
         #if arch(x86_64)
-        let wanted = SIMD16<UInt8>(repeating: byte)
-        @inline(__always) func mask(_ m: SIMDMask<SIMD16<Int8>>) -> UInt64 {
-            UInt64(UInt16(truncatingIfNeeded: _mm_movemask_epi8(unsafeBitCast(m, to: __m128i.self))))
-        }
+        let wanted = _mm_set1_epi8(CChar(bitPattern: byte))
+        @inline(__always) func mask(_ m: __m128i) -> UInt64 { UInt64(UInt16(truncatingIfNeeded: _mm_movemask_epi8(m))) }
         var i = from
         while i < end {
             let r = UnsafeRawPointer(b + i)
-            let v0 = r.loadUnaligned(as: SIMD16<UInt8>.self), v1 = r.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
-            let v2 = r.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt8>.self), v3 = r.loadUnaligned(fromByteOffset: 48, as: SIMD16<UInt8>.self)
-            let m = mask(v0 .== wanted) | mask(v1 .== wanted) &<< 16 | mask(v2 .== wanted) &<< 32 | mask(v3 .== wanted) &<< 48
-            if m != 0 { return min(i &+ m.trailingZeroBitCount, end) }
+            let c0 = _mm_cmpeq_epi8(r.loadUnaligned(as: __m128i.self), wanted)
+            let c1 = _mm_cmpeq_epi8(r.loadUnaligned(fromByteOffset: 16, as: __m128i.self), wanted)
+            let c2 = _mm_cmpeq_epi8(r.loadUnaligned(fromByteOffset: 32, as: __m128i.self), wanted)
+            let c3 = _mm_cmpeq_epi8(r.loadUnaligned(fromByteOffset: 48, as: __m128i.self), wanted)
+            // Most blocks hold no match: one mask of the four tells, and the match's place is
+            // worked out only in the block that has it.
+            if _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(c0, c1), _mm_or_si128(c2, c3))) != 0 {
+                let m = mask(c0) | mask(c1) &<< 16 | mask(c2) &<< 32 | mask(c3) &<< 48
+                return min(i &+ m.trailingZeroBitCount, end)
+            }
             i &+= 64
         }
         return end
@@ -60,5 +64,26 @@ enum KeyScan {
                 && ra.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self) == rb.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
         }
         return memcmp(a, b, n) == 0
+    }
+
+    /// The byte order of `a[0..<na]` and `b[0..<nb]` (negative, 0, positive, as `memcmp`, the
+    /// shorter first when one is the start of the other). When the shorter holds 8 to 16 bytes
+    /// (the usual id) it compares two big-endian words, with no call.
+    @inline(__always) static func order(_ a: UnsafePointer<UInt8>, _ na: Int, _ b: UnsafePointer<UInt8>, _ nb: Int) -> Int {
+        let n = min(na, nb)
+        if n >= 8 && n <= 16 {
+            let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+            let a0 = UInt64(bigEndian: ra.loadUnaligned(as: UInt64.self)), b0 = UInt64(bigEndian: rb.loadUnaligned(as: UInt64.self))
+            if a0 != b0 { return a0 < b0 ? -1 : 1 }
+            // The first 8 bytes agree, so the first difference in bytes 8..<n is the first in
+            // the last 8 bytes before n.
+            let a1 = UInt64(bigEndian: ra.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
+            let b1 = UInt64(bigEndian: rb.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
+            if a1 != b1 { return a1 < b1 ? -1 : 1 }
+        } else {
+            let c = Int(memcmp(a, b, n))
+            if c != 0 { return c }
+        }
+        return na < nb ? -1 : na == nb ? 0 : 1
     }
 }

@@ -44,10 +44,11 @@ struct SurveyLayout {
 
     /// `expectedHouseholds` (an estimate) sizes the duplicate check. `plain` makes the pass
     /// without its shortcuts (`memchr` per row, every id in the fingerprint table): tests check
-    /// that both find the same layout.
+    /// that both find the same layout, also with a small `bufferSize` (many refills).
     static func scan(_ hPath: String, _ hCol: Int, _ mPath: String, _ mCol: Int,
-                     expectedHouseholds: Int, partSize: Int = defaultPartSize, plain: Bool = false) throws(Diagnostic) -> SurveyLayout {
-        let h = try CSVReader(path: hPath), m = try CSVReader(path: mPath)
+                     expectedHouseholds: Int, partSize: Int = defaultPartSize, plain: Bool = false,
+                     bufferSize: Int = 4 << 20) throws(Diagnostic) -> SurveyLayout {
+        let h = try CSVReader(path: hPath, bufferSize: bufferSize), m = try CSVReader(path: mPath, bufferSize: bufferSize)
         _ = h.next()
         _ = m.next()
         let hFirst = (h.nextRecordFileOffset, h.line), mFirst = (m.nextRecordFileOffset, m.line)
@@ -59,7 +60,7 @@ struct SurveyLayout {
         /// it has left its ascending shortcut and needs them in its table: read anew (nothing was
         /// kept), exactly as the first time.
         func addEarlierHouseholds(upTo end: Int) throws(Diagnostic) {
-            let r = try CSVReader(path: hPath)
+            let r = try CSVReader(path: hPath, bufferSize: bufferSize)
             r.restrict(from: hFirst.0, line: hFirst.1, to: end)
             while r.nextKeyFields(column: hCol, quick: quick) {
                 guard let (p, n) = key(r, hCol) else { continue }
@@ -98,7 +99,7 @@ struct SurveyLayout {
                     let (p, n) = chunk.id(r)
                     var found = false
                     while let (q, k) = try nextHousehold() {
-                        if k == n && memcmp(q, p, n) == 0 { found = true; break }
+                        if k == n && (quick ? KeyScan.equal(q, p, n) : memcmp(q, p, n) == 0) { found = true; break }
                     }
                     if !found { inOrder = false; break scanning }
                     if households - lastSplit >= partSize {
@@ -267,7 +268,7 @@ final class MemberRuns: @unchecked Sendable {
             guard mCol < m.fieldCount else { continue }
             let (p, n) = m.trimmedField(mCol)
             guard n > 0 else { continue }
-            if prefixLength > 0, n == prefixLength - 1, memcmp(prefix, p, n) == 0 { continue }
+            if prefixLength > 0, n == prefixLength - 1, quick ? KeyScan.equal(prefix, p, n) : memcmp(prefix, p, n) == 0 { continue }
             if n + 1 > prefixCapacity {
                 prefix.deallocate()
                 prefixCapacity = n + 1
@@ -376,9 +377,7 @@ final class DuplicateFinder {
 
     /// True when `p[0..<n]` sorts after the last id in byte order (shorter first on a tie).
     @inline(__always) private func sortsAfterLast(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        guard lastLength >= 0 else { return true }
-        let c = memcmp(last, p, min(lastLength, n))
-        return c < 0 || (c == 0 && lastLength < n)
+        lastLength < 0 || KeyScan.order(last, lastLength, p, n) < 0
     }
 
     private func insert(_ p: UnsafePointer<UInt8>, _ n: Int, line: Int) {

@@ -1,23 +1,27 @@
 import Testing
 import Diagnostics
 @testable import Survey
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The layout pass with its shortcuts (inlined 64-byte searches, no table while the ids ascend)
 /// finds exactly the layout of the plain pass (`memchr` per row, every id in the table): the
 /// same parts, the same order decision, the same duplicate rows.
 @Suite struct LayoutScanTests {
-    private static func layouts(_ dir: String, hCol: Int, mCol: Int, partSize: Int,
+    /// The quick pass (with `bufferSize` bytes of buffer) and the plain one.
+    private static func layouts(_ dir: String, hCol: Int, mCol: Int, partSize: Int, bufferSize: Int = 4 << 20,
                                 expected: Int = 100) throws -> (quick: SurveyLayout, plain: SurveyLayout) {
         let h = dir + "/households.csv", m = dir + "/members.csv"
-        let quick = try SurveyLayout.scan(h, hCol, m, mCol, expectedHouseholds: expected, partSize: partSize)
+        let quick = try SurveyLayout.scan(h, hCol, m, mCol, expectedHouseholds: expected, partSize: partSize, bufferSize: bufferSize)
         let plain = try SurveyLayout.scan(h, hCol, m, mCol, expectedHouseholds: expected, partSize: partSize, plain: true)
         return (quick, plain)
     }
 
     private static func expectSame(_ dir: String, _ what: String, hCol: Int = 0, mCol: Int = 0,
-                                   partSizes: [Int] = [1, 2, 5, 8192]) throws {
+                                   partSizes: [Int] = [1, 2, 5, 8192], bufferSize: Int = 4 << 20) throws {
         for size in partSizes {
-            let (q, p) = try layouts(dir, hCol: hCol, mCol: mCol, partSize: size)
+            let (q, p) = try layouts(dir, hCol: hCol, mCol: mCol, partSize: size, bufferSize: bufferSize)
             #expect(q.inOrder == p.inOrder, "\(what), columns \(hCol)/\(mCol), parts of \(size)")
             #expect(q.parts == p.parts, "\(what), columns \(hCol)/\(mCol), parts of \(size)")
             #expect(q.duplicateOf == p.duplicateOf, "\(what), columns \(hCol)/\(mCol), parts of \(size)")
@@ -30,6 +34,8 @@ import Diagnostics
         for (hCol, mCol) in [(0, 0), (1, 0), (0, 1), (3, 2)] {
             try Self.expectSame(dir, dir, hCol: hCol, mCol: mCol)
         }
+        // A buffer of a few rows: rows and runs cut at every place by refills.
+        try Self.expectSame(dir, dir + ", small buffer", partSizes: [3], bufferSize: 173)
     }
 
     /// The shipped survey sorted by id keeps no table; a repeated id near its end breaks the run
@@ -48,6 +54,43 @@ import Diagnostics
         let (q, p) = try Self.layouts(dir, hCol: 0, mCol: 0, partSize: 100)
         #expect(q.duplicateOf == [Int32(rows.count): 6])
         #expect(q.duplicateOf == p.duplicateOf && q.parts == p.parts && q.inOrder == p.inOrder)
+    }
+
+    /// Every part starts at a record start, on that record's own line, when quoted records (with
+    /// line breaks inside) are cut by the end of the buffer: the pass once kept looking for the
+    /// next quote where it had been before the buffer moved, and split a later quoted record as
+    /// if it had none, one line off from there on.
+    @Test func partsStartOnTheirRecordsWhenQuotedRecordsCrossRefills() throws {
+        let dir = tempDir("layout-quoted-refills")
+        var h = "household_id,province\n", m = "household_id,member_id,full_name,note\n"
+        for i in 0..<6000 {
+            let id = "H" + padded(i, 5)
+            h += id + ",p\n"
+            for k in 1...3 { m += id + ",\(k),\"Name \(i)\nsecond line\",\"x\"\n" }
+        }
+        write(dir + "/households.csv", h)
+        write(dir + "/members.csv", m)
+        #expect(m.utf8.count > 4 * CSVReader.readChunk)
+        /// Line of each record start of `path`, read record by record.
+        func recordLines(_ path: String) throws -> [Int: Int] {
+            let r = try CSVReader(path: path)
+            _ = r.next()
+            var lines: [Int: Int] = [:]
+            while true {
+                let offset = r.nextRecordFileOffset, line = r.line
+                guard r.next() else { break }
+                lines[offset] = line
+            }
+            return lines
+        }
+        let hLines = try recordLines(dir + "/households.csv"), mLines = try recordLines(dir + "/members.csv")
+        let (q, p) = try Self.layouts(dir, hCol: 0, mCol: 0, partSize: 7)
+        #expect(q.inOrder && q.parts.count > 500)
+        for part in q.parts {
+            #expect(hLines[part.householdsStart] == part.householdsLine)
+            #expect(mLines[part.membersStart] == part.membersLine, "\(part)")
+        }
+        #expect(q.parts == p.parts)
     }
 
     /// The ascending shortcut alone: ids that ascend but repeat in NFC (an NFD spelling after its
@@ -88,6 +131,28 @@ import Diagnostics
             #expect(!plain.isEmpty)
             #expect(quick == plain, "\(ids.prefix(6))")
             #expect(spilled == plain, "\(ids.prefix(6))")
+        }
+    }
+
+    /// The inlined searches and comparisons agree with `memchr` and `memcmp` wherever the match
+    /// falls (first byte, a block edge, past the end, nowhere) and whatever the lengths.
+    @Test func searchesAgreeWithTheLibrary() {
+        var rng = SplitMix(seed: 42)
+        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: 400 + 64)
+        defer { b.deallocate() }
+        for _ in 0..<3000 {
+            for i in 0..<(400 + 64) { b[i] = [0x41, 0x42, 0x0A, 0x2C][Int(rng.next() % 4)] | (rng.next() % 5 == 0 ? 0 : 0x40) }
+            let from = Int(rng.next() % 200), end = from + Int(rng.next() % 200)
+            for byte: UInt8 in [0x0A, 0x2C, 0x4A] {
+                #expect(KeyScan.first(byte, b, from: from, end: end) == KeyScan.plainFirst(byte, b, from: from, end: end))
+            }
+            let na = Int(rng.next() % 20), nb = Int(rng.next() % 20)
+            let a = b + from, c = rng.next() % 2 == 0 ? b + from + 1 + Int(rng.next() % 3) : b + end
+            let expected = memcmp(a, c, min(na, nb)).signum()
+            let order = KeyScan.order(a, na, c, nb).signum()
+            #expect(order == (expected != 0 ? Int(expected) : na < nb ? -1 : na == nb ? 0 : 1))
+            #expect(KeyScan.equal(a, c, na) == (memcmp(a, c, na) == 0))
+            #expect(KeyScan.equal(a, a, na))
         }
     }
 
@@ -132,7 +197,7 @@ import Diagnostics
             write(dir + "/members.csv", mText)
             for (hCol, mCol) in [(0, 0), (1, 1)] {
                 try Self.expectSame(dir, "round \(round): \(hText.debugDescription) / \(mText.debugDescription)",
-                                    hCol: hCol, mCol: mCol, partSizes: [1, 3])
+                                    hCol: hCol, mCol: mCol, partSizes: [1, 3], bufferSize: [4 << 20, 16, 37][round % 3])
             }
         }
     }
