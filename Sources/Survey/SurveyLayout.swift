@@ -296,23 +296,30 @@ final class MemberRuns: @unchecked Sendable {
 /// sorted by id costs one comparison a row instead of a cache miss in a large table. The first
 /// id that breaks the run makes the table; the caller then adds the earlier rows again.
 ///
-/// Up to `SurveyLayout.fingerprintsInMemory` households it keeps one table in memory. Beyond
-/// that it writes each fingerprint with its line to one of several temporary files chosen by
-/// the hash, and checks the files one at a time: every copy of an id lands in the same file, in
-/// file order, so the first row of each id is found exactly as in one table, with a table as
-/// large as one file's share.
+/// Fingerprints are kept by hash range and each range is checked alone, at the end: every copy
+/// of an id lands in the same range, in file order, so the first row of each id is found exactly
+/// as in one table, with a table as large as one range's share. Up to
+/// `SurveyLayout.fingerprintsInMemory` households the ranges are in memory, small enough that a
+/// range's table stays in the cache (one table of all ids would miss it at almost every id).
+/// Beyond that each range is a temporary file.
 final class DuplicateFinder {
-    private var table: FingerprintTable?
+    /// In memory: range b's fingerprints in `ranges[b][0..<rangeUsed[b]]`, as pairs of words
+    /// (first hash, value), in file order.
+    @exclusivity(unchecked) private var ranges: [UnsafeMutablePointer<UInt64>] = []
+    @exclusivity(unchecked) private var rangeUsed: [Int] = [], rangeCapacity: [Int] = []
+    /// Ids per in-memory range: its table (16 bytes a slot, at most 3/4 full) then takes about
+    /// 256 KB, which the L2 cache holds.
+    static let idsPerRange = 8192
     private var spills: [UnsafeMutablePointer<FILE>] = []
-    private var spillBuffers: [[UInt64]] = []
-    private var shift: UInt64 = 0
-    private var count = 0
+    @exclusivity(unchecked) private var spillBuffers: [[UInt64]] = []
+    @exclusivity(unchecked) private var shift: UInt64 = 0
+    @exclusivity(unchecked) private var count = 0
     private let expected: Int, inMemoryLimit: Int
     /// True while every id so far is ASCII and after the one before, with no table made yet.
-    private(set) var ascending: Bool
+    @exclusivity(unchecked) private(set) var ascending: Bool
     /// The last id added while `ascending` (`lastLength` -1 before the first).
-    private var last: UnsafeMutablePointer<UInt8>
-    private var lastCapacity = 64, lastLength = -1
+    @exclusivity(unchecked) private var last: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var lastCapacity = 64, lastLength = -1
 
     init(expected: Int, inMemoryLimit: Int = SurveyLayout.fingerprintsInMemory, ascendingShortcut: Bool = false) {
         self.expected = expected
@@ -322,10 +329,10 @@ final class DuplicateFinder {
         if !ascending { makeTable() }
     }
 
-    /// The in-memory table, or the temporary files for one too large to keep.
+    /// The ranges in memory, or temporary files for ranges too large to keep.
     private func makeTable() {
         if expected <= inMemoryLimit {
-            table = FingerprintTable(expected: expected)
+            makeRanges()
             return
         }
         var p = 2
@@ -335,7 +342,7 @@ final class DuplicateFinder {
             guard let f = tmpfile() else {
                 // No temporary files: check in memory rather than not at all.
                 for f in files { fclose(f) }
-                table = FingerprintTable(expected: expected)
+                makeRanges()
                 return
             }
             files.append(f)
@@ -345,8 +352,21 @@ final class DuplicateFinder {
         shift = UInt64(64 - p.trailingZeroBitCount)
     }
 
+    private func makeRanges() {
+        var p = 1
+        while p * DuplicateFinder.idsPerRange < expected { p *= 2 }
+        // Room for the expected share and a quarter more (hashes spread ids about evenly).
+        let words = 2 * (expected / p + expected / p / 4 + 16)
+        ranges = (0..<p).map { _ in .allocate(capacity: words) }
+        rangeUsed = Array(repeating: 0, count: p)
+        rangeCapacity = Array(repeating: words, count: p)
+        // One range takes every hash (a shift by 64 gives 0).
+        shift = UInt64(64 - p.trailingZeroBitCount)
+    }
+
     deinit {
         for f in spills { fclose(f) }
+        for r in ranges { r.deallocate() }
         last.deallocate()
     }
 
@@ -393,11 +413,22 @@ final class DuplicateFinder {
         }
         let value = ((f2 >> 32) << 32) | UInt64(UInt32(truncatingIfNeeded: line))
         count += 1
-        if let table {
-            if let prior = table.checkAndInsert(f1, value) { found[Int32(truncatingIfNeeded: line)] = Int32(truncatingIfNeeded: prior & 0xFFFF_FFFF) }
+        let b = Int(f1 >> shift)
+        if !ranges.isEmpty {
+            let used = rangeUsed[b]
+            if used + 2 > rangeCapacity[b] {
+                let grown = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * rangeCapacity[b])
+                grown.update(from: ranges[b], count: used)
+                ranges[b].deallocate()
+                ranges[b] = grown
+                rangeCapacity[b] *= 2
+            }
+            let r = ranges[b]
+            r[used] = f1
+            r[used + 1] = value
+            rangeUsed[b] = used + 2
             return
         }
-        let b = Int(f1 >> shift)
         spillBuffers[b].append(f1)
         spillBuffers[b].append(value)
         if spillBuffers[b].count >= 8192 { flush(b) }
@@ -411,7 +442,22 @@ final class DuplicateFinder {
     /// Line of each repeated row → line of the first row with its id.
     func duplicates() -> [Int32: Int32] {
         if ascending { return [:] }
-        guard table == nil else { table = nil; return found }
+        if !ranges.isEmpty {
+            for b in ranges.indices {
+                let r = ranges[b], n = rangeUsed[b]
+                let t = FingerprintTable(expected: n / 2)
+                var i = 0
+                while i + 1 < n {
+                    if let prior = t.checkAndInsert(r[i], r[i + 1]) {
+                        found[Int32(truncatingIfNeeded: r[i + 1] & 0xFFFF_FFFF)] = Int32(truncatingIfNeeded: prior & 0xFFFF_FFFF)
+                    }
+                    i += 2
+                }
+                r.deallocate()
+            }
+            ranges = []
+            return found
+        }
         var chunk = [UInt64](repeating: 0, count: 16384)
         for b in spills.indices {
             flush(b)

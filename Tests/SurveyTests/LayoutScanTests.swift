@@ -94,8 +94,8 @@ import Glibc
     }
 
     /// The ascending shortcut alone: ids that ascend but repeat in NFC (an NFD spelling after its
-    /// NFC one), or stop ascending at once, or are found in the spilled table, give the
-    /// duplicates of the plain check.
+    /// NFC one), or stop ascending at once, give the duplicates of the plain check, whether the
+    /// fingerprints are in one range, many, or temporary files.
     @Test func ascendingShortcutFindsTheSameDuplicates() {
         let cases: [[String]] = [
             ["A1", "A2", "A3", "A2", "A4", "A1"],
@@ -122,15 +122,18 @@ import Glibc
                 }
                 return finder.duplicates()
             }
-            var none = 0, replays = 0, spilledReplays = 0
+            var none = 0, replays = 0, spilledReplays = 0, rangedReplays = 0
             let plain = run(DuplicateFinder(expected: ids.count), replays: &none)
             let quick = run(DuplicateFinder(expected: ids.count, ascendingShortcut: true), replays: &replays)
             let spilled = run(DuplicateFinder(expected: ids.count, inMemoryLimit: 256, ascendingShortcut: true), replays: &spilledReplays)
+            // Sized for many households: the ids spread over many ranges in memory.
+            let ranged = run(DuplicateFinder(expected: 200_000, ascendingShortcut: true), replays: &rangedReplays)
             #expect(none == 0)
-            #expect(replays == 1 && spilledReplays == 1, "\(ids.prefix(6))")
+            #expect(replays == 1 && spilledReplays == 1 && rangedReplays == 1, "\(ids.prefix(6))")
             #expect(!plain.isEmpty)
             #expect(quick == plain, "\(ids.prefix(6))")
             #expect(spilled == plain, "\(ids.prefix(6))")
+            #expect(ranged == plain, "\(ids.prefix(6))")
         }
     }
 
