@@ -370,16 +370,32 @@ final class CSVReader {
             if quick {
                 // The run's rows in this buffer, with the offset and count in registers; the
                 // steps below then take the row this stops at (another id, a quote, the end of
-                // the buffer, which needs a refill first).
+                // the buffer, which needs a refill first). The line feeds are taken from one
+                // mask per 64-byte block, each block read once: the blocks do not wait for the
+                // row before to be found, as a search from each row's start would.
                 let end = len
                 var at = pos, rows = 0, clear = noQuoteUntil
+                var base = at, lfs = KeyScan.lineFeeds(b + base)
                 while end &- at > k && KeyScan.equal(b + at, p, k) {
                     if at >= clear {
                         pos = at
                         findNextQuote()
                         clear = noQuoteUntil
                     }
-                    let nl = KeyScan.first(0x0A, b, from: at &+ k, end: end)
+                    // The first line feed from `at + k` on (below `end`: blocks start there).
+                    let from = at &+ k
+                    while from &- base >= 64 {
+                        base &+= 64
+                        lfs = KeyScan.lineFeeds(b + base)
+                    }
+                    var m = lfs & (~UInt64(0) &<< UInt64(from &- base))
+                    while m == 0 {
+                        base &+= 64
+                        if base >= end { break }
+                        lfs = KeyScan.lineFeeds(b + base)
+                        m = lfs
+                    }
+                    let nl = m == 0 ? end : min(base &+ m.trailingZeroBitCount, end)
                     if nl >= end || nl >= clear { break }
                     at = nl &+ 1
                     rows &+= 1

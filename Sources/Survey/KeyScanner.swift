@@ -44,6 +44,22 @@ enum KeyScan {
         #endif
     }
 
+    /// Bit i set when `b[i]` is a line feed, for i in 0..<64 (all 64 bytes must be readable).
+    @inline(__always) static func lineFeeds(_ b: UnsafePointer<UInt8>) -> UInt64 {
+        #if arch(x86_64)
+        let lf = _mm_set1_epi8(0x0A)
+        @inline(__always) func mask(_ offset: Int) -> UInt64 {
+            let v = UnsafeRawPointer(b).loadUnaligned(fromByteOffset: offset, as: __m128i.self)
+            return UInt64(UInt16(truncatingIfNeeded: _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf))))
+        }
+        return mask(0) | mask(16) &<< 16 | mask(32) &<< 32 | mask(48) &<< 48
+        #else
+        var m: UInt64 = 0
+        for i in 0..<64 where b[i] == 0x0A { m |= 1 << UInt64(i) }
+        return m
+        #endif
+    }
+
     /// The same search with `memchr` (no reading past `end`).
     @inline(__always) static func plainFirst(_ byte: UInt8, _ b: UnsafePointer<UInt8>, from: Int, end: Int) -> Int {
         guard from < end, let q = memchr(b + from, Int32(byte), end - from) else { return end }
