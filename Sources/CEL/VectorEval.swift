@@ -219,6 +219,13 @@ struct VecEvaluator {
         }
     }
 
+    /// A column of `n` rows for a kernel to fill. The rows are left as they are: every kernel
+    /// writes each row before anything reads it (and `Int64` needs no initializing).
+    @inline(__always)
+    static func uninitialized(_ n: Int) -> [Int64] {
+        [Int64](unsafeUninitializedCapacity: n) { _, done in done = n }
+    }
+
     /// `build` row by row over one column (`f(value)`), without bounds checks.
     @inline(__always)
     func map(_ a: consuming VecColumn, _ kind: VecKind, errors: Bool, missing: Bool, _ f: (Int64) -> Int64) -> VecValue {
@@ -232,10 +239,10 @@ struct VecEvaluator {
                 for i in 0..<x.count { x[i] = f(x[i]) }
             }
         } else {
-            out = a.values.withUnsafeBufferPointer { x in
-                [Int64](unsafeUninitializedCapacity: x.count) { buf, done in
+            out = Self.uninitialized(a.values.count)
+            a.values.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { buf in
                     for i in 0..<x.count { buf[i] = f(x[i]) }
-                    done = x.count
                 }
             }
         }
@@ -267,11 +274,11 @@ struct VecEvaluator {
                 }
             }
         } else {
-            out = a.values.withUnsafeBufferPointer { x in
+            out = Self.uninitialized(a.values.count)
+            a.values.withUnsafeBufferPointer { x in
                 b.values.withUnsafeBufferPointer { y in
-                    [Int64](unsafeUninitializedCapacity: x.count) { buf, done in
+                    out.withUnsafeMutableBufferPointer { buf in
                         for i in 0..<x.count { buf[i] = f(x[i], y[i]) }
-                        done = x.count
                     }
                 }
             }
@@ -287,9 +294,9 @@ struct VecEvaluator {
     @inline(__always)
     func build(_ level: VecLevel, _ kind: VecKind, errors: Bool, missing: Bool = false, _ f: (Int) -> Int64) -> VecValue {
         let n = count(level)
-        let out = [Int64](unsafeUninitializedCapacity: n) { buf, done in
+        var out = Self.uninitialized(n)
+        out.withUnsafeMutableBufferPointer { buf in
             for i in 0..<n { buf[i] = f(i) }
-            done = n
         }
         var c = VecColumn(level: level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing)
         c.fresh = true
@@ -439,15 +446,18 @@ struct VecEvaluator {
         }
         guard let lv = join(level(a), level(b)), kind(a) ?? .bool == .bool, kind(b) ?? .bool == .bool,
               let ca = materialize(consume a, lv, hint: .bool), let cb = materialize(consume b, lv, hint: .bool) else { return nil }
-        let d: Int64 = decide ? 1 : 0, nd: Int64 = decide ? 0 : 1
         // The operands are handed over (nothing here holds them after), so a fresh one is
         // written over rather than copied.
         let errors = ca.unknownIsError && cb.unknownIsError, missing = ca.unknownIsMissing && cb.unknownIsMissing
+        // Bool rows are 0, 1 or unknown (the least Int64): past the deciding value, the smaller
+        // operand is the result (unknown if either is). Without branches, the loop vectorizes.
+        if decide {
+            return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in
+                p == 1 || q == 1 ? 1 : min(p, q)
+            }
+        }
         return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in
-            if p != U && (p != 0) == decide { return d }
-            if q != U && (q != 0) == decide { return d }
-            if p == U || q == U { return U }
-            return nd
+            p == 0 || q == 0 ? 0 : min(p, q)
         }
     }
 
