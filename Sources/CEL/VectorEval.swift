@@ -330,7 +330,10 @@ struct VecEvaluator {
             case .column(let c):
                 guard c.kind == .bool else { return nil }
                 let errors = c.unknownIsError, missing = c.unknownIsMissing
-                return map(consume c, .bool, errors: errors, missing: missing) { x in x == U ? U : (x != 0 ? 0 : 1) }
+                // 0 and 1 swap; unknown (sign bit only) stays.
+                return map(consume c, .bool, errors: errors, missing: missing) { x in
+                    x ^ (~Int64(bitPattern: UInt64(bitPattern: x) >> 63) & 1)
+                }
             }
         case .neg(let x):
             guard let v = eval(x) else { return nil }
@@ -431,7 +434,30 @@ struct VecEvaluator {
     mutating func logic(_ l: IR, _ r: IR, decide: Bool) -> VecValue? {
         guard let a = eval(l) else { return nil }
         if case .constant(.bool(let x)) = a, x == decide { return .constant(.bool(decide)) }
-        guard let b = eval(r) else { return nil }
+        let b: VecValue
+        // `… && m.age >= 16`: an int column compared with a number on the right is compared
+        // inside this pass, without a column of the comparison. Anything else is evaluated
+        // from the operands as `binary` does.
+        if case .binary(let op, let rl, let rr) = r, op == .lt || op == .le || op == .gt || op == .ge || op == .eq || op == .ne,
+           let la = level(a), kind(a) == .bool {
+            guard let x = eval(rl), let y = eval(rr) else { return nil }
+            if case .column(let xc) = x, xc.kind == .int, xc.level == la, case .constant(.int(let q)) = y {
+                // The left column handed over, so that a fresh one is written over.
+                guard case .column(let ca) = consume a else { return nil }
+                return compareInPass(ca, xc, op, q, decide: decide)
+            }
+            if case .allUnknown = x {
+                b = .allUnknown
+            } else if case .allUnknown = y {
+                b = .allUnknown
+            } else {
+                guard let v = relationColumns(op, x, y) else { return nil }
+                b = v
+            }
+        } else {
+            guard let v = eval(r) else { return nil }
+            b = v
+        }
         func known(_ v: VecValue) -> Bool?? {
             switch v {
             case .constant(.bool(let x)): return .some(x)
@@ -449,16 +475,51 @@ struct VecEvaluator {
         // The operands are handed over (nothing here holds them after), so a fresh one is
         // written over rather than copied.
         let errors = ca.unknownIsError && cb.unknownIsError, missing = ca.unknownIsMissing && cb.unknownIsMissing
-        // Bool rows are 0, 1 or unknown (the least Int64): past the deciding value, the smaller
-        // operand is the result (unknown if either is). Without branches, the loop vectorizes.
         if decide {
-            return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in
-                p == 1 || q == 1 ? 1 : min(p, q)
-            }
+            return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in Self.or(p, q) }
         }
-        return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in
-            p == 0 || q == 0 ? 0 : min(p, q)
+        return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in Self.and(p, q) }
+    }
+
+    // Bool rows are 0, 1 or unknown (the least Int64, only its sign bit set): `&&` and `||` as
+    // CEL gives them (the deciding value wins over an unknown) in bit operations, without
+    // branches or 64-bit compares, so that the loops vectorize.
+
+    /// 0 when either is 0; else unknown when either is; else 1.
+    @inline(__always)
+    static func and(_ p: Int64, _ q: Int64) -> Int64 {
+        let both = (p | Int64(bitPattern: UInt64(bitPattern: p) >> 63)) & (q | Int64(bitPattern: UInt64(bitPattern: q) >> 63)) & 1
+        return (0 &- both) & ((p & q & 1) | ((p | q) & U))
+    }
+
+    /// 1 when either is 1; else unknown when either is; else 0.
+    @inline(__always)
+    static func or(_ p: Int64, _ q: Int64) -> Int64 {
+        let one = (p | q) & 1
+        return one | ((p | q) & U & ~(0 &- one))
+    }
+
+    /// `a && (x op q)` (`decide` false) or `a || (x op q)` over bool column `a` and int column
+    /// `x` of the same rows: what `logic` gives with the comparison's column (`relationColumns`),
+    /// in one pass.
+    func compareInPass(_ a: consuming VecColumn, _ x: VecColumn, _ op: BinaryOp, _ q: Int64, decide: Bool) -> VecValue {
+        switch op {
+        case .lt: return compareInPass(a, x, decide: decide) { $0 < q }
+        case .le: return compareInPass(a, x, decide: decide) { $0 <= q }
+        case .gt: return compareInPass(a, x, decide: decide) { $0 > q }
+        case .ge: return compareInPass(a, x, decide: decide) { $0 >= q }
+        case .eq: return compareInPass(a, x, decide: decide) { $0 == q }
+        default: return compareInPass(a, x, decide: decide) { $0 != q }
         }
+    }
+
+    @inline(__always)
+    func compareInPass(_ a: consuming VecColumn, _ x: VecColumn, decide: Bool, _ holds: (Int64) -> Bool) -> VecValue {
+        let errors = a.unknownIsError && x.unknownIsError, missing = a.unknownIsMissing && x.unknownIsMissing
+        if decide {
+            return zip(a, x, .bool, errors: errors, missing: missing) { p, v in Self.or(p, v == U ? U : (holds(v) ? 1 : 0)) }
+        }
+        return zip(a, x, .bool, errors: errors, missing: missing) { p, v in Self.and(p, v == U ? U : (holds(v) ? 1 : 0)) }
     }
 
     mutating func cond(_ c: IR, _ a: IR, _ b: IR) -> VecValue? {
@@ -569,10 +630,11 @@ struct VecEvaluator {
 
     /// A table by code id; an id outside the list (which the survey reader never stores) is unknown.
     func lookup(_ c: VecColumn, _ table: [Int64]) -> VecValue {
-        let n = Int64(table.count)
+        let n = UInt64(table.count)
         return table.withUnsafeBufferPointer { t in
             map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { x in
-                x >= 0 && x < n ? t[Int(x)] : U
+                // Unknown and negative ids are past the table as unsigned numbers.
+                UInt64(bitPattern: x) < n ? t[Int(x)] : U
             }
         }
     }
