@@ -432,32 +432,65 @@ struct VecEvaluator {
     /// whatever the other is (CEL absorbs the other's error); otherwise any unknown operand
     /// makes the row unknown.
     mutating func logic(_ l: IR, _ r: IR, decide: Bool) -> VecValue? {
-        guard let a = eval(l) else { return nil }
+        // An int column compared with a number (`m.age >= 16 && …`, `… && m.age <= 30`) is
+        // compared inside the pass over the other operand, without a column of the comparison:
+        // on the left, once the right operand is known to be a column of the same rows (`&&` and
+        // `||` give the same rows in either order); on the right, once the left one is.
+        let a: VecValue
+        if let left = comparison(l) {
+            guard let (op, x, y) = left else { return nil }
+            if case .column(let xc) = x, xc.kind == .int, case .constant(.int(let q)) = y {
+                guard let b = eval(r) else { return nil }
+                if level(b) == xc.level, kind(b) == .bool {
+                    guard case .column(let cb) = consume b else { return nil }
+                    return compareInPass(cb, xc, op, q, decide: decide)
+                }
+                guard let av = compared(op, x, y) else { return nil }
+                return combine(av, b, decide: decide)
+            }
+            guard let av = compared(op, x, y) else { return nil }
+            a = av
+        } else {
+            guard let av = eval(l) else { return nil }
+            a = av
+        }
         if case .constant(.bool(let x)) = a, x == decide { return .constant(.bool(decide)) }
         let b: VecValue
-        // `… && m.age >= 16`: an int column compared with a number on the right is compared
-        // inside this pass, without a column of the comparison. Anything else is evaluated
-        // from the operands as `binary` does.
-        if case .binary(let op, let rl, let rr) = r, op == .lt || op == .le || op == .gt || op == .ge || op == .eq || op == .ne,
-           let la = level(a), kind(a) == .bool {
-            guard let x = eval(rl), let y = eval(rr) else { return nil }
+        if let la = level(a), kind(a) == .bool, let right = comparison(r) {
+            guard let (op, x, y) = right else { return nil }
             if case .column(let xc) = x, xc.kind == .int, xc.level == la, case .constant(.int(let q)) = y {
                 // The left column handed over, so that a fresh one is written over.
                 guard case .column(let ca) = consume a else { return nil }
                 return compareInPass(ca, xc, op, q, decide: decide)
             }
-            if case .allUnknown = x {
-                b = .allUnknown
-            } else if case .allUnknown = y {
-                b = .allUnknown
-            } else {
-                guard let v = relationColumns(op, x, y) else { return nil }
-                b = v
-            }
+            guard let v = compared(op, x, y) else { return nil }
+            b = v
         } else {
             guard let v = eval(r) else { return nil }
             b = v
         }
+        return combine(a, b, decide: decide)
+    }
+
+    /// The operator and the evaluated operands of `ir` when it is a comparison; `.some(nil)`
+    /// when an operand is not covered.
+    mutating func comparison(_ ir: IR) -> (BinaryOp, VecValue, VecValue)?? {
+        guard case .binary(let op, let l, let r) = ir, op == .lt || op == .le || op == .gt || op == .ge || op == .eq || op == .ne else {
+            return nil
+        }
+        guard let x = eval(l), let y = eval(r) else { return .some(nil) }
+        return .some((op, x, y))
+    }
+
+    /// A comparison of evaluated operands, as `binary` gives it.
+    func compared(_ op: BinaryOp, _ x: VecValue, _ y: VecValue) -> VecValue? {
+        if case .allUnknown = x { return .allUnknown }
+        if case .allUnknown = y { return .allUnknown }
+        return relationColumns(op, x, y)
+    }
+
+    /// `a && b` (`decide` false) or `a || b` of evaluated operands.
+    func combine(_ a: consuming VecValue, _ b: consuming VecValue, decide: Bool) -> VecValue? {
         func known(_ v: VecValue) -> Bool?? {
             switch v {
             case .constant(.bool(let x)): return .some(x)

@@ -20,13 +20,14 @@ public struct ClassifiedBatch {
     final class Group {
         let rules: CompiledRuleSet
         let decision: ColumnDecision
-        let activation: HouseholdActivation
+        /// The text of each code of the batch's area field.
+        let areaTexts: [String]
         let noMembers: [[String]]
 
-        init(rules: CompiledRuleSet, decision: ColumnDecision, activation: HouseholdActivation, noMembers: [[String]]) {
+        init(rules: CompiledRuleSet, decision: ColumnDecision, areaTexts: [String], noMembers: [[String]]) {
             self.rules = rules
             self.decision = decision
-            self.activation = activation
+            self.areaTexts = areaTexts
             self.noMembers = noMembers
         }
     }
@@ -66,7 +67,7 @@ public struct ClassifiedBatch {
     public func row(_ h: Int) -> ColumnRow {
         let g = groups[Int(slot[h])], d = g.decision, table = batch.households
         var area = ""
-        if let f = fields.area, let c = table.code(f, h) { area = g.activation.householdCodeText(f, Int(c)) }
+        if let f = fields.area, let c = table.code(f, h), c >= 0, Int(c) < g.areaTexts.count { area = g.areaTexts[Int(c)] }
         return ColumnRow(group: g, household: h, rules: g.rules,
                          householdID: fields.householdID.flatMap { table.text($0, h) } ?? "?",
                          village: fields.village.flatMap { table.text($0, h) } ?? "", area: area,
@@ -85,9 +86,9 @@ public struct ClassifiedBatch {
     public func rules(ofGroup g: Int) -> CompiledRuleSet { groups[g].rules }
     /// The statuses `ColumnCells.status` counts in.
     public func statusCodes(ofGroup g: Int) -> [String] { groups[g].decision.statusCodes }
-    /// The text of each code of area field `f` (`HouseholdResult.area` of a household with that
+    /// The text of each code of the area field (`HouseholdResult.area` of a household with that
     /// code).
-    public func areaTexts(ofGroup g: Int, field f: Int) -> [String] { groups[g].activation.householdCodeTexts(f) }
+    public func areaTexts(ofGroup g: Int) -> [String] { groups[g].areaTexts }
 
     /// What the columns decided for household `h` (`scalarOutcome(h)` is nil) as numbers, in
     /// one call: what a writer of many rows reads per household. Nil when the rule set has more

@@ -42,6 +42,12 @@ extension Classifier {
         for h in 0..<n {
             let ref = referenceDate(batch, h, reviewField: fields.reviewDate)
             references.append(ref)
+            // Households of one reference date share its rule set and parameter values.
+            if h > 0, ref == references[h - 1] {
+                groupOf[h] = groupOf[h - 1]
+                if groupOf[h] >= 0 { sizes[Int(groupOf[h])] += 1 }
+                continue
+            }
             guard case .success(let r) = rules(on: ref), !columnsUnsupported.contains(ObjectIdentifier(r.0)) else { continue }
             // Most households share the previous household's group.
             if h > 0, groupOf[h - 1] >= 0, groups[Int(groupOf[h - 1])].0 === r.0, Self.sameValues(groups[Int(groupOf[h - 1])].1, r.1) {
@@ -79,7 +85,7 @@ extension Classifier {
             if g >= 0, let d = decisions[g], !d.needsScalar[h] {
                 if keptIndex[g] < 0 {
                     keptIndex[g] = Int32(kept.count)
-                    kept.append(ClassifiedBatch.Group(rules: groups[g].0, decision: d, activation: activation(groups[g].0, batch),
+                    kept.append(ClassifiedBatch.Group(rules: groups[g].0, decision: d, areaTexts: Self.codeTexts(groups[g].0, fields.area),
                                                       noMembers: emptyMemberLists(groups[g].0.indicators.count)))
                 }
                 groupOf[h] = keptIndex[g]
@@ -91,6 +97,14 @@ extension Classifier {
         columnHouseholds += n
         scalarHouseholds += outcomes.count
         return ClassifiedBatch(batch: batch, fields: fields, slot: groupOf, groups: kept, outcomes: outcomes, references: references)
+    }
+
+    /// The text of each code of household field `f` (what `HouseholdActivation.householdCodeText`
+    /// gives), without binding an activation to the batch.
+    static func codeTexts(_ rules: CompiledRuleSet, _ f: Int?) -> [String] {
+        let schema = rules.environment.schema
+        guard let f, f < schema.households.count, case .code(let list) = schema.households[f].type else { return [] }
+        return schema.codeLists[list]?.codes ?? []
     }
 
     /// Parameter arrays of the same dates share a buffer (`rules(on:)`); equal values otherwise.

@@ -209,8 +209,6 @@ final class HouseholdActivation: Activation {
     }
 
     /// The text of code `c` of household field `f` ("" when it is not a code field).
-    func householdCodeTexts(_ f: Int) -> [String] { householdCodeTexts[f] }
-
     func householdCodeText(_ f: Int, _ c: Int) -> String {
         let texts = householdCodeTexts[f]
         return c >= 0 && c < texts.count ? texts[c] : ""

@@ -104,7 +104,7 @@ public struct ClassificationWriter {
             if let c = groups[g] { return c }
             matchColumns(batch.rules(ofGroup: g))
             let status = batch.statusCodes(ofGroup: g).map { Array(CSVText.cell($0).utf8) }
-            let area = batch.areaField.map { f in batch.areaTexts(ofGroup: g, field: f).map { Array(CSVText.cell($0).utf8) } } ?? []
+            let area = batch.areaTexts(ofGroup: g).map { Array(CSVText.cell($0).utf8) }
             let indicators = columnsOf!.indicators, reference = columnsOf!.reference
             let bound = (area.map(\.count).max() ?? 0) + (status.map(\.count).max() ?? 0) + 2 * indicators.count + reference.count + 40
             let c = GroupCells(status: status, area: area, indicators: indicators, reference: reference, tailBound: bound)

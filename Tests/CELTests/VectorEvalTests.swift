@@ -326,12 +326,15 @@ final class CachingColumns: VectorHost {
                       "m.insured && m.age > 40", "!m.insured && m.age >= params.min_age", "m.age / 0 > 1 && m.age > 3",
                       "m.age / 0 > 1 || m.age <= 3", "m.level == 'upper' || m.months < params.limit",
                       "m.age > 3 && m.age < 60 && m.months != 100", "(m.age > 3 || m.insured) && m.age < 60",
-                      "has(m.level) || m.age >= 70", "m.insured && m.age / 0 > 1"])
+                      "has(m.level) || m.age >= 70", "m.insured && m.age / 0 > 1", "m.age > 40 && m.insured",
+                      "m.age <= 5 || !m.insured", "m.age / 0 > 1 && m.insured", "m.months != 100 && (m.insured || m.age < 3)",
+                      "m.age == 16 || m.age == 90", "m.age >= 16 && h.flag_a", "m.age >= 16 && false", "m.age < 16 || true"])
     func comparisonInsideLogic(_ src: String) throws {
         _ = try VectorEvalTests.compare(src, level: .member, ColumnFixture())
     }
 
-    @Test(arguments: ["h.flag_c && h.n > 2", "h.flag_b || h.n <= 0", "h.flag_a && h.n != 3 && h.n >= 1", "h.flag_c || h.n == 3"])
+    @Test(arguments: ["h.flag_c && h.n > 2", "h.flag_b || h.n <= 0", "h.flag_a && h.n != 3 && h.n >= 1", "h.flag_c || h.n == 3",
+                      "h.n > 2 && h.flag_c", "h.n < 0 || h.flag_b", "h.n >= 1 && h.n != 3 && h.flag_a"])
     func householdComparisonInsideLogic(_ src: String) throws {
         _ = try VectorEvalTests.compare(src, level: .household, ColumnFixture())
     }
