@@ -194,15 +194,20 @@ extension Classifier {
                 missingOnly = col.unknownIsMissing
                 values = [Int64](repeating: 0, count: nH)
                 before = [Bool](repeating: false, count: nH)
-                let ranges = c.memberRanges
-                col.values.withUnsafeBufferPointer { v in
-                    for h in 0..<nH {
-                        var r: Int64 = 0
-                        for m in ranges[h] {
-                            if v[m] == U { before[h] = r == 1; r = U; break }
-                            if v[m] != 0 { r = 1 }
+                c.memberRanges.withUnsafeBufferPointer { ranges in
+                    col.values.withUnsafeBufferPointer { v in
+                        values.withUnsafeMutableBufferPointer { values in
+                            before.withUnsafeMutableBufferPointer { before in
+                                for h in 0..<nH {
+                                    var r: Int64 = 0
+                                    for m in ranges[h] {
+                                        if v[m] == U { before[h] = r == 1; r = U; break }
+                                        if v[m] != 0 { r = 1 }
+                                    }
+                                    values[h] = r
+                                }
+                            }
                         }
-                        values[h] = r
                     }
                 }
             } else {
@@ -225,21 +230,27 @@ extension Classifier {
             deprived.append(values)
         }
         c.deprived = deprived.map { VecColumn(level: .household, kind: .bool, values: $0) }
+        // Indicator by indicator (a pass over each column): the count is unknown once an
+        // indicator is. Bit i of a household: deprived in indicator i (for writers; up to 64
+        // indicators). A household with an unknown indicator goes one by one (`needs`), so its
+        // bits are never read.
         var count = [Int64](repeating: 0, count: nH)
-        // Bit i of a household: deprived in indicator i (for writers; up to 64 indicators).
-        var deprivedBits: [UInt64] = []
         let withBits = deprived.count <= 64
-        if withBits { deprivedBits = [UInt64](repeating: 0, count: nH) }
-        for h in 0..<nH {
-            var k: Int64 = 0, bits: UInt64 = 0
-            for i in 0..<deprived.count {
-                let x = deprived[i][h]
-                if x == U { k = U; break }
-                k += x
-                if x == 1 { bits |= 1 << UInt64(i) }
+        var deprivedBits = [UInt64](repeating: 0, count: withBits ? nH : 0)
+        count.withUnsafeMutableBufferPointer { k in
+            deprivedBits.withUnsafeMutableBufferPointer { bits in
+                for (i, column) in deprived.enumerated() {
+                    column.withUnsafeBufferPointer { x in
+                        for h in 0..<nH {
+                            let v = x[h], sum = k[h]
+                            k[h] = v == U || sum == U ? U : sum + v
+                        }
+                        if withBits {
+                            for h in 0..<nH { bits[h] |= UInt64(truncatingIfNeeded: x[h] & 1) << UInt64(i) }
+                        }
+                    }
+                }
             }
-            count[h] = k
-            if withBits { deprivedBits[h] = bits }
         }
         c.deprivations = VecColumn(level: .household, kind: .int, values: count)
 
