@@ -3,7 +3,7 @@ import RuleModel
 import Survey
 
 /// A classified batch. The households the column kernels decided stay as the kernels' columns
-/// (a `HouseholdResult` each is made only when asked: `outcome(_:)`), so that output showing
+/// (a `HouseholdResult` each is made only when asked: `allOutcomes()`), so that output showing
 /// only the table of results (CSV) reads them from the columns; the other households are
 /// outcomes classified one by one.
 public struct ClassifiedBatch {
@@ -139,8 +139,7 @@ public struct ClassifiedBatch {
             let nIndicators = d.deprived.count
             let deprived: [Bool]
             if nIndicators <= 12 {
-                var key = 0
-                for i in 0..<nIndicators where d.deprived[i][h] == 1 { key |= 1 << i }
+                let key = Int(d.deprivedBits[h])
                 if patternsOf != gi || patterns.count != 1 << nIndicators {
                     patterns = [[Bool]?](repeating: nil, count: 1 << nIndicators)
                     patternsOf = gi
