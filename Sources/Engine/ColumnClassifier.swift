@@ -156,8 +156,18 @@ extension Classifier {
         // A requirement matters only where its field is empty: there a condition that holds
         // (a rejection) sends the household back, and so does an unknown condition unless it
         // is certainly an error (which the scalar path reads as "not required").
+        // Fields often share a condition (the dwelling's parts, a child's measures): one column
+        // per condition text and level.
+        var conditions: [VecLevel: [String: VecColumn]] = [:]
         func requirement(_ req: CompiledRequirement, _ level: VecLevel, _ table: RecordTable) -> Bool {
-            guard let col = boolColumn(req.program, level) else { return false }
+            let col: VecColumn
+            if let known = conditions[level]?[req.program.source] {
+                col = known
+            } else {
+                guard let made = boolColumn(req.program, level) else { return false }
+                conditions[level, default: [:]][req.program.source] = made
+                col = made
+            }
             let v = col.values, lax = !col.unknownIsError
             func send(_ r: Int) { needs[level == .household ? r : Int(owner[r])] = true }
             if case .text = table.fields[req.fieldIndex].type {
