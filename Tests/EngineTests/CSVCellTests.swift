@@ -39,6 +39,9 @@ import Testing
             CSVText.appendInt(k * 1_000_003 - 7, to: &expected)
             bytes.put(Array(s.utf8))
             expected += Array(s.utf8)
+            bytes.reserve(8)
+            bytes.putWord(0x3132_3334_3536_3738 &+ UInt64(k))
+            expected += [0x38 + UInt8(k), 0x37, 0x36, 0x35, 0x34, 0x33, 0x32, 0x31]
         }
         #expect(Array(UnsafeBufferPointer(start: bytes.base, count: bytes.count)) == expected)
     }
