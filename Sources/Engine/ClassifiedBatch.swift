@@ -106,11 +106,34 @@ public struct ClassifiedBatch {
                            deprived: deprived, unknown: unknown)
     }
 
-    /// The status of household `h`, decided over columns (`scalarOutcome(h)` is nil).
-    @inline(__always)
-    public func columnStatus(_ h: Int) -> String {
-        let d = groups[Int(slot[h])].decision
-        return d.statusCodes[Int(d.status[h])]
+    /// The outcomes of the households classified one by one, in household order.
+    public var scalarOutcomes: [HouseholdOutcome] { outcomes }
+
+    /// How many households of the batch have each status, the statuses in the order the
+    /// households first show them (what counting household by household gives).
+    public func statusCounts() -> [(status: String, count: Int)] {
+        // Counted by status code (an array per group), without a string per household.
+        var byCode = groups.map { [Int](repeating: 0, count: $0.decision.statusCodes.count) }
+        var firstSeen: [(group: Int, code: Int)] = []
+        var scalarStatuses: [String] = []
+        for h in 0..<count {
+            let s = Int(slot[h])
+            if s >= 0 {
+                let code = Int(groups[s].decision.status[h])
+                if byCode[s][code] == 0 { firstSeen.append((s, code)) }
+                byCode[s][code] += 1
+            } else if case .classified(let r) = outcomes[-s - 1] {
+                scalarStatuses.append(r.status)
+                firstSeen.append((-1, scalarStatuses.count - 1))
+            }
+        }
+        var out: [(status: String, count: Int)] = []
+        for (g, k) in firstSeen {
+            let status = g >= 0 ? groups[g].decision.statusCodes[k] : scalarStatuses[k]
+            let n = g >= 0 ? byCode[g][k] : 1
+            if let i = out.firstIndex(where: { $0.status == status }) { out[i].count += n } else { out.append((status, n)) }
+        }
+        return out
     }
 
     /// The rule set of the first household classified (not rejected), which fixes the output's

@@ -83,9 +83,8 @@ final class SurveyRun {
             return (classified, prepare(classified))
         }) { _, done in
             let classified = done.0
-            for h in 0..<classified.count {
-                if let outcome = classified.scalarOutcome(h) { count(outcome) } else { count(status: classified.columnStatus(h)) }
-            }
+            for case .rejected(let r) in classified.scalarOutcomes { engineRejected.append(r) }
+            for (status, n) in classified.statusCounts() { count(status: status, n) }
             try body(classified, done.1)
         }
     }
@@ -99,19 +98,20 @@ final class SurveyRun {
 
     private func count(_ outcome: HouseholdOutcome) {
         switch outcome {
-        case .classified(let r): count(status: r.status)
+        case .classified(let r): count(status: r.status, 1)
         case .rejected(let r): engineRejected.append(r)
         }
     }
 
-    private func count(status: String) {
-        classified += 1
+    /// `n` more households classified with `status`.
+    private func count(status: String, _ n: Int) {
+        classified += n
         for i in 0..<statusTally.count where statusTally[i].status == status {
-            statusTally[i].count += 1
+            statusTally[i].count += n
             return
         }
         if !classOrder.contains(status) { classOrder.append(status) }
-        statusTally.append((status, 1))
+        statusTally.append((status, n))
     }
 
     /// Classifies batch by batch, for commands that also read the survey rows of the households

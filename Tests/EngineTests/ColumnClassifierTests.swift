@@ -60,6 +60,13 @@ import Testing
             for case .classified(let r) in b { fromOutcomes.appendRow(r, to: &y) }
             #expect(String(decoding: x, as: UTF8.self) == String(decoding: y, as: UTF8.self), "\(dir)")
             #expect(fromColumns.mismatchedRuleSets == fromOutcomes.mismatchedRuleSets)
+            // The batch's status counts are those of its outcomes, in the order first seen.
+            var expected: [(String, Int)] = []
+            for case .classified(let r) in b {
+                if let i = expected.firstIndex(where: { $0.0 == r.status }) { expected[i].1 += 1 } else { expected.append((r.status, 1)) }
+            }
+            let counts = classified.statusCounts()
+            #expect(counts.map(\.status) == expected.map(\.0) && counts.map(\.count) == expected.map(\.1), "\(dir)")
         }
         #expect(scalar.columnHouseholds == 0)
         return (columns.columnHouseholds, columns.scalarHouseholds, rejected)
