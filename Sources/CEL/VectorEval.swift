@@ -219,6 +219,13 @@ struct VecEvaluator {
         }
     }
 
+    /// A column of `n` rows for a kernel to fill. The rows are left as they are: every kernel
+    /// writes each row before anything reads it (and `Int64` needs no initializing).
+    @inline(__always)
+    static func uninitialized(_ n: Int) -> [Int64] {
+        [Int64](unsafeUninitializedCapacity: n) { _, done in done = n }
+    }
+
     /// `build` row by row over one column (`f(value)`), without bounds checks.
     @inline(__always)
     func map(_ a: consuming VecColumn, _ kind: VecKind, errors: Bool, missing: Bool, _ f: (Int64) -> Int64) -> VecValue {
@@ -232,10 +239,10 @@ struct VecEvaluator {
                 for i in 0..<x.count { x[i] = f(x[i]) }
             }
         } else {
-            out = a.values.withUnsafeBufferPointer { x in
-                [Int64](unsafeUninitializedCapacity: x.count) { buf, done in
+            out = Self.uninitialized(a.values.count)
+            a.values.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { buf in
                     for i in 0..<x.count { buf[i] = f(x[i]) }
-                    done = x.count
                 }
             }
         }
@@ -267,11 +274,11 @@ struct VecEvaluator {
                 }
             }
         } else {
-            out = a.values.withUnsafeBufferPointer { x in
+            out = Self.uninitialized(a.values.count)
+            a.values.withUnsafeBufferPointer { x in
                 b.values.withUnsafeBufferPointer { y in
-                    [Int64](unsafeUninitializedCapacity: x.count) { buf, done in
+                    out.withUnsafeMutableBufferPointer { buf in
                         for i in 0..<x.count { buf[i] = f(x[i], y[i]) }
-                        done = x.count
                     }
                 }
             }
@@ -287,9 +294,9 @@ struct VecEvaluator {
     @inline(__always)
     func build(_ level: VecLevel, _ kind: VecKind, errors: Bool, missing: Bool = false, _ f: (Int) -> Int64) -> VecValue {
         let n = count(level)
-        let out = [Int64](unsafeUninitializedCapacity: n) { buf, done in
+        var out = Self.uninitialized(n)
+        out.withUnsafeMutableBufferPointer { buf in
             for i in 0..<n { buf[i] = f(i) }
-            done = n
         }
         var c = VecColumn(level: level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing)
         c.fresh = true
@@ -323,7 +330,10 @@ struct VecEvaluator {
             case .column(let c):
                 guard c.kind == .bool else { return nil }
                 let errors = c.unknownIsError, missing = c.unknownIsMissing
-                return map(consume c, .bool, errors: errors, missing: missing) { x in x == U ? U : (x != 0 ? 0 : 1) }
+                // 0 and 1 swap; unknown (sign bit only) stays.
+                return map(consume c, .bool, errors: errors, missing: missing) { x in
+                    x ^ (~Int64(bitPattern: UInt64(bitPattern: x) >> 63) & 1)
+                }
             }
         case .neg(let x):
             guard let v = eval(x) else { return nil }
@@ -422,9 +432,65 @@ struct VecEvaluator {
     /// whatever the other is (CEL absorbs the other's error); otherwise any unknown operand
     /// makes the row unknown.
     mutating func logic(_ l: IR, _ r: IR, decide: Bool) -> VecValue? {
-        guard let a = eval(l) else { return nil }
+        // An int column compared with a number (`m.age >= 16 && …`, `… && m.age <= 30`) is
+        // compared inside the pass over the other operand, without a column of the comparison:
+        // on the left, once the right operand is known to be a column of the same rows (`&&` and
+        // `||` give the same rows in either order); on the right, once the left one is.
+        let a: VecValue
+        if let left = comparison(l) {
+            guard let (op, x, y) = left else { return nil }
+            if case .column(let xc) = x, xc.kind == .int, case .constant(.int(let q)) = y {
+                guard let b = eval(r) else { return nil }
+                if level(b) == xc.level, kind(b) == .bool {
+                    guard case .column(let cb) = consume b else { return nil }
+                    return compareInPass(cb, xc, op, q, decide: decide)
+                }
+                guard let av = compared(op, x, y) else { return nil }
+                return combine(av, b, decide: decide)
+            }
+            guard let av = compared(op, x, y) else { return nil }
+            a = av
+        } else {
+            guard let av = eval(l) else { return nil }
+            a = av
+        }
         if case .constant(.bool(let x)) = a, x == decide { return .constant(.bool(decide)) }
-        guard let b = eval(r) else { return nil }
+        let b: VecValue
+        if let la = level(a), kind(a) == .bool, let right = comparison(r) {
+            guard let (op, x, y) = right else { return nil }
+            if case .column(let xc) = x, xc.kind == .int, xc.level == la, case .constant(.int(let q)) = y {
+                // The left column handed over, so that a fresh one is written over.
+                guard case .column(let ca) = consume a else { return nil }
+                return compareInPass(ca, xc, op, q, decide: decide)
+            }
+            guard let v = compared(op, x, y) else { return nil }
+            b = v
+        } else {
+            guard let v = eval(r) else { return nil }
+            b = v
+        }
+        return combine(a, b, decide: decide)
+    }
+
+    /// The operator and the evaluated operands of `ir` when it is a comparison; `.some(nil)`
+    /// when an operand is not covered.
+    mutating func comparison(_ ir: IR) -> (BinaryOp, VecValue, VecValue)?? {
+        guard case .binary(let op, let l, let r) = ir, op == .lt || op == .le || op == .gt || op == .ge || op == .eq || op == .ne else {
+            return nil
+        }
+        guard let x = eval(l), let y = eval(r) else { return .some(nil) }
+        return .some((op, x, y))
+    }
+
+    /// A comparison of evaluated operands, as `binary` gives it.
+    func compared(_ op: BinaryOp, _ x: VecValue, _ y: VecValue) -> VecValue? {
+        if case .allUnknown = x { return .allUnknown }
+        if case .allUnknown = y { return .allUnknown }
+        return relationColumns(op, x, y)
+    }
+
+    /// `a && b` (`decide` false) or `a || b` of evaluated operands.
+    func combine(_ a: consuming VecValue, _ b: consuming VecValue, decide: Bool) -> VecValue? {
         func known(_ v: VecValue) -> Bool?? {
             switch v {
             case .constant(.bool(let x)): return .some(x)
@@ -439,16 +505,54 @@ struct VecEvaluator {
         }
         guard let lv = join(level(a), level(b)), kind(a) ?? .bool == .bool, kind(b) ?? .bool == .bool,
               let ca = materialize(consume a, lv, hint: .bool), let cb = materialize(consume b, lv, hint: .bool) else { return nil }
-        let d: Int64 = decide ? 1 : 0, nd: Int64 = decide ? 0 : 1
         // The operands are handed over (nothing here holds them after), so a fresh one is
         // written over rather than copied.
         let errors = ca.unknownIsError && cb.unknownIsError, missing = ca.unknownIsMissing && cb.unknownIsMissing
-        return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in
-            if p != U && (p != 0) == decide { return d }
-            if q != U && (q != 0) == decide { return d }
-            if p == U || q == U { return U }
-            return nd
+        if decide {
+            return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in Self.or(p, q) }
         }
+        return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in Self.and(p, q) }
+    }
+
+    // Bool rows are 0, 1 or unknown (the least Int64, only its sign bit set): `&&` and `||` as
+    // CEL gives them (the deciding value wins over an unknown) in bit operations, without
+    // branches or 64-bit compares, so that the loops vectorize.
+
+    /// 0 when either is 0; else unknown when either is; else 1.
+    @inline(__always)
+    static func and(_ p: Int64, _ q: Int64) -> Int64 {
+        let both = (p | Int64(bitPattern: UInt64(bitPattern: p) >> 63)) & (q | Int64(bitPattern: UInt64(bitPattern: q) >> 63)) & 1
+        return (0 &- both) & ((p & q & 1) | ((p | q) & U))
+    }
+
+    /// 1 when either is 1; else unknown when either is; else 0.
+    @inline(__always)
+    static func or(_ p: Int64, _ q: Int64) -> Int64 {
+        let one = (p | q) & 1
+        return one | ((p | q) & U & ~(0 &- one))
+    }
+
+    /// `a && (x op q)` (`decide` false) or `a || (x op q)` over bool column `a` and int column
+    /// `x` of the same rows: what `logic` gives with the comparison's column (`relationColumns`),
+    /// in one pass.
+    func compareInPass(_ a: consuming VecColumn, _ x: VecColumn, _ op: BinaryOp, _ q: Int64, decide: Bool) -> VecValue {
+        switch op {
+        case .lt: return compareInPass(a, x, decide: decide) { $0 < q }
+        case .le: return compareInPass(a, x, decide: decide) { $0 <= q }
+        case .gt: return compareInPass(a, x, decide: decide) { $0 > q }
+        case .ge: return compareInPass(a, x, decide: decide) { $0 >= q }
+        case .eq: return compareInPass(a, x, decide: decide) { $0 == q }
+        default: return compareInPass(a, x, decide: decide) { $0 != q }
+        }
+    }
+
+    @inline(__always)
+    func compareInPass(_ a: consuming VecColumn, _ x: VecColumn, decide: Bool, _ holds: (Int64) -> Bool) -> VecValue {
+        let errors = a.unknownIsError && x.unknownIsError, missing = a.unknownIsMissing && x.unknownIsMissing
+        if decide {
+            return zip(a, x, .bool, errors: errors, missing: missing) { p, v in Self.or(p, v == U ? U : (holds(v) ? 1 : 0)) }
+        }
+        return zip(a, x, .bool, errors: errors, missing: missing) { p, v in Self.and(p, v == U ? U : (holds(v) ? 1 : 0)) }
     }
 
     mutating func cond(_ c: IR, _ a: IR, _ b: IR) -> VecValue? {
@@ -559,10 +663,11 @@ struct VecEvaluator {
 
     /// A table by code id; an id outside the list (which the survey reader never stores) is unknown.
     func lookup(_ c: VecColumn, _ table: [Int64]) -> VecValue {
-        let n = Int64(table.count)
+        let n = UInt64(table.count)
         return table.withUnsafeBufferPointer { t in
             map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { x in
-                x >= 0 && x < n ? t[Int(x)] : U
+                // Unknown and negative ids are past the table as unsigned numbers.
+                UInt64(bitPattern: x) < n ? t[Int(x)] : U
             }
         }
     }

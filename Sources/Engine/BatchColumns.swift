@@ -169,8 +169,14 @@ final class BatchColumns: VectorHost {
         // Only survey fields are present exactly when their cell is; derived ones may be nil
         // for an error, which the kernels leave unknown.
         guard case .survey(let i) = origin else { return nil }
-        let present = table.presence(i)
-        let values = (0..<table.count).map { r -> Int64 in present(r) ? 1 : 0 }
+        let values: [Int64]
+        if case .text = table.fields[i].type {
+            let present = table.presence(i)
+            values = (0..<table.count).map { r -> Int64 in present(r) ? 1 : 0 }
+        } else {
+            // A field stored as a value is present unless absent: no call per row.
+            values = table.values[i].map { $0 == RecordTable.absent ? 0 : 1 }
+        }
         return VecColumn(level: level, kind: .bool, values: values)
     }
 

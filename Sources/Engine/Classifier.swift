@@ -153,12 +153,18 @@ public final class Classifier {
     }
 
     public func classify(_ batch: SurveyBatch) -> [HouseholdOutcome] {
+        classifyBatch(batch).allOutcomes()
+    }
+
+    /// The batch classified, the households decided over columns kept as columns (for output
+    /// that reads them from there: `ClassifiedBatch.row`).
+    public func classifyBatch(_ batch: SurveyBatch) -> ClassifiedBatch {
         generation &+= 1
         let fields = BatchFields(batch)
         // Explanations are rendered household by household; without them the batch is
         // classified over columns (`classifyColumns`), with the same results.
         if !withReasons && useColumns, let out = classifyColumns(batch, fields: fields) { return out }
-        return classifyEach(batch, fields: fields)
+        return ClassifiedBatch(batch: batch, fields: fields, outcomes: classifyEach(batch, fields: fields))
     }
 
     /// The batch household by household, as `classify(household:of:)`.

@@ -8,6 +8,8 @@ struct ColumnDecision {
     /// (missing, an error, undecided), or their classification is a rejection.
     var needsScalar: [Bool]
     var deprived: [[Int64]]
+    /// Bit i: deprived in indicator i; empty when there are more than 64 indicators.
+    var deprivedBits: [UInt64]
     var deprivationCount: [Int64]
     var incomeBelowLine: [Int64]
     /// Index of the household's status in `statusCodes`.
@@ -23,7 +25,7 @@ extension Classifier {
     /// Classifies the batch stage by stage over columns, and one by one only the households
     /// the columns cannot decide exactly. Nil when no rule set of the batch can be evaluated
     /// over columns (the caller then classifies every household one by one).
-    func classifyColumns(_ batch: SurveyBatch, fields: BatchFields) -> [HouseholdOutcome]? {
+    func classifyColumns(_ batch: SurveyBatch, fields: BatchFields) -> ClassifiedBatch? {
         let n = batch.households.count
         guard n > 0 else { return nil }
         var references: [CivilDate] = []
@@ -36,22 +38,28 @@ extension Classifier {
         // rule set the kernels do not cover, go one by one.
         var groups: [(CompiledRuleSet, [Value])] = []
         var sizes: [Int] = []
-        var groupOf = [Int](repeating: -1, count: n)
+        var groupOf = [Int32](repeating: -1, count: n)
         for h in 0..<n {
             let ref = referenceDate(batch, h, reviewField: fields.reviewDate)
             references.append(ref)
+            // Households of one reference date share its rule set and parameter values.
+            if h > 0, ref == references[h - 1] {
+                groupOf[h] = groupOf[h - 1]
+                if groupOf[h] >= 0 { sizes[Int(groupOf[h])] += 1 }
+                continue
+            }
             guard case .success(let r) = rules(on: ref), !columnsUnsupported.contains(ObjectIdentifier(r.0)) else { continue }
             // Most households share the previous household's group.
-            if h > 0, groupOf[h - 1] >= 0, groups[groupOf[h - 1]].0 === r.0, Self.sameValues(groups[groupOf[h - 1]].1, r.1) {
+            if h > 0, groupOf[h - 1] >= 0, groups[Int(groupOf[h - 1])].0 === r.0, Self.sameValues(groups[Int(groupOf[h - 1])].1, r.1) {
                 groupOf[h] = groupOf[h - 1]
-                sizes[groupOf[h]] += 1
+                sizes[Int(groupOf[h])] += 1
             } else if let g = groups.firstIndex(where: { $0.0 === r.0 && Self.sameValues($0.1, r.1) }) {
-                groupOf[h] = g
+                groupOf[h] = Int32(g)
                 sizes[g] += 1
             } else {
                 groups.append(r)
                 sizes.append(1)
-                groupOf[h] = groups.count - 1
+                groupOf[h] = Int32(groups.count - 1)
             }
         }
         let referenceDays = references.map(\.dayNumber)
@@ -67,67 +75,36 @@ extension Classifier {
         }
         guard decisions.contains(where: { $0 != nil }) else { return nil }
 
-        let table = batch.households
-        let noMembers = groups.map { emptyMemberLists($0.0.indicators.count) }
-        let activations = groups.map { activation($0.0, batch) }
-        var out: [HouseholdOutcome] = []
-        out.reserveCapacity(n)
-        var scalar = 0
-        // The decision of the current group, taken out of `decisions` only when the group
-        // changes (a copy per household would retain each of its arrays).
-        var current = -1
-        var patterns: [[Bool]?] = [], patternsOf = -1
-        var d = ColumnDecision(needsScalar: [], deprived: [], deprivationCount: [], incomeBelowLine: [], status: [],
-                               statusCodes: [], unknownIndicators: [:], newlyEscaped: nil)
+        // Households the columns decided keep their group; the others are classified here,
+        // their outcomes in household order, and point at them (`ClassifiedBatch.slot`).
+        var kept: [ClassifiedBatch.Group] = []
+        var keptIndex = [Int32](repeating: -1, count: groups.count)
+        var outcomes: [HouseholdOutcome] = []
         for h in 0..<n {
-            let g = groupOf[h]
-            if g >= 0, g != current, let next = decisions[g] {
-                d = next
-                current = g
-            }
-            guard g >= 0, g == current, !d.needsScalar[h] else {
-                scalar += 1
-                out.append(classify(household: h, of: batch, fields: fields))
-                continue
-            }
-            // Households with the same deprivations share one array (few patterns per batch).
-            let nIndicators = d.deprived.count
-            let deprived: [Bool]
-            if nIndicators <= 12 {
-                var key = 0
-                for i in 0..<nIndicators where d.deprived[i][h] == 1 { key |= 1 << i }
-                if patternsOf != current || patterns.count != 1 << nIndicators {
-                    patterns = [[Bool]?](repeating: nil, count: 1 << nIndicators)
-                    patternsOf = current
+            let g = Int(groupOf[h])
+            if g >= 0, let d = decisions[g], !d.needsScalar[h] {
+                if keptIndex[g] < 0 {
+                    keptIndex[g] = Int32(kept.count)
+                    kept.append(ClassifiedBatch.Group(rules: groups[g].0, decision: d, areaTexts: Self.codeTexts(groups[g].0, fields.area),
+                                                      noMembers: emptyMemberLists(groups[g].0.indicators.count)))
                 }
-                if let shared = patterns[key] {
-                    deprived = shared
-                } else {
-                    var made = [Bool](repeating: false, count: nIndicators)
-                    for i in 0..<nIndicators { made[i] = key & (1 << i) != 0 }
-                    patterns[key] = made
-                    deprived = made
-                }
+                groupOf[h] = keptIndex[g]
             } else {
-                var made = [Bool](repeating: false, count: nIndicators)
-                for i in 0..<nIndicators { made[i] = d.deprived[i][h] == 1 }
-                deprived = made
+                outcomes.append(classify(household: h, of: batch, fields: fields))
+                groupOf[h] = -Int32(outcomes.count)
             }
-            var area = ""
-            if let f = fields.area, let c = table.code(f, h) { area = activations[g].householdCodeText(f, Int(c)) }
-            out.append(.classified(HouseholdResult(
-                householdID: fields.householdID.flatMap { table.text($0, h) } ?? "?",
-                village: fields.village.flatMap { table.text($0, h) } ?? "",
-                area: area, referenceDate: references[h], rules: groups[g].0, status: d.statusCodes[Int(d.status[h])],
-                deprivationCount: Int(d.deprivationCount[h]), incomeBelowLine: d.incomeBelowLine[h] == 1,
-                deprived: deprived, unknownIndicators: d.unknownIndicators.isEmpty ? [] : d.unknownIndicators[h] ?? [], deprivedMembers: noMembers[g],
-                newlyEscaped: d.newlyEscaped.map { $0[h] == 1 } ?? false, incomeAmount: nil, incomeLine: nil,
-                scoreAmount: nil, scoreLine: nil, reasons: [], memberIDSource: fields.memberIDs,
-                memberRows: batch.memberRanges[h])))
         }
         columnHouseholds += n
-        scalarHouseholds += scalar
-        return out
+        scalarHouseholds += outcomes.count
+        return ClassifiedBatch(batch: batch, fields: fields, slot: groupOf, groups: kept, outcomes: outcomes, references: references)
+    }
+
+    /// The text of each code of household field `f` (what `HouseholdActivation.householdCodeText`
+    /// gives), without binding an activation to the batch.
+    static func codeTexts(_ rules: CompiledRuleSet, _ f: Int?) -> [String] {
+        let schema = rules.environment.schema
+        guard let f, f < schema.households.count, case .code(let list) = schema.households[f].type else { return [] }
+        return schema.codeLists[list]?.codes ?? []
     }
 
     /// Parameter arrays of the same dates share a buffer (`rules(on:)`); equal values otherwise.
@@ -179,11 +156,30 @@ extension Classifier {
         // A requirement matters only where its field is empty: there a condition that holds
         // (a rejection) sends the household back, and so does an unknown condition unless it
         // is certainly an error (which the scalar path reads as "not required").
+        // Fields often share a condition (the dwelling's parts, a child's measures): one column
+        // per condition text and level.
+        var conditions: [VecLevel: [String: VecColumn]] = [:]
         func requirement(_ req: CompiledRequirement, _ level: VecLevel, _ table: RecordTable) -> Bool {
-            guard let col = boolColumn(req.program, level) else { return false }
-            let v = col.values, lax = !col.unknownIsError, present = table.presence(req.fieldIndex)
-            for r in 0..<v.count where (v[r] == 1 || (v[r] == U && lax)) && !present(r) {
-                needs[level == .household ? r : Int(owner[r])] = true
+            let col: VecColumn
+            if let known = conditions[level]?[req.program.source] {
+                col = known
+            } else {
+                guard let made = boolColumn(req.program, level) else { return false }
+                conditions[level, default: [:]][req.program.source] = made
+                col = made
+            }
+            let v = col.values, lax = !col.unknownIsError
+            func send(_ r: Int) { needs[level == .household ? r : Int(owner[r])] = true }
+            if case .text = table.fields[req.fieldIndex].type {
+                let present = table.presence(req.fieldIndex)
+                for r in 0..<v.count where (v[r] == 1 || (v[r] == U && lax)) && !present(r) { send(r) }
+                return true
+            }
+            // A field stored as a value is present unless absent: no call per row.
+            table.values[req.fieldIndex].withUnsafeBufferPointer { field in
+                v.withUnsafeBufferPointer { v in
+                    for r in 0..<v.count where (v[r] == 1 || (v[r] == U && lax)) && field[r] == RecordTable.absent { send(r) }
+                }
             }
             return true
         }
@@ -208,15 +204,20 @@ extension Classifier {
                 missingOnly = col.unknownIsMissing
                 values = [Int64](repeating: 0, count: nH)
                 before = [Bool](repeating: false, count: nH)
-                let ranges = c.memberRanges
-                col.values.withUnsafeBufferPointer { v in
-                    for h in 0..<nH {
-                        var r: Int64 = 0
-                        for m in ranges[h] {
-                            if v[m] == U { before[h] = r == 1; r = U; break }
-                            if v[m] != 0 { r = 1 }
+                c.memberRanges.withUnsafeBufferPointer { ranges in
+                    col.values.withUnsafeBufferPointer { v in
+                        values.withUnsafeMutableBufferPointer { values in
+                            before.withUnsafeMutableBufferPointer { before in
+                                for h in 0..<nH {
+                                    var r: Int64 = 0
+                                    for m in ranges[h] {
+                                        if v[m] == U { before[h] = r == 1; r = U; break }
+                                        if v[m] != 0 { r = 1 }
+                                    }
+                                    values[h] = r
+                                }
+                            }
                         }
-                        values[h] = r
                     }
                 }
             } else {
@@ -239,15 +240,27 @@ extension Classifier {
             deprived.append(values)
         }
         c.deprived = deprived.map { VecColumn(level: .household, kind: .bool, values: $0) }
+        // Indicator by indicator (a pass over each column): the count is unknown once an
+        // indicator is. Bit i of a household: deprived in indicator i (for writers; up to 64
+        // indicators). A household with an unknown indicator goes one by one (`needs`), so its
+        // bits are never read.
         var count = [Int64](repeating: 0, count: nH)
-        for h in 0..<nH {
-            var k: Int64 = 0
-            for i in 0..<deprived.count {
-                let x = deprived[i][h]
-                if x == U { k = U; break }
-                k += x
+        let withBits = deprived.count <= 64
+        var deprivedBits = [UInt64](repeating: 0, count: withBits ? nH : 0)
+        count.withUnsafeMutableBufferPointer { k in
+            deprivedBits.withUnsafeMutableBufferPointer { bits in
+                for (i, column) in deprived.enumerated() {
+                    column.withUnsafeBufferPointer { x in
+                        for h in 0..<nH {
+                            let v = x[h], sum = k[h]
+                            k[h] = v == U || sum == U ? U : sum + v
+                        }
+                        if withBits {
+                            for h in 0..<nH { bits[h] |= UInt64(truncatingIfNeeded: x[h] & 1) << UInt64(i) }
+                        }
+                    }
+                }
             }
-            count[h] = k
         }
         c.deprivations = VecColumn(level: .household, kind: .int, values: count)
 
@@ -310,7 +323,7 @@ extension Classifier {
                 newlyEscaped = col.values
             }
         }
-        return ColumnDecision(needsScalar: needs, deprived: deprived, deprivationCount: count, incomeBelowLine: below.values,
+        return ColumnDecision(needsScalar: needs, deprived: deprived, deprivedBits: deprivedBits, deprivationCount: count, incomeBelowLine: below.values,
                               status: status, statusCodes: statusCodes, unknownIndicators: unknownIndicators,
                               newlyEscaped: newlyEscaped)
     }

@@ -18,7 +18,13 @@ public struct ClassificationWriter {
 
     /// The header line (CSV only), once the first result fixes the indicator columns.
     public mutating func header(for first: HouseholdResult) -> String? {
-        indicatorIDs = first.rules.ruleSet.indicators.map(\.id)
+        header(for: first.rules)
+    }
+
+    /// The header line (CSV only), with the indicator columns of `rules` (those of the first
+    /// household classified).
+    public mutating func header(for rules: CompiledRuleSet) -> String? {
+        indicatorIDs = rules.ruleSet.indicators.map(\.id)
         guard format == .csv else { return nil }
         var cols = ["household_id", "village", "area", "status", "deprivation_count", "income_below_line"]
         cols += indicatorIDs!.map { "d_" + $0 }
@@ -37,14 +43,7 @@ public struct ClassificationWriter {
             out.append(contentsOf: row(r).utf8)
             return
         }
-        if indicatorIDs == nil { _ = header(for: r) }
-        let key = ObjectIdentifier(r.rules)
-        if columnsOf?.rules != key {
-            let own = r.rules.ruleSet.indicators.map(\.id)
-            if own != indicatorIDs! { mismatchedRuleSets.insert(r.rules.ruleSet.reference) }
-            columnsOf = (key, indicatorIDs!.map { own.firstIndex(of: $0) ?? -1 },
-                         Array(CSVText.cell(r.rules.ruleSet.reference).utf8))
-        }
+        matchColumns(r.rules)
         let comma = UInt8(ascii: ","), zero = UInt8(ascii: "0"), one = UInt8(ascii: "1")
         CSVText.appendCell(r.householdID, to: &out)
         out.append(comma)
@@ -61,6 +60,150 @@ public struct ClassificationWriter {
         for i in columnsOf!.indicators {
             out.append(comma)
             if i >= 0 && !(!unknown.isEmpty && unknown.contains(i)) { out.append(r.deprived[i] ? one : zero) }
+        }
+        out.append(comma)
+        out.append(r.newlyEscaped ? one : zero)
+        out.append(comma)
+        out.append(contentsOf: columnsOf!.reference)
+        out.append(10)
+    }
+
+    /// Sets `columnsOf` for a household classified under `rules` (the header's columns are
+    /// those of the first household).
+    @inline(__always)
+    private mutating func matchColumns(_ rules: CompiledRuleSet) {
+        if indicatorIDs == nil { _ = header(for: rules) }
+        let key = ObjectIdentifier(rules)
+        if columnsOf?.rules != key {
+            let own = rules.ruleSet.indicators.map(\.id)
+            if own != indicatorIDs! { mismatchedRuleSets.insert(rules.ruleSet.reference) }
+            columnsOf = (key, indicatorIDs!.map { own.firstIndex(of: $0) ?? -1 },
+                         Array(CSVText.cell(rules.ruleSet.reference).utf8))
+        }
+    }
+
+    /// Appends the rows of every household of `batch` classified, as `appendRow` of each
+    /// outcome would; the households decided over columns are read from the columns (CSV).
+    public mutating func appendRows(_ batch: ClassifiedBatch, to out: inout [UInt8]) {
+        guard format == .csv else {
+            for case .classified(let r) in batch.allOutcomes() { appendRow(r, to: &out) }
+            return
+        }
+        // The cells that depend on a group's rule set, as bytes once per batch: status and area
+        // by code, each indicator column's indicator, the rule set's reference; and the most
+        // bytes of a row after its texts.
+        struct GroupCells {
+            var status: [[UInt8]]
+            var area: [[UInt8]]
+            var indicators: [Int]
+            var reference: [UInt8]
+            var tailBound: Int
+            /// When the columns are the rule set's indicators in its order (nearly always): the
+            /// bytes of four indicator cells (`,0,1,1,0`) by their four deprivation bits.
+            var fours: [UInt64]?
+        }
+        var groups: [GroupCells?] = Array(repeating: nil, count: batch.groupCount)
+        func cells(_ g: Int) -> GroupCells {
+            if let c = groups[g] { return c }
+            matchColumns(batch.rules(ofGroup: g))
+            let status = batch.statusCodes(ofGroup: g).map { Array(CSVText.cell($0).utf8) }
+            let area = batch.areaTexts(ofGroup: g).map { Array(CSVText.cell($0).utf8) }
+            let indicators = columnsOf!.indicators, reference = columnsOf!.reference
+            let bound = (area.map(\.count).max() ?? 0) + (status.map(\.count).max() ?? 0) + 2 * indicators.count + reference.count + 40
+            var fours: [UInt64]?
+            if indicators.count <= 64, indicators.elementsEqual(0..<indicators.count) {
+                fours = (0..<16).map { (bits: Int) -> UInt64 in
+                    var word: UInt64 = 0
+                    for k in 0..<4 {
+                        let digit = UInt64(bits >> k & 1) + UInt64(UInt8(ascii: "0"))
+                        word |= (UInt64(UInt8(ascii: ",")) | digit << 8) << (16 * UInt64(k))
+                    }
+                    return word
+                }
+            }
+            let c = GroupCells(status: status, area: area, indicators: indicators, reference: reference, tailBound: bound, fours: fours)
+            groups[g] = c
+            return c
+        }
+        let table = batch.batch.households
+        let idField = batch.householdIDField, villageField = batch.villageField, areaField = batch.areaField
+        let comma = UInt8(ascii: ","), zero = UInt8(ascii: "0"), one = UInt8(ascii: "1")
+        var bytes = RowBytes(capacity: batch.count * 96 + 256)
+        defer { bytes.free() }
+        var scalarRow: [UInt8] = []
+        var current = -1
+        var g = GroupCells(status: [], area: [], indicators: [], reference: [], tailBound: 0, fours: nil)
+        for h in 0..<batch.count {
+            if let o = batch.scalarOutcome(h) {
+                if case .classified(let r) = o {
+                    scalarRow.removeAll(keepingCapacity: true)
+                    appendRow(r, to: &scalarRow)
+                    bytes.put(scalarRow)
+                }
+                continue
+            }
+            guard let x = batch.cells(h) else {
+                scalarRow.removeAll(keepingCapacity: true)
+                appendColumnRow(batch.row(h), to: &scalarRow)
+                bytes.put(scalarRow)
+                continue
+            }
+            // Most batches have one group: its cells are taken out of `groups` only when the
+            // group changes (a copy per row would retain each of its arrays).
+            if x.group != current {
+                g = cells(x.group)
+                current = x.group
+            }
+            bytes.putCell(idField.flatMap { table.text($0, h) } ?? "?")
+            bytes.reserve(1)
+            bytes.put(comma)
+            if let f = villageField, let v = table.text(f, h) { bytes.putCell(v) }
+            bytes.reserve(g.tailBound)
+            bytes.put(comma)
+            if let f = areaField, let c = table.code(f, h), c >= 0, Int(c) < g.area.count { bytes.put(g.area[Int(c)]) }
+            bytes.put(comma)
+            bytes.put(g.status[x.status])
+            bytes.put(comma)
+            bytes.putInt(x.deprivationCount)
+            bytes.put(comma)
+            bytes.put(x.incomeBelowLine ? one : zero)
+            var first = 0
+            if let fours = g.fours, x.unknown == 0 {
+                // Four cells a store; the rest one by one below.
+                first = g.indicators.count / 4 * 4
+                for k in Swift.stride(from: 0, to: first, by: 4) { bytes.putWord(fours[Int(x.deprived >> UInt64(k) & 15)]) }
+            }
+            for i in g.indicators[first...] {
+                bytes.put(comma)
+                if i >= 0 && x.unknown & (1 << UInt64(i)) == 0 { bytes.put(x.deprived & (1 << UInt64(i)) != 0 ? one : zero) }
+            }
+            bytes.put(comma)
+            bytes.put(x.newlyEscaped ? one : zero)
+            bytes.put(comma)
+            bytes.put(g.reference)
+            bytes.put(10)
+        }
+        out.append(contentsOf: UnsafeBufferPointer(start: bytes.base, count: bytes.count))
+    }
+
+    /// The row of a household decided over columns, from its `ColumnRow`.
+    private mutating func appendColumnRow(_ r: ColumnRow, to out: inout [UInt8]) {
+        matchColumns(r.rules)
+        let comma = UInt8(ascii: ","), zero = UInt8(ascii: "0"), one = UInt8(ascii: "1")
+        CSVText.appendCell(r.householdID, to: &out)
+        out.append(comma)
+        CSVText.appendCell(r.village, to: &out)
+        out.append(comma)
+        CSVText.appendCell(r.area, to: &out)
+        out.append(comma)
+        CSVText.appendCell(r.status, to: &out)
+        out.append(comma)
+        CSVText.appendInt(r.deprivationCount, to: &out)
+        out.append(comma)
+        out.append(r.incomeBelowLine ? one : zero)
+        for i in columnsOf!.indicators {
+            out.append(comma)
+            if i >= 0, let d = r.deprived(i) { out.append(d ? one : zero) }
         }
         out.append(comma)
         out.append(r.newlyEscaped ? one : zero)
@@ -115,6 +258,82 @@ public struct ClassificationWriter {
     }
 }
 
+/// Rows written in place through a pointer: a row of many small cells costs a store a byte,
+/// not an array append a cell. Callers reserve before putting (`put` does not grow).
+struct RowBytes {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    func free() { base.deallocate() }
+
+    /// Room for `n` more bytes.
+    @inline(__always)
+    mutating func reserve(_ n: Int) {
+        guard count + n > capacity else { return }
+        let c = max(capacity * 2, count + n)
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        grown.initialize(from: base, count: count)
+        base.deallocate()
+        base = grown
+        capacity = c
+    }
+
+    @inline(__always)
+    mutating func put(_ b: UInt8) {
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let p = bytes.baseAddress else { return }
+        (base + count).initialize(from: p, count: bytes.count)
+        count += bytes.count
+    }
+
+    /// Puts the eight bytes of `word`, lowest first (room reserved).
+    @inline(__always)
+    mutating func putWord(_ word: UInt64) {
+        UnsafeMutableRawPointer(base + count).storeBytes(of: word.littleEndian, as: UInt64.self)
+        count += 8
+    }
+
+    /// Puts `bytes`, reserving room for them.
+    mutating func put(_ bytes: [UInt8]) {
+        reserve(bytes.count)
+        bytes.withUnsafeBufferPointer { put($0) }
+    }
+
+    /// Puts the digits of `v` (room reserved: at most 20 bytes).
+    @inline(__always)
+    mutating func putInt(_ v: Int) {
+        if v >= 0 && v < 10 {
+            put(UInt8(ascii: "0") + UInt8(v))
+        } else {
+            for b in String(v).utf8 { put(b) }
+        }
+    }
+
+    /// Puts `CSVText.cell(s)`, reserving room for it; the text's bytes as they are when it
+    /// needs neither a formula guard nor quotes (almost always).
+    mutating func putCell(_ s: String) {
+        var s = s
+        let plain = s.withUTF8 { b -> Bool in
+            guard CSVText.isPlain(b) else { return false }
+            reserve(b.count)
+            put(b)
+            return true
+        }
+        if !plain { put(Array(CSVText.cell(s).utf8)) }
+    }
+}
+
 /// RFC 4180 cells that are safe to open in a spreadsheet: a cell that starts like a formula
 /// (`=`, `+`, `-`, `@`) and is not a number is prefixed with `'` so it stays text.
 public enum CSVText {
@@ -135,14 +354,22 @@ public enum CSVText {
     public static func appendCell(_ s: String, to out: inout [UInt8]) {
         var s = s
         let plain = s.withUTF8 { b -> Bool in
-            if let first = b.first, first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: "@") {
-                return false
-            }
-            for c in b where c == UInt8(ascii: ",") || c == UInt8(ascii: "\"") || c == 10 || c == 13 { return false }
+            guard isPlain(b) else { return false }
             out.append(contentsOf: b)
             return true
         }
         if !plain { out.append(contentsOf: cell(s).utf8) }
+    }
+
+    /// Whether text `b` is its own cell: no formula guard (`cell`'s first characters), nothing
+    /// to quote.
+    @inline(__always)
+    static func isPlain(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        if let first = b.first, first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: "@") {
+            return false
+        }
+        for c in b where c == UInt8(ascii: ",") || c == UInt8(ascii: "\"") || c == 10 || c == 13 { return false }
+        return true
     }
 
     /// Appends the decimal digits of `v`.

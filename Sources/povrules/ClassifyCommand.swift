@@ -42,25 +42,20 @@ struct ClassifyCommand: ParsableCommand {
         // Each worker formats its batch's rows with the columns of the batch's first household;
         // when those are the output's columns (the first household's overall, nearly always)
         // the bytes are the same as formatting here, so they are written as they are.
-        try run.forEachBatch(prepare: { outcomes in
+        try run.forEachClassified(prepare: { batch in
             var own = ClassificationWriter(format: format)
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(outcomes.count * 96)
-            for case .classified(let r) in outcomes { own.appendRow(r, to: &bytes) }
+            bytes.reserveCapacity(batch.count * 96)
+            own.appendRows(batch, to: &bytes)
             return FormattedRows(bytes: bytes, columns: own.indicatorIDs, mismatched: own.mismatchedRuleSets)
-        }) { outcomes, rows in
+        }) { batch, rows in
             guard rows.columns != nil else { return }  // no household of the batch was classified
-            if writer.indicatorIDs == nil {
-                for case .classified(let r) in outcomes {
-                    if let h = writer.header(for: r) { sink.write(h) }
-                    break
-                }
-            }
+            if writer.indicatorIDs == nil, let rules = batch.firstClassifiedRules, let h = writer.header(for: rules) { sink.write(h) }
             if rows.columns == writer.indicatorIDs {
                 sink.write(bytes: rows.bytes)
                 mismatched.formUnion(rows.mismatched)
             } else {
-                sink.append { out in for case .classified(let r) in outcomes { writer.appendRow(r, to: &out) } }
+                sink.append { out in writer.appendRows(batch, to: &out) }
             }
         }
         sink.close()

@@ -75,9 +75,18 @@ final class SurveyRun {
 
     /// Like `forEachOutcome`, a batch at a time, with a step that runs on the worker right after
     /// the batch is classified (formatting its output, say), so that this thread only writes.
-    func forEachBatch<P>(prepare: @escaping ([HouseholdOutcome]) -> P,
-                         _ body: ([HouseholdOutcome], P) throws -> Void) throws {
-        try forEachClassifiedBatch(state: {}, prepare: { _, _, outcomes in (outcomes, prepare(outcomes)) }) { try body($0.0, $0.1) }
+    /// The batches are as the classifier gives them: the households decided over columns are
+    /// not made into outcomes (`ClassifiedBatch`), for output that reads them from the columns.
+    func forEachClassified<P>(prepare: @escaping (ClassifiedBatch) -> P, _ body: (ClassifiedBatch, P) throws -> Void) throws {
+        try inParallel({ worker, batch in
+            let classified = worker.classifyBatch(batch)
+            return (classified, prepare(classified))
+        }) { _, done in
+            let classified = done.0
+            for case .rejected(let r) in classified.scalarOutcomes { engineRejected.append(r) }
+            for (status, n) in classified.statusCounts() { count(status: status, n) }
+            try body(classified, done.1)
+        }
     }
 
     private func emit(_ outcomes: [HouseholdOutcome], _ body: (HouseholdOutcome) throws -> Void) throws {
@@ -89,18 +98,20 @@ final class SurveyRun {
 
     private func count(_ outcome: HouseholdOutcome) {
         switch outcome {
-        case .classified(let r):
-            classified += 1
-            let status = r.status
-            for i in 0..<statusTally.count where statusTally[i].status == status {
-                statusTally[i].count += 1
-                return
-            }
-            if !classOrder.contains(status) { classOrder.append(status) }
-            statusTally.append((status, 1))
-        case .rejected(let r):
-            engineRejected.append(r)
+        case .classified(let r): count(status: r.status, 1)
+        case .rejected(let r): engineRejected.append(r)
         }
+    }
+
+    /// `n` more households classified with `status`.
+    private func count(status: String, _ n: Int) {
+        classified += n
+        for i in 0..<statusTally.count where statusTally[i].status == status {
+            statusTally[i].count += n
+            return
+        }
+        if !classOrder.contains(status) { classOrder.append(status) }
+        statusTally.append((status, n))
     }
 
     /// Classifies batch by batch, for commands that also read the survey rows of the households

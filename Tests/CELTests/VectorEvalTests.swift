@@ -189,6 +189,9 @@ final class ColumnFixture: VectorHost, Activation {
         "m.age / 0 > 1 || h.flag_c || m.insured",
         "h.flag_c && m.age / 0 > 1 && !h.flag_a",
         "m.age > 3 && (h.flag_c || m.insured || m.age / 0 > 1) && !m.insured",
+        "m.insured && m.age > 40",
+        "m.age > 3 && m.age < 60 && m.months != 100",
+        "!m.insured || m.age <= 5",
     ]
 
     /// Expressions the kernels do not cover: they give no columns.
@@ -314,6 +317,26 @@ final class CachingColumns: VectorHost {
     func householdIntAgainstConstant(_ src: String) throws {
         let spurious = try VectorEvalTests.compare(src, level: .household, ColumnFixture())
         #expect(spurious == 0, "\(src)")
+    }
+
+    /// `a && x op n` and `a || x op n` (an int column against a number on the right) are
+    /// compared inside the `&&`/`||` pass: every operator, with `a` known, missing, an error,
+    /// and a column of the pass's own (written over).
+    @Test(arguments: ["m.insured && m.age == 16", "m.insured && m.age != 16", "m.insured || m.age < 5", "!m.insured || m.age <= 5",
+                      "m.insured && m.age > 40", "!m.insured && m.age >= params.min_age", "m.age / 0 > 1 && m.age > 3",
+                      "m.age / 0 > 1 || m.age <= 3", "m.level == 'upper' || m.months < params.limit",
+                      "m.age > 3 && m.age < 60 && m.months != 100", "(m.age > 3 || m.insured) && m.age < 60",
+                      "has(m.level) || m.age >= 70", "m.insured && m.age / 0 > 1", "m.age > 40 && m.insured",
+                      "m.age <= 5 || !m.insured", "m.age / 0 > 1 && m.insured", "m.months != 100 && (m.insured || m.age < 3)",
+                      "m.age == 16 || m.age == 90", "m.age >= 16 && h.flag_a", "m.age >= 16 && false", "m.age < 16 || true"])
+    func comparisonInsideLogic(_ src: String) throws {
+        _ = try VectorEvalTests.compare(src, level: .member, ColumnFixture())
+    }
+
+    @Test(arguments: ["h.flag_c && h.n > 2", "h.flag_b || h.n <= 0", "h.flag_a && h.n != 3 && h.n >= 1", "h.flag_c || h.n == 3",
+                      "h.n > 2 && h.flag_c", "h.n < 0 || h.flag_b", "h.n >= 1 && h.n != 3 && h.flag_a"])
+    func householdComparisonInsideLogic(_ src: String) throws {
+        _ = try VectorEvalTests.compare(src, level: .household, ColumnFixture())
     }
 
     /// A list element that is itself a computed column is read by each element's predicate:

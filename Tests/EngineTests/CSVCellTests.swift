@@ -1,4 +1,4 @@
-import Output
+@testable import Output
 import Testing
 
 /// `CSVText.appendCell` (the streaming path of `povrules classify`) writes the same bytes as
@@ -23,6 +23,27 @@ import Testing
             CSVText.appendInt(v, to: &out)
             #expect(out == Array(String(v).utf8))
         }
+    }
+
+    /// The in-place row buffer of `ClassificationWriter.appendRows` writes the same bytes as
+    /// the array appends, growing from a buffer too small for one cell.
+    @Test func rowBytesMatchArrayAppends() {
+        var bytes = RowBytes(capacity: 1)
+        defer { bytes.free() }
+        var expected: [UInt8] = []
+        for (k, s) in Self.cells.enumerated() {
+            bytes.putCell(s)
+            CSVText.appendCell(s, to: &expected)
+            bytes.reserve(21)
+            bytes.putInt(k * 1_000_003 - 7)
+            CSVText.appendInt(k * 1_000_003 - 7, to: &expected)
+            bytes.put(Array(s.utf8))
+            expected += Array(s.utf8)
+            bytes.reserve(8)
+            bytes.putWord(0x3132_3334_3536_3738 &+ UInt64(k))
+            expected += [0x38 + UInt8(k), 0x37, 0x36, 0x35, 0x34, 0x33, 0x32, 0x31]
+        }
+        #expect(Array(UnsafeBufferPointer(start: bytes.base, count: bytes.count)) == expected)
     }
 
     /// Quoted cells double every quote and keep the rest of the text, Vietnamese included.

@@ -1,6 +1,7 @@
 import CEL
 import Foundation
 @testable import Engine
+import Output
 import RuleModel
 import Survey
 import Testing
@@ -44,13 +45,28 @@ import Testing
         scalar.withReasons = false
         scalar.useColumns = false
         while let batch = try reader.next(maxHouseholds: batchSize) {
-            let a = columns.classify(batch), b = scalar.classify(batch)
+            let classified = columns.classifyBatch(batch)
+            let a = classified.allOutcomes(), b = scalar.classify(batch)
             #expect(a.count == b.count)
             for (x, y) in zip(a, b) {
                 if case .rejected = y { rejected += 1 }
                 let dx = describe(x), dy = describe(y)
                 #expect(dx == dy, "\(dir)")
             }
+            // CSV rows read from the columns are those of the outcomes.
+            var fromColumns = ClassificationWriter(format: .csv), fromOutcomes = ClassificationWriter(format: .csv)
+            var x: [UInt8] = [], y: [UInt8] = []
+            fromColumns.appendRows(classified, to: &x)
+            for case .classified(let r) in b { fromOutcomes.appendRow(r, to: &y) }
+            #expect(String(decoding: x, as: UTF8.self) == String(decoding: y, as: UTF8.self), "\(dir)")
+            #expect(fromColumns.mismatchedRuleSets == fromOutcomes.mismatchedRuleSets)
+            // The batch's status counts are those of its outcomes, in the order first seen.
+            var expected: [(String, Int)] = []
+            for case .classified(let r) in b {
+                if let i = expected.firstIndex(where: { $0.0 == r.status }) { expected[i].1 += 1 } else { expected.append((r.status, 1)) }
+            }
+            let counts = classified.statusCounts()
+            #expect(counts.map(\.status) == expected.map(\.0) && counts.map(\.count) == expected.map(\.1), "\(dir)")
         }
         #expect(scalar.columnHouseholds == 0)
         return (columns.columnHouseholds, columns.scalarHouseholds, rejected)
