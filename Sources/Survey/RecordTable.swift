@@ -26,14 +26,19 @@ public struct RecordTable: Sendable {
         var lastID = RecordTable.noText
 
         @inline(__always) mutating func append(_ text: String?, pool: inout [String]) {
-            guard let text else { ids.append(RecordTable.noText); return }
+            ids.append(id(of: text, pool: &pool))
+        }
+
+        /// The index of `text` in `pool`, adding it unless it is the last one stored.
+        @inline(__always) mutating func id(of text: String?, pool: inout [String]) -> Int32 {
+            guard let text else { return RecordTable.noText }
             let bits = unsafeBitCast(text, to: (UInt64, UInt64).self)
             if lastID == RecordTable.noText || bits != lastBits {
                 lastID = Int32(truncatingIfNeeded: pool.count)
                 lastBits = bits
                 pool.append(text)
             }
-            ids.append(lastID)
+            return lastID
         }
     }
     var lines: [Int32]
@@ -148,8 +153,23 @@ public struct RecordTable: Sendable {
     /// Appends `n` texts of field `field`, the i-th `text(i)`, for rows appended a column at a
     /// time (with `appendLines`).
     @inline(__always) mutating func appendTexts(_ field: Int, count n: Int, _ text: (Int) -> String?) {
+        guard n > 0 else { return }
+        // The ids in a scratch block, appended to the column at once.
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { scratch in
+            let ids = scratch.baseAddress!
+            textColumns.withUnsafeMutableBufferPointer { columns in
+                for i in 0..<n { ids[i] = columns[field].id(of: text(i), pool: &strings) }
+                columns[field].ids.append(contentsOf: UnsafeBufferPointer(start: ids, count: n))
+            }
+        }
+    }
+
+    /// Appends `text` `n` times to field `field` (a default, the household id of a household's
+    /// members), for rows appended a column at a time.
+    mutating func appendText(_ field: Int, _ text: String?, repeated n: Int) {
         textColumns.withUnsafeMutableBufferPointer { columns in
-            for i in 0..<n { columns[field].append(text(i), pool: &strings) }
+            let id = columns[field].id(of: text, pool: &strings)
+            columns[field].ids.append(contentsOf: repeatElement(id, count: n))
         }
     }
 

@@ -325,9 +325,10 @@ public final class SurveyReader {
         if let recorded {
             let ch = chunk
             for i in recorded {
-                members.csv.seek(fileOffset: ch.memberRecords[i], line: Int(ch.memberLines[i]))
+                let record = ch.memberRecords[i]
+                members.csv.seek(fileOffset: record.offset, line: Int(record.line))
                 _ = members.csv.next()
-                if ch.memberOrphans[i] { orphanMember() } else { takeMember() }
+                if record.orphan { orphanMember() } else { takeMember() }
             }
         } else if haveHid {
             let hidBytes = hidBuf
@@ -516,7 +517,14 @@ public final class SurveyReader {
     /// its columns are decoded.
     static let chunkHouseholds = 256
     private let chunk: ColumnChunk
+    /// The member ids of the household `scanHousehold` reads: those of up to 7 bytes (nearly
+    /// all) as one word each, bytes and length, in a plain list; longer ones in the set.
     @exclusivity(unchecked) private var chunkMemberIDs = MemberIDSet()
+    @exclusivity(unchecked) private var shortMemberIDs = UnsafeMutablePointer<UInt64>.allocate(capacity: 64)
+    @exclusivity(unchecked) private var shortMemberIDCount = 0
+    @exclusivity(unchecked) private var shortMemberIDCapacity = 64
+
+    deinit { shortMemberIDs.deallocate() }
 
     /// Reads up to `limit` household rows with their member rows, splitting them into cells
     /// only: which households are clean (their rows and their members' rows clean, the
@@ -547,33 +555,16 @@ public final class SurveyReader {
         let ch = chunk
         let hcsv = households.csv
         let line = hcsv.recordLine
-        let haveHid = households.householdIDBytes(into: &hidBuf)
-        var clean = haveHid && households.recordIsClean
-            && hidBuf.withUnsafeBufferPointer { SurveyText.isASCII($0.baseAddress!, $0.count) }
-            && (duplicateOf.isEmpty || duplicateOf[Int32(truncatingIfNeeded: line)] == nil)
+        // The household id: of a plain row, its cell as it is in the buffer (which keeps it
+        // while the members are read, from the other file); else unescaped into `hidBuf`.
+        let plainCell = hcsv.recordIsPlain ? households.rawHouseholdID() : nil
+        let haveHid = plainCell != nil || (!hcsv.recordIsPlain && households.householdIDBytes(into: &hidBuf))
         let firstRecord = ch.memberRecords.count, firstRow = ch.memberCells.count
-        chunkMemberIDs.removeAll()
-        if haveHid {
-            let hid = hidBuf
-            while true {
-                if !memberPending {
-                    guard members.nextRecord(blankRows: &blank) else { break }
-                    memberPending = true
-                }
-                let same = hid.withUnsafeBufferPointer { members.householdIDCellIs($0.baseAddress!, $0.count) }
-                guard let match = same ? true : members.householdIDMatches(hid) else {
-                    memberPending = false
-                    ch.addMemberRecord(members.csv, orphan: true)
-                    clean = false
-                    continue
-                }
-                if !match { break }
-                memberPending = false
-                ch.addMemberRecord(members.csv, orphan: false)
-                if clean {
-                    if members.recordIsClean && memberIDIsNew() { ch.memberCells.append(members.csv) } else { clean = false }
-                }
-            }
+        var clean = false
+        if let (p, n) = plainCell {
+            clean = scanMembers(of: UnsafeBufferPointer(start: p, count: n), line: line, blankRows: &blank)
+        } else if haveHid {
+            clean = hidBuf.withUnsafeBufferPointer { scanMembers(of: $0, line: line, blankRows: &blank) }
         }
         if ch.memberRecords.count == firstRecord { clean = false }
         var row = -1
@@ -588,12 +579,58 @@ public final class SurveyReader {
                                                    memberRecords: firstRecord..<ch.memberRecords.count))
     }
 
+    /// The streaming loop of `processHousehold` over the member rows of household `hid`, the
+    /// current row of households.csv (on `line`), for `scanHousehold`: true when the household
+    /// is clean so far (its row, its members' rows and ids).
+    private func scanMembers(of hid: UnsafeBufferPointer<UInt8>, line: Int, blankRows blank: inout Int) -> Bool {
+        let ch = chunk
+        var clean = households.recordIsClean && SurveyText.isASCII(hid.baseAddress!, hid.count)
+            && (duplicateOf.isEmpty || duplicateOf[Int32(truncatingIfNeeded: line)] == nil)
+        chunkMemberIDs.removeAll()
+        shortMemberIDCount = 0
+        while true {
+            if !memberPending {
+                guard members.nextRecord(blankRows: &blank) else { break }
+                memberPending = true
+            }
+            let same = members.householdIDCellIs(hid.baseAddress!, hid.count)
+            guard let match = same ? true : members.householdIDMatches(hid) else {
+                memberPending = false
+                ch.addMemberRecord(members.csv, orphan: true)
+                clean = false
+                continue
+            }
+            if !match { break }
+            memberPending = false
+            ch.addMemberRecord(members.csv, orphan: false)
+            if clean {
+                if members.recordIsClean && memberIDIsNew() { ch.memberCells.append(members.csv) } else { clean = false }
+            }
+        }
+        return clean
+    }
+
     /// True when the current (clean) member row has a non-empty ASCII member id that the
     /// household's rows before it do not have: the row path then finds no repeated id.
     @inline(__always) private func memberIDIsNew() -> Bool {
         guard memberIDField >= 0 else { return true }
         let (p, n) = members.csv.trimmedField(members.fieldCol[memberIDField])
-        return n > 0 && SurveyText.isASCII(p, n) && !chunkMemberIDs.insert(UnsafeBufferPointer(start: p, count: n))
+        guard n > 0 && SurveyText.isASCII(p, n) else { return false }
+        if n > 7 { return !chunkMemberIDs.insert(UnsafeBufferPointer(start: p, count: n)) }
+        // The bytes (read as a word: the CSV buffer has slack) and the length in the top byte.
+        let key = TokenTable.fastKey(p, n).0 | UInt64(n) &<< 56
+        let ids = shortMemberIDs, count = shortMemberIDCount
+        for i in 0..<count where ids[i] == key { return false }
+        if count == shortMemberIDCapacity {
+            let more = UnsafeMutablePointer<UInt64>.allocate(capacity: count * 2)
+            more.update(from: ids, count: count)
+            ids.deallocate()
+            shortMemberIDs = more
+            shortMemberIDCapacity = count * 2
+        }
+        shortMemberIDs[count] = key
+        shortMemberIDCount = count + 1
+        return true
     }
 
     /// Decodes the clean households of the chunk a column at a time, then puts the chunk's
@@ -608,10 +645,18 @@ public final class SurveyReader {
             households.decodeColumns(ch.householdCells, base: hcsv.bufferBase, values: ch.householdValues, stride: ch.householdStride,
                                      failed: ch.householdFailed, births: nil)
             var last: (CivilDate, TableInput.BirthLimit)?
+            // Households of a survey share a few review dates: the date of the last day number.
+            var lastReview: (Int64, CivilDate)?
             for k in 0..<nh {
                 var ref = asOf
                 if ref == nil, let r = hReview, case let v = ch.householdValues[r &* ch.householdStride &+ k], v != RecordTable.absent {
-                    ref = CivilDate(dayNumber: Int32(truncatingIfNeeded: v))
+                    if let l = lastReview, l.0 == v {
+                        ref = l.1
+                    } else {
+                        let date = CivilDate(dayNumber: Int32(truncatingIfNeeded: v))
+                        ref = date
+                        lastReview = (v, date)
+                    }
                 }
                 let date = ref ?? today
                 ch.references[k] = date
@@ -666,14 +711,15 @@ public final class SurveyReader {
         batch.members.appendValues(ch.memberValues, stride: ch.memberStride, from: j0, count: nm)
         let hBase = households.csv.bufferBase, mBase = members.csv.bufferBase
         // The household ids, which their members' rows take too.
-        let ids = ch.householdIDs, of = ch.householdOfMember
+        let ids = ch.householdIDs
         let hidField = households.hidField
         for k in k0..<(k0 + nh) { ids[k] = households.text(hidField, ch.householdCells, k, base: hBase) }
-        households.appendTexts(ch.householdCells, rows: k0..<(k0 + nh), base: hBase, to: &batch.households, given: hidField) { ids[k0 &+ $0] }
+        batch.households.appendTexts(hidField, count: nh) { ids[k0 &+ $0] }
+        households.appendTexts(ch.householdCells, rows: k0..<(k0 + nh), base: hBase, to: &batch.households, except: hidField)
         let memberBase = batch.members.count - j0
-        members.appendTexts(ch.memberCells, rows: j0..<(j0 + nm), base: mBase, to: &batch.members, given: members.hidField) {
-            ids[Int(of[j0 &+ $0])]
-        }
+        let memberHidField = members.hidField
+        for h in run { batch.members.appendText(memberHidField, ids[h.row], repeated: h.memberRows.count) }
+        members.appendTexts(ch.memberCells, rows: j0..<(j0 + nm), base: mBase, to: &batch.members, except: memberHidField)
         batch.ageMonths.append(contentsOf: UnsafeBufferPointer(start: ch.ageMonths + j0, count: nm))
         for h in run {
             batch.memberRanges.append((memberBase + h.memberRows.lowerBound)..<(memberBase + h.memberRows.upperBound))
@@ -722,11 +768,14 @@ private final class ColumnChunk {
     @exclusivity(unchecked) var households: [Household] = []
     let householdCells: CellSpans
     let memberCells: CellSpans
-    /// Every member row met, in file order (orphans too): file offset, line, and whether it
-    /// has no household (`orphanMember`).
-    @exclusivity(unchecked) var memberRecords: [Int] = []
-    @exclusivity(unchecked) var memberLines: [Int32] = []
-    @exclusivity(unchecked) var memberOrphans: [Bool] = []
+    /// Every member row met, in file order (orphans too).
+    @exclusivity(unchecked) var memberRecords: [MemberRecord] = []
+    struct MemberRecord {
+        var offset: Int
+        var line: Int32
+        /// True for a row with no household (`orphanMember`).
+        var orphan: Bool
+    }
     /// Where `readChunk` left the files: the next household row, and the member row pending
     /// (`memberPendingAtEnd`) or the next one.
     @exclusivity(unchecked) var householdsEnd = (offset: 0, line: 0)
@@ -773,14 +822,10 @@ private final class ColumnChunk {
         householdCells.removeAll()
         memberCells.removeAll()
         memberRecords.removeAll(keepingCapacity: true)
-        memberLines.removeAll(keepingCapacity: true)
-        memberOrphans.removeAll(keepingCapacity: true)
     }
 
     func addMemberRecord(_ csv: CSVReader, orphan: Bool) {
-        memberRecords.append(csv.recordFileOffset)
-        memberLines.append(Int32(truncatingIfNeeded: csv.recordLine))
-        memberOrphans.append(orphan)
+        memberRecords.append(MemberRecord(offset: csv.recordFileOffset, line: Int32(truncatingIfNeeded: csv.recordLine), orphan: orphan))
     }
 
     /// Room for the decoded values of `nh` household rows and `nm` member rows (all trivial

@@ -328,7 +328,7 @@ final class TableInput {
     /// The household id cell of the current record, blanks trimmed and still escaped (the
     /// buffer is not modified), or nil when the row has no such cell or it is empty.
     @inline(__always)
-    private func rawHouseholdID() -> (UnsafePointer<UInt8>, Int)? {
+    func rawHouseholdID() -> (UnsafePointer<UInt8>, Int)? {
         guard hidCol >= 0, hidCol < csv.fieldCount else { return nil }
         var p = csv.fieldStart(hidCol)
         var n = csv.fieldLength(hidCol)
@@ -382,8 +382,13 @@ final class TableInput {
 
     /// True when the current record's household id is `id` (bytes, or NFC-equal text).
     func householdIDMatches(_ id: [UInt8]) -> Bool? {
+        id.withUnsafeBufferPointer { householdIDMatches($0) }
+    }
+
+    /// The same for an id given as bytes in memory.
+    func householdIDMatches(_ id: UnsafeBufferPointer<UInt8>) -> Bool? {
         guard let (p, n) = rawHouseholdID() else { return nil }
-        if n == id.count, id.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { return true }
+        if n == id.count, n == 0 || memcmp(id.baseAddress!, p, n) == 0 { return true }
         if csv.fieldQuoted(hidCol) || !SurveyText.isASCII(p, n) || !id.allSatisfy({ $0 < 0x80 }) {
             guard let b = householdIDBytes() else { return nil }
             return SurveyText.nfc(String(decoding: b, as: UTF8.self)) == SurveyText.nfc(String(decoding: id, as: UTF8.self))
@@ -874,22 +879,16 @@ final class TableInput {
     }
 
     /// Appends records `rows` of `spans` (clean, decoded; bytes from `base`) to `table`: their
-    /// texts a column at a time, as `decode` sets them, with field `given.field` taken from
-    /// `given.text` (the row's index in `rows` → its text), and their lines. Their values go in
-    /// with `RecordTable.appendValues`.
-    func appendTexts(_ spans: CellSpans, rows: Range<Int>, base: UnsafePointer<UInt8>, to table: inout RecordTable,
-                     given: Int, _ givenText: (Int) -> String?) {
+    /// texts a column at a time, as `decode` sets them, all but field `except` (which the caller
+    /// appends), and their lines. Their values go in with `RecordTable.appendValues`.
+    func appendTexts(_ spans: CellSpans, rows: Range<Int>, base: UnsafePointer<UInt8>, to table: inout RecordTable, except: Int) {
         let r0 = rows.lowerBound, n = rows.count
         for k in 0..<textFieldCount {
             let f = textFieldList[k]
-            if f == given {
-                table.appendTexts(f, count: n, givenText)
-                continue
-            }
+            if f == except { continue }
             let c = fieldCol[f]
             if c < 0 || f == skipField || (kinds[f] == .personal && !keepPersonal) {
-                let d = defaultTextVals[f]
-                table.appendTexts(f, count: n) { _ in d }
+                table.appendText(f, defaultTextVals[f], repeated: n)
                 continue
             }
             if kinds[f] == .text {
