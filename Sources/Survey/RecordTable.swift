@@ -164,12 +164,28 @@ public struct RecordTable: Sendable {
         }
     }
 
-    /// Appends `text` `n` times to field `field` (a default, the household id of a household's
-    /// members), for rows appended a column at a time.
+    /// Appends `text` `n` times to field `field` (a default), for rows appended a column at a
+    /// time.
     mutating func appendText(_ field: Int, _ text: String?, repeated n: Int) {
-        textColumns.withUnsafeMutableBufferPointer { columns in
-            let id = columns[field].id(of: text, pool: &strings)
-            columns[field].ids.append(contentsOf: repeatElement(id, count: n))
+        appendTexts(field, groups: 1, rows: n) { _ in (text, n) }
+    }
+
+    /// Appends texts of field `field` for `rows` rows in `groups` groups of rows with one text,
+    /// group g being `group(g)` = (its text, its number of rows): the household id of each
+    /// household's members, for rows appended a column at a time.
+    @inline(__always) mutating func appendTexts(_ field: Int, groups: Int, rows n: Int, _ group: (Int) -> (String?, Int)) {
+        guard n > 0 else { return }
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { scratch in
+            let ids = scratch.baseAddress!
+            textColumns.withUnsafeMutableBufferPointer { columns in
+                var i = 0
+                for g in 0..<groups {
+                    let (text, k) = group(g)
+                    (ids + i).initialize(repeating: columns[field].id(of: text, pool: &strings), count: k)
+                    i &+= k
+                }
+                columns[field].ids.append(contentsOf: UnsafeBufferPointer(start: ids, count: i))
+            }
         }
     }
 

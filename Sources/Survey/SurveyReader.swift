@@ -718,7 +718,11 @@ public final class SurveyReader {
         households.appendTexts(ch.householdCells, rows: k0..<(k0 + nh), base: hBase, to: &batch.households, except: hidField)
         let memberBase = batch.members.count - j0
         let memberHidField = members.hidField
-        for h in run { batch.members.appendText(memberHidField, ids[h.row], repeated: h.memberRows.count) }
+        let runStart = run.startIndex
+        batch.members.appendTexts(memberHidField, groups: run.count, rows: nm) { g in
+            let h = run[runStart &+ g]
+            return (ids[h.row], h.memberRows.count)
+        }
         members.appendTexts(ch.memberCells, rows: j0..<(j0 + nm), base: mBase, to: &batch.members, except: memberHidField)
         batch.ageMonths.append(contentsOf: UnsafeBufferPointer(start: ch.ageMonths + j0, count: nm))
         for h in run {
