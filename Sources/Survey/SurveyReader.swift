@@ -584,7 +584,8 @@ public final class SurveyReader {
     /// is clean so far (its row, its members' rows and ids).
     private func scanMembers(of hid: UnsafeBufferPointer<UInt8>, line: Int, blankRows blank: inout Int) -> Bool {
         let ch = chunk
-        var clean = households.recordIsClean && SurveyText.isASCII(hid.baseAddress!, hid.count)
+        let hidIsASCII = SurveyText.isASCII(hid.baseAddress!, hid.count)
+        var clean = households.recordIsClean && hidIsASCII
             && (duplicateOf.isEmpty || duplicateOf[Int32(truncatingIfNeeded: line)] == nil)
         chunkMemberIDs.removeAll()
         shortMemberIDCount = 0
@@ -593,8 +594,8 @@ public final class SurveyReader {
                 guard members.nextRecord(blankRows: &blank) else { break }
                 memberPending = true
             }
-            let same = members.householdIDCellIs(hid.baseAddress!, hid.count)
-            guard let match = same ? true : members.householdIDMatches(hid) else {
+            guard let match = members.householdIDCellMatches(hid.baseAddress!, hid.count, idIsASCII: hidIsASCII)
+                    ?? members.householdIDMatches(hid) else {
                 memberPending = false
                 ch.addMemberRecord(members.csv, orphan: true)
                 clean = false

@@ -364,18 +364,29 @@ final class TableInput {
         return true
     }
 
-    /// True when the current record is plain and its household id cell is the `n` bytes at `id`
-    /// as they are (no blanks around): `householdIDMatches` then says true. False when it cannot
-    /// tell; `householdIDMatches` answers then.
-    @inline(__always) func householdIDCellIs(_ id: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        guard csv.recordIsPlain, hidCol >= 0, hidCol < csv.fieldCount else { return false }
-        let s = csv.fieldStarts[hidCol]
-        guard csv.fieldEnds[hidCol] &- s == n else { return false }
-        let p = UnsafeRawPointer(csv.buf + s), q = UnsafeRawPointer(id)
+    /// `householdIDMatches` for a plain record whose household id cell is ASCII with no blanks
+    /// around it, and an ASCII `id` of `n` bytes (`idIsASCII`): the bytes decide, without
+    /// copying or normalising. Nil for any other record or id: `householdIDMatches` answers.
+    @inline(__always) func householdIDCellMatches(_ id: UnsafePointer<UInt8>, _ n: Int, idIsASCII: Bool) -> Bool? {
+        guard csv.recordIsPlain, hidCol >= 0, hidCol < csv.fieldCount else { return nil }
+        let s = csv.fieldStarts[hidCol], k = csv.fieldEnds[hidCol] &- s
+        let p = UnsafePointer(csv.buf + s)
+        if k == n && TableInput.sameBytes(p, id, n) { return true }
+        guard idIsASCII, k > 0, p[0] > 0x20, p[k &- 1] > 0x20, SurveyText.isASCII(p, k) else { return nil }
+        return false
+    }
+
+    /// True when `p[0..<n]` and `q[0..<n]` hold the same bytes; short ids in one or two
+    /// overlapping loads of each, never past `n`.
+    @inline(__always) static func sameBytes(_ p: UnsafePointer<UInt8>, _ q: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let a = UnsafeRawPointer(p), b = UnsafeRawPointer(q)
         if n >= 8 && n <= 16 {
-            // Two words, overlapping for fewer than 16 bytes.
-            return p.loadUnaligned(as: UInt64.self) == q.loadUnaligned(as: UInt64.self)
-                && p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == q.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+                && a.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+        }
+        if n >= 4 && n < 8 {
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
         }
         return memcmp(p, q, n) == 0
     }
