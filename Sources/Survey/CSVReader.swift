@@ -149,6 +149,7 @@ final class CSVReader {
         pos = 0
         eof = false
         readLimit = end
+        keepFrom = nil
         noQuoteUntil = 0
         self.line = line
         fieldCount = 0
@@ -160,16 +161,37 @@ final class CSVReader {
     /// Moves the unread tail to the buffer start and reads more; grows the buffer when one record
     /// fills it.
     private func refill() {
-        if pos > 0 {
-            let keep = len - pos
-            if keep > 0 { memmove(buf, buf + pos, keep) }
-            bufferFileOffset += pos
+        // The bytes from `keepFrom` on stay; the buffer's head then moves down only when the
+        // buffer has no room for another chunk (rarely: a kept chunk of records is far smaller
+        // than the buffer), not on every refill.
+        var from = pos
+        if let k = keepFrom { from = min(pos, max(0, k - bufferFileOffset)) }
+        if from > 0 && (keepFrom == nil || cap - len < CSVReader.readChunk) {
+            let keep = len - from
+            if keep > 0 { memmove(buf, buf + from, keep) }
+            bufferFileOffset += from
             len = keep
-            pos = 0
+            pos -= from
         }
         if len == cap { grow() }
         fill()
     }
+
+    /// File offset of the first byte the buffer keeps when it reads more (nil: the bytes before
+    /// the current position may go). A reader of a chunk of records sets it to the chunk's start
+    /// to read those records again (`seek(fileOffset:line:)`) after reading on.
+    @exclusivity(unchecked) var keepFrom: Int?
+
+    /// Positions the reader on the record that starts at file offset `offset` (on `line`), a
+    /// record still in the buffer (at or after `keepFrom`).
+    func seek(fileOffset offset: Int, line: Int) {
+        pos = offset - bufferFileOffset
+        self.line = line
+    }
+
+    /// The buffer position of file offset 0: the bytes of file offset `o` are at `bufferBase + o`
+    /// while they are in the buffer.
+    var bufferBase: UnsafePointer<UInt8> { UnsafePointer(buf) - bufferFileOffset }
 
     var atEnd: Bool { eof && pos >= len }
 

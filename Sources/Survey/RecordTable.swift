@@ -26,14 +26,19 @@ public struct RecordTable: Sendable {
         var lastID = RecordTable.noText
 
         @inline(__always) mutating func append(_ text: String?, pool: inout [String]) {
-            guard let text else { ids.append(RecordTable.noText); return }
+            ids.append(id(of: text, pool: &pool))
+        }
+
+        /// The index of `text` in `pool`, adding it unless it is the last one stored.
+        @inline(__always) mutating func id(of text: String?, pool: inout [String]) -> Int32 {
+            guard let text else { return RecordTable.noText }
             let bits = unsafeBitCast(text, to: (UInt64, UInt64).self)
             if lastID == RecordTable.noText || bits != lastBits {
                 lastID = Int32(truncatingIfNeeded: pool.count)
                 lastBits = bits
                 pool.append(text)
             }
-            ids.append(lastID)
+            return lastID
         }
     }
     var lines: [Int32]
@@ -128,24 +133,80 @@ public struct RecordTable: Sendable {
         count = n
     }
 
-    /// Fills the value columns from the store (one column array per field).
+    /// Appends the store's rows to the value columns, and empties the store: the values of the
+    /// rows appended with `appendRow` since the last call.
     mutating func takeValues(_ store: RowStore) {
-        let nf = store.fieldCount, n = store.count
-        var cols: [[Int64]] = []
-        cols.reserveCapacity(nf)
-        for f in 0..<nf { cols.append(Array(UnsafeBufferPointer(start: store.column(f), count: n))) }
-        values = cols
+        appendValues(store.column(0), stride: store.columnStride, from: 0, count: store.count)
+        store.count = 0
+    }
+
+    /// Appends rows `from..<from + n` of the column-major values at `source` (field f's column
+    /// at `source + f * stride`) to the value columns.
+    mutating func appendValues(_ source: UnsafePointer<Int64>, stride: Int, from: Int, count n: Int) {
+        guard n > 0 else { return }
+        for f in 0..<values.count {
+            let column: UnsafePointer<Int64> = source + (f &* stride &+ from)
+            values[f].append(contentsOf: UnsafeBufferPointer(start: column, count: n))
+        }
+    }
+
+    /// Appends `n` texts of field `field`, the i-th `text(i)`, for rows appended a column at a
+    /// time (with `appendLines`).
+    @inline(__always) mutating func appendTexts(_ field: Int, count n: Int, _ text: (Int) -> String?) {
+        guard n > 0 else { return }
+        // The ids in a scratch block, appended to the column at once.
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { scratch in
+            let ids = scratch.baseAddress!
+            textColumns.withUnsafeMutableBufferPointer { columns in
+                for i in 0..<n { ids[i] = columns[field].id(of: text(i), pool: &strings) }
+                columns[field].ids.append(contentsOf: UnsafeBufferPointer(start: ids, count: n))
+            }
+        }
+    }
+
+    /// Appends `text` `n` times to field `field` (a default), for rows appended a column at a
+    /// time.
+    mutating func appendText(_ field: Int, _ text: String?, repeated n: Int) {
+        appendTexts(field, groups: 1, rows: n) { _ in (text, n) }
+    }
+
+    /// Appends texts of field `field` for `rows` rows in `groups` groups of rows with one text,
+    /// group g being `group(g)` = (its text, its number of rows): the household id of each
+    /// household's members, for rows appended a column at a time.
+    @inline(__always) mutating func appendTexts(_ field: Int, groups: Int, rows n: Int, _ group: (Int) -> (String?, Int)) {
+        guard n > 0 else { return }
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { scratch in
+            let ids = scratch.baseAddress!
+            textColumns.withUnsafeMutableBufferPointer { columns in
+                var i = 0
+                for g in 0..<groups {
+                    let (text, k) = group(g)
+                    (ids + i).initialize(repeating: columns[field].id(of: text, pool: &strings), count: k)
+                    i &+= k
+                }
+                columns[field].ids.append(contentsOf: UnsafeBufferPointer(start: ids, count: i))
+            }
+        }
+    }
+
+    /// Ends the appending of `n` rows a column at a time: their lines; their texts and values
+    /// are appended already.
+    mutating func appendLines(_ rowLines: UnsafePointer<Int32>, count n: Int) {
+        lines.append(contentsOf: UnsafeBufferPointer(start: rowLines, count: n))
+        count += n
     }
 
     mutating func reserve(_ n: Int, textFields: [Int]) {
+        for f in values.indices { values[f].reserveCapacity(n) }
         for f in textFields { textColumns[f].ids.reserveCapacity(n) }
         strings.reserveCapacity(n)
         lines.reserveCapacity(n)
     }
 }
 
-/// Column-major value scratch of one batch: a row is appended with one store per field and
-/// dropped by moving the count back; `RecordTable.takeValues` copies each column once per batch.
+/// Column-major value scratch of the rows the row path appends: a row is appended with one store
+/// per field and dropped by moving the count back; `RecordTable.takeValues` copies each column
+/// once per batch, or before rows decoded a column at a time are appended.
 ///
 /// Columns are `stride` values apart, and the stride is one cache line more than the capacity:
 /// with a power-of-two distance every column of a row would fall in the same cache set, and
@@ -180,6 +241,8 @@ final class RowStore {
 
     @inline(__always) func value(_ row: Int, _ field: Int) -> Int64 { cols[field * stride + row] }
     @inline(__always) func column(_ field: Int) -> UnsafePointer<Int64> { UnsafePointer(cols + field * stride) }
+    /// The distance from one field's column to the next.
+    var columnStride: Int { stride }
 
     private func grow() {
         let n = cap * 2

@@ -90,6 +90,7 @@ public final class SurveyReader {
                                  asOf: asOf, today: today, layout: layout)
         r.keepPersonalData = keepPersonalData
         r.maxStoredProblems = maxStoredProblems
+        r.usesColumnPath = usesColumnPath
         r.finished = true
         return r
     }
@@ -155,6 +156,8 @@ public final class SurveyReader {
         memberIDField = schema.members.firstIndex { $0.name == "member_id" } ?? -1
         birthField = schema.members.firstIndex { $0.type == .birthDate }
         m.skipField = m.hidField
+        chunk = ColumnChunk(householdFields: schema.households.count, householdColumns: h.headers.count,
+                            memberFields: schema.members.count, memberColumns: m.headers.count)
         if let layout {
             self.layout = layout
         } else {
@@ -167,6 +170,7 @@ public final class SurveyReader {
         }
         streaming = self.layout.inOrder
         duplicateOf = self.layout.duplicateOf
+        if !columnPathFits { usesColumnPath = false }
         if !streaming { buildIndex() }
     }
 
@@ -238,13 +242,29 @@ public final class SurveyReader {
         hStore.count = 0
         mStore.count = 0
         var blank = 0
-        while batch.households.count < maxHouseholds {
-            guard households.nextRecord(blankRows: &blank) else {
-                finishMembers()
-                finished = true
-                break
+        if streaming && usesColumnPath {
+            // Chunks of at most the households the batch still takes: a batch ends where the
+            // row path would end it.
+            while batch.households.count < maxHouseholds {
+                let more = readChunk(upTo: min(SurveyReader.chunkHouseholds, maxHouseholds - batch.households.count), blankRows: &blank)
+                takeChunk(&batch)
+                if !more {
+                    households.csv.keepFrom = nil
+                    members.csv.keepFrom = nil
+                    finishMembers()
+                    finished = true
+                    break
+                }
             }
-            processHousehold(&batch)
+        } else {
+            while batch.households.count < maxHouseholds {
+                guard households.nextRecord(blankRows: &blank) else {
+                    finishMembers()
+                    finished = true
+                    break
+                }
+                processHousehold(&batch)
+            }
         }
         counts.blankRows += blank
         if batch.households.count == 0 && finished { return nil }
@@ -253,7 +273,10 @@ public final class SurveyReader {
         return batch
     }
 
-    private func processHousehold(_ batch: inout SurveyBatch) {
+    /// Reads the current household row and its members: the next member rows when streaming,
+    /// else the indexed ones; or, when `recorded` is given, the member rows the column path met
+    /// for it (`chunk`'s records in that range, orphans among them, in file order).
+    private func processHousehold(_ batch: inout SurveyBatch, recorded: Range<Int>? = nil) {
         counts.householdsRead += 1
         let line = households.csv.recordLine
         var issues: [RowIssue] = []
@@ -291,6 +314,7 @@ public final class SurveyReader {
 
         // Its members.
         let memberStart = batch.members.count
+        let memberStoreStart = mStore.count
         var memberCount = 0
         var memberRejected = false
         @inline(__always) func takeMember() {
@@ -298,7 +322,15 @@ public final class SurveyReader {
             if self.takeMember(&batch, hid: hid, reference: ages, rejected: memberRejected) { memberRejected = true }
         }
         seenMemberIDs.removeAll()
-        if haveHid {
+        if let recorded {
+            let ch = chunk
+            for i in recorded {
+                let record = ch.memberRecords[i]
+                members.csv.seek(fileOffset: record.offset, line: Int(record.line))
+                _ = members.csv.next()
+                if record.orphan { orphanMember() } else { takeMember() }
+            }
+        } else if haveHid {
             let hidBytes = hidBuf
             if streaming {
                 while true {
@@ -340,7 +372,7 @@ public final class SurveyReader {
         } else {
             batch.members.truncateRows(to: memberStart, textFields: members.textFields)
             batch.ageMonths.removeLast(batch.ageMonths.count - memberStart)
-            mStore.count = memberStart
+            mStore.count = memberStoreStart
             counts.householdsRejected += 1
             counts.membersRejected += memberCount
             let membersNote = memberCount > 0 && !issues.isEmpty ? " with its \(memberCount) member\(memberCount == 1 ? "" : "s")" : ""
@@ -470,6 +502,240 @@ public final class SurveyReader {
         }
     }
 
+    // MARK: column path
+
+    /// Whether streaming reads take the column path (`readChunk`, `takeChunk`), when the
+    /// tables allow it. Set off only by tests, which check that it reads like the row path;
+    /// part readers take it from the reader that makes them.
+    @exclusivity(unchecked) var usesColumnPath = true
+    /// Whether the tables allow it (see `TableInput.decodesColumns`; member ids read from their
+    /// column).
+    private var columnPathFits: Bool {
+        households.decodesColumns && members.decodesColumns && (memberIDField < 0 || members.fieldCol[memberIDField] >= 0)
+    }
+    /// Households read per chunk: few enough that the chunk's bytes are still in the cache when
+    /// its columns are decoded.
+    static let chunkHouseholds = 256
+    private let chunk: ColumnChunk
+    /// The member ids of the household `scanHousehold` reads: those of up to 7 bytes (nearly
+    /// all) as one word each, bytes and length, in a plain list; longer ones in the set.
+    @exclusivity(unchecked) private var chunkMemberIDs = MemberIDSet()
+    @exclusivity(unchecked) private var shortMemberIDs = UnsafeMutablePointer<UInt64>.allocate(capacity: 64)
+    @exclusivity(unchecked) private var shortMemberIDCount = 0
+    @exclusivity(unchecked) private var shortMemberIDCapacity = 64
+
+    deinit { shortMemberIDs.deallocate() }
+
+    /// Reads up to `limit` household rows with their member rows, splitting them into cells
+    /// only: which households are clean (their rows and their members' rows clean, the
+    /// household id ASCII and not repeated, member ids ASCII and distinct, at least one member,
+    /// no orphan member among them) and where each row is. The rows are matched to households
+    /// exactly as the row path does. False when households.csv has no more rows.
+    private func readChunk(upTo limit: Int, blankRows blank: inout Int) -> Bool {
+        let ch = chunk
+        ch.removeAll()
+        let hcsv = households.csv, mcsv = members.csv
+        // The chunk's rows stay in the buffers, to be read again.
+        hcsv.keepFrom = hcsv.nextRecordFileOffset
+        mcsv.keepFrom = memberPending ? mcsv.recordFileOffset : mcsv.nextRecordFileOffset
+        var more = true
+        while ch.households.count < limit {
+            guard households.nextRecord(blankRows: &blank) else { more = false; break }
+            scanHousehold(blankRows: &blank)
+        }
+        ch.householdsEnd = (hcsv.nextRecordFileOffset, hcsv.line)
+        ch.membersEnd = memberPending ? (mcsv.recordFileOffset, mcsv.recordLine) : (mcsv.nextRecordFileOffset, mcsv.line)
+        ch.memberPendingAtEnd = memberPending
+        return more
+    }
+
+    /// The current household row and its member rows, for `readChunk` (the streaming loop of
+    /// `processHousehold` with no cell read).
+    private func scanHousehold(blankRows blank: inout Int) {
+        let ch = chunk
+        let hcsv = households.csv
+        let line = hcsv.recordLine
+        // The household id: of a plain row, its cell as it is in the buffer (which keeps it
+        // while the members are read, from the other file); else unescaped into `hidBuf`.
+        let plainCell = hcsv.recordIsPlain ? households.rawHouseholdID() : nil
+        let haveHid = plainCell != nil || (!hcsv.recordIsPlain && households.householdIDBytes(into: &hidBuf))
+        let firstRecord = ch.memberRecords.count, firstRow = ch.memberCells.count
+        var clean = false
+        if let (p, n) = plainCell {
+            clean = scanMembers(of: UnsafeBufferPointer(start: p, count: n), line: line, blankRows: &blank)
+        } else if haveHid {
+            clean = hidBuf.withUnsafeBufferPointer { scanMembers(of: $0, line: line, blankRows: &blank) }
+        }
+        if ch.memberRecords.count == firstRecord { clean = false }
+        var row = -1
+        if clean {
+            row = ch.householdCells.count
+            ch.householdCells.append(hcsv)
+        } else {
+            ch.memberCells.truncate(to: firstRow)
+        }
+        ch.households.append(ColumnChunk.Household(record: hcsv.recordFileOffset, line: Int32(truncatingIfNeeded: line), row: row,
+                                                   memberRows: firstRow..<ch.memberCells.count,
+                                                   memberRecords: firstRecord..<ch.memberRecords.count))
+    }
+
+    /// The streaming loop of `processHousehold` over the member rows of household `hid`, the
+    /// current row of households.csv (on `line`), for `scanHousehold`: true when the household
+    /// is clean so far (its row, its members' rows and ids).
+    private func scanMembers(of hid: UnsafeBufferPointer<UInt8>, line: Int, blankRows blank: inout Int) -> Bool {
+        let ch = chunk
+        let hidIsASCII = SurveyText.isASCII(hid.baseAddress!, hid.count)
+        var clean = households.recordIsClean && hidIsASCII
+            && (duplicateOf.isEmpty || duplicateOf[Int32(truncatingIfNeeded: line)] == nil)
+        chunkMemberIDs.removeAll()
+        shortMemberIDCount = 0
+        while true {
+            if !memberPending {
+                guard members.nextRecord(blankRows: &blank) else { break }
+                memberPending = true
+            }
+            guard let match = members.householdIDCellMatches(hid.baseAddress!, hid.count, idIsASCII: hidIsASCII)
+                    ?? members.householdIDMatches(hid) else {
+                memberPending = false
+                ch.addMemberRecord(members.csv, orphan: true)
+                clean = false
+                continue
+            }
+            if !match { break }
+            memberPending = false
+            ch.addMemberRecord(members.csv, orphan: false)
+            if clean {
+                if members.recordIsClean && memberIDIsNew() { ch.memberCells.append(members.csv) } else { clean = false }
+            }
+        }
+        return clean
+    }
+
+    /// True when the current (clean) member row has a non-empty ASCII member id that the
+    /// household's rows before it do not have: the row path then finds no repeated id.
+    @inline(__always) private func memberIDIsNew() -> Bool {
+        guard memberIDField >= 0 else { return true }
+        let (p, n) = members.csv.trimmedField(members.fieldCol[memberIDField])
+        guard n > 0 && SurveyText.isASCII(p, n) else { return false }
+        if n > 7 { return !chunkMemberIDs.insert(UnsafeBufferPointer(start: p, count: n)) }
+        // The bytes (read as a word: the CSV buffer has slack) and the length in the top byte.
+        let key = TokenTable.fastKey(p, n).0 | UInt64(n) &<< 56
+        let ids = shortMemberIDs, count = shortMemberIDCount
+        for i in 0..<count where ids[i] == key { return false }
+        if count == shortMemberIDCapacity {
+            let more = UnsafeMutablePointer<UInt64>.allocate(capacity: count * 2)
+            more.update(from: ids, count: count)
+            ids.deallocate()
+            shortMemberIDs = more
+            shortMemberIDCapacity = count * 2
+        }
+        shortMemberIDs[count] = key
+        shortMemberIDCount = count + 1
+        return true
+    }
+
+    /// Decodes the clean households of the chunk a column at a time, then puts the chunk's
+    /// households into the batch in file order: the clean ones whose cells all decode as they
+    /// are, the others through the row path (`processHousehold`), which finds their problems.
+    private func takeChunk(_ batch: inout SurveyBatch) {
+        let ch = chunk
+        let hcsv = households.csv, mcsv = members.csv
+        let nh = ch.householdCells.count, nm = ch.memberCells.count
+        ch.reserve(households: nh, members: nm)
+        if nh > 0 {
+            households.decodeColumns(ch.householdCells, base: hcsv.bufferBase, values: ch.householdValues, stride: ch.householdStride,
+                                     failed: ch.householdFailed, births: nil)
+            var last: (CivilDate, TableInput.BirthLimit)?
+            // Households of a survey share a few review dates: the date of the last day number.
+            var lastReview: (Int64, CivilDate)?
+            for k in 0..<nh {
+                var ref = asOf
+                if ref == nil, let r = hReview, case let v = ch.householdValues[r &* ch.householdStride &+ k], v != RecordTable.absent {
+                    if let l = lastReview, l.0 == v {
+                        ref = l.1
+                    } else {
+                        let date = CivilDate(dayNumber: Int32(truncatingIfNeeded: v))
+                        ref = date
+                        lastReview = (v, date)
+                    }
+                }
+                let date = ref ?? today
+                ch.references[k] = date
+                if let l = last, l.0 == date {
+                    ch.limits[k] = l.1
+                } else {
+                    let l = members.birthLimit(date)
+                    ch.limits[k] = l
+                    last = (date, l)
+                }
+            }
+            for h in ch.households where h.row >= 0 {
+                for j in h.memberRows { ch.householdOfMember[j] = Int32(truncatingIfNeeded: h.row) }
+            }
+            members.decodeColumns(ch.memberCells, base: mcsv.bufferBase, values: ch.memberValues, stride: ch.memberStride,
+                                  failed: ch.memberFailed,
+                                  births: TableInput.BirthColumn(households: ch.householdOfMember, limits: ch.limits, ageMonths: ch.ageMonths))
+        }
+        var runStart = 0
+        var readAgain = false
+        for i in 0..<ch.households.count {
+            let h = ch.households[i]
+            if h.row >= 0 && !ch.householdFailed[h.row] && !h.memberRows.contains(where: { ch.memberFailed[$0] }) { continue }
+            appendClean(ch.households[runStart..<i], &batch)
+            runStart = i + 1
+            hcsv.seek(fileOffset: h.record, line: Int(h.line))
+            _ = hcsv.next()
+            processHousehold(&batch, recorded: h.memberRecords)
+            readAgain = true
+        }
+        appendClean(ch.households[runStart...], &batch)
+        if readAgain {
+            // Back where `readChunk` left both files.
+            hcsv.seek(fileOffset: ch.householdsEnd.offset, line: ch.householdsEnd.line)
+            mcsv.seek(fileOffset: ch.membersEnd.offset, line: ch.membersEnd.line)
+            if ch.memberPendingAtEnd { _ = mcsv.next() }
+            memberPending = ch.memberPendingAtEnd
+        }
+    }
+
+    /// Appends clean households of the chunk, consecutive in file order, whose cells all
+    /// decoded, with their members: their values, texts and lines a column at a time.
+    private func appendClean(_ run: ArraySlice<ColumnChunk.Household>, _ batch: inout SurveyBatch) {
+        guard let first = run.first, let last = run.last else { return }
+        let ch = chunk
+        // The values of the rows the row path appended before these.
+        batch.households.takeValues(hStore)
+        batch.members.takeValues(mStore)
+        let k0 = first.row, nh = last.row + 1 - k0
+        let j0 = first.memberRows.lowerBound, nm = last.memberRows.upperBound - j0
+        batch.households.appendValues(ch.householdValues, stride: ch.householdStride, from: k0, count: nh)
+        batch.members.appendValues(ch.memberValues, stride: ch.memberStride, from: j0, count: nm)
+        let hBase = households.csv.bufferBase, mBase = members.csv.bufferBase
+        // The household ids, which their members' rows take too.
+        let ids = ch.householdIDs
+        let hidField = households.hidField
+        for k in k0..<(k0 + nh) { ids[k] = households.text(hidField, ch.householdCells, k, base: hBase) }
+        batch.households.appendTexts(hidField, count: nh) { ids[k0 &+ $0] }
+        households.appendTexts(ch.householdCells, rows: k0..<(k0 + nh), base: hBase, to: &batch.households, except: hidField)
+        let memberBase = batch.members.count - j0
+        let memberHidField = members.hidField
+        let runStart = run.startIndex
+        batch.members.appendTexts(memberHidField, groups: run.count, rows: nm) { g in
+            let h = run[runStart &+ g]
+            return (ids[h.row], h.memberRows.count)
+        }
+        members.appendTexts(ch.memberCells, rows: j0..<(j0 + nm), base: mBase, to: &batch.members, except: memberHidField)
+        batch.ageMonths.append(contentsOf: UnsafeBufferPointer(start: ch.ageMonths + j0, count: nm))
+        for h in run {
+            batch.memberRanges.append((memberBase + h.memberRows.lowerBound)..<(memberBase + h.memberRows.upperBound))
+            batch.referenceDates.append(ch.references[h.row])
+        }
+        counts.householdsRead += nh
+        counts.householdsAccepted += nh
+        counts.membersRead += nm
+        counts.membersAccepted += nm
+    }
+
     /// Reads the whole survey, calling `body` with each batch.
     public func forEachBatch(maxHouseholds: Int = 4096, _ body: (SurveyBatch) throws -> Void) throws {
         while let b = try next(maxHouseholds: maxHouseholds) { try body(b) }
@@ -484,6 +750,111 @@ public final class SurveyReader {
             case (nil, _?): return true
             default: return false
             }
+        }
+    }
+}
+
+/// One chunk of households read by the column path: the cells of its clean rows and what they
+/// decode to, and where every row of it is, to read the others again row by row.
+private final class ColumnChunk {
+    struct Household {
+        /// File offset and line of the household row.
+        var record: Int
+        var line: Int32
+        /// Its row in `householdCells`, or -1 when it is not clean.
+        var row: Int
+        /// Its members' rows in `memberCells` (none when it is not clean).
+        var memberRows: Range<Int>
+        /// The member rows met for it, in `memberRecords`.
+        var memberRecords: Range<Int>
+    }
+
+    /// The chunk's households in file order.
+    @exclusivity(unchecked) var households: [Household] = []
+    let householdCells: CellSpans
+    let memberCells: CellSpans
+    /// Every member row met, in file order (orphans too).
+    @exclusivity(unchecked) var memberRecords: [MemberRecord] = []
+    struct MemberRecord {
+        var offset: Int
+        var line: Int32
+        /// True for a row with no household (`orphanMember`).
+        var orphan: Bool
+    }
+    /// Where `readChunk` left the files: the next household row, and the member row pending
+    /// (`memberPendingAtEnd`) or the next one.
+    @exclusivity(unchecked) var householdsEnd = (offset: 0, line: 0)
+    @exclusivity(unchecked) var membersEnd = (offset: 0, line: 0)
+    @exclusivity(unchecked) var memberPendingAtEnd = false
+
+    // Decoded, column-major (`decodeColumns`), with room for `householdStride` and
+    // `memberStride` rows.
+    let householdFields: Int, memberFields: Int
+    @exclusivity(unchecked) private(set) var householdStride = 0, memberStride = 0
+    @exclusivity(unchecked) private(set) var householdValues: UnsafeMutablePointer<Int64> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private(set) var householdFailed: UnsafeMutablePointer<Bool> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private(set) var references: UnsafeMutablePointer<CivilDate> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private(set) var limits: UnsafeMutablePointer<TableInput.BirthLimit> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private(set) var memberValues: UnsafeMutablePointer<Int64> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private(set) var memberFailed: UnsafeMutablePointer<Bool> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private(set) var householdOfMember: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private(set) var ageMonths: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
+    /// The household id of each clean household, as its rows and its members' rows take it.
+    @exclusivity(unchecked) private(set) var householdIDs: UnsafeMutablePointer<String?> = .allocate(capacity: 1)
+
+    init(householdFields: Int, householdColumns: Int, memberFields: Int, memberColumns: Int) {
+        self.householdFields = max(1, householdFields)
+        self.memberFields = max(1, memberFields)
+        householdCells = CellSpans(columns: householdColumns, capacity: SurveyReader.chunkHouseholds)
+        memberCells = CellSpans(columns: memberColumns, capacity: SurveyReader.chunkHouseholds * 8)
+    }
+
+    deinit {
+        householdValues.deallocate()
+        householdFailed.deallocate()
+        references.deallocate()
+        limits.deallocate()
+        memberValues.deallocate()
+        memberFailed.deallocate()
+        householdOfMember.deallocate()
+        ageMonths.deallocate()
+        householdIDs.deinitialize(count: householdStride)
+        householdIDs.deallocate()
+    }
+
+    func removeAll() {
+        households.removeAll(keepingCapacity: true)
+        householdCells.removeAll()
+        memberCells.removeAll()
+        memberRecords.removeAll(keepingCapacity: true)
+    }
+
+    func addMemberRecord(_ csv: CSVReader, orphan: Bool) {
+        memberRecords.append(MemberRecord(offset: csv.recordFileOffset, line: Int32(truncatingIfNeeded: csv.recordLine), orphan: orphan))
+    }
+
+    /// Room for the decoded values of `nh` household rows and `nm` member rows (all trivial
+    /// values: the memory is only ever assigned, never deinitialized).
+    func reserve(households nh: Int, members nm: Int) {
+        if nh > householdStride {
+            let n = max(nh, householdStride * 2)
+            householdValues.deallocate(); householdValues = .allocate(capacity: n * householdFields)
+            householdFailed.deallocate(); householdFailed = .allocate(capacity: n)
+            references.deallocate(); references = .allocate(capacity: n)
+            limits.deallocate(); limits = .allocate(capacity: n)
+            householdIDs.deinitialize(count: householdStride)
+            householdIDs.deallocate()
+            householdIDs = .allocate(capacity: n)
+            householdIDs.initialize(repeating: nil, count: n)
+            householdStride = n
+        }
+        if nm > memberStride {
+            let n = max(nm, memberStride * 2)
+            memberValues.deallocate(); memberValues = .allocate(capacity: n * memberFields)
+            memberFailed.deallocate(); memberFailed = .allocate(capacity: n)
+            householdOfMember.deallocate(); householdOfMember = .allocate(capacity: n)
+            ageMonths.deallocate(); ageMonths = .allocate(capacity: n)
+            memberStride = n
         }
     }
 }

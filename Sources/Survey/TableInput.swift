@@ -328,7 +328,7 @@ final class TableInput {
     /// The household id cell of the current record, blanks trimmed and still escaped (the
     /// buffer is not modified), or nil when the row has no such cell or it is empty.
     @inline(__always)
-    private func rawHouseholdID() -> (UnsafePointer<UInt8>, Int)? {
+    func rawHouseholdID() -> (UnsafePointer<UInt8>, Int)? {
         guard hidCol >= 0, hidCol < csv.fieldCount else { return nil }
         var p = csv.fieldStart(hidCol)
         var n = csv.fieldLength(hidCol)
@@ -364,10 +364,42 @@ final class TableInput {
         return true
     }
 
+    /// `householdIDMatches` for a plain record whose household id cell is ASCII with no blanks
+    /// around it, and an ASCII `id` of `n` bytes (`idIsASCII`): the bytes decide, without
+    /// copying or normalising. Nil for any other record or id: `householdIDMatches` answers.
+    @inline(__always) func householdIDCellMatches(_ id: UnsafePointer<UInt8>, _ n: Int, idIsASCII: Bool) -> Bool? {
+        guard csv.recordIsPlain, hidCol >= 0, hidCol < csv.fieldCount else { return nil }
+        let s = csv.fieldStarts[hidCol], k = csv.fieldEnds[hidCol] &- s
+        let p = UnsafePointer(csv.buf + s)
+        if k == n && TableInput.sameBytes(p, id, n) { return true }
+        guard idIsASCII, k > 0, p[0] > 0x20, p[k &- 1] > 0x20, SurveyText.isASCII(p, k) else { return nil }
+        return false
+    }
+
+    /// True when `p[0..<n]` and `q[0..<n]` hold the same bytes; short ids in one or two
+    /// overlapping loads of each, never past `n`.
+    @inline(__always) static func sameBytes(_ p: UnsafePointer<UInt8>, _ q: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let a = UnsafeRawPointer(p), b = UnsafeRawPointer(q)
+        if n >= 8 && n <= 16 {
+            return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+                && a.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+        }
+        if n >= 4 && n < 8 {
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+        }
+        return memcmp(p, q, n) == 0
+    }
+
     /// True when the current record's household id is `id` (bytes, or NFC-equal text).
     func householdIDMatches(_ id: [UInt8]) -> Bool? {
+        id.withUnsafeBufferPointer { householdIDMatches($0) }
+    }
+
+    /// The same for an id given as bytes in memory.
+    func householdIDMatches(_ id: UnsafeBufferPointer<UInt8>) -> Bool? {
         guard let (p, n) = rawHouseholdID() else { return nil }
-        if n == id.count, id.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { return true }
+        if n == id.count, n == 0 || memcmp(id.baseAddress!, p, n) == 0 { return true }
         if csv.fieldQuoted(hidCol) || !SurveyText.isASCII(p, n) || !id.allSatisfy({ $0 < 0x80 }) {
             guard let b = householdIDBytes() else { return nil }
             return SurveyText.nfc(String(decoding: b, as: UTF8.self)) == SurveyText.nfc(String(decoding: id, as: UTF8.self))
@@ -678,5 +710,298 @@ final class TableInput {
         issues.append(RowIssue(kind: "unknown_code", location: inList ? csv.location(ofOffset: p - UnsafePointer(csv.buf)) : csv.location(ofField: c),
                                message: "column \(columnLabel(c)): \(display(p, n)) is not a code of '\(list.name)'\(inList ? " (in a ';'-separated list)" : "")",
                                hint: hint))
+    }
+
+    // MARK: columns
+
+    /// Whether `decodeColumns` can stand in for `decode`: it checks birth dates against one
+    /// age limit per household, so it takes tables with at most one birth-date field.
+    var decodesColumns: Bool { specs.filter { $0.type == .birthDate }.count <= 1 }
+
+    /// True when the current record needs none of the row-by-row checks before its cells:
+    /// no quotes or escapes, a value for every column, valid UTF-8 (`structuralIssues` finds
+    /// nothing).
+    @inline(__always) var recordIsClean: Bool {
+        guard csv.recordIsPlain, csv.fieldCount == headers.count else { return false }
+        if csv.recordIsASCII { return true }
+        return SurveyText.firstInvalidUTF8(UnsafePointer(csv.buf + csv.nonASCIIStart), csv.nonASCIIEnd - csv.nonASCIIStart) == nil
+    }
+
+    /// The reference a member's birth date is checked against: its household's reference day,
+    /// the earliest birth day the age limit allows (`Int32.min` without one), and the date for
+    /// completed months of age.
+    struct BirthLimit {
+        let reference: Int32
+        let earliest: Int32
+        let ages: AgeReference
+
+        init(_ date: CivilDate, maxAge: Int?) {
+            reference = date.dayNumber
+            earliest = maxAge.map { date.addingYears(-$0).dayNumber } ?? Int32.min
+            ages = AgeReference(date)
+        }
+    }
+
+    /// For members: the birth limit of each record's household (`limits[households[i]]`) and
+    /// where the completed months of age of each record go.
+    struct BirthColumn {
+        var households: UnsafePointer<Int32>
+        var limits: UnsafePointer<BirthLimit>
+        var ageMonths: UnsafeMutablePointer<Int32>
+    }
+
+    func birthLimit(_ date: CivilDate) -> BirthLimit { BirthLimit(date, maxAge: birthMaxAge) }
+
+    /// Decodes the `spans.count` clean records of `spans` (`recordIsClean`; their bytes at
+    /// `spans.cell`) a column at a time into `values` (field f of record i at
+    /// `values[f * stride + i]`): one loop per column, of one kind, instead of a dispatch per
+    /// cell. Marks in `failed` each record in which `decode` would find a problem; those are read
+    /// again with `decode` for the messages, so this finds no message itself. Text fields keep
+    /// their default value here; their texts come from `appendTexts`.
+    func decodeColumns(_ spans: CellSpans, base: UnsafePointer<UInt8>, values: UnsafeMutablePointer<Int64>, stride: Int,
+                       failed: UnsafeMutablePointer<Bool>, births: BirthColumn?) {
+        let rows = spans.count
+        if planSkip != skipField { buildPlan() }
+        for f in 0..<specs.count { (values + f &* stride).update(repeating: defaultVals[f], count: rows) }
+        failed.update(repeating: false, count: rows)
+        if let b = births {
+            // Without a birth date cell, the age of the default (as `ageMonthsOfRow`), if any.
+            let bf = specs.firstIndex { $0.type == .birthDate }
+            let v = bf.map { defaultVals[$0] } ?? RecordTable.absent
+            for r in 0..<rows {
+                b.ageMonths[r] = v == RecordTable.absent ? -1
+                    : Int32(b.limits[Int(b.households[r])].ages.completedMonths(dayNumber: Int32(truncatingIfNeeded: v)))
+            }
+        }
+        let cells = spans.cells(base: base)
+        for k in 0..<planCount {
+            let pl = plan[k]
+            let c = pl.col
+            let out = values + pl.field &* stride
+            let required = pl.required
+            /// Record r's cell of column `c`, trimmed; nil when empty (the record then fails
+            /// when the field is required).
+            @inline(__always) func cell(_ r: Int) -> (UnsafePointer<UInt8>, Int)? {
+                let (p, n) = cells.cell(r, c)
+                if n == 0 {
+                    if required { failed[r] = true }
+                    return nil
+                }
+                return (p, n)
+            }
+            // One loop per kind, each written out: the cell's work inlined in it.
+            switch pl.kind {
+            case .text, .personal:
+                if required { for r in 0..<rows { _ = cell(r) } }
+            case .bool:
+                let fast = pl.fast.unsafelyUnwrapped, token = pl.token.unsafelyUnwrapped
+                let t = pl.flagTrue, fl = pl.flagFalse
+                for r in 0..<rows {
+                    guard let (p, n) = cell(r) else { continue }
+                    if let v = TableInput.plainFlag(p, n, t, fl), v >= 0 { out[r] = v; continue }
+                    let v = TokenTable.cached(fast, p, n) ?? token._withUnsafeGuaranteedRef { $0.resolveAndCache(p, n) }
+                    if v >= 0 { out[r] = v } else { failed[r] = true }
+                }
+            case .code:
+                let fast = pl.fast.unsafelyUnwrapped, token = pl.token.unsafelyUnwrapped
+                for r in 0..<rows {
+                    guard let (p, n) = cell(r) else { continue }
+                    let v = TokenTable.cached(fast, p, n) ?? token._withUnsafeGuaranteedRef { $0.resolveAndCache(p, n) }
+                    if v >= 0 { out[r] = v } else { failed[r] = true }
+                }
+            case .int:
+                let m = pl.minimum, bounded = pl.hasMinimum, exclusive = pl.minimumExclusive
+                for r in 0..<rows {
+                    guard let (p, n) = cell(r) else { continue }
+                    guard let v = ValueParser.parseInt(p, n) else { failed[r] = true; continue }
+                    if bounded && !(exclusive ? Double(v) > m : Double(v) >= m) { failed[r] = true; continue }
+                    out[r] = v
+                }
+            case .decimal:
+                let m = pl.minimum, bounded = pl.hasMinimum, exclusive = pl.minimumExclusive
+                for r in 0..<rows {
+                    guard let (p, n) = cell(r) else { continue }
+                    guard let v = ValueParser.parseDecimal(p, n) else { failed[r] = true; continue }
+                    if bounded && !(exclusive ? v > m : v >= m) { failed[r] = true; continue }
+                    out[r] = Int64(bitPattern: v.bitPattern)
+                }
+            case .date:
+                for r in 0..<rows {
+                    guard let (p, n) = cell(r) else { continue }
+                    if let d = CivilDate.parseDayNumber(p, n, allowBareYear: false) { out[r] = Int64(d) } else { failed[r] = true }
+                }
+            case .birthDate:
+                guard let b = births else {
+                    for r in 0..<rows {
+                        guard let (p, n) = cell(r) else { continue }
+                        if let d = CivilDate.parseDayNumber(p, n, allowBareYear: true) { out[r] = Int64(d) } else { failed[r] = true }
+                    }
+                    break
+                }
+                for r in 0..<rows {
+                    guard let (p, n) = cell(r) else { continue }
+                    guard let d = CivilDate.parseDayNumber(p, n, allowBareYear: true) else { failed[r] = true; continue }
+                    let limit = b.limits[Int(b.households[r])]
+                    if d > limit.reference || d < limit.earliest { failed[r] = true; continue }
+                    out[r] = Int64(d)
+                    // From the digits `parseDayNumber` checked (as `ageMonthsOfRow`).
+                    let year = (Int(p[0]) &- 48) &* 1000 &+ (Int(p[1]) &- 48) &* 100 &+ (Int(p[2]) &- 48) &* 10 &+ (Int(p[3]) &- 48)
+                    let months = n == 10
+                        ? limit.ages.completedMonths(year: year, month: (Int(p[5]) &- 48) &* 10 &+ (Int(p[6]) &- 48),
+                                                     day: (Int(p[8]) &- 48) &* 10 &+ (Int(p[9]) &- 48), dayNumber: d)
+                        : limit.ages.completedMonths(year: year, month: 7, day: 1, dayNumber: d)
+                    b.ageMonths[r] = Int32(truncatingIfNeeded: months)
+                }
+            case .codeSet:
+                let fast = pl.fast.unsafelyUnwrapped, token = pl.token.unsafelyUnwrapped
+                for r in 0..<rows {
+                    guard let (p, n) = cell(r) else { continue }
+                    var mask: UInt64 = 0
+                    var ok = true
+                    var i = 0
+                    while i <= n {
+                        var j = i
+                        while j < n && p[j] != 0x3B { j += 1 }
+                        var s = i, e = j
+                        while s < e, p[s] == 0x20 || p[s] == 0x09 { s += 1 }
+                        while e > s, p[e - 1] == 0x20 || p[e - 1] == 0x09 { e -= 1 }
+                        if e > s {
+                            let v = TokenTable.cached(fast, p + s, e - s) ?? token._withUnsafeGuaranteedRef { $0.resolveAndCache(p + s, e - s) }
+                            if v < 0 { ok = false; break }
+                            mask |= 1 << UInt64(v)
+                        }
+                        i = j + 1
+                    }
+                    if ok { out[r] = Int64(bitPattern: mask) } else { failed[r] = true }
+                }
+            }
+        }
+    }
+
+    /// The text of field `f` in record `r` of `spans` (clean; bytes from `base`), as `decode`
+    /// sets it.
+    @inline(__always) func text(_ f: Int, _ spans: CellSpans, _ r: Int, base: UnsafePointer<UInt8>) -> String? {
+        let c = fieldCol[f]
+        guard c >= 0, f != skipField else { return defaultTextVals[f] }
+        let (p, n) = spans.cell(r, c, base: base)
+        if n == 0 { return defaultTextVals[f] }
+        if kinds[f] == .text { return caches[f].unsafelyUnwrapped.string(p, n) }
+        return keepPersonal ? SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)) : defaultTextVals[f]
+    }
+
+    /// Appends records `rows` of `spans` (clean, decoded; bytes from `base`) to `table`: their
+    /// texts a column at a time, as `decode` sets them, all but field `except` (which the caller
+    /// appends), and their lines. Their values go in with `RecordTable.appendValues`.
+    func appendTexts(_ spans: CellSpans, rows: Range<Int>, base: UnsafePointer<UInt8>, to table: inout RecordTable, except: Int) {
+        let r0 = rows.lowerBound, n = rows.count
+        for k in 0..<textFieldCount {
+            let f = textFieldList[k]
+            if f == except { continue }
+            let c = fieldCol[f]
+            if c < 0 || f == skipField || (kinds[f] == .personal && !keepPersonal) {
+                table.appendText(f, defaultTextVals[f], repeated: n)
+                continue
+            }
+            if kinds[f] == .text {
+                let cache = caches[f].unsafelyUnwrapped, d = defaultTextVals[f], cells = spans.cells(base: base)
+                table.appendTexts(f, count: n) { i in
+                    let (p, len) = cells.cell(r0 &+ i, c)
+                    return len == 0 ? d : cache.string(p, len)
+                }
+            } else {
+                table.appendTexts(f, count: n) { i in self.text(f, spans, r0 &+ i, base: base) }
+            }
+        }
+        table.appendLines(spans.lines + r0, count: n)
+    }
+}
+
+/// The cells of a chunk of clean records (`TableInput.recordIsClean`), kept for decoding them
+/// a column at a time. Record i was split when file offset `origins[i]` was at the buffer's
+/// start, and its cell c is the buffer bytes `starts[i * stride + c]..<starts[i * stride + c + 1] - 1`
+/// from that origin (cells of a plain record are one comma apart), untrimmed: the reader's own
+/// offsets, copied as they are.
+final class CellSpans {
+    let columns: Int
+    /// Offsets per record: one per column and the end of the last cell plus one.
+    let stride: Int
+    @exclusivity(unchecked) private(set) var count = 0
+    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) private(set) var origins: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private(set) var lines: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) private(set) var starts: UnsafeMutablePointer<Int>
+
+    init(columns: Int, capacity: Int = 1024) {
+        self.columns = max(1, columns)
+        stride = self.columns + 1
+        self.capacity = capacity
+        origins = .allocate(capacity: capacity)
+        lines = .allocate(capacity: capacity)
+        starts = .allocate(capacity: capacity * stride)
+    }
+
+    deinit {
+        origins.deallocate()
+        lines.deallocate()
+        starts.deallocate()
+    }
+
+    func removeAll() { count = 0 }
+
+    /// Drops the records from `n` on.
+    func truncate(to n: Int) { count = min(count, n) }
+
+    /// Adds the current record of `csv`, a plain one with `columns` fields.
+    @inline(__always) func append(_ csv: CSVReader) {
+        if count == capacity { grow() }
+        origins[count] = csv.bufferFileOffset
+        lines[count] = Int32(truncatingIfNeeded: csv.recordLine)
+        let o = starts + count &* stride
+        o.update(from: csv.fieldStarts, count: columns)
+        o[columns] = csv.fieldEnds[columns &- 1] &+ 1
+        count += 1
+    }
+
+    /// Cell c of record r, trimmed of blanks, from `base` (the reader's `bufferBase`).
+    @inline(__always) func cell(_ r: Int, _ c: Int, base: UnsafePointer<UInt8>) -> (UnsafePointer<UInt8>, Int) {
+        cells(base: base).cell(r, c)
+    }
+
+    /// The spans' offsets as plain values, for a loop over many cells: in locals, they are not
+    /// loaded again through this object after every store of a decoded value.
+    struct Cells {
+        let base: UnsafePointer<UInt8>
+        let origins: UnsafePointer<Int>
+        let starts: UnsafePointer<Int>
+        let stride: Int
+
+        @inline(__always) func cell(_ r: Int, _ c: Int) -> (UnsafePointer<UInt8>, Int) {
+            let rec = base + origins[r]
+            let o = r &* stride &+ c
+            var s = starts[o], e = starts[o &+ 1] &- 1
+            if s < e && (rec[s] <= 0x20 || rec[e &- 1] <= 0x20) {
+                while s < e, rec[s] == 0x20 || rec[s] == 0x09 { s &+= 1 }
+                while e > s, rec[e &- 1] == 0x20 || rec[e &- 1] == 0x09 { e &-= 1 }
+            }
+            return (rec + s, e &- s)
+        }
+    }
+
+    @inline(__always) func cells(base: UnsafePointer<UInt8>) -> Cells {
+        Cells(base: base, origins: UnsafePointer(origins), starts: UnsafePointer(starts), stride: stride)
+    }
+
+    private func grow() {
+        let n = capacity * 2
+        func moved<T>(_ p: UnsafeMutablePointer<T>, _ old: Int, _ new: Int) -> UnsafeMutablePointer<T> {
+            let q = UnsafeMutablePointer<T>.allocate(capacity: new)
+            q.moveInitialize(from: p, count: old)
+            p.deallocate()
+            return q
+        }
+        origins = moved(origins, count, n)
+        lines = moved(lines, count, n)
+        starts = moved(starts, count * stride, n * stride)
+        capacity = n
     }
 }

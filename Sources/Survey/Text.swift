@@ -75,14 +75,23 @@ public enum SurveyText {
     }
 
     static func isASCII(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        var i = 0
-        var acc: UInt64 = 0
-        while i + 8 <= n {
-            acc |= UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-            i += 8
+        let r = UnsafeRawPointer(p)
+        // The bytes after the last whole word, and short ids (member ids, household ids), in
+        // one or two loads that overlap instead of a byte loop; never past `p + n`.
+        if n >= 8 {
+            var acc = r.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            var i = 0
+            while i &+ 8 <= n {
+                acc |= r.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i &+= 8
+            }
+            return acc & 0x8080_8080_8080_8080 == 0
         }
-        while i < n { acc |= UInt64(p[i]); i += 1 }
-        return acc & 0x8080_8080_8080_8080 == 0
+        if n >= 4 {
+            return (r.loadUnaligned(as: UInt32.self) | r.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)) & 0x8080_8080 == 0
+        }
+        if n == 0 { return true }
+        return (p[0] | p[n &>> 1] | p[n &- 1]) & 0x80 == 0
     }
 
     /// A short printable rendering of raw bytes for messages (invalid UTF-8 shown as \xNN).

@@ -1,0 +1,201 @@
+import Testing
+import Diagnostics
+@testable import Survey
+
+/// Everything a reader gives, as comparable text: each batch's records with their lines,
+/// reference dates and ages, then the problems in the order found, then the counts.
+private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSize: Int? = nil) throws -> [String] {
+    let schema = try shippedSchema()
+    let reader: SurveyReader
+    do {
+        reader = try SurveyReader.open(householdsPath: dir + "/households.csv", membersPath: dir + "/members.csv",
+                                       schema: schema, mapping: nil, partSize: partSize)
+    } catch {
+        return error.diagnostics.map(\.description)
+    }
+    if !columns { reader.usesColumnPath = false }
+    var out: [String] = []
+    func take(_ r: SurveyReader) throws {
+        #expect(r.usesColumnPath == columns)
+        while let b = try r.next(maxHouseholds: batch) {
+            out.append("batch")
+            for h in 0..<b.households.count {
+                out.append(render(b.households, h) + " @\(b.households.line(h)) ref=\(b.referenceDates[h])")
+                for m in b.memberRanges[h] { out.append("  " + render(b.members, m) + " @\(b.members.line(m)) age=\(b.ageMonths[m])") }
+            }
+        }
+    }
+    if partSize != nil && reader.streaming {
+        let partReader = try reader.makePartReader()
+        for part in reader.parts {
+            partReader.read(part: part)
+            try take(partReader)
+            reader.absorb(partReader.takeReport())
+        }
+    } else {
+        try take(reader)
+    }
+    out += reader.problems.map { "\($0.kind): \($0.diagnostic.description) [\($0.householdID ?? "-")]" }
+    out += reader.problemCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    out.append(reader.counts.summary)
+    return out
+}
+
+/// The column path (rows split in chunks, clean households decoded a column at a time, the
+/// others read again row by row) gives the records, problems and counts of the row path, word for
+/// word, whatever the batch and part sizes.
+@Suite struct ColumnPathTests {
+    /// The shipped fixture with damage of every kind the reader reports or tolerates in files
+    /// that stream (the same household ids, in the same order): bad cells of every kind, quoted
+    /// and padded cells, CRLF line ends, blank lines, wrong column counts, Latin-1 bytes,
+    /// non-ASCII household ids, repeated and non-ASCII member ids, households without members,
+    /// birth dates after the reference date or too old.
+    func messySurvey(_ name: String, seed: UInt64) -> String {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        func rnd(_ n: Int) -> Int {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Int(state % UInt64(n))
+        }
+        let values = DecodeQuickPathTests.tricky + ["2030-01-01", "1890-05-05", "1950", " 1985-03-27 ", "\"own\"", "\"tv;radio\"", "\"a \"\"b\"\"\""]
+        func mangle(_ line: Substring, keep: Int) -> String {
+            var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            switch rnd(12) {
+            case 0:
+                let c = keep + rnd(cells.count - keep)
+                let v = values[rnd(values.count)]
+                cells[c] = v.contains(",") ? "\"" + v + "\"" : v
+            case 1: cells[keep + rnd(cells.count - keep)] += "\u{E9}"  // marker for a Latin-1 byte
+            case 2: cells.append("extra")
+            case 3: cells.removeLast()
+            case 4: cells[keep + rnd(cells.count - keep)] = "\"" + cells[keep + rnd(cells.count - keep)] + "\""
+            default: break
+            }
+            return cells.joined(separator: ",")
+        }
+        let fixture = root + "/Fixtures/thach-ha-2024"
+        let hLines = readText(fixture + "/households.csv")!.split(separator: "\n").map { $0 }
+        let mLines = readText(fixture + "/members.csv")!.split(separator: "\n").map { $0 }
+        var byHousehold: [Substring: [Substring]] = [:]
+        for line in mLines.dropFirst() { byHousehold[line.split(separator: ",").first!, default: []].append(line) }
+        var h = [String(hLines[0])], m = [String(mLines[0])]
+        for line in hLines[1...600] {
+            let id = line.split(separator: ",").first!
+            var row = line
+            var members = byHousehold[id] ?? []
+            switch rnd(25) {
+            case 0: members = []
+            case 1: if members.count > 1 { members[1] = members[0] }  // a member id twice
+            case 2:
+                // The id with an accent (the same bytes in both files: they still stream).
+                row = Substring(id + "ô" + line.dropFirst(id.count))
+                members = members.map { Substring(id + "ô" + $0.dropFirst(id.count)) }
+            default: break
+            }
+            h.append(mangle(row, keep: 1))
+            if rnd(20) == 0 { h.append("") }
+            for (k, line) in members.enumerated() {
+                var row = mangle(line, keep: 2)
+                if rnd(30) == 0 {
+                    var cells = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                    if cells.count > 1 { cells[1] = k == 0 ? "Một" : "1" }
+                    row = cells.joined(separator: ",")
+                }
+                m.append(row)
+                if rnd(40) == 0 { m.append("") }
+            }
+        }
+        let dir = tempDir(name)
+        func bytes(_ lines: [String]) -> [UInt8] {
+            var out: [UInt8] = []
+            for line in lines {
+                // Latin-1 é where marked; CRLF on some lines.
+                for b in line.utf8 { out.append(b) }
+                if rnd(15) == 0 { out.append(0x0D) }
+                out.append(0x0A)
+            }
+            var fixed: [UInt8] = []
+            var i = 0
+            while i < out.count {
+                if i + 1 < out.count && out[i] == 0xC3 && out[i + 1] == 0xA9 && rnd(2) == 0 { fixed.append(0xE9); i += 2; continue }
+                fixed.append(out[i]); i += 1
+            }
+            return fixed
+        }
+        writeBytes(dir + "/households.csv", bytes(h))
+        writeBytes(dir + "/members.csv", bytes(m))
+        return dir
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3])
+    func columnPathReadsLikeTheRowPath(_ seed: UInt64) throws {
+        let dir = messySurvey("column-path-\(seed)", seed: seed)
+        let reader = try SurveyReader.open(householdsPath: dir + "/households.csv", membersPath: dir + "/members.csv",
+                                           schema: try shippedSchema(), mapping: nil)
+        #expect(reader.streaming, "the column path reads streaming surveys only")
+        for batch in [1, 3, 300, 4096] {
+            let rows = try readingTranscript(dir, batch: batch, columns: false)
+            let columns = try readingTranscript(dir, batch: batch, columns: true)
+            #expect(rows == columns, "seed \(seed), batch \(batch)")
+            if rows != columns, let d = zip(rows, columns).first(where: { $0 != $1 }) { Issue.record("first difference:\n\(d.0)\n\(d.1)") }
+            // The survey exercises both ways: households kept and households rejected.
+            #expect(rows.contains { $0.contains("rejected") })
+            #expect(rows.contains { $0.hasPrefix("household_id=") })
+        }
+        for size in [1, 7, 100] {
+            #expect(try readingTranscript(dir, batch: 5, columns: false, partSize: size)
+                == readingTranscript(dir, batch: 5, columns: true, partSize: size), "seed \(seed), parts of \(size)")
+        }
+    }
+
+    @Test(arguments: listDirectory(invalidRoot) + ["../thach-ha-2024"])
+    func invalidSurveysReadLikeTheRowPath(_ name: String) throws {
+        let dir = invalidRoot + "/" + name
+        for batch in [1, 4096] {
+            #expect(try readingTranscript(dir, batch: batch, columns: false) == readingTranscript(dir, batch: batch, columns: true),
+                    "\(name), batch \(batch)")
+        }
+    }
+
+    /// The id compare of the chunk scan agrees with `memcmp` at every length around its word
+    /// loads, for bytes that differ anywhere.
+    @Test func sameBytesAgreesWithMemcmp() {
+        for n in 0...24 {
+            let a = (0..<n).map { UInt8(0x41 + $0 % 26) }
+            for k in -1..<n {
+                var b = a
+                if k >= 0 { b[k] ^= 0x20 }
+                let same = a.withUnsafeBufferPointer { p in b.withUnsafeBufferPointer { q in
+                    TableInput.sameBytes(p.baseAddress ?? UnsafePointer(bitPattern: 1)!, q.baseAddress ?? UnsafePointer(bitPattern: 1)!, n)
+                } }
+                #expect(same == (k < 0), "length \(n), byte \(k) changed")
+            }
+        }
+    }
+
+    /// A reader keeping the bytes from `keepFrom` on reads the same records again after reading
+    /// past the end of its buffer many times over.
+    @Test func keptRecordsReadAgainAfterRefills() throws {
+        let dir = tempDir("column-path-keep")
+        var text = ""
+        for i in 0..<500 { text += "id\(i),\(String(repeating: "x", count: i % 37)),\(i * 7)\r\n" }
+        write(dir + "/t.csv", text)
+        let csv = try CSVReader(path: dir + "/t.csv", bufferSize: 256)
+        var first: [[String]] = []
+        var starts: [(Int, Int)] = []
+        csv.keepFrom = 0
+        func fields() -> [String] {
+            (0..<csv.fieldCount).map { k in let (p, n) = csv.trimmedField(k); return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) }
+        }
+        while csv.next() {
+            starts.append((csv.recordFileOffset, csv.recordLine))
+            first.append(fields())
+        }
+        #expect(first.count == 500)
+        for (k, (offset, line)) in starts.enumerated().reversed() where k % 7 == 0 {
+            csv.seek(fileOffset: offset, line: line)
+            #expect(csv.next())
+            #expect(csv.recordLine == line)
+            #expect(fields() == first[k])
+        }
+    }
+}
