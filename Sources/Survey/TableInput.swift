@@ -724,7 +724,7 @@ final class TableInput {
     @inline(__always) var recordIsClean: Bool {
         guard csv.recordIsPlain, csv.fieldCount == headers.count else { return false }
         if csv.recordIsASCII { return true }
-        return SurveyText.firstInvalidUTF8(UnsafePointer(csv.buf + csv.nonASCIIStart), csv.nonASCIIEnd - csv.nonASCIIStart) == nil
+        return SurveyText.isUTF8InBuffer(UnsafePointer(csv.buf + csv.nonASCIIStart), csv.nonASCIIEnd - csv.nonASCIIStart)
     }
 
     /// The reference a member's birth date is checked against: its household's reference day,

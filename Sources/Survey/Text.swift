@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 /// Text helpers: NFC normalisation, comparison keys, UTF-8 checks, all on bytes where it matters.
 public enum SurveyText {
     /// The NFC form of `s` (precomposed accents), so text saved with decomposed accents (common on
@@ -72,6 +76,52 @@ public enum SurveyText {
             i += need + 1
         }
         return nil
+    }
+
+    /// True when `p[0..<n]` is valid UTF-8 (`firstInvalidUTF8` finds nothing), for bytes of the
+    /// CSV buffer, which may be read up to 15 bytes past `p + n` (the buffer has slack). The
+    /// accented letters of Vietnamese text are two- and three-byte sequences whose lead bytes
+    /// need no check beyond their continuation bytes (C2–DF, E1–EC, EE, EF): sixteen bytes at
+    /// a time, the continuation bytes must then be exactly the ones those leads call for, with
+    /// no byte-by-byte decoding. A span with any other lead byte (or none of them at all, like
+    /// a stray continuation byte) takes `firstInvalidUTF8`, whose answer it then is.
+    static func isUTF8InBuffer(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        #if arch(x86_64)
+        @inline(__always) func bits(_ m: SIMDMask<SIMD16<Int8>>) -> UInt32 {
+            UInt32(UInt16(truncatingIfNeeded: _mm_movemask_epi8(unsafeBitCast(m, to: __m128i.self))))
+        }
+        var i = 0
+        // Continuation bytes that the leads of the block before call for in this one (bits 0, 1).
+        var carry: UInt32 = 0
+        // As signed bytes, each class of byte is a range that one or two signed compares
+        // (`pcmpgtb`) find: continuation bytes 80–BF are -128...-65, leads C2–DF -62...-33,
+        // leads E1–EF -31...-17 (without ED, -19).
+        let contTop = SIMD16<Int8>(repeating: -64), lead2Low = SIMD16<Int8>(repeating: -63), lead3Low = SIMD16<Int8>(repeating: -32)
+        let lead3Top = SIMD16<Int8>(repeating: -16), ed = SIMD16<Int8>(repeating: -19)
+        while i < n {
+            let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Int8>.self)
+            let live: UInt32 = n &- i >= 16 ? 0xFFFF : (1 &<< UInt32(truncatingIfNeeded: n &- i)) &- 1
+            let high = UInt32(UInt16(truncatingIfNeeded: _mm_movemask_epi8(unsafeBitCast(v, to: __m128i.self)))) & live
+            if high == 0 {
+                if carry != 0 { return false }
+                i &+= 16
+                continue
+            }
+            let contMask = v .< contTop
+            let lead3Mask = (v .> lead3Low) .& (v .< lead3Top) .& .!(v .== ed)
+            let leadMask = (v .> lead2Low) .& (v .< lead3Low) .| lead3Mask
+            let cont = bits(contMask) & live, lead = bits(leadMask) & live, lead3 = bits(lead3Mask) & live
+            if high & ~(cont | lead) != 0 { return firstInvalidUTF8(p, n) == nil }
+            let wanted = lead &<< 1 | lead3 &<< 2 | carry
+            // In the last block, a sequence cut off by the end leaves a wanted bit past `live`.
+            if cont != wanted & (live == 0xFFFF ? 0xFFFF : 0x3FFFF) { return false }
+            carry = wanted &>> 16
+            i &+= 16
+        }
+        return carry == 0
+        #else
+        return firstInvalidUTF8(p, n) == nil
+        #endif
     }
 
     static func isASCII(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {

@@ -75,6 +75,29 @@ func trickyUTF8(seed: UInt64, pieces count: Int) -> [UInt8] {
         }
     }
 
+    /// The sixteen-byte validator of CSV records (continuation bytes against the two- and
+    /// three-byte leads that call for them) says valid exactly when the standard's table finds no
+    /// bad byte: on prefixes and suffixes of tricky input, with sequences cut at a block's end or
+    /// at the span's end, and with the bytes after the span (which it reads) being anything.
+    @Test func bufferUTF8ValidatorAgreesWithTheStandard() {
+        for seed in UInt64(1)...600 {
+            let bytes = trickyUTF8(seed: seed, pieces: 1 + Int(seed % 30))
+            let cuts = [0, 1, 2, 14, 15, 16, 17, 31, 32, 33, bytes.count / 2].filter { $0 <= bytes.count }
+            for cut in cuts {
+                for part in [Array(bytes[cut...]), Array(bytes[..<(bytes.count - cut)])] {
+                    let want = referenceFirstInvalidUTF8(part) == nil
+                    // Slack after the span as the CSV buffer has it: continuation bytes that could
+                    // finish a cut sequence, and plain ASCII.
+                    for filler in [UInt8(0x80), 0x41, 0xE1] {
+                        let padded = part + Array(repeating: filler, count: 16)
+                        let got = padded.withUnsafeBufferPointer { SurveyText.isUTF8InBuffer($0.baseAddress!, part.count) }
+                        #expect(got == want, "seed \(seed), cut \(cut), filler \(filler)")
+                    }
+                }
+            }
+        }
+    }
+
     /// The text cache gives the NFC String of the bytes, whatever it met before: repeats (the
     /// previous row's value), values sharing their first and last words, NFD spellings of cached
     /// NFC values, lengths around its word compares and its slot size.
