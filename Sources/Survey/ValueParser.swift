@@ -65,8 +65,8 @@ final class TokenTable {
         small.initialize(repeating: 0, count: TokenTable.smallSlots * 4)
         smallVals = .allocate(capacity: TokenTable.smallSlots)
         // Length 0 in every slot: never a hit, since empty cells are not resolved.
-        fast = .allocate(capacity: 3 << TokenTable.fastBits)
-        fast.initialize(repeating: 0, count: 3 << TokenTable.fastBits)
+        fast = .allocate(capacity: TokenTable.fastWords)
+        fast.initialize(repeating: 0, count: TokenTable.fastWords)
     }
 
     deinit {
@@ -81,7 +81,9 @@ final class TokenTable {
         return resolveAndCache(p, n)
     }
 
+    /// The miss path of `cached`, where spellings of 17...32 bytes find their own slots first.
     @inline(never) func resolveAndCache(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
+        if n >= 17 && n <= 32, let v = TokenTable.cachedLong(fast, p, n) { return v }
         let v = resolve(p, n)
         if n >= 1 && n <= 16 {
             let (a, b) = TokenTable.fastKey(p, n)
@@ -89,6 +91,14 @@ final class TokenTable {
             e[0] = a
             e[1] = b
             e[2] = UInt64(bitPattern: v &<< 8) | UInt64(n)
+        } else if n >= 17 && n <= 32 {
+            let k = TokenTable.longKey(p, n)
+            let e = fast + (TokenTable.longSlotsStart &+ TokenTable.longSlot(k, n) &* 5)
+            e[0] = k.0
+            e[1] = k.1
+            e[2] = k.2
+            e[3] = k.3
+            e[4] = UInt64(bitPattern: v &<< 8) | UInt64(n)
         }
         return v
     }
@@ -98,6 +108,38 @@ final class TokenTable {
     /// identifies such a spelling exactly, so a hit is two loads, a multiply and three compares.
     @exclusivity(unchecked) private(set) var fast: UnsafeMutablePointer<UInt64>
     static let fastBits = 7
+    /// After the short slots, slots of five words for spellings of 17...32 bytes, such as
+    /// `wage_without_contract`: a column's few long codes, met on every row that has them,
+    /// would otherwise be hashed and searched for in the tables below each time.
+    static let longBits = 5
+    static let longSlotsStart = 3 << fastBits
+    static let fastWords = longSlotsStart + 5 << longBits
+
+    /// Words at 0, 8, n - 16 and n - 8 of a spelling of 17...32 bytes: with the length, every
+    /// byte, so equal keys mean equal spellings.
+    @inline(__always) static func longKey(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64, UInt64, UInt64) {
+        let r = UnsafeRawPointer(p)
+        return (r.loadUnaligned(as: UInt64.self), r.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                r.loadUnaligned(fromByteOffset: n &- 16, as: UInt64.self), r.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
+    }
+
+    @inline(__always) static func longSlot(_ k: (UInt64, UInt64, UInt64, UInt64), _ n: Int) -> Int {
+        let h = (k.0 ^ (k.1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (k.2 &* 0x1656_67B1_9E37_79F9) ^ (k.3 &* 0x27D4_EB2F_1656_67C5)
+                 ^ UInt64(truncatingIfNeeded: n)) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: h &>> UInt64(64 - longBits))
+    }
+
+    /// `cached` for spellings of 17...32 bytes, asked on `cached`'s misses only: the loops
+    /// that call `cached` for every cell stay as they are for the short spellings of nearly
+    /// every cell.
+    @inline(__always) static func cachedLong(_ fast: UnsafeMutablePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
+        let k = longKey(p, n)
+        let e = fast + (longSlotsStart &+ longSlot(k, n) &* 5)
+        if e[0] == k.0 && e[1] == k.1 && e[2] == k.2 && e[3] == k.3 && e[4] & 0xFF == UInt64(truncatingIfNeeded: n) {
+            return Int64(bitPattern: e[4]) &>> 8
+        }
+        return nil
+    }
 
     @inline(__always) static func fastKey(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64) {
         let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)

@@ -98,6 +98,27 @@ func trickyUTF8(seed: UInt64, pieces count: Int) -> [UInt8] {
         }
     }
 
+    /// Spellings of 17...32 bytes (found again in the token table's long slots after the first
+    /// miss) resolve to their own value each time they are met, also among spellings that
+    /// differ in one byte anywhere, share their first and last words, or map to the same slot.
+    @Test func longCodeSpellingsResolveAsTheirOwn() {
+        func valueOf(_ s: String) -> Int64 { s.utf8.reduce(Int64(7)) { ($0 &* 31 &+ Int64($1)) & 0xFF_FFFF } }
+        let table = TokenTable(resolve: valueOf)
+        let stem = Array("wage_without_contract_and_more_x".utf8)
+        for round in 0..<3 {
+            for n in 16...33 {
+                for at in stride(from: 0, to: n, by: round == 0 ? 1 : 3) {
+                    var bytes = Array(stem[..<min(n, stem.count)]) + Array(repeating: UInt8(0x79), count: max(0, n - stem.count))
+                    bytes[at] = 0x2D
+                    let want = valueOf(String(decoding: bytes, as: UTF8.self))
+                    // Slack after the cell, as the CSV buffer has.
+                    let got = (bytes + Array(repeating: UInt8(0x41), count: 32)).withUnsafeBufferPointer { table.value($0.baseAddress!, n) }
+                    #expect(got == want, "round \(round), length \(n), changed byte \(at)")
+                }
+            }
+        }
+    }
+
     /// The text cache gives the NFC String of the bytes, whatever it met before: repeats (the
     /// previous row's value), values sharing their first and last words, NFD spellings of cached
     /// NFC values, lengths around its word compares and its slot size.
