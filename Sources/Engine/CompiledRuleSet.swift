@@ -118,8 +118,14 @@ private let sourceMap = SourceMap()
 struct RuleCompiler {
     let ruleSet: RuleSet
     let schema: SurveySchema
-    var env: RuleEnvironment
+    var env: RuleEnvironment {
+        didSet { declarationsByStage = [Declarations?](repeating: nil, count: RuleStage.allStages.count) }
+    }
     var bag = DiagnosticBag()
+    /// Declarations by stage ordinal, built once per stage: building them hashes every field name
+    /// of every object type, which per expression made loading rules cost more than classifying
+    /// a survey of 20 thousand households. A derived field changes the environment and so empties this.
+    private var declarationsByStage = [Declarations?](repeating: nil, count: RuleStage.allStages.count)
 
     init(ruleSet: RuleSet, schema: SurveySchema) {
         self.ruleSet = ruleSet
@@ -129,13 +135,20 @@ struct RuleCompiler {
 
     mutating func compile(_ expr: Located<String>, stage: RuleStage, expecting: CELType? = .bool, context: String) -> Program? {
         do {
-            return try Program(expr.value, declarations: env.declarations(for: stage), expecting: expecting)
+            return try Program(expr.value, declarations: declarations(for: stage), expecting: expecting)
         } catch let error as CELError {
             bag.append(sourceMap.diagnostic(error, in: expr, context: context))
         } catch {
             bag.error(at: expr.location, "\(context): \(error)")
         }
         return nil
+    }
+
+    private mutating func declarations(for stage: RuleStage) -> Declarations {
+        if let d = declarationsByStage[stage.ordinal] { return d }
+        let d = env.declarations(for: stage)
+        declarationsByStage[stage.ordinal] = d
+        return d
     }
 
     mutating func run() throws(DiagnosticList) -> CompiledRuleSet {
