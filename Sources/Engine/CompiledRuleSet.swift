@@ -118,13 +118,11 @@ private let sourceMap = SourceMap()
 struct RuleCompiler {
     let ruleSet: RuleSet
     let schema: SurveySchema
-    var env: RuleEnvironment {
-        didSet { declarationsByStage = [Declarations?](repeating: nil, count: RuleStage.allStages.count) }
-    }
+    private(set) var env: RuleEnvironment
     var bag = DiagnosticBag()
     /// Declarations by stage ordinal, built once per stage: building them hashes every field name
     /// of every object type, which per expression made loading rules cost more than classifying
-    /// a survey of 20 thousand households. A derived field changes the environment and so empties this.
+    /// a survey of 20 thousand households. A derived field is appended to those built (`addDerived`).
     private var declarationsByStage = [Declarations?](repeating: nil, count: RuleStage.allStages.count)
 
     init(ruleSet: RuleSet, schema: SurveySchema) {
@@ -151,6 +149,14 @@ struct RuleCompiler {
         return d
     }
 
+    private mutating func addDerived(_ name: String, scope: DerivedField.Scope, type: CELType, index: Int) {
+        env.addDerived(name, scope: scope, type: type, index: index)
+        let typeName = scope == .household ? ObjectTypeName.household : ObjectTypeName.member
+        for i in declarationsByStage.indices where declarationsByStage[i] != nil {
+            declarationsByStage[i]!.appendField(name, type, toObjectType: typeName)
+        }
+    }
+
     mutating func run() throws(DiagnosticList) -> CompiledRuleSet {
         // Derived fields first, in order: each may use those before it.
         var householdDerived: [Program] = []
@@ -160,10 +166,10 @@ struct RuleCompiler {
             guard let p = compile(d.expression, stage: stage, expecting: nil, context: "derived field '\(d.id)'") else { continue }
             switch d.scope {
             case .household:
-                env.addDerived(d.id, scope: .household, type: p.resultType, index: householdDerived.count)
+                addDerived(d.id, scope: .household, type: p.resultType, index: householdDerived.count)
                 householdDerived.append(p)
             case .member:
-                env.addDerived(d.id, scope: .member, type: p.resultType, index: memberDerived.count)
+                addDerived(d.id, scope: .member, type: p.resultType, index: memberDerived.count)
                 memberDerived.append(p)
             }
         }
