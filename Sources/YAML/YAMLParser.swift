@@ -216,14 +216,14 @@ private struct TreeBuilder {
             case .sequence(let loc, let tag, let a):
                 node = YAMLNode(kind: .sequence(items), location: loc, endLocation: end, tag: tag)
                 anchor = a
-                for item in items { size += sizes[ObjectIdentifier(item)] ?? 1 }
+                for item in items { size += expandedSize(item) }
             case .mapping(let loc, let tag, let a):
                 var pairs: [(key: YAMLNode, value: YAMLNode)] = []
                 pairs.reserveCapacity(items.count / 2)
                 var i = 0
                 while i + 1 < items.count {
                     pairs.append((items[i], items[i + 1]))
-                    size += (sizes[ObjectIdentifier(items[i])] ?? 1) + (sizes[ObjectIdentifier(items[i + 1])] ?? 1)
+                    size += expandedSize(items[i]) + expandedSize(items[i + 1])
                     i += 2
                 }
                 node = YAMLNode(kind: .mapping(pairs), location: loc, endLocation: end, tag: tag)
@@ -255,9 +255,16 @@ private struct TreeBuilder {
         }
     }
 
+    /// Nodes `node` expands to, aliases included: one for a scalar, without hashing.
+    private func expandedSize(_ node: YAMLNode) -> Int {
+        if case .scalar = node.kind { return 1 }
+        return sizes[ObjectIdentifier(node)] ?? 1
+    }
+
     private mutating func add(_ node: YAMLNode, size: Int, anchor: String?) throws(Diagnostic) {
         try count(size, at: node.location)
-        if sizes[ObjectIdentifier(node)] == nil { sizes[ObjectIdentifier(node)] = size }
+        // A scalar counts one, as a node missing from `sizes` does: recording it would only hash.
+        if size != 1, sizes[ObjectIdentifier(node)] == nil { sizes[ObjectIdentifier(node)] = size }
         try attach(node, anchor: anchor, size: size)
     }
 
