@@ -124,6 +124,9 @@ struct RuleCompiler {
     /// of every object type, which per expression made loading rules cost more than classifying
     /// a survey of 20 thousand households. A derived field is appended to those built (`addDerived`).
     private var declarationsByStage = [Declarations?](repeating: nil, count: RuleStage.allStages.count)
+    /// What every stage's declarations start from (`RuleEnvironment.objectDeclarations`), built
+    /// once: its code lists and parameter values are most of the hashing.
+    private var objectDeclarations: Declarations?
 
     init(ruleSet: RuleSet, schema: SurveySchema) {
         self.ruleSet = ruleSet
@@ -144,7 +147,11 @@ struct RuleCompiler {
 
     private mutating func declarations(for stage: RuleStage) -> Declarations {
         if let d = declarationsByStage[stage.ordinal] { return d }
-        let d = env.declarations(for: stage)
+        if objectDeclarations == nil { objectDeclarations = env.objectDeclarations() }
+        var d = objectDeclarations!
+        for v in stage.variables {
+            d.declareVariable(v.rawValue, RuleEnvironment.type(of: v))
+        }
         declarationsByStage[stage.ordinal] = d
         return d
     }
@@ -152,6 +159,7 @@ struct RuleCompiler {
     private mutating func addDerived(_ name: String, scope: DerivedField.Scope, type: CELType, index: Int) {
         env.addDerived(name, scope: scope, type: type, index: index)
         let typeName = scope == .household ? ObjectTypeName.household : ObjectTypeName.member
+        objectDeclarations?.appendField(name, type, toObjectType: typeName)
         for i in declarationsByStage.indices where declarationsByStage[i] != nil {
             declarationsByStage[i]!.appendField(name, type, toObjectType: typeName)
         }
