@@ -23,10 +23,20 @@ public struct RuleTestResult: Sendable {
 public struct RuleTestRunner {
     public let rules: [CompiledRuleSet]
     public let schema: SurveySchema
+    /// The schema's default header mapping, read once: a reader given no mapping reads and
+    /// parses the mapping's YAML for every case, most of the time `povrules test` took. Only a
+    /// mapping that agrees with the schema is kept, so that a case reads as with none given (a
+    /// mapping handed to the reader is checked against the schema, the default one is not).
+    private let defaultMapping: HeaderMapping?
 
     public init(rules: [CompiledRuleSet], schema: SurveySchema) {
         self.rules = rules
         self.schema = schema
+        if let path = schema.defaultMappingPath, let mapping = try? HeaderMapping.load(path), mapping.check(against: schema).isEmpty {
+            defaultMapping = mapping
+        } else {
+            defaultMapping = nil
+        }
     }
 
     public func runAll() -> [RuleTestResult] {
@@ -85,7 +95,7 @@ public struct RuleTestRunner {
         }
         do {
             let reader = try SurveyReader(householdsPath: dir + "/households.csv", membersPath: dir + "/members.csv",
-                                          schema: schema, mapping: nil)
+                                          schema: schema, mapping: defaultMapping)
             let asOf = test.asOf.flatMap { CivilDate(year: $0.year, month: $0.month, day: $0.day) }
             let classifier = Classifier(library: rules, policy: ReferencePolicy(asOf: asOf), standard: owner.ruleSet.standard)
             if let batch = try reader.next(maxHouseholds: 1), batch.households.count == 1 {

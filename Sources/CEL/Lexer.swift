@@ -81,6 +81,26 @@ struct Lexer {
         return c == "_" || (c.value >= 65 && c.value <= 90) || (c.value >= 97 && c.value <= 122)
     }
     static func isIdentChar(_ c: Unicode.Scalar?) -> Bool { isIdentStart(c) || isDigit(c) }
+    /// `c` with ASCII capitals made small; every other scalar as it is.
+    static func asciiLower(_ c: Unicode.Scalar) -> Unicode.Scalar {
+        c.value >= 65 && c.value <= 90 ? Unicode.Scalar(UInt8(c.value + 32)) : c
+    }
+    /// `<=`, `>=`, `==`, `!=`, `&&`, `||`.
+    static func isTwoScalarPunct(_ a: Unicode.Scalar, _ b: Unicode.Scalar) -> Bool {
+        switch (a, b) {
+        case ("<", "="), (">", "="), ("=", "="), ("!", "="), ("&", "&"), ("|", "|"): return true
+        default: return false
+        }
+    }
+
+    /// The source scalars in `range`, all ASCII (an identifier, an operator), as a String made
+    /// from their bytes: building it from scalars went through generic, unspecialised code.
+    func asciiText(_ range: Range<Int>) -> String {
+        String(unsafeUninitializedCapacity: range.count) { buffer in
+            for (i, k) in range.enumerated() { buffer[i] = UInt8(truncatingIfNeeded: src[k].value) }
+            return range.count
+        }
+    }
 
     mutating func skipSpaceAndComments() {
         while let c = peek() {
@@ -103,7 +123,9 @@ struct Lexer {
         // String and bytes literals with prefixes.
         if ch == "\"" || ch == "'" { return tok(try lexString(raw: false, bytes: false)) }
         if Lexer.isIdentStart(ch) {
-            let lower = Character(ch).lowercased()
+            // Prefix letters by ASCII case folding: `Character.lowercased()` ran the Unicode
+            // case mapping for every identifier, most of the time spent lexing the rules.
+            let lower = Lexer.asciiLower(ch)
             let n1 = peek(1), n2 = peek(2)
             let isQuote: (Unicode.Scalar?) -> Bool = { $0 == "\"" || $0 == "'" }
             if (lower == "r" || lower == "b") && isQuote(n1) {
@@ -111,30 +133,26 @@ struct Lexer {
                 return tok(try lexString(raw: lower == "r", bytes: lower == "b"))
             }
             if let n1, isQuote(n2) {
-                let l1 = Character(n1).lowercased()
+                let l1 = Lexer.asciiLower(n1)
                 if (lower == "r" && l1 == "b") || (lower == "b" && l1 == "r") {
                     advance(); advance()
                     return tok(try lexString(raw: true, bytes: true))
                 }
             }
-            var name = ""
-            while Lexer.isIdentChar(peek()) {
-                name.unicodeScalars.append(peek()!)
-                advance()
-            }
-            return tok(.ident(name))
+            while Lexer.isIdentChar(peek()) { advance() }
+            return tok(.ident(asciiText(startPos..<pos)))
         }
         if Lexer.isDigit(ch) || (ch == "." && Lexer.isDigit(peek(1))) {
             return tok(try lexNumber(l, c))
         }
-        // Punctuation.
-        let two: String? = peek(1).map { String(Character(ch)) + String(Character($0)) }
-        if let two, ["<=", ">=", "==", "!=", "&&", "||"].contains(two) {
+        // Punctuation, by scalar: a String per candidate made every operator cost thousands of
+        // instructions.
+        if let n1 = peek(1), Lexer.isTwoScalarPunct(ch, n1) {
             advance(); advance()
-            return tok(.punct(two))
+            return tok(.punct(asciiText(startPos..<pos)))
         }
         let one = String(Character(ch))
-        if "()[]{}.,:?!-+*/%<>".contains(one) {
+        if "()[]{}.,:?!-+*/%<>".unicodeScalars.contains(ch) {
             advance()
             return tok(.punct(one))
         }

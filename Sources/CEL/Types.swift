@@ -118,6 +118,14 @@ public struct Declarations: Sendable {
         }
     }
 
+    /// Adds field `name` at the end of object type `typeName`, as declaring the type again with
+    /// its fields and this one would, without hashing its other field names again.
+    public mutating func appendField(_ name: String, _ type: CELType, toObjectType typeName: String) {
+        guard let id = objectIDs[typeName] else { return }
+        if fieldIndexes[id][name] == nil { fieldIndexes[id][name] = objectTypes[id].fields.count }
+        objectTypes[id].fields.append((name, type))
+    }
+
     /// Declares a variable and returns its slot (the order of declaration). Declaring a name
     /// again changes its type and keeps the slot.
     @discardableResult

@@ -118,8 +118,15 @@ private let sourceMap = SourceMap()
 struct RuleCompiler {
     let ruleSet: RuleSet
     let schema: SurveySchema
-    var env: RuleEnvironment
+    private(set) var env: RuleEnvironment
     var bag = DiagnosticBag()
+    /// Declarations by stage ordinal, built once per stage: building them hashes every field name
+    /// of every object type, which per expression made loading rules cost more than classifying
+    /// a survey of 20 thousand households. A derived field is appended to those built (`addDerived`).
+    private var declarationsByStage = [Declarations?](repeating: nil, count: RuleStage.allStages.count)
+    /// What every stage's declarations start from (`RuleEnvironment.objectDeclarations`), built
+    /// once: its code lists and parameter values are most of the hashing.
+    private var objectDeclarations: Declarations?
 
     init(ruleSet: RuleSet, schema: SurveySchema) {
         self.ruleSet = ruleSet
@@ -129,13 +136,33 @@ struct RuleCompiler {
 
     mutating func compile(_ expr: Located<String>, stage: RuleStage, expecting: CELType? = .bool, context: String) -> Program? {
         do {
-            return try Program(expr.value, declarations: env.declarations(for: stage), expecting: expecting)
+            return try Program(expr.value, declarations: declarations(for: stage), expecting: expecting)
         } catch let error as CELError {
             bag.append(sourceMap.diagnostic(error, in: expr, context: context))
         } catch {
             bag.error(at: expr.location, "\(context): \(error)")
         }
         return nil
+    }
+
+    private mutating func declarations(for stage: RuleStage) -> Declarations {
+        if let d = declarationsByStage[stage.ordinal] { return d }
+        if objectDeclarations == nil { objectDeclarations = env.objectDeclarations() }
+        var d = objectDeclarations!
+        for v in stage.variables {
+            d.declareVariable(v.rawValue, RuleEnvironment.type(of: v))
+        }
+        declarationsByStage[stage.ordinal] = d
+        return d
+    }
+
+    private mutating func addDerived(_ name: String, scope: DerivedField.Scope, type: CELType, index: Int) {
+        env.addDerived(name, scope: scope, type: type, index: index)
+        let typeName = scope == .household ? ObjectTypeName.household : ObjectTypeName.member
+        objectDeclarations?.appendField(name, type, toObjectType: typeName)
+        for i in declarationsByStage.indices where declarationsByStage[i] != nil {
+            declarationsByStage[i]!.appendField(name, type, toObjectType: typeName)
+        }
     }
 
     mutating func run() throws(DiagnosticList) -> CompiledRuleSet {
@@ -147,10 +174,10 @@ struct RuleCompiler {
             guard let p = compile(d.expression, stage: stage, expecting: nil, context: "derived field '\(d.id)'") else { continue }
             switch d.scope {
             case .household:
-                env.addDerived(d.id, scope: .household, type: p.resultType, index: householdDerived.count)
+                addDerived(d.id, scope: .household, type: p.resultType, index: householdDerived.count)
                 householdDerived.append(p)
             case .member:
-                env.addDerived(d.id, scope: .member, type: p.resultType, index: memberDerived.count)
+                addDerived(d.id, scope: .member, type: p.resultType, index: memberDerived.count)
                 memberDerived.append(p)
             }
         }

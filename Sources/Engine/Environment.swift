@@ -131,6 +131,16 @@ public struct RuleEnvironment: Sendable {
 
     /// Declarations for an expression at `stage`. Object type ids are the same in every stage.
     func declarations(for stage: RuleStage) -> Declarations {
+        var d = objectDeclarations()
+        for v in stage.variables {
+            d.declareVariable(v.rawValue, Self.type(of: v))
+        }
+        return d
+    }
+
+    /// The object types, their code fields and parameter values, which every stage shares; a
+    /// stage adds the variables it may see.
+    func objectDeclarations() -> Declarations {
         var d = Declarations()
         d.declareObjectType(ObjectTypeDecl(name: ObjectTypeName.household, fields: householdFields.map { ($0.name, $0.type) }))
         d.declareObjectType(ObjectTypeDecl(name: ObjectTypeName.member, fields: memberFields.map { ($0.name, $0.type) }))
@@ -146,9 +156,6 @@ public struct RuleEnvironment: Sendable {
         }
         for (f, values) in zip(parameterFields, parameterValues) {
             d.declareValues(values, type: ObjectTypeName.params, field: f.name)
-        }
-        for v in stage.variables {
-            d.declareVariable(v.rawValue, Self.type(of: v))
         }
         return d
     }

@@ -38,10 +38,13 @@ public final class CompiledPlan: @unchecked Sendable {
         }
         for set in chosen {
             var list: [Programs] = []
+            // Built once per rule set, not per expression: building them hashes every field name.
+            let householdDeclarations = set.environment.declarations(for: .planHousehold)
+            let memberDeclarations = set.environment.declarations(for: .planMember)
             for t in plan.targets {
                 func compile(_ e: Located<String>?, _ what: String, member: Bool) -> Program? {
                     guard let e else { return nil }
-                    let decl = set.environment.declarations(for: member ? .planMember : .planHousehold)
+                    let decl = member ? memberDeclarations : householdDeclarations
                     do {
                         return try Program(e.value, declarations: decl, expecting: .bool)
                     } catch let error as CELError {

@@ -74,13 +74,16 @@ private struct TreeBuilder {
     let limits: YAMLParser.Limits
     let bytes: [UInt8]
 
-    /// Open collections: their start, tag, and what has been gathered so far.
+    /// Open collections: their start, tag and anchor.
     private enum Open {
-        case sequence(SourceLocation, String?, String?, [YAMLNode])
-        case mapping(SourceLocation, String?, String?, [YAMLNode])
+        case sequence(SourceLocation, String?, String?)
+        case mapping(SourceLocation, String?, String?)
     }
 
     private var stack: [Open] = []
+    /// What each open collection has gathered so far, level by level beside `stack`: appending
+    /// to an array kept in an enum's payload copied the array for every node added.
+    private var gathered: [[YAMLNode]] = []
     private var anchors: [String: (node: YAMLNode, size: Int)] = [:]
     /// Expanded size of each node built so far, by identity, for alias accounting.
     private var sizes: [ObjectIdentifier: Int] = [:]
@@ -198,28 +201,29 @@ private struct TreeBuilder {
             try add(target.node, size: target.size, anchor: nil)
         case YAML_SEQUENCE_START_EVENT:
             let s = event.data.sequence_start
-            try push(.sequence(start, s.tag.map { String(cString: $0) }, s.anchor.map { String(cString: $0) }, []), at: start)
+            try push(.sequence(start, s.tag.map { String(cString: $0) }, s.anchor.map { String(cString: $0) }), at: start)
         case YAML_MAPPING_START_EVENT:
             let m = event.data.mapping_start
-            try push(.mapping(start, m.tag.map { String(cString: $0) }, m.anchor.map { String(cString: $0) }, []), at: start)
+            try push(.mapping(start, m.tag.map { String(cString: $0) }, m.anchor.map { String(cString: $0) }), at: start)
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let end = location(event.end_mark)
             guard let open = stack.popLast() else { return }
+            let items = gathered.removeLast()
             let node: YAMLNode
             let anchor: String?
             var size = 1
             switch open {
-            case .sequence(let loc, let tag, let a, let items):
+            case .sequence(let loc, let tag, let a):
                 node = YAMLNode(kind: .sequence(items), location: loc, endLocation: end, tag: tag)
                 anchor = a
-                for item in items { size += sizes[ObjectIdentifier(item)] ?? 1 }
-            case .mapping(let loc, let tag, let a, let items):
+                for item in items { size += expandedSize(item) }
+            case .mapping(let loc, let tag, let a):
                 var pairs: [(key: YAMLNode, value: YAMLNode)] = []
                 pairs.reserveCapacity(items.count / 2)
                 var i = 0
                 while i + 1 < items.count {
                     pairs.append((items[i], items[i + 1]))
-                    size += (sizes[ObjectIdentifier(items[i])] ?? 1) + (sizes[ObjectIdentifier(items[i + 1])] ?? 1)
+                    size += expandedSize(items[i]) + expandedSize(items[i + 1])
                     i += 2
                 }
                 node = YAMLNode(kind: .mapping(pairs), location: loc, endLocation: end, tag: tag)
@@ -240,6 +244,7 @@ private struct TreeBuilder {
         }
         try count(1, at: loc)
         stack.append(open)
+        gathered.append([])
     }
 
     private mutating func count(_ n: Int, at loc: SourceLocation) throws(Diagnostic) {
@@ -250,25 +255,25 @@ private struct TreeBuilder {
         }
     }
 
+    /// Nodes `node` expands to, aliases included: one for a scalar, without hashing.
+    private func expandedSize(_ node: YAMLNode) -> Int {
+        if case .scalar = node.kind { return 1 }
+        return sizes[ObjectIdentifier(node)] ?? 1
+    }
+
     private mutating func add(_ node: YAMLNode, size: Int, anchor: String?) throws(Diagnostic) {
         try count(size, at: node.location)
-        if sizes[ObjectIdentifier(node)] == nil { sizes[ObjectIdentifier(node)] = size }
+        // A scalar counts one, as a node missing from `sizes` does: recording it would only hash.
+        if size != 1, sizes[ObjectIdentifier(node)] == nil { sizes[ObjectIdentifier(node)] = size }
         try attach(node, anchor: anchor, size: size)
     }
 
     private mutating func attach(_ node: YAMLNode, anchor: String?, size: Int) throws(Diagnostic) {
         if let anchor { anchors[anchor] = (node, size) }
-        guard let top = stack.popLast() else {
+        guard !gathered.isEmpty else {
             root = node
             return
         }
-        switch top {
-        case .sequence(let l, let t, let a, var items):
-            items.append(node)
-            stack.append(.sequence(l, t, a, items))
-        case .mapping(let l, let t, let a, var items):
-            items.append(node)
-            stack.append(.mapping(l, t, a, items))
-        }
+        gathered[gathered.count - 1].append(node)
     }
 }

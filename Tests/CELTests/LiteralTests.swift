@@ -100,6 +100,24 @@ import Testing
         #expect(try eval(#"br'''a'b'''"#) == .bytes([97, 39, 98]))
     }
 
+    /// The lexer folds only ASCII capitals in string prefixes and reads identifiers and
+    /// operators scalar by scalar: every spelling of a prefix, names that start like one, each
+    /// two-character operator, and characters that are not CEL.
+    @Test func prefixesNamesAndOperatorsScalarByScalar() throws {
+        #expect(try eval(#"RB"\n""#) == .bytes([92, 110]))
+        #expect(try eval(#"Rb'\t'"#) == .bytes([92, 116]))
+        #expect(try eval(#"bR'x'"#) == .bytes([120]))
+        #expect(try eval(#"R'\d'"#) == .string("\\d"))
+        #expect(try eval("rb + br + r_1 + B2", vars: [("rb", .int, .int(1)), ("br", .int, .int(20)),
+                                                      ("r_1", .int, .int(300)), ("B2", .int, .int(4000))]) == .int(4321))
+        #expect(try eval("1 <= 2 && 3 >= 2 && 1 == 1 && 1 != 2 && !(1 < 1) && 2 > 1 || false") == .bool(true))
+        #expect(try eval("[7 % 4, -3 + 10 * 2 / 4]") == list(.int(3), .int(2)))
+        #expect(compileError("true & false")?.message == "unexpected character '&' (did you mean '&&'?)")
+        #expect(compileError("true | false")?.message == "unexpected character '|' (did you mean '||'?)")
+        #expect(compileError("1 ≤ 2")?.message == "unexpected character '≤'")
+        #expect(compileError("1 # 2")?.column == 3)
+    }
+
     @Test func commentsAndWhitespace() throws {
         #expect(try eval("1 + // one\n 2 // two") == .int(3))
         #expect(try eval("\t1\r\n+\u{0C}2") == .int(3))

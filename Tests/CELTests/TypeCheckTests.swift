@@ -81,4 +81,33 @@ import Testing
         #expect(d.declareVariable("b", .int) == 1)
         #expect(d.declareVariable("a", .string) == 0)
     }
+
+    /// The rule compiler appends each derived field to declarations it already built; the result
+    /// must be what declaring the type afresh with the field gives (a repeated name keeps the
+    /// index of its first field), and expressions must check the same against both.
+    @Test func appendedFieldIsAsIfDeclaredWithTheType() {
+        var appended = f.decls
+        appended.appendField("poor_score", .int, toObjectType: "Household")
+        appended.appendField("id", .int, toObjectType: "Household")
+        appended.appendField("adult", .bool, toObjectType: "Member")
+        appended.appendField("x", .int, toObjectType: "Nope")
+        var fresh = f.decls
+        for (type, extra) in [("Household", [("poor_score", CELType.int), ("id", .int)]), ("Member", [("adult", .bool)])] {
+            let id = Int(fresh.objectTypeID(type)!)
+            fresh.declareObjectType(ObjectTypeDecl(name: type, fields: fresh.objectTypes[id].fields + extra))
+        }
+        #expect(appended.objectTypes.map(\.name) == fresh.objectTypes.map(\.name))
+        for (a, b) in zip(appended.objectTypes, fresh.objectTypes) {
+            #expect(a.fields.map(\.name) == b.fields.map(\.name))
+            #expect(a.fields.map(\.type) == b.fields.map(\.type))
+        }
+        for name in ["id", "poor_score", "score_a", "nope"] {
+            #expect(appended.fieldIndex(type: "Household", field: name) == fresh.fieldIndex(type: "Household", field: name))
+        }
+        #expect(appended.fieldIndex(type: "Household", field: "poor_score") == 6)
+        #expect(appended.fieldIndex(type: "Household", field: "id") == 0)
+        #expect(appended.fieldIndex(type: "Member", field: "adult") == fresh.fieldIndex(type: "Member", field: "adult"))
+        #expect(compileError("h.poor_score > 2 && h.members.exists(m, m.adult)", appended, expecting: .bool) == nil)
+        #expect(compileError("h.id == 'H1'", appended, expecting: .bool) == nil)
+    }
 }

@@ -52,6 +52,20 @@ import Testing
         }
     }
 
+    /// Aliases count the nodes they stand for: a scalar one, a collection itself and all it
+    /// holds. This document expands to 18 nodes (root 1, `a` and its scalar 2, `b` 1, the list
+    /// `l` 4, `c` 1, its list 1 + 2 × 4), so a limit of 18 reads it and one of 17 refuses it.
+    @Test func aliasesCountTheNodesTheyStandFor() throws {
+        let text = "a: &s x\nb: &l [*s, *s, y]\nc: [*l, *l]\n"
+        let root = try YAMLParser.parse(text, file: "alias.yaml", limits: YAMLParser.Limits(maxExpandedNodes: 18))
+        #expect(root != nil)
+        #expect {
+            _ = try YAMLParser.parse(text, file: "alias.yaml", limits: YAMLParser.Limits(maxExpandedNodes: 17))
+        } throws: { error in
+            (error as! Diagnostic).message.contains("expands to more than 17 nodes")
+        }
+    }
+
     @Test func deepNestingIsRefused() {
         let depth = 50_000
         let text = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
