@@ -43,26 +43,36 @@ public struct ClassificationWriter {
             out.append(contentsOf: row(r).utf8)
             return
         }
-        matchColumns(r.rules)
-        let comma = UInt8(ascii: ","), zero = UInt8(ascii: "0"), one = UInt8(ascii: "1")
-        CSVText.appendCell(r.householdID, to: &out)
-        out.append(comma)
-        CSVText.appendCell(r.village, to: &out)
-        out.append(comma)
-        CSVText.appendCell(r.area, to: &out)
-        out.append(comma)
-        CSVText.appendCell(r.status, to: &out)
-        out.append(comma)
-        CSVText.appendInt(r.deprivationCount, to: &out)
-        out.append(comma)
-        out.append(r.incomeBelowLine ? one : zero)
         let unknown = r.unknownIndicators
+        appendCells(rules: r.rules, householdID: r.householdID, village: r.village, area: r.area, status: r.status,
+                    deprivationCount: r.deprivationCount, incomeBelowLine: r.incomeBelowLine, newlyEscaped: r.newlyEscaped,
+                    deprived: { i in !unknown.isEmpty && unknown.contains(i) ? nil : r.deprived[i] }, to: &out)
+    }
+
+    /// One CSV row from a household's cells, whichever way it was classified; `deprived(i)` is
+    /// nil for an indicator left unknown (an empty cell).
+    private mutating func appendCells(rules: CompiledRuleSet, householdID: String, village: String, area: String, status: String,
+                                      deprivationCount: Int, incomeBelowLine: Bool, newlyEscaped: Bool,
+                                      deprived: (Int) -> Bool?, to out: inout [UInt8]) {
+        matchColumns(rules)
+        let comma = UInt8(ascii: ","), zero = UInt8(ascii: "0"), one = UInt8(ascii: "1")
+        CSVText.appendCell(householdID, to: &out)
+        out.append(comma)
+        CSVText.appendCell(village, to: &out)
+        out.append(comma)
+        CSVText.appendCell(area, to: &out)
+        out.append(comma)
+        CSVText.appendCell(status, to: &out)
+        out.append(comma)
+        CSVText.appendInt(deprivationCount, to: &out)
+        out.append(comma)
+        out.append(incomeBelowLine ? one : zero)
         for i in columnsOf!.indicators {
             out.append(comma)
-            if i >= 0 && !(!unknown.isEmpty && unknown.contains(i)) { out.append(r.deprived[i] ? one : zero) }
+            if i >= 0, let d = deprived(i) { out.append(d ? one : zero) }
         }
         out.append(comma)
-        out.append(r.newlyEscaped ? one : zero)
+        out.append(newlyEscaped ? one : zero)
         out.append(comma)
         out.append(contentsOf: columnsOf!.reference)
         out.append(10)
@@ -188,28 +198,9 @@ public struct ClassificationWriter {
 
     /// The row of a household decided over columns, from its `ColumnRow`.
     private mutating func appendColumnRow(_ r: ColumnRow, to out: inout [UInt8]) {
-        matchColumns(r.rules)
-        let comma = UInt8(ascii: ","), zero = UInt8(ascii: "0"), one = UInt8(ascii: "1")
-        CSVText.appendCell(r.householdID, to: &out)
-        out.append(comma)
-        CSVText.appendCell(r.village, to: &out)
-        out.append(comma)
-        CSVText.appendCell(r.area, to: &out)
-        out.append(comma)
-        CSVText.appendCell(r.status, to: &out)
-        out.append(comma)
-        CSVText.appendInt(r.deprivationCount, to: &out)
-        out.append(comma)
-        out.append(r.incomeBelowLine ? one : zero)
-        for i in columnsOf!.indicators {
-            out.append(comma)
-            if i >= 0, let d = r.deprived(i) { out.append(d ? one : zero) }
-        }
-        out.append(comma)
-        out.append(r.newlyEscaped ? one : zero)
-        out.append(comma)
-        out.append(contentsOf: columnsOf!.reference)
-        out.append(10)
+        appendCells(rules: r.rules, householdID: r.householdID, village: r.village, area: r.area, status: r.status,
+                    deprivationCount: r.deprivationCount, incomeBelowLine: r.incomeBelowLine, newlyEscaped: r.newlyEscaped,
+                    deprived: r.deprived, to: &out)
     }
 
     public mutating func row(_ r: HouseholdResult) -> String {

@@ -595,23 +595,33 @@ final class TableInput {
             case .codeSet:
                 var mask: UInt64 = 0
                 var ok = true
-                var i = 0
-                while i <= n {
-                    var j = i
-                    while j < n && p[j] != 0x3B { j += 1 }
-                    var s = i, e = j
-                    while s < e, p[s] == 0x20 || p[s] == 0x09 { s += 1 }
-                    while e > s, p[e - 1] == 0x20 || p[e - 1] == 0x09 { e -= 1 }
-                    if e > s {
-                        let v = TokenTable.cached(pl.pointee.fast.unsafelyUnwrapped, p + s, e - s)
-                            ?? pl.pointee.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolveAndCache(p + s, e - s) }
-                        if v < 0 { codeError(f, c, p + s, e - s, &issues, inList: true); ok = false } else { mask |= 1 << UInt64(v) }
-                    }
-                    i = j + 1
+                TableInput.forEachListedCode(p, n) { q, k in
+                    let v = TokenTable.cached(pl.pointee.fast.unsafelyUnwrapped, q, k)
+                        ?? pl.pointee.token.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.resolveAndCache(q, k) }
+                    // Every unknown code of the list is reported, not only the first.
+                    if v < 0 { codeError(f, c, q, k, &issues, inList: true); ok = false } else { mask |= 1 << UInt64(v) }
+                    return true
                 }
                 if ok { vals[f] = Int64(bitPattern: mask) }
             }
         }
+    }
+
+    /// Calls `body` with each code of a `;`-separated list cell, blanks trimmed and empty
+    /// entries skipped, until it returns false; false when it did.
+    @inline(__always) @discardableResult
+    static func forEachListedCode(_ p: UnsafePointer<UInt8>, _ n: Int, _ body: (UnsafePointer<UInt8>, Int) -> Bool) -> Bool {
+        var i = 0
+        while i <= n {
+            var j = i
+            while j < n && p[j] != 0x3B { j += 1 }
+            var s = i, e = j
+            while s < e, p[s] == 0x20 || p[s] == 0x09 { s += 1 }
+            while e > s, p[e - 1] == 0x20 || p[e - 1] == 0x09 { e -= 1 }
+            if e > s && !body(p + s, e - s) { return false }
+            i = j + 1
+        }
+        return true
     }
 
     /// Day numbers a birth date is checked against, for one reference date: members of a
@@ -857,20 +867,12 @@ final class TableInput {
                 for r in 0..<rows {
                     guard let (p, n) = cell(r) else { continue }
                     var mask: UInt64 = 0
-                    var ok = true
-                    var i = 0
-                    while i <= n {
-                        var j = i
-                        while j < n && p[j] != 0x3B { j += 1 }
-                        var s = i, e = j
-                        while s < e, p[s] == 0x20 || p[s] == 0x09 { s += 1 }
-                        while e > s, p[e - 1] == 0x20 || p[e - 1] == 0x09 { e -= 1 }
-                        if e > s {
-                            let v = TokenTable.cached(fast, p + s, e - s) ?? token._withUnsafeGuaranteedRef { $0.resolveAndCache(p + s, e - s) }
-                            if v < 0 { ok = false; break }
-                            mask |= 1 << UInt64(v)
-                        }
-                        i = j + 1
+                    // A household with an unknown code goes to the row path, which reports it.
+                    let ok = TableInput.forEachListedCode(p, n) { q, k in
+                        let v = TokenTable.cached(fast, q, k) ?? token._withUnsafeGuaranteedRef { $0.resolveAndCache(q, k) }
+                        if v < 0 { return false }
+                        mask |= 1 << UInt64(v)
+                        return true
                     }
                     if ok { out[r] = Int64(bitPattern: mask) } else { failed[r] = true }
                 }
