@@ -2,8 +2,7 @@ import Testing
 import Diagnostics
 @testable import Survey
 
-/// Everything a reader gives, as comparable text: each batch's records with their lines,
-/// reference dates and ages, then the problems in the order found, then the counts.
+/// `transcript` of a survey read by the column path or, with `columns` false, the row path.
 private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSize: Int? = nil) throws -> [String] {
     let schema = try shippedSchema()
     let reader: SurveyReader
@@ -14,31 +13,9 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
         return error.diagnostics.map(\.description)
     }
     if !columns { reader.usesColumnPath = false }
-    var out: [String] = []
-    func take(_ r: SurveyReader) throws {
-        #expect(r.usesColumnPath == columns)
-        while let b = try r.next(maxHouseholds: batch) {
-            out.append("batch")
-            for h in 0..<b.households.count {
-                out.append(render(b.households, h) + " @\(b.households.line(h)) ref=\(b.referenceDates[h])")
-                for m in b.memberRanges[h] { out.append("  " + render(b.members, m) + " @\(b.members.line(m)) age=\(b.ageMonths[m])") }
-            }
-        }
-    }
-    if partSize != nil && reader.streaming {
-        let partReader = try reader.makePartReader()
-        for part in reader.parts {
-            partReader.read(part: part)
-            try take(partReader)
-            reader.absorb(partReader.takeReport())
-        }
-    } else {
-        try take(reader)
-    }
-    out += reader.problems.map { "\($0.kind): \($0.diagnostic.description) [\($0.householdID ?? "-")]" }
-    out += reader.problemCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-    out.append(reader.counts.summary)
-    return out
+    // Part readers read the way the reader that makes them reads.
+    if reader.streaming { #expect(try reader.makePartReader().usesColumnPath == columns) }
+    return try transcript(reader, batch: batch, parts: partSize != nil && reader.streaming, markBatches: true)
 }
 
 /// The column path (rows split in chunks, clean households decoded a column at a time, the

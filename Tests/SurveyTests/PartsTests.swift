@@ -2,12 +2,15 @@ import Testing
 import Diagnostics
 @testable import Survey
 
-/// Everything a reader gives for a survey, as comparable text: each batch's records, then the
-/// problems in the order found, then the counts.
-private func transcript(_ reader: SurveyReader, parts: Bool) throws -> [String] {
+/// Everything a reader gives for a survey, as comparable text: each batch's records with their
+/// lines, reference dates and ages (after a `batch` line when `markBatches`), then the problems
+/// in the order found, then the counts. With `parts`, the parts are read one after the other by
+/// a part reader and their reports absorbed, as `povrules` does.
+func transcript(_ reader: SurveyReader, batch: Int = 3, parts: Bool, markBatches: Bool = false) throws -> [String] {
     var out: [String] = []
     func take(_ r: SurveyReader) throws {
-        while let b = try r.next(maxHouseholds: 3) {
+        while let b = try r.next(maxHouseholds: batch) {
+            if markBatches { out.append("batch") }
             for h in 0..<b.households.count {
                 out.append(render(b.households, h) + " @\(b.households.line(h)) ref=\(b.referenceDates[h])")
                 for m in b.memberRanges[h] { out.append("  " + render(b.members, m) + " @\(b.members.line(m)) age=\(b.ageMonths[m])") }
