@@ -371,24 +371,9 @@ final class TableInput {
         guard csv.recordIsPlain, hidCol >= 0, hidCol < csv.fieldCount else { return nil }
         let s = csv.fieldStarts[hidCol], k = csv.fieldEnds[hidCol] &- s
         let p = UnsafePointer(csv.buf + s)
-        if k == n && TableInput.sameBytes(p, id, n) { return true }
+        if k == n && KeyScan.equal(p, id, n) { return true }
         guard idIsASCII, k > 0, p[0] > 0x20, p[k &- 1] > 0x20, SurveyText.isASCII(p, k) else { return nil }
         return false
-    }
-
-    /// True when `p[0..<n]` and `q[0..<n]` hold the same bytes; short ids in one or two
-    /// overlapping loads of each, never past `n`.
-    @inline(__always) static func sameBytes(_ p: UnsafePointer<UInt8>, _ q: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        let a = UnsafeRawPointer(p), b = UnsafeRawPointer(q)
-        if n >= 8 && n <= 16 {
-            return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
-                && a.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
-        }
-        if n >= 4 && n < 8 {
-            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
-                && a.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
-        }
-        return memcmp(p, q, n) == 0
     }
 
     /// True when the current record's household id is `id` (bytes, or NFC-equal text).

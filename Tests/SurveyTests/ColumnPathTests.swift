@@ -133,16 +133,16 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
         }
     }
 
-    /// The id compare of the chunk scan agrees with `memcmp` at every length around its word
-    /// loads, for bytes that differ anywhere.
-    @Test func sameBytesAgreesWithMemcmp() {
+    /// The id compare of the chunk scan (`KeyScan.equal`, shared with the layout pass) agrees
+    /// with `memcmp` at every length around its word loads, for bytes that differ anywhere.
+    @Test func idCompareAgreesWithMemcmp() {
         for n in 0...24 {
             let a = (0..<n).map { UInt8(0x41 + $0 % 26) }
             for k in -1..<n {
                 var b = a
                 if k >= 0 { b[k] ^= 0x20 }
                 let same = a.withUnsafeBufferPointer { p in b.withUnsafeBufferPointer { q in
-                    TableInput.sameBytes(p.baseAddress ?? UnsafePointer(bitPattern: 1)!, q.baseAddress ?? UnsafePointer(bitPattern: 1)!, n)
+                    KeyScan.equal(p.baseAddress ?? UnsafePointer(bitPattern: 1)!, q.baseAddress ?? UnsafePointer(bitPattern: 1)!, n)
                 } }
                 #expect(same == (k < 0), "length \(n), byte \(k) changed")
             }
