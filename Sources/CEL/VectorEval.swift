@@ -331,9 +331,7 @@ struct VecEvaluator {
                 guard c.kind == .bool else { return nil }
                 let errors = c.unknownIsError, missing = c.unknownIsMissing
                 // 0 and 1 swap; unknown (sign bit only) stays.
-                return map(consume c, .bool, errors: errors, missing: missing) { x in
-                    x ^ (~Int64(bitPattern: UInt64(bitPattern: x) >> 63) & 1)
-                }
+                return map(consume c, .bool, errors: errors, missing: missing) { x in Self.not(x) }
             }
         case .neg(let x):
             guard let v = eval(x) else { return nil }
@@ -518,6 +516,12 @@ struct VecEvaluator {
     // CEL gives them (the deciding value wins over an unknown) in bit operations, without
     // branches or 64-bit compares, so that the loops vectorize.
 
+    /// 1 for 0, 0 for 1, unknown (sign bit only) for unknown.
+    @inline(__always)
+    static func not(_ x: Int64) -> Int64 {
+        x ^ (~Int64(bitPattern: UInt64(bitPattern: x) >> 63) & 1)
+    }
+
     /// 0 when either is 0; else unknown when either is; else 1.
     @inline(__always)
     static func and(_ p: Int64, _ q: Int64) -> Int64 {
@@ -546,13 +550,17 @@ struct VecEvaluator {
         }
     }
 
+    /// The row is `and(p, c)` or `or(p, c)` of the comparison's `c` (`v` unknown: unknown), with
+    /// selects instead of `and`/`or`'s bit arithmetic (this loop does not vectorise anyway):
+    /// `p` decides when it is the deciding value; else an unknown `v` is unknown; else the
+    /// comparison decides `&&` as `p` (1 or unknown) or false, `||` as true or `p` (0 or unknown).
     @inline(__always)
     func compareInPass(_ a: consuming VecColumn, _ x: VecColumn, decide: Bool, _ holds: (Int64) -> Bool) -> VecValue {
         let errors = a.unknownIsError && x.unknownIsError, missing = a.unknownIsMissing && x.unknownIsMissing
         if decide {
-            return zip(a, x, .bool, errors: errors, missing: missing) { p, v in Self.or(p, v == U ? U : (holds(v) ? 1 : 0)) }
+            return zip(a, x, .bool, errors: errors, missing: missing) { p, v in p == 1 ? 1 : (v == U ? U : (holds(v) ? 1 : p)) }
         }
-        return zip(a, x, .bool, errors: errors, missing: missing) { p, v in Self.and(p, v == U ? U : (holds(v) ? 1 : 0)) }
+        return zip(a, x, .bool, errors: errors, missing: missing) { p, v in p == 0 ? 0 : (v == U ? U : (holds(v) ? p : 0)) }
     }
 
     mutating func cond(_ c: IR, _ a: IR, _ b: IR) -> VecValue? {
@@ -748,6 +756,12 @@ struct VecEvaluator {
                 return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { p in
                     p == U ? U : (orderedRelation(op, Double(bitPattern: UInt64(bitPattern: p)), q) ? 1 : 0)
                 }
+            case (.bool, .bool(let q)) where op == .eq || op == .ne:
+                // `m.in_school == true` is the column itself, `== false` its negation (unknown
+                // stays unknown either way).
+                let errors = c.unknownIsError, missing = c.unknownIsMissing
+                if q == (op == .eq) { return map(c, .bool, errors: errors, missing: missing) { p in p } }
+                return map(c, .bool, errors: errors, missing: missing) { p in Self.not(p) }
             default:
                 break
             }
@@ -767,9 +781,14 @@ struct VecEvaluator {
                         return p == q ? want : 1 - want
                     }
                 }
-                return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in
-                    if p == U || q == U { return U }
-                    return orderedRelation(op, p, q) ? 1 : 0
+                // One loop per operator: no switch on the operator per row.
+                switch op {
+                case .lt: return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in p == U || q == U ? U : (p < q ? 1 : 0) }
+                case .le: return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in p == U || q == U ? U : (p <= q ? 1 : 0) }
+                case .gt: return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in p == U || q == U ? U : (p > q ? 1 : 0) }
+                case .ge: return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in p == U || q == U ? U : (p >= q ? 1 : 0) }
+                case .eq: return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in p == U || q == U ? U : (p == q ? 1 : 0) }
+                default: return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in p == U || q == U ? U : (p != q ? 1 : 0) }
                 }
             case .double:
                 return zip(ca, cb, .bool, errors: errors, missing: missing) { p, q in

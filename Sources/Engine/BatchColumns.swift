@@ -175,7 +175,13 @@ final class BatchColumns: VectorHost {
             values = (0..<table.count).map { r -> Int64 in present(r) ? 1 : 0 }
         } else {
             // A field stored as a value is present unless absent: no call per row.
-            values = table.values[i].map { $0 == RecordTable.absent ? 0 : 1 }
+            let raw = table.values[i]
+            values = [Int64](unsafeUninitializedCapacity: raw.count) { out, done in
+                raw.withUnsafeBufferPointer { r in
+                    for k in 0..<r.count { out[k] = r[k] == RecordTable.absent ? 0 : 1 }
+                }
+                done = raw.count
+            }
         }
         return VecColumn(level: level, kind: .bool, values: values)
     }

@@ -178,7 +178,8 @@ extension Classifier {
             // A field stored as a value is present unless absent: no call per row.
             table.values[req.fieldIndex].withUnsafeBufferPointer { field in
                 v.withUnsafeBufferPointer { v in
-                    for r in 0..<v.count where (v[r] == 1 || (v[r] == U && lax)) && field[r] == RecordTable.absent { send(r) }
+                    // The field first: it is nearly always there, which settles the row.
+                    for r in 0..<v.count where field[r] == RecordTable.absent && (v[r] == 1 || (v[r] == U && lax)) { send(r) }
                 }
             }
             return true
@@ -240,28 +241,34 @@ extension Classifier {
             deprived.append(values)
         }
         c.deprived = deprived.map { VecColumn(level: .household, kind: .bool, values: $0) }
-        // Indicator by indicator (a pass over each column): the count is unknown once an
-        // indicator is. Bit i of a household: deprived in indicator i (for writers; up to 64
-        // indicators). A household with an unknown indicator goes one by one (`needs`), so its
-        // bits are never read.
+        // Indicator by indicator, one pass over each column that only adds, ors and shifts (so
+        // it vectorises): the count, the sign bits of the values (set once an indicator is
+        // unknown, which makes the count unknown) and bit i of a household, deprived in
+        // indicator i (for writers; up to 64 indicators). A household with an unknown indicator
+        // goes one by one (`needs`), so its bits are never read.
         var count = [Int64](repeating: 0, count: nH)
+        var unknownSeen = [Int64](repeating: 0, count: nH)
         let withBits = deprived.count <= 64
-        var deprivedBits = [UInt64](repeating: 0, count: withBits ? nH : 0)
+        var deprivedBits = [UInt64](repeating: 0, count: nH)
         count.withUnsafeMutableBufferPointer { k in
-            deprivedBits.withUnsafeMutableBufferPointer { bits in
-                for (i, column) in deprived.enumerated() {
-                    column.withUnsafeBufferPointer { x in
-                        for h in 0..<nH {
-                            let v = x[h], sum = k[h]
-                            k[h] = v == U || sum == U ? U : sum + v
-                        }
-                        if withBits {
-                            for h in 0..<nH { bits[h] |= UInt64(truncatingIfNeeded: x[h] & 1) << UInt64(i) }
+            unknownSeen.withUnsafeMutableBufferPointer { seen in
+                deprivedBits.withUnsafeMutableBufferPointer { bits in
+                    for (i, column) in deprived.enumerated() {
+                        let shift = UInt64(i & 63)
+                        column.withUnsafeBufferPointer { x in
+                            for h in 0..<nH {
+                                let v = x[h]
+                                k[h] &+= v & 1
+                                seen[h] |= v
+                                bits[h] |= UInt64(bitPattern: v & 1) << shift
+                            }
                         }
                     }
+                    for h in 0..<nH where seen[h] < 0 { k[h] = U }
                 }
             }
         }
+        if !withBits { deprivedBits = [] }
         c.deprivations = VecColumn(level: .household, kind: .int, values: count)
 
         c.use(.incomeTest)

@@ -17,6 +17,23 @@ import Testing
         #expect(out == [7] + Array(CSVText.cell(s).utf8), "\(s.debugDescription)")
     }
 
+    /// The word-at-a-time plain test gives `cell`'s answer (the text is its own cell) for each
+    /// byte that needs quotes or a guard at every position of texts of every length up to 40,
+    /// multi-byte letters around it.
+    @Test func plainTestMatchesCellAtEveryPosition() {
+        for length in 0...40 {
+            for position in 0..<max(length, 1) {
+                for special in ["", ",", "\"", "\n", "\r", "=", "+", "-", "@", "ế"] {
+                    var chars = (0..<length).map { k in k % 5 == 3 ? "ô" : String(UnicodeScalar(UInt8(ascii: "a") + UInt8(k % 26))) }
+                    if length > 0 { chars[position] = special }
+                    var s = chars.joined()
+                    let plain = s.withUTF8 { CSVText.isPlain($0) }
+                    #expect(plain == (CSVText.cell(s) == s), "\(s.debugDescription)")
+                }
+            }
+        }
+    }
+
     @Test func appendIntMatchesString() {
         for v in [0, 1, 9, 10, 11, 99, 100, 12345, -1, -10, Int.max, Int.min] {
             var out: [UInt8] = []
