@@ -28,8 +28,15 @@ extension Classifier {
     func classifyColumns(_ batch: SurveyBatch, fields: BatchFields) -> ClassifiedBatch? {
         let n = batch.households.count
         guard n > 0 else { return nil }
-        var references: [CivilDate] = []
+        var references: [CivilDate] = [], referenceDays: [Int32] = []
         references.reserveCapacity(n)
+        referenceDays.reserveCapacity(n)
+        // `referenceDate` as day numbers: a date is made once per run of households with the
+        // same day, and the group of a day (its rule set and parameter values, a function of
+        // the date) is looked up once per day seen.
+        let fixed = policy.asOf ?? (fields.reviewDate == nil ? policy.today : nil)
+        let fixedDay = fixed?.dayNumber, todayDay = policy.today.dayNumber
+        var groupOfDay: [Int32: Int32] = [:]
         // The kernels take the parameters as constants: each rule set and set of parameter
         // values in force in the batch (one, except in a batch spanning a change of rules) is
         // a pass over the whole batch, whose results are taken for its households only. A
@@ -40,14 +47,24 @@ extension Classifier {
         var sizes: [Int] = []
         var groupOf = [Int32](repeating: -1, count: n)
         for h in 0..<n {
-            let ref = referenceDate(batch, h, reviewField: fields.reviewDate)
-            references.append(ref)
+            let day = fixedDay ?? fields.reviewDate.flatMap { batch.households.dayNumber($0, h) } ?? todayDay
             // Households of one reference date share its rule set and parameter values.
-            if h > 0, ref == references[h - 1] {
+            if h > 0, day == referenceDays[h - 1] {
+                references.append(references[h - 1])
+                referenceDays.append(day)
                 groupOf[h] = groupOf[h - 1]
                 if groupOf[h] >= 0 { sizes[Int(groupOf[h])] += 1 }
                 continue
             }
+            let ref = fixed ?? CivilDate(dayNumber: day)
+            references.append(ref)
+            referenceDays.append(day)
+            if let g = groupOfDay[day] {
+                groupOf[h] = g
+                if g >= 0 { sizes[Int(g)] += 1 }
+                continue
+            }
+            defer { groupOfDay[day] = groupOf[h] }
             guard case .success(let r) = rules(on: ref), !columnsUnsupported.contains(ObjectIdentifier(r.0)) else { continue }
             // Most households share the previous household's group.
             if h > 0, groupOf[h - 1] >= 0, groups[Int(groupOf[h - 1])].0 === r.0, Self.sameValues(groups[Int(groupOf[h - 1])].1, r.1) {
@@ -62,7 +79,6 @@ extension Classifier {
                 groupOf[h] = Int32(groups.count - 1)
             }
         }
-        let referenceDays = references.map(\.dayNumber)
         var decisions: [ColumnDecision?] = []
         for ((rules, params), size) in zip(groups, sizes) {
             guard size * 4 >= n else {
