@@ -650,20 +650,13 @@ public final class SurveyReader {
             && (duplicateOf.isEmpty || duplicateOf[Int32(truncatingIfNeeded: line)] == nil)
         chunkMemberIDs.removeAll()
         shortMemberIDCount = 0
-        let memberIDColumn = memberIDField >= 0 ? members.fieldCol[memberIDField] : -1
-        // Held here, not loaded (and retained) again for every row.
-        let cells = ch.memberCells, mcsv = members.csv
         while true {
-            if let match = splitMemberRowMatches(hid, idIsASCII: hidIsASCII, cells, mcsv) {
-                if !match { break }
-                let r = ch.memberRowsTaken
-                ch.memberRowsTaken = r + 1
-                ch.memberRecords.append(ColumnChunk.MemberRecord(offset: cells.recordStart(r), line: cells.lines[r], orphan: false))
-                if clean && memberIDColumn >= 0 {
-                    let (p, n) = cells.cell(r, memberIDColumn, base: mcsv.bufferBase)
-                    clean = memberIDIsNew(p, n)
+            if splitsRuns && !memberPending {
+                switch takeSplitMembers(of: hid, idIsASCII: hidIsASCII, clean: &clean) {
+                case .householdEnds: return clean
+                case .moreToSplit: continue
+                case .rowByRow: break
                 }
-                continue
             }
             if !memberPending {
                 guard members.nextRecord(blankRows: &blank) else { break }
@@ -672,13 +665,13 @@ public final class SurveyReader {
             guard let match = members.householdIDCellMatches(hid.baseAddress!, hid.count, idIsASCII: hidIsASCII)
                     ?? members.householdIDMatches(hid) else {
                 memberPending = false
-                ch.addMemberRecord(members.csv, orphan: true)
+                ch.memberRecords.append(members.csv, orphan: true)
                 clean = false
                 continue
             }
             if !match { break }
             memberPending = false
-            ch.addMemberRecord(members.csv, orphan: false)
+            ch.memberRecords.append(members.csv, orphan: false)
             if clean {
                 if members.recordIsClean && memberRowIDIsNew() {
                     ch.memberCells.append(members.csv)
@@ -691,22 +684,38 @@ public final class SurveyReader {
         return clean
     }
 
-    /// Whether the next member row, when it is split ahead (splitting more when none is and
-    /// no row is pending), is of household `hid`, as `householdIDCellMatches` decides from
-    /// the bytes: its id cell is `hid`, or both are ASCII and differ. Nil when the row is to
-    /// be read a row at a time (split ahead rows from it on are given back to the reader).
-    /// `cells` and `mcsv` are the chunk's member cells and the members' reader.
-    @inline(__always) private func splitMemberRowMatches(_ hid: UnsafeBufferPointer<UInt8>, idIsASCII: Bool,
-                                                         _ cells: CellSpans, _ mcsv: CSVReader) -> Bool? {
-        guard splitsRuns && !memberPending else { return nil }
-        let r = chunk.memberRowsTaken
-        if r == cells.count && mcsv.appendCleanRecords(to: cells, limit: SurveyReader.runRows) == 0 { return nil }
-        let (p, k) = cells.untrimmedCell(r, members.hidCol, base: mcsv.bufferBase)
-        let n = hid.count
-        if k == n && KeyScan.equal(p, hid.baseAddress!, n) { return true }
-        if idIsASCII && k > 0 && p[0] > 0x20 && p[k &- 1] > 0x20 && SurveyText.isASCII(p, k) { return false }
-        unsplitMembers(from: r)
-        return nil
+    /// What `takeSplitMembers` leaves to do.
+    private enum SplitMembers { case householdEnds, moreToSplit, rowByRow }
+
+    /// Takes the member rows split ahead (splitting a run when none is) that are of household
+    /// `hid`, as `householdIDCellMatches` decides from the bytes: their id cell is `hid`. The
+    /// household ends at a row whose id cell differs from it, both being ASCII; a row whose id
+    /// cell only the row path's comparison can match, or none split, leaves the next row to be
+    /// read a row at a time (split rows from it on are given back to the reader).
+    private func takeSplitMembers(of hid: UnsafeBufferPointer<UInt8>, idIsASCII: Bool, clean: inout Bool) -> SplitMembers {
+        let ch = chunk, cells = ch.memberCells, mcsv = members.csv
+        let first = ch.memberRowsTaken
+        if first == cells.count && mcsv.appendCleanRecords(to: cells, limit: SurveyReader.runRows) == 0 { return .rowByRow }
+        let base = mcsv.bufferBase, hidColumn = members.hidCol, id = hid.baseAddress!, n = hid.count
+        let memberIDColumn = memberIDField >= 0 ? members.fieldCol[memberIDField] : -1
+        var r = first
+        var next = SplitMembers.moreToSplit
+        while r < cells.count {
+            let (p, k) = cells.untrimmedCell(r, hidColumn, base: base)
+            if !(k == n && KeyScan.equal(p, id, n)) {
+                next = idIsASCII && k > 0 && p[0] > 0x20 && p[k &- 1] > 0x20 && SurveyText.isASCII(p, k) ? .householdEnds : .rowByRow
+                break
+            }
+            if clean && memberIDColumn >= 0 {
+                let (q, m) = cells.cell(r, memberIDColumn, base: base)
+                clean = memberIDIsNew(q, m)
+            }
+            r &+= 1
+        }
+        ch.memberRecords.append(cells, first..<r)
+        ch.memberRowsTaken = r
+        if next == .rowByRow { unsplitMembers(from: r) }
+        return next
     }
 
     /// Gives the member rows split ahead from row `r` of the chunk's cells on back to the reader.
@@ -889,13 +898,51 @@ private final class ColumnChunk {
     @exclusivity(unchecked) var householdRowsTaken = 0
     @exclusivity(unchecked) var memberRowsTaken = 0
     /// Every member row met, in file order (orphans too).
-    @exclusivity(unchecked) var memberRecords: [MemberRecord] = []
+    let memberRecords = MemberRecords()
     struct MemberRecord {
         var offset: Int
         var line: Int32
         /// True for a row with no household (`orphanMember`).
         var orphan: Bool
     }
+
+    /// The member rows met, in plain memory: a row costs a few stores, not an array append.
+    final class MemberRecords {
+        @exclusivity(unchecked) private(set) var count = 0
+        @exclusivity(unchecked) private var capacity = 1024
+        @exclusivity(unchecked) private var records = UnsafeMutablePointer<MemberRecord>.allocate(capacity: 1024)
+
+        deinit { records.deallocate() }
+
+        subscript(i: Int) -> MemberRecord { records[i] }
+
+        func removeAll() { count = 0 }
+
+        /// Adds the current record of `csv`.
+        func append(_ csv: CSVReader, orphan: Bool) {
+            reserve(1)
+            records[count] = MemberRecord(offset: csv.recordFileOffset, line: Int32(truncatingIfNeeded: csv.recordLine), orphan: orphan)
+            count += 1
+        }
+
+        /// Adds the records `rows` of `cells` (none an orphan).
+        @inline(__always) func append(_ cells: CellSpans, _ rows: Range<Int>) {
+            reserve(rows.count)
+            let out = records + count
+            for r in rows { out[r &- rows.lowerBound] = MemberRecord(offset: cells.recordStart(r), line: cells.lines[r], orphan: false) }
+            count += rows.count
+        }
+
+        @inline(__always) private func reserve(_ n: Int) {
+            guard count + n > capacity else { return }
+            let more = UnsafeMutablePointer<MemberRecord>.allocate(capacity: max(capacity * 2, count + n))
+            more.moveInitialize(from: records, count: count)
+            records.deallocate()
+            records = more
+            capacity = max(capacity * 2, count + n)
+        }
+    }
+
     /// Where `readChunk` left the files: the next household row, and the member row pending
     /// (`memberPendingAtEnd`) or the next one.
     @exclusivity(unchecked) var householdsEnd = (offset: 0, line: 0)
@@ -943,12 +990,9 @@ private final class ColumnChunk {
         memberCells.removeAll()
         householdRowsTaken = 0
         memberRowsTaken = 0
-        memberRecords.removeAll(keepingCapacity: true)
+        memberRecords.removeAll()
     }
 
-    func addMemberRecord(_ csv: CSVReader, orphan: Bool) {
-        memberRecords.append(MemberRecord(offset: csv.recordFileOffset, line: Int32(truncatingIfNeeded: csv.recordLine), orphan: orphan))
-    }
 
     /// Room for the decoded values of `nh` household rows and `nm` member rows (all trivial
     /// values: the memory is only ever assigned, never deinitialized).
