@@ -158,6 +158,16 @@ final class CSVReader {
         if offset == 0 && bomLength > 0 && len >= bomLength { pos = bomLength }
     }
 
+    /// Reads on from the next record with a new buffer of `size` bytes (tests: records that
+    /// cross the buffer's end).
+    func rebuffer(size: Int) {
+        let offset = nextRecordFileOffset, line = self.line
+        buf.deallocate()
+        cap = size
+        buf = .allocate(capacity: cap + 64)
+        restrict(from: offset, line: line, to: readLimit)
+    }
+
     /// Moves the unread tail to the buffer start and reads more; grows the buffer when one record
     /// fills it.
     private func refill() {
@@ -650,6 +660,107 @@ final class CSVReader {
         nonASCIIStart = start
         nonASCIIEnd = pos
         return true
+    }
+
+    // MARK: runs of clean records
+
+    /// Splits the records from the current position on straight into `spans`, up to `limit` of
+    /// them, while each is clean (`TableInput.recordIsClean`: no quote, no CR but a CRLF line
+    /// end, `spans.columns` fields, valid UTF-8) and ends with a line feed in the buffer;
+    /// returns how many. The reader then stands on the first record not split, for `next()`,
+    /// which reads any record.
+    ///
+    /// One pass over 64-byte blocks, each loaded once however many records it holds: masks of
+    /// its commas, line feeds, quotes and CRs, and of its high bits, which take the UTF-8 check
+    /// only where there are some. A record with a quote or a CR (but a CRLF line end), the
+    /// wrong number of cells, or bytes the quick UTF-8 check does not pass
+    /// (`SurveyText.UTF8Blocks`) ends the run before it, so that `next()` splits it and the
+    /// row checks see it as they always did.
+    func appendCleanRecords(to spans: CellSpans, limit: Int) -> Int {
+        #if arch(x86_64)
+        guard limit > 0 && pos < len else { return 0 }
+        let b = buf, end = len, columns = spans.columns, stride = spans.stride
+        let room = spans.reserve(limit)
+        var o = room.offsets
+        let lines = room.recordLines
+        // Offsets go in as file offsets of the byte after each delimiter.
+        let origin = bufferFileOffset &+ 1
+        o[0] = pos &+ bufferFileOffset
+        var k = 1, rows = 0, i = pos, line = self.line
+        var utf8 = SurveyText.UTF8Blocks()
+        let commas = _mm_set1_epi8(0x2C), lfs = _mm_set1_epi8(0x0A), quotes = _mm_set1_epi8(0x22), crs = _mm_set1_epi8(0x0D)
+        @inline(__always) func bits(_ m: __m128i) -> UInt64 { UInt64(UInt16(truncatingIfNeeded: _mm_movemask_epi8(m))) }
+        blocks: while i < end {
+            let r = UnsafeRawPointer(b + i)
+            let v0 = r.loadUnaligned(as: __m128i.self), v1 = r.loadUnaligned(fromByteOffset: 16, as: __m128i.self)
+            let v2 = r.loadUnaligned(fromByteOffset: 32, as: __m128i.self), v3 = r.loadUnaligned(fromByteOffset: 48, as: __m128i.self)
+            // Bytes past `len` (the buffer's 64 bytes of slack) are not looked at.
+            let live: UInt64 = end &- i >= 64 ? ~0 : (1 &<< UInt64(end &- i)) &- 1
+            @inline(__always) func matches(_ byte: __m128i) -> UInt64 {
+                bits(_mm_cmpeq_epi8(v0, byte)) | bits(_mm_cmpeq_epi8(v1, byte)) &<< 16
+                    | bits(_mm_cmpeq_epi8(v2, byte)) &<< 32 | bits(_mm_cmpeq_epi8(v3, byte)) &<< 48
+            }
+            var ml = matches(lfs)
+            // The bytes from `stop` on are not taken: the first quote, the first CR but one
+            // right before a line feed (a CRLF line end, which stays plain), the end of the data.
+            var stop = end &- i
+            var crlf: UInt64 = 0
+            @inline(__always) func odd(_ v: __m128i) -> __m128i { _mm_or_si128(_mm_cmpeq_epi8(v, quotes), _mm_cmpeq_epi8(v, crs)) }
+            if _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(odd(v0), odd(v1)), _mm_or_si128(odd(v2), odd(v3)))) != 0 {
+                let cr = matches(crs) & live
+                crlf = cr & ml &>> 1
+                let m = (matches(quotes) & live) | (cr & ~crlf)
+                if m != 0 { stop = m.trailingZeroBitCount }
+            }
+            // A block without high bits still ends the sequences the block before left open.
+            var high: UInt64 = 0
+            if _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3))) != 0 {
+                high = (bits(v0) | bits(v1) &<< 16 | bits(v2) &<< 32 | bits(v3) &<< 48) & live
+            }
+            if !utf8.accepts(b + i, high: high, live: live) { break }
+            let usable: UInt64 = stop >= 64 ? ~0 : (1 &<< UInt64(stop)) &- 1
+            var mc = matches(commas) & usable
+            ml &= usable
+            let at = i &+ origin
+            while ml != 0 {
+                let t = ml.trailingZeroBitCount
+                let before = (UInt64(1) &<< UInt64(t)) &- 1
+                var c = mc & before
+                while c != 0 {
+                    o[k] = at &+ c.trailingZeroBitCount
+                    k &+= 1
+                    c &= c &- 1
+                }
+                guard k == columns else { break blocks }
+                mc &= ~before
+                let next = at &+ t
+                // The last cell ends before the CR of a CRLF.
+                o[columns] = next &- Int(truncatingIfNeeded: (crlf &<< 1) &>> UInt64(t) & 1)
+                lines[rows] = Int32(truncatingIfNeeded: line)
+                line &+= 1
+                rows &+= 1
+                o += stride
+                o[0] = next
+                k = 1
+                if rows == limit { break blocks }
+                ml &= ml &- 1
+            }
+            while mc != 0 {
+                o[k] = at &+ mc.trailingZeroBitCount
+                k &+= 1
+                mc &= mc &- 1
+            }
+            if k > columns || stop < 64 { break }
+            i &+= 64
+        }
+        spans.didAppend(rows)
+        // The first record not taken.
+        pos = o[0] &- bufferFileOffset
+        self.line = line
+        return rows
+        #else
+        return 0
+        #endif
     }
 
     // MARK: full tokenizer

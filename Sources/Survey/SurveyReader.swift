@@ -91,8 +91,16 @@ public final class SurveyReader {
         r.keepPersonalData = keepPersonalData
         r.maxStoredProblems = maxStoredProblems
         r.usesColumnPath = usesColumnPath
+        r.splitsRuns = splitsRuns
         r.finished = true
         return r
+    }
+
+    /// Reads on with CSV buffers of `size` bytes, for tests: small ones make records cross the
+    /// end of the buffer, and the buffer refill, many times.
+    func useBuffers(of size: Int) {
+        households.csv.rebuffer(size: size)
+        members.csv.rebuffer(size: size)
     }
 
     /// Positions a part reader at the start of `part`; `next` then reads its households only.
@@ -526,11 +534,24 @@ public final class SurveyReader {
 
     deinit { shortMemberIDs.deallocate() }
 
+    /// Whether the chunk scan splits runs of clean rows straight into the chunk's cells
+    /// (`CSVReader.appendCleanRecords`) before reading a row at a time. Off only in tests,
+    /// which check that both read every survey the same way; part readers take it from the
+    /// reader that makes them.
+    @exclusivity(unchecked) var splitsRuns = true
+    /// Rows split ahead at a time: the member rows split past the chunk's last household are
+    /// split again for the next chunk, so the runs are kept short.
+    static let runRows = 32
+
     /// Reads up to `limit` household rows with their member rows, splitting them into cells
     /// only: which households are clean (their rows and their members' rows clean, the
     /// household id ASCII and not repeated, member ids ASCII and distinct, at least one member,
     /// no orphan member among them) and where each row is. The rows are matched to households
     /// exactly as the row path does. False when households.csv has no more rows.
+    ///
+    /// Runs of clean rows are split ahead (`splitsRuns`) into the chunk's cells, where the
+    /// rows are matched to households by their id cells; any other row, or a row whose id cell
+    /// only the row path's comparison can match, is read a row at a time, as before.
     private func readChunk(upTo limit: Int, blankRows blank: inout Int) -> Bool {
         let ch = chunk
         ch.removeAll()
@@ -540,13 +561,40 @@ public final class SurveyReader {
         mcsv.keepFrom = memberPending ? mcsv.recordFileOffset : mcsv.nextRecordFileOffset
         var more = true
         while ch.households.count < limit {
+            if let (p, n) = splitHouseholdRow(upTo: limit - ch.households.count) {
+                let r = ch.householdRowsTaken
+                let line = Int(ch.householdCells.lines[r])
+                let firstRecord = ch.memberRecords.count, firstRow = ch.memberRowsTaken
+                let clean = scanMembers(of: UnsafeBufferPointer(start: p, count: n), line: line, rowIsClean: true, blankRows: &blank)
+                endHousehold(record: ch.householdCells.recordStart(r), line: line, clean: clean, splitRow: r,
+                             firstRecord: firstRecord, firstRow: firstRow)
+                continue
+            }
             guard households.nextRecord(blankRows: &blank) else { more = false; break }
             scanHousehold(blankRows: &blank)
         }
+        // Member rows split past the last household are read again by the next chunk.
+        if ch.memberRowsTaken < ch.memberCells.count { unsplitMembers(from: ch.memberRowsTaken) }
         ch.householdsEnd = (hcsv.nextRecordFileOffset, hcsv.line)
         ch.membersEnd = memberPending ? (mcsv.recordFileOffset, mcsv.recordLine) : (mcsv.nextRecordFileOffset, mcsv.line)
         ch.memberPendingAtEnd = memberPending
         return more
+    }
+
+    /// The id cell of the next household row when it is split ahead (splitting up to `limit`
+    /// more when none is) and its cell is the id as it is (not empty, no blanks around it);
+    /// nil when the row is to be read a row at a time (split ahead rows from it on are given
+    /// back to the reader).
+    private func splitHouseholdRow(upTo limit: Int) -> (UnsafePointer<UInt8>, Int)? {
+        guard splitsRuns else { return nil }
+        let cells = chunk.householdCells, hcsv = households.csv
+        let r = chunk.householdRowsTaken
+        if r == cells.count && hcsv.appendCleanRecords(to: cells, limit: min(limit, SurveyReader.runRows)) == 0 { return nil }
+        let (p, n) = cells.untrimmedCell(r, households.hidCol, base: hcsv.bufferBase)
+        if n > 0 && p[0] > 0x20 && p[n &- 1] > 0x20 { return (p, n) }
+        hcsv.seek(fileOffset: cells.recordStart(r), line: Int(cells.lines[r]))
+        cells.truncate(to: r)
+        return nil
     }
 
     /// The current household row and its member rows, for `readChunk` (the streaming loop of
@@ -559,37 +607,57 @@ public final class SurveyReader {
         // while the members are read, from the other file); else unescaped into `hidBuf`.
         let plainCell = hcsv.recordIsPlain ? households.rawHouseholdID() : nil
         let haveHid = plainCell != nil || (!hcsv.recordIsPlain && households.householdIDBytes(into: &hidBuf))
-        let firstRecord = ch.memberRecords.count, firstRow = ch.memberCells.count
+        let firstRecord = ch.memberRecords.count, firstRow = ch.memberRowsTaken
         var clean = false
+        let rowIsClean = households.recordIsClean
         if let (p, n) = plainCell {
-            clean = scanMembers(of: UnsafeBufferPointer(start: p, count: n), line: line, blankRows: &blank)
+            clean = scanMembers(of: UnsafeBufferPointer(start: p, count: n), line: line, rowIsClean: rowIsClean, blankRows: &blank)
         } else if haveHid {
-            clean = hidBuf.withUnsafeBufferPointer { scanMembers(of: $0, line: line, blankRows: &blank) }
+            clean = hidBuf.withUnsafeBufferPointer { scanMembers(of: $0, line: line, rowIsClean: rowIsClean, blankRows: &blank) }
         }
-        if ch.memberRecords.count == firstRecord { clean = false }
+        if clean { ch.householdCells.append(hcsv) }
+        endHousehold(record: hcsv.recordFileOffset, line: line, clean: clean, splitRow: clean ? ch.householdRowsTaken : nil,
+                     firstRecord: firstRecord, firstRow: firstRow)
+    }
+
+    /// Adds the household read to the chunk: its row `splitRow` of the chunk's household cells
+    /// (if it has one there) and its member rows from `firstRecord` and `firstRow` on are kept
+    /// for the column decode when it is clean (and has members), else dropped from the cells.
+    private func endHousehold(record: Int, line: Int, clean: Bool, splitRow: Int?, firstRecord: Int, firstRow: Int) {
+        let ch = chunk
         var row = -1
-        if clean {
-            row = ch.householdCells.count
-            ch.householdCells.append(hcsv)
+        if clean && ch.memberRecords.count > firstRecord {
+            row = ch.householdRowsTaken
+            ch.householdRowsTaken += 1
         } else {
-            ch.memberCells.truncate(to: firstRow)
+            if let r = splitRow { ch.householdCells.remove(r..<(r + 1)) }
+            ch.memberCells.remove(firstRow..<ch.memberRowsTaken)
+            ch.memberRowsTaken = firstRow
         }
-        ch.households.append(ColumnChunk.Household(record: hcsv.recordFileOffset, line: Int32(truncatingIfNeeded: line), row: row,
-                                                   memberRows: firstRow..<ch.memberCells.count,
+        ch.households.append(ColumnChunk.Household(record: record, line: Int32(truncatingIfNeeded: line), row: row,
+                                                   memberRows: firstRow..<ch.memberRowsTaken,
                                                    memberRecords: firstRecord..<ch.memberRecords.count))
     }
 
     /// The streaming loop of `processHousehold` over the member rows of household `hid`, the
-    /// current row of households.csv (on `line`), for `scanHousehold`: true when the household
-    /// is clean so far (its row, its members' rows and ids).
-    private func scanMembers(of hid: UnsafeBufferPointer<UInt8>, line: Int, blankRows blank: inout Int) -> Bool {
+    /// current row of households.csv (on `line`; `rowIsClean` when it is clean), for
+    /// `scanHousehold`: true when the household is clean so far (its row, its members' rows
+    /// and ids).
+    private func scanMembers(of hid: UnsafeBufferPointer<UInt8>, line: Int, rowIsClean: Bool, blankRows blank: inout Int) -> Bool {
         let ch = chunk
         let hidIsASCII = SurveyText.isASCII(hid.baseAddress!, hid.count)
-        var clean = households.recordIsClean && hidIsASCII
+        var clean = rowIsClean && hidIsASCII
             && (duplicateOf.isEmpty || duplicateOf[Int32(truncatingIfNeeded: line)] == nil)
         chunkMemberIDs.removeAll()
         shortMemberIDCount = 0
         while true {
+            if splitsRuns && !memberPending {
+                switch takeSplitMembers(of: hid, idIsASCII: hidIsASCII, clean: &clean) {
+                case .householdEnds: return clean
+                case .moreToSplit: continue
+                case .rowByRow: break
+                }
+            }
             if !memberPending {
                 guard members.nextRecord(blankRows: &blank) else { break }
                 memberPending = true
@@ -597,25 +665,76 @@ public final class SurveyReader {
             guard let match = members.householdIDCellMatches(hid.baseAddress!, hid.count, idIsASCII: hidIsASCII)
                     ?? members.householdIDMatches(hid) else {
                 memberPending = false
-                ch.addMemberRecord(members.csv, orphan: true)
+                ch.memberRecords.append(members.csv, orphan: true)
                 clean = false
                 continue
             }
             if !match { break }
             memberPending = false
-            ch.addMemberRecord(members.csv, orphan: false)
+            ch.memberRecords.append(members.csv, orphan: false)
             if clean {
-                if members.recordIsClean && memberIDIsNew() { ch.memberCells.append(members.csv) } else { clean = false }
+                if members.recordIsClean && memberRowIDIsNew() {
+                    ch.memberCells.append(members.csv)
+                    ch.memberRowsTaken += 1
+                } else {
+                    clean = false
+                }
             }
         }
         return clean
     }
 
-    /// True when the current (clean) member row has a non-empty ASCII member id that the
-    /// household's rows before it do not have: the row path then finds no repeated id.
-    @inline(__always) private func memberIDIsNew() -> Bool {
+    /// What `takeSplitMembers` leaves to do.
+    private enum SplitMembers { case householdEnds, moreToSplit, rowByRow }
+
+    /// Takes the member rows split ahead (splitting a run when none is) that are of household
+    /// `hid`, as `householdIDCellMatches` decides from the bytes: their id cell is `hid`. The
+    /// household ends at a row whose id cell differs from it, both being ASCII; a row whose id
+    /// cell only the row path's comparison can match, or none split, leaves the next row to be
+    /// read a row at a time (split rows from it on are given back to the reader).
+    private func takeSplitMembers(of hid: UnsafeBufferPointer<UInt8>, idIsASCII: Bool, clean: inout Bool) -> SplitMembers {
+        let ch = chunk, cells = ch.memberCells, mcsv = members.csv
+        let first = ch.memberRowsTaken
+        if first == cells.count && mcsv.appendCleanRecords(to: cells, limit: SurveyReader.runRows) == 0 { return .rowByRow }
+        let base = mcsv.bufferBase, hidColumn = members.hidCol, id = hid.baseAddress!, n = hid.count
+        let memberIDColumn = memberIDField >= 0 ? members.fieldCol[memberIDField] : -1
+        var r = first
+        var next = SplitMembers.moreToSplit
+        while r < cells.count {
+            let (p, k) = cells.untrimmedCell(r, hidColumn, base: base)
+            if !(k == n && KeyScan.equal(p, id, n)) {
+                next = idIsASCII && k > 0 && p[0] > 0x20 && p[k &- 1] > 0x20 && SurveyText.isASCII(p, k) ? .householdEnds : .rowByRow
+                break
+            }
+            if clean && memberIDColumn >= 0 {
+                let (q, m) = cells.cell(r, memberIDColumn, base: base)
+                clean = memberIDIsNew(q, m)
+            }
+            r &+= 1
+        }
+        ch.memberRecords.append(cells, first..<r)
+        ch.memberRowsTaken = r
+        if next == .rowByRow { unsplitMembers(from: r) }
+        return next
+    }
+
+    /// Gives the member rows split ahead from row `r` of the chunk's cells on back to the reader.
+    private func unsplitMembers(from r: Int) {
+        let cells = chunk.memberCells
+        members.csv.seek(fileOffset: cells.recordStart(r), line: Int(cells.lines[r]))
+        cells.truncate(to: r)
+    }
+
+    /// `memberIDIsNew` for the current (clean) member row read a row at a time.
+    private func memberRowIDIsNew() -> Bool {
         guard memberIDField >= 0 else { return true }
         let (p, n) = members.csv.trimmedField(members.fieldCol[memberIDField])
+        return memberIDIsNew(p, n)
+    }
+
+    /// True when the member id `p[0..<n]` (a clean row's cell, trimmed) is non-empty, ASCII and
+    /// not one the household's rows before it have: the row path then finds no repeated id.
+    @inline(__always) private func memberIDIsNew(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         guard n > 0 && SurveyText.isASCII(p, n) else { return false }
         if n > 7 { return !chunkMemberIDs.insert(UnsafeBufferPointer(start: p, count: n)) }
         // The bytes (read as a word: the CSV buffer has slack) and the length in the top byte.
@@ -771,16 +890,59 @@ private final class ColumnChunk {
 
     /// The chunk's households in file order.
     @exclusivity(unchecked) var households: [Household] = []
+    /// The clean household rows, then any rows split ahead of the households read.
     let householdCells: CellSpans
+    /// The member rows of clean households, then any rows split ahead of the members matched.
     let memberCells: CellSpans
+    /// The rows of the cells that belong to households read; the rest are split ahead.
+    @exclusivity(unchecked) var householdRowsTaken = 0
+    @exclusivity(unchecked) var memberRowsTaken = 0
     /// Every member row met, in file order (orphans too).
-    @exclusivity(unchecked) var memberRecords: [MemberRecord] = []
+    let memberRecords = MemberRecords()
     struct MemberRecord {
         var offset: Int
         var line: Int32
         /// True for a row with no household (`orphanMember`).
         var orphan: Bool
     }
+
+    /// The member rows met, in plain memory: a row costs a few stores, not an array append.
+    final class MemberRecords {
+        @exclusivity(unchecked) private(set) var count = 0
+        @exclusivity(unchecked) private var capacity = 1024
+        @exclusivity(unchecked) private var records = UnsafeMutablePointer<MemberRecord>.allocate(capacity: 1024)
+
+        deinit { records.deallocate() }
+
+        subscript(i: Int) -> MemberRecord { records[i] }
+
+        func removeAll() { count = 0 }
+
+        /// Adds the current record of `csv`.
+        func append(_ csv: CSVReader, orphan: Bool) {
+            reserve(1)
+            records[count] = MemberRecord(offset: csv.recordFileOffset, line: Int32(truncatingIfNeeded: csv.recordLine), orphan: orphan)
+            count += 1
+        }
+
+        /// Adds the records `rows` of `cells` (none an orphan).
+        @inline(__always) func append(_ cells: CellSpans, _ rows: Range<Int>) {
+            reserve(rows.count)
+            let out = records + count
+            for r in rows { out[r &- rows.lowerBound] = MemberRecord(offset: cells.recordStart(r), line: cells.lines[r], orphan: false) }
+            count += rows.count
+        }
+
+        @inline(__always) private func reserve(_ n: Int) {
+            guard count + n > capacity else { return }
+            let more = UnsafeMutablePointer<MemberRecord>.allocate(capacity: max(capacity * 2, count + n))
+            more.moveInitialize(from: records, count: count)
+            records.deallocate()
+            records = more
+            capacity = max(capacity * 2, count + n)
+        }
+    }
+
     /// Where `readChunk` left the files: the next household row, and the member row pending
     /// (`memberPendingAtEnd`) or the next one.
     @exclusivity(unchecked) var householdsEnd = (offset: 0, line: 0)
@@ -826,12 +988,11 @@ private final class ColumnChunk {
         households.removeAll(keepingCapacity: true)
         householdCells.removeAll()
         memberCells.removeAll()
-        memberRecords.removeAll(keepingCapacity: true)
+        householdRowsTaken = 0
+        memberRowsTaken = 0
+        memberRecords.removeAll()
     }
 
-    func addMemberRecord(_ csv: CSVReader, orphan: Bool) {
-        memberRecords.append(MemberRecord(offset: csv.recordFileOffset, line: Int32(truncatingIfNeeded: csv.recordLine), orphan: orphan))
-    }
 
     /// Room for the decoded values of `nh` household rows and `nm` member rows (all trivial
     /// values: the memory is only ever assigned, never deinitialized).

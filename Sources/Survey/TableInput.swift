@@ -923,8 +923,13 @@ final class CellSpans {
         stride = self.columns + 1
         self.capacity = capacity
         lines = .allocate(capacity: capacity)
-        starts = .allocate(capacity: capacity * stride)
+        starts = .allocate(capacity: capacity * stride + CellSpans.slack(stride))
     }
+
+    /// Offsets past the last record's that a splitter may write (`CSVReader.appendCleanRecords`):
+    /// the next record's start and the cells of a record with too many commas, at most a 64-byte
+    /// block of them, before it sees that the record does not fit.
+    private static func slack(_ stride: Int) -> Int { stride + 64 }
 
     deinit {
         lines.deallocate()
@@ -936,9 +941,17 @@ final class CellSpans {
     /// Drops the records from `n` on.
     func truncate(to n: Int) { count = min(count, n) }
 
+    /// Drops the records `rows`, the later ones moving down.
+    func remove(_ rows: Range<Int>) {
+        let later = count - rows.upperBound
+        (lines + rows.lowerBound).update(from: lines + rows.upperBound, count: later)
+        (starts + rows.lowerBound &* stride).update(from: starts + rows.upperBound &* stride, count: later &* stride)
+        count -= rows.count
+    }
+
     /// Adds the current record of `csv`, a plain one with `columns` fields.
     @inline(__always) func append(_ csv: CSVReader) {
-        if count == capacity { grow() }
+        if count == capacity { grow(to: capacity * 2) }
         let origin = csv.bufferFileOffset
         lines[count] = Int32(truncatingIfNeeded: csv.recordLine)
         let o = starts + count &* stride, fs = csv.fieldStarts, n = columns
@@ -946,6 +959,25 @@ final class CellSpans {
         for k in 0..<n { o[k] = fs[k] &+ origin }
         o[n] = csv.fieldEnds[n &- 1] &+ 1 &+ origin
         count += 1
+    }
+
+    /// Room for records `count..<count + n` written in place, with the slack a splitter needs
+    /// past them: their offsets from `offsets` on (record `count + i` at `i * stride`) and their
+    /// lines from `recordLines` on; `didAppend` then counts the records written.
+    @inline(__always) func reserve(_ n: Int) -> (offsets: UnsafeMutablePointer<Int>, recordLines: UnsafeMutablePointer<Int32>) {
+        if count &+ n > capacity { grow(to: max(capacity * 2, count + n)) }
+        return (starts + count &* stride, lines + count)
+    }
+
+    @inline(__always) func didAppend(_ n: Int) { count &+= n }
+
+    /// The file offset of record r's first byte.
+    @inline(__always) func recordStart(_ r: Int) -> Int { starts[r &* stride] }
+
+    /// Cell c of record r as it is in the file, blanks and all, from `base`.
+    @inline(__always) func untrimmedCell(_ r: Int, _ c: Int, base: UnsafePointer<UInt8>) -> (UnsafePointer<UInt8>, Int) {
+        let o = r &* stride &+ c
+        return (base + starts[o], starts[o &+ 1] &- 1 &- starts[o])
     }
 
     /// Cell c of record r, trimmed of blanks, from `base` (the reader's `bufferBase`).
@@ -975,8 +1007,7 @@ final class CellSpans {
         Cells(base: base, starts: UnsafePointer(starts), stride: stride)
     }
 
-    private func grow() {
-        let n = capacity * 2
+    private func grow(to n: Int) {
         func moved<T>(_ p: UnsafeMutablePointer<T>, _ old: Int, _ new: Int) -> UnsafeMutablePointer<T> {
             let q = UnsafeMutablePointer<T>.allocate(capacity: new)
             q.moveInitialize(from: p, count: old)
@@ -984,7 +1015,7 @@ final class CellSpans {
             return q
         }
         lines = moved(lines, count, n)
-        starts = moved(starts, count * stride, n * stride)
+        starts = moved(starts, count * stride, n * stride + CellSpans.slack(stride))
         capacity = n
     }
 }

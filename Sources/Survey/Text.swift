@@ -87,17 +87,9 @@ public enum SurveyText {
     /// a stray continuation byte) takes `firstInvalidUTF8`, whose answer it then is.
     static func isUTF8InBuffer(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         #if arch(x86_64)
-        @inline(__always) func bits(_ m: SIMDMask<SIMD16<Int8>>) -> UInt32 {
-            UInt32(UInt16(truncatingIfNeeded: _mm_movemask_epi8(unsafeBitCast(m, to: __m128i.self))))
-        }
         var i = 0
         // Continuation bytes that the leads of the block before call for in this one (bits 0, 1).
         var carry: UInt32 = 0
-        // As signed bytes, each class of byte is a range that one or two signed compares
-        // (`pcmpgtb`) find: continuation bytes 80–BF are -128...-65, leads C2–DF -62...-33,
-        // leads E1–EF -31...-17 (without ED, -19).
-        let contTop = SIMD16<Int8>(repeating: -64), lead2Low = SIMD16<Int8>(repeating: -63), lead3Low = SIMD16<Int8>(repeating: -32)
-        let lead3Top = SIMD16<Int8>(repeating: -16), ed = SIMD16<Int8>(repeating: -19)
         while i < n {
             let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Int8>.self)
             let live: UInt32 = n &- i >= 16 ? 0xFFFF : (1 &<< UInt32(truncatingIfNeeded: n &- i)) &- 1
@@ -107,10 +99,8 @@ public enum SurveyText {
                 i &+= 16
                 continue
             }
-            let contMask = v .< contTop
-            let lead3Mask = (v .> lead3Low) .& (v .< lead3Top) .& .!(v .== ed)
-            let leadMask = (v .> lead2Low) .& (v .< lead3Low) .| lead3Mask
-            let cont = bits(contMask) & live, lead = bits(leadMask) & live, lead3 = bits(lead3Mask) & live
+            var (cont, lead, lead3) = utf8Classes(v)
+            cont &= live; lead &= live; lead3 &= live
             if high & ~(cont | lead) != 0 { return firstInvalidUTF8(p, n) == nil }
             let wanted = lead &<< 1 | lead3 &<< 2 | carry
             // In the last block, a sequence cut off by the end leaves a wanted bit past `live`.
@@ -123,6 +113,60 @@ public enum SurveyText {
         return firstInvalidUTF8(p, n) == nil
         #endif
     }
+
+    #if arch(x86_64)
+    /// The bytes of `v` by their part in the accented letters of Vietnamese text, as bit masks:
+    /// continuation bytes (80–BF), leads that need no check beyond their continuation bytes
+    /// (C2–DF, and E1–EF but not ED), and the three-byte leads among those. As signed bytes,
+    /// each class is a range that one or two signed compares (`pcmpgtb`) find: continuation
+    /// bytes are -128...-65, leads C2–DF -62...-33, leads E1–EF -31...-17 (without ED, -19).
+    @inline(__always) static func utf8Classes(_ v: SIMD16<Int8>) -> (cont: UInt32, lead: UInt32, lead3: UInt32) {
+        @inline(__always) func bits(_ m: SIMDMask<SIMD16<Int8>>) -> UInt32 {
+            UInt32(UInt16(truncatingIfNeeded: _mm_movemask_epi8(unsafeBitCast(m, to: __m128i.self))))
+        }
+        let contTop = SIMD16<Int8>(repeating: -64), lead2Low = SIMD16<Int8>(repeating: -63), lead3Low = SIMD16<Int8>(repeating: -32)
+        let lead3Top = SIMD16<Int8>(repeating: -16), ed = SIMD16<Int8>(repeating: -19)
+        let lead3Mask = (v .> lead3Low) .& (v .< lead3Top) .& .!(v .== ed)
+        let leadMask = (v .> lead2Low) .& (v .< lead3Low) .| lead3Mask
+        return (bits(v .< contTop), bits(leadMask), bits(lead3Mask))
+    }
+
+    /// `isUTF8InBuffer`'s check over consecutive 64-byte blocks, for a splitter that reads
+    /// each block once (`CSVReader.appendCleanRecords`); it starts at a record start, where no
+    /// sequence is open.
+    struct UTF8Blocks {
+        /// Continuation bytes that the leads of the block before call for in this one (bits 0, 1).
+        private var carry: UInt64 = 0
+
+        /// True when the `live` bytes of the 64 at `b` (their high bits `high`) pass: every
+        /// lead is one of Vietnamese letters with exactly the continuation bytes it calls for
+        /// (those called for past the block are checked with the next one). False when they
+        /// are not valid, or hold other leads, which only `firstInvalidUTF8` decides.
+        @inline(__always) mutating func accepts(_ b: UnsafePointer<UInt8>, high: UInt64, live: UInt64) -> Bool {
+            if high == 0 {
+                defer { carry = 0 }
+                return carry == 0
+            }
+            let r = UnsafeRawPointer(b)
+            var cont: UInt64 = 0, lead: UInt64 = 0, lead3: UInt64 = 0
+            // Only the 16-byte lanes with high bytes: the others hold no lead or continuation.
+            for q in 0..<4 where (high &>> UInt64(q &* 16)) & 0xFFFF != 0 {
+                let (c, l, l3) = SurveyText.utf8Classes(r.loadUnaligned(fromByteOffset: q &* 16, as: SIMD16<Int8>.self))
+                let shift = UInt64(q &* 16)
+                cont |= UInt64(c) &<< shift
+                lead |= UInt64(l) &<< shift
+                lead3 |= UInt64(l3) &<< shift
+            }
+            cont &= live; lead &= live; lead3 &= live
+            if high & ~(cont | lead) != 0 { return false }
+            // A sequence cut off by the end of the live bytes belongs to a record that ends
+            // past them, which the splitter does not take.
+            if cont != (lead &<< 1 | lead3 &<< 2 | carry) & live { return false }
+            carry = lead &>> 63 | lead3 &>> 62
+            return true
+        }
+    }
+    #endif
 
     static func isASCII(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         let r = UnsafeRawPointer(p)

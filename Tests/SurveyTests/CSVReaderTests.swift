@@ -95,6 +95,93 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
         }
     }
 
+    /// Runs of clean records split straight into cells (`appendCleanRecords`) are exactly the
+    /// records `next()` reads there, each clean (plain, all the columns, valid UTF-8), with the
+    /// same cells, line and offset; the reader then stands where `next()` goes on. The files mix
+    /// clean rows with the rows a run must stop before (quotes, CR and CRLF, blank lines, short
+    /// and long rows, invalid and rarer UTF-8, sequences across 64-byte blocks), and the
+    /// buffers are small enough that runs stop at their end on every few records.
+    @Test func cleanRunsSplitAsNextReads() throws {
+        let dir = tempDir("csv-runs")
+        for seed in UInt64(1)...40 {
+            var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+            func rnd(_ n: Int) -> Int {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                return Int(state % UInt64(n))
+            }
+            let columns = 2 + Int(seed % 7)
+            // One file in four has no quotes, lone CRs or rarer UTF-8: nearly all its clean
+            // records are split.
+            let awkward = seed % 4 != 0
+            var bytes: [UInt8] = seed % 3 == 0 ? [0xEF, 0xBB, 0xBF] : []
+            for row in 0..<300 {
+                let count = rnd(12) == 0 ? columns + rnd(3) - 1 : columns
+                for c in 0..<count {
+                    if c > 0 { bytes.append(0x2C) }
+                    switch rnd(40) {
+                    case 0 where awkward: bytes += Array("\"q,\"".utf8)
+                    case 1 where awkward: bytes += [0x0D]
+                    case 2...9 where awkward: bytes += trickyUTF8(seed: seed &* 1000 &+ UInt64(row * 31 + c), pieces: 1 + rnd(4))
+                    case 2...9: bytes += Array("Nguyễn Thị Hợp".utf8)
+                    default: bytes += Array(String(repeating: "x", count: rnd(30)).utf8)
+                    }
+                }
+                bytes += rnd(15) == 0 ? [0x0D, 0x0A] : [0x0A]
+                if rnd(25) == 0 { bytes.append(0x0A) }
+            }
+            if seed % 2 == 0 { bytes.removeLast() }
+            let path = dir + "/t\(seed).csv"
+            writeBytes(path, bytes)
+            for size in [16, 64, 100, 333, 4096] {
+                // Every record as `next()` reads it: offset, line, cells, and whether it is clean.
+                let plain = try CSVReader(path: path, bufferSize: size)
+                var records: [(offset: Int, line: Int, cells: [[UInt8]], clean: Bool)] = []
+                while plain.next() {
+                    let cells = (0..<plain.fieldCount).map { Array(UnsafeBufferPointer(start: plain.fieldStart($0), count: plain.fieldLength($0))) }
+                    // Plain: ended by a line feed, with no quote and no CR but a CRLF's.
+                    let (p, n) = plain.recordBytes
+                    let bytes = Array(UnsafeBufferPointer(start: p, count: n))
+                    var body = bytes.dropLast()
+                    if body.last == 0x0D { body = body.dropLast() }
+                    let clean = bytes.last == 0x0A && !body.contains(0x22) && !body.contains(0x0D) && plain.fieldCount == columns
+                        && SurveyText.firstInvalidUTF8(p, n) == nil
+                    records.append((plain.recordFileOffset, plain.recordLine, cells, clean))
+                }
+                let runs = try CSVReader(path: path, bufferSize: size)
+                let spans = CellSpans(columns: columns, capacity: 4)
+                var k = 0, split = 0
+                while k < records.count {
+                    let before = spans.count
+                    let n = runs.appendCleanRecords(to: spans, limit: 1 + rnd(40))
+                    for r in before..<(before + n) {
+                        let want = records[k]
+                        #expect(want.clean, "seed \(seed), buffer \(size), record \(k) split but not clean")
+                        #expect(spans.recordStart(r) == want.offset && Int(spans.lines[r]) == want.line, "seed \(seed), buffer \(size), record \(k)")
+                        let cells = (0..<columns).map { c in
+                            let (p, n) = spans.untrimmedCell(r, c, base: runs.bufferBase)
+                            return Array(UnsafeBufferPointer(start: p, count: n))
+                        }
+                        #expect(cells == want.cells, "seed \(seed), buffer \(size), record \(k)")
+                        k += 1
+                    }
+                    split += n
+                    if rnd(5) == 0 { spans.removeAll() }
+                    if n > 0 { continue }
+                    guard runs.next() else { break }
+                    #expect(runs.recordFileOffset == records[k].offset && runs.recordLine == records[k].line,
+                            "seed \(seed), buffer \(size), record \(k) read after a run")
+                    k += 1
+                }
+                #expect(k == records.count && !runs.next(), "seed \(seed), buffer \(size)")
+                // Runs stop at the buffer's end (which small buffers meet on every other record).
+                if !awkward && size >= 4096 {
+                    #expect(split * 10 > records.filter(\.clean).count * 9, "seed \(seed), buffer \(size): \(split) split")
+                }
+                #expect(split > 0)
+            }
+        }
+    }
+
     /// The quick path by SSE2 masks splits like the one by words and like the full tokenizer:
     /// records longer and shorter than its 64-byte blocks, records and line breaks straddling
     /// block and buffer ends (buffer sizes around the block size), and the non-ASCII span.

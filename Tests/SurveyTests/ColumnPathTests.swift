@@ -2,8 +2,11 @@ import Testing
 import Diagnostics
 @testable import Survey
 
-/// `transcript` of a survey read by the column path or, with `columns` false, the row path.
-private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSize: Int? = nil) throws -> [String] {
+/// `transcript` of a survey read by the column path or, with `columns` false, the row path;
+/// with `splitRuns` false the column path reads a row at a time (`SurveyReader.splitsRuns`),
+/// and `bufferSize` gives the CSV readers small buffers (whole streaming reads only).
+private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSize: Int? = nil,
+                               splitRuns: Bool = true, bufferSize: Int? = nil) throws -> [String] {
     let schema = try shippedSchema()
     let reader: SurveyReader
     do {
@@ -13,8 +16,13 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
         return error.diagnostics.map(\.description)
     }
     if !columns { reader.usesColumnPath = false }
+    reader.splitsRuns = splitRuns
+    if let bufferSize, reader.streaming { reader.useBuffers(of: bufferSize) }
     // Part readers read the way the reader that makes them reads.
-    if reader.streaming { #expect(try reader.makePartReader().usesColumnPath == columns) }
+    if reader.streaming {
+        let partReader = try reader.makePartReader()
+        #expect(partReader.usesColumnPath == columns && partReader.splitsRuns == splitRuns)
+    }
     return try transcript(reader, batch: batch, parts: partSize != nil && reader.streaming, markBatches: true)
 }
 
@@ -128,9 +136,91 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
     func invalidSurveysReadLikeTheRowPath(_ name: String) throws {
         let dir = invalidRoot + "/" + name
         for batch in [1, 4096] {
-            #expect(try readingTranscript(dir, batch: batch, columns: false) == readingTranscript(dir, batch: batch, columns: true),
-                    "\(name), batch \(batch)")
+            let rows = try readingTranscript(dir, batch: batch, columns: false)
+            #expect(rows == (try readingTranscript(dir, batch: batch, columns: true)), "\(name), batch \(batch)")
+            #expect(rows == (try readingTranscript(dir, batch: batch, columns: true, splitRuns: false)), "\(name), batch \(batch), rows at a time")
+            #expect(rows == (try readingTranscript(dir, batch: batch, columns: true, bufferSize: 97)), "\(name), batch \(batch), small buffers")
         }
+    }
+
+    /// The chunk scan with runs of clean rows split ahead reads like the scan a row at a time and
+    /// like the row path, on damaged surveys and on surveys whose rows only the row path's id
+    /// comparison matches, with buffers so small that runs and rows cross their ends all the
+    /// time, at batch sizes that end chunks anywhere.
+    @Test(arguments: [UInt64(1), 2, 3])
+    func splitRunsReadLikeRowsAtATime(_ seed: UInt64) throws {
+        for dir in [messySurvey("split-runs-\(seed)", seed: seed), awkwardIDSurvey("split-runs-ids-\(seed)", seed: seed)] {
+            let reader = try SurveyReader.open(householdsPath: dir + "/households.csv", membersPath: dir + "/members.csv",
+                                               schema: try shippedSchema(), mapping: nil)
+            #expect(reader.streaming, "the column path reads streaming surveys only")
+            for (batch, buffer) in [(1, 64), (3, 200), (4096, 100), (7, 1000), (300, 4096), (5, nil)] as [(Int, Int?)] {
+                let rows = try readingTranscript(dir, batch: batch, columns: false)
+                let atATime = try readingTranscript(dir, batch: batch, columns: true, splitRuns: false, bufferSize: buffer)
+                let split = try readingTranscript(dir, batch: batch, columns: true, bufferSize: buffer)
+                #expect(rows == atATime, "seed \(seed), batch \(batch), buffer \(buffer ?? 0), rows at a time")
+                #expect(rows == split, "seed \(seed), batch \(batch), buffer \(buffer ?? 0)")
+                if rows != split, let d = zip(rows, split).first(where: { $0 != $1 }) { Issue.record("first difference:\n\(d.0)\n\(d.1)") }
+                #expect(rows.contains { $0.hasPrefix("household_id=") })
+            }
+            for size in [1, 7, 100] {
+                #expect(try readingTranscript(dir, batch: 5, columns: false, partSize: size)
+                    == readingTranscript(dir, batch: 5, columns: true, partSize: size), "seed \(seed), parts of \(size)")
+            }
+        }
+    }
+
+    /// The shipped fixture (still streaming) with id cells the chunk scan cannot match by their
+    /// bytes, and rows it cannot split: ids with blanks around them or quoted, rows of commas
+    /// only, blank lines, names with four-byte and other rarer UTF-8 sequences, and long names
+    /// that put rows across blocks.
+    func awkwardIDSurvey(_ name: String, seed: UInt64) -> String {
+        var state = seed &* 0x2545_F491_4F6C_DD1D | 1
+        func rnd(_ n: Int) -> Int {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Int(state % UInt64(n))
+        }
+        let fixture = root + "/Fixtures/thach-ha-2024"
+        let hLines = readText(fixture + "/households.csv")!.split(separator: "\n").map(String.init)
+        let mLines = readText(fixture + "/members.csv")!.split(separator: "\n").map(String.init)
+        let commas = String(repeating: ",", count: mLines[0].filter { $0 == "," }.count)
+        var byHousehold: [Substring: [String]] = [:]
+        for line in mLines.dropFirst() { byHousehold[line.split(separator: ",").first!, default: []].append(line) }
+        // Four-byte, E0 and ED sequences, which only the exact UTF-8 check passes.
+        let names = ["😀 Lê", "Nguyễn \u{0800}", "Thị \u{D7FF}", "Hồ " + String(repeating: "Ưở", count: 40), "Trần\u{0301}"]
+        func withCell(_ line: String, _ c: Int, _ f: (String) -> String) -> String {
+            var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            if c < cells.count { cells[c] = f(cells[c]) }
+            return cells.joined(separator: ",")
+        }
+        var h = [hLines[0]], m = [mLines[0]]
+        for line in hLines[1...500] {
+            let id = line.split(separator: ",").first!
+            var row = line
+            switch rnd(30) {
+            case 0: row = withCell(row, 0) { " " + $0 }
+            case 1: row = withCell(row, 0) { $0 + "\t" }
+            default: break
+            }
+            h.append(row)
+            if rnd(40) == 0 { h.append(String(repeating: ",", count: hLines[0].filter { $0 == "," }.count)) }
+            for var member in byHousehold[id] ?? [] {
+                switch rnd(40) {
+                case 0: member = withCell(member, 0) { " " + $0 }
+                case 1: member = withCell(member, 0) { $0 + " " }
+                case 2: member = withCell(member, 0) { "\t" + $0 }
+                case 3: member = withCell(member, 0) { "\"" + $0 + "\"" }
+                case 4, 5, 6: member = withCell(member, 2) { _ in names[rnd(names.count)] }
+                case 7: m.append(commas)
+                case 8: m.append("")
+                default: break
+                }
+                m.append(member)
+            }
+        }
+        let dir = tempDir(name)
+        write(dir + "/households.csv", h.joined(separator: "\n") + "\n")
+        write(dir + "/members.csv", m.joined(separator: "\n") + (seed == 2 ? "" : "\n"))
+        return dir
     }
 
     /// The id compare of the chunk scan (`KeyScan.equal`, shared with the layout pass) agrees
