@@ -83,19 +83,26 @@ enum KeyScan {
     }
 
     /// The byte order of `a[0..<na]` and `b[0..<nb]` (negative, 0, positive, as `memcmp`, the
-    /// shorter first when one is the start of the other). When the shorter holds 8 to 16 bytes
+    /// shorter first when one is the start of the other). When the shorter holds 4 to 16 bytes
     /// (the usual id) it compares two big-endian words, with no call.
     @inline(__always) static func order(_ a: UnsafePointer<UInt8>, _ na: Int, _ b: UnsafePointer<UInt8>, _ nb: Int) -> Int {
         let n = min(na, nb)
-        if n >= 8 && n <= 16 {
-            let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-            let a0 = UInt64(bigEndian: ra.loadUnaligned(as: UInt64.self)), b0 = UInt64(bigEndian: rb.loadUnaligned(as: UInt64.self))
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        /// The order of the first and then the last `W`-sized words before `n`: when the first
+        /// words agree, the first difference in bytes `W..<n` is the first in the last word.
+        @inline(__always) func wordOrder<W: FixedWidthInteger & UnsignedInteger>(_: W.Type) -> Int {
+            let a0 = W(bigEndian: ra.loadUnaligned(as: W.self)), b0 = W(bigEndian: rb.loadUnaligned(as: W.self))
             if a0 != b0 { return a0 < b0 ? -1 : 1 }
-            // The first 8 bytes agree, so the first difference in bytes 8..<n is the first in
-            // the last 8 bytes before n.
-            let a1 = UInt64(bigEndian: ra.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
-            let b1 = UInt64(bigEndian: rb.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
-            if a1 != b1 { return a1 < b1 ? -1 : 1 }
+            let a1 = W(bigEndian: ra.loadUnaligned(fromByteOffset: n &- W.bitWidth / 8, as: W.self))
+            let b1 = W(bigEndian: rb.loadUnaligned(fromByteOffset: n &- W.bitWidth / 8, as: W.self))
+            return a1 == b1 ? 0 : a1 < b1 ? -1 : 1
+        }
+        if n >= 8 && n <= 16 {
+            let c = wordOrder(UInt64.self)
+            if c != 0 { return c }
+        } else if n >= 4 && n < 8 {
+            let c = wordOrder(UInt32.self)
+            if c != 0 { return c }
         } else {
             let c = Int(memcmp(a, b, n))
             if c != 0 { return c }
