@@ -82,6 +82,23 @@ enum KeyScan {
         return memcmp(a, b, n) == 0
     }
 
+    /// Copies `n` bytes from `source` to `target`. Ids of 4 to 16 bytes go as two overlapping
+    /// words, with no `memcpy` call; neither side is touched past `n`.
+    @inline(__always) static func copy(_ source: UnsafePointer<UInt8>, _ n: Int, to target: UnsafeMutablePointer<UInt8>) {
+        let s = UnsafeRawPointer(source), t = UnsafeMutableRawPointer(target)
+        if n >= 8 && n <= 16 {
+            let head = s.loadUnaligned(as: UInt64.self), tail = s.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            t.storeBytes(of: head, as: UInt64.self)
+            t.storeBytes(of: tail, toByteOffset: n &- 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            let head = s.loadUnaligned(as: UInt32.self), tail = s.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+            t.storeBytes(of: head, as: UInt32.self)
+            t.storeBytes(of: tail, toByteOffset: n &- 4, as: UInt32.self)
+        } else {
+            target.update(from: source, count: n)
+        }
+    }
+
     /// The byte order of `a[0..<na]` and `b[0..<nb]` (negative, 0, positive, as `memcmp`, the
     /// shorter first when one is the start of the other). When the shorter holds 4 to 16 bytes
     /// (the usual id) it compares two big-endian words, with no call.

@@ -191,7 +191,7 @@ final class MemberRuns: @unchecked Sendable {
                 bytes.deallocate()
                 bytes = nb
             }
-            (bytes + used).update(from: p, count: n)
+            KeyScan.copy(p, n, to: bytes + used)
             used += n
             ends[count] = used
             offsets[count] = offset
@@ -429,7 +429,7 @@ final class MemberRuns: @unchecked Sendable {
                 prefixCapacity = n + 1
                 prefix = .allocate(capacity: prefixCapacity)
             }
-            prefix.update(from: p, count: n)
+            KeyScan.copy(p, n, to: prefix)
             prefix[n] = comma
             prefixLength = n + 1
             chunk.append(p, n, offset: m.recordFileOffset, line: m.recordLine)
@@ -538,7 +538,7 @@ final class DuplicateFinder {
                     lastCapacity = n
                     last = .allocate(capacity: n)
                 }
-                last.update(from: p, count: n)
+                KeyScan.copy(p, n, to: last)
                 lastLength = n
                 return true
             }

@@ -209,8 +209,9 @@ import Glibc
         }
     }
 
-    /// The inlined searches and comparisons agree with `memchr` and `memcmp` wherever the match
-    /// falls (first byte, a block edge, past the end, nowhere) and whatever the lengths.
+    /// The inlined searches, comparisons and copies agree with `memchr`, `memcmp` and `memcpy`
+    /// wherever the match falls (first byte, a block edge, past the end, nowhere) and whatever
+    /// the lengths.
     @Test func searchesAgreeWithTheLibrary() {
         var rng = SplitMix(seed: 42)
         let b = UnsafeMutablePointer<UInt8>.allocate(capacity: 400 + 64)
@@ -228,6 +229,13 @@ import Glibc
             #expect(order == (expected != 0 ? Int(expected) : na < nb ? -1 : na == nb ? 0 : 1))
             #expect(KeyScan.equal(a, c, na) == (memcmp(a, c, na) == 0))
             #expect(KeyScan.equal(a, a, na))
+            // A copy holds the same bytes and leaves the bytes after them alone.
+            let copy = UnsafeMutablePointer<UInt8>.allocate(capacity: 24)
+            copy.initialize(repeating: 0xEE, count: 24)
+            KeyScan.copy(a, na, to: copy)
+            #expect(memcmp(copy, a, na) == 0)
+            #expect((na..<24).allSatisfy { copy[$0] == 0xEE })
+            copy.deallocate()
         }
     }
 
