@@ -354,7 +354,7 @@ final class CSVReader {
             issue = nil
             var s = pos
             while fieldCount <= column {
-                let c = quick ? KeyScan.first(0x2C, b, from: s, end: lineEnd) : KeyScan.plainFirst(0x2C, b, from: s, end: lineEnd)
+                let c = quick ? KeyScan.firstNear(0x2C, b, from: s, end: lineEnd) : KeyScan.plainFirst(0x2C, b, from: s, end: lineEnd)
                 if c < lineEnd {
                     addField(s, c, 0)
                     s = c + 1

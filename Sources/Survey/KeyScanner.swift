@@ -44,6 +44,19 @@ enum KeyScan {
         #endif
     }
 
+    /// `first` for a byte that is usually close (the comma after an id): the 16 bytes from
+    /// `from` are tried with one compare before the 64-byte steps. The same reading slack applies.
+    @inline(__always) static func firstNear(_ byte: UInt8, _ b: UnsafePointer<UInt8>, from: Int, end: Int) -> Int {
+        #if arch(x86_64)
+        let v = UnsafeRawPointer(b + from).loadUnaligned(as: __m128i.self)
+        let m = UInt32(UInt16(truncatingIfNeeded: _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(CChar(bitPattern: byte))))))
+        if m != 0 { return min(from &+ m.trailingZeroBitCount, end) }
+        return first(byte, b, from: from &+ 16, end: end)
+        #else
+        return plainFirst(byte, b, from: from, end: end)
+        #endif
+    }
+
     /// Bit i set when `b[i]` is a line feed, for i in 0..<64 (all 64 bytes must be readable).
     @inline(__always) static func lineFeeds(_ b: UnsafePointer<UInt8>) -> UInt64 {
         #if arch(x86_64)

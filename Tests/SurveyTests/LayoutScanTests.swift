@@ -221,6 +221,7 @@ import Glibc
             let from = Int(rng.next() % 200), end = from + Int(rng.next() % 200)
             for byte: UInt8 in [0x0A, 0x2C, 0x4A] {
                 #expect(KeyScan.first(byte, b, from: from, end: end) == KeyScan.plainFirst(byte, b, from: from, end: end))
+                #expect(KeyScan.firstNear(byte, b, from: from, end: end) == KeyScan.plainFirst(byte, b, from: from, end: end))
             }
             let na = Int(rng.next() % 20), nb = Int(rng.next() % 20)
             let a = b + from, c = rng.next() % 2 == 0 ? b + from + 1 + Int(rng.next() % 3) : b + end
