@@ -327,7 +327,9 @@ final class CSVReader {
     /// Like `next()`, but only fields 0...`column` are split, and lines without quotes are split
     /// by the short searches of `KeyScan` (for the quick order check over the id columns).
     /// `quick: false` searches with `memchr` instead: the plain pass, which tests compare with.
-    func nextKeyFields(column: Int, quick: Bool = true) -> Bool {
+    /// `unquotedOnly` returns false, reading nothing, at a record with a quote (or the last,
+    /// unended one) instead of reading it with `next()`: `atEnd` then tells it from the end.
+    func nextKeyFields(column: Int, quick: Bool = true, unquotedOnly: Bool = false) -> Bool {
         /// `next()` for a record with a quote (or the last, unended one). When `next()` moves
         /// the buffer to read more, `noQuoteUntil` (an offset into it) no longer holds and the
         /// next quote is searched for again: kept, it let a later quoted record be split at its
@@ -350,19 +352,19 @@ final class CSVReader {
             let b = UnsafePointer(buf)
             let nl = quick ? KeyScan.first(0x0A, b, from: pos, end: len) : KeyScan.plainFirst(0x0A, b, from: pos, end: len)
             guard nl < len else {
-                if eof { return nextWithQuoteSearch() }
+                if eof { return unquotedOnly ? false : nextWithQuoteSearch() }
                 refill()
                 noQuoteUntil = 0
                 continue
             }
-            if nl >= noQuoteUntil { return nextWithQuoteSearch() }
+            if nl >= noQuoteUntil { return unquotedOnly ? false : nextWithQuoteSearch() }
             var lineEnd = nl
             if lineEnd > pos && buf[lineEnd - 1] == 0x0D { lineEnd -= 1 }
             fieldCount = 0
             issue = nil
             var s = pos
             while fieldCount <= column {
-                let c = quick ? KeyScan.first(0x2C, b, from: s, end: lineEnd) : KeyScan.plainFirst(0x2C, b, from: s, end: lineEnd)
+                let c = quick ? KeyScan.firstNear(0x2C, b, from: s, end: lineEnd) : KeyScan.plainFirst(0x2C, b, from: s, end: lineEnd)
                 if c < lineEnd {
                     addField(s, c, 0)
                     s = c + 1
@@ -386,8 +388,9 @@ final class CSVReader {
 
     /// Skips the records that start with `prefix` (the id of a run and its comma) and hold no
     /// quote, without splitting them: the layout pass over the members of one household. Stops
-    /// before the first other record; returns how many it skipped. `quick` as in `nextKeyFields`.
-    func skipRecords(startingWith prefix: UnsafeBufferPointer<UInt8>, quick: Bool = true) -> Int {
+    /// before the first other record, or the first that starts at file offset `limit` or later;
+    /// returns how many it skipped. `quick` as in `nextKeyFields`.
+    func skipRecords(startingWith prefix: UnsafeBufferPointer<UInt8>, quick: Bool = true, before limit: Int = Int.max) -> Int {
         var skipped = 0
         let k = prefix.count, p = prefix.baseAddress!
         while true {
@@ -399,6 +402,9 @@ final class CSVReader {
                 continue
             }
             let b = UnsafePointer(buf)
+            // The limit as a buffer position.
+            let stop = limit &- bufferFileOffset
+            if pos >= stop { return skipped }
             if quick {
                 // The run's rows in this buffer, with the offset and count in registers; the
                 // steps below then take the row this stops at (another id, a quote, the end of
@@ -408,7 +414,7 @@ final class CSVReader {
                 let end = len
                 var at = pos, rows = 0, clear = noQuoteUntil
                 var base = at, lfs = KeyScan.lineFeeds(b + base)
-                while end &- at > k && KeyScan.equal(b + at, p, k) {
+                while end &- at > k && at < stop && KeyScan.equal(b + at, p, k) {
                     if at >= clear {
                         pos = at
                         findNextQuote()

@@ -44,6 +44,19 @@ enum KeyScan {
         #endif
     }
 
+    /// `first` for a byte that is usually close (the comma after an id): the 16 bytes from
+    /// `from` are tried with one compare before the 64-byte steps. The same reading slack applies.
+    @inline(__always) static func firstNear(_ byte: UInt8, _ b: UnsafePointer<UInt8>, from: Int, end: Int) -> Int {
+        #if arch(x86_64)
+        let v = UnsafeRawPointer(b + from).loadUnaligned(as: __m128i.self)
+        let m = UInt32(UInt16(truncatingIfNeeded: _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(CChar(bitPattern: byte))))))
+        if m != 0 { return min(from &+ m.trailingZeroBitCount, end) }
+        return first(byte, b, from: from &+ 16, end: end)
+        #else
+        return plainFirst(byte, b, from: from, end: end)
+        #endif
+    }
+
     /// Bit i set when `b[i]` is a line feed, for i in 0..<64 (all 64 bytes must be readable).
     @inline(__always) static func lineFeeds(_ b: UnsafePointer<UInt8>) -> UInt64 {
         #if arch(x86_64)
@@ -82,20 +95,44 @@ enum KeyScan {
         return memcmp(a, b, n) == 0
     }
 
+    /// Copies `n` bytes from `source` to `target`. Ids of 4 to 16 bytes go as two overlapping
+    /// words, with no `memcpy` call; neither side is touched past `n`.
+    @inline(__always) static func copy(_ source: UnsafePointer<UInt8>, _ n: Int, to target: UnsafeMutablePointer<UInt8>) {
+        let s = UnsafeRawPointer(source), t = UnsafeMutableRawPointer(target)
+        if n >= 8 && n <= 16 {
+            let head = s.loadUnaligned(as: UInt64.self), tail = s.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            t.storeBytes(of: head, as: UInt64.self)
+            t.storeBytes(of: tail, toByteOffset: n &- 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            let head = s.loadUnaligned(as: UInt32.self), tail = s.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+            t.storeBytes(of: head, as: UInt32.self)
+            t.storeBytes(of: tail, toByteOffset: n &- 4, as: UInt32.self)
+        } else {
+            target.update(from: source, count: n)
+        }
+    }
+
     /// The byte order of `a[0..<na]` and `b[0..<nb]` (negative, 0, positive, as `memcmp`, the
-    /// shorter first when one is the start of the other). When the shorter holds 8 to 16 bytes
+    /// shorter first when one is the start of the other). When the shorter holds 4 to 16 bytes
     /// (the usual id) it compares two big-endian words, with no call.
     @inline(__always) static func order(_ a: UnsafePointer<UInt8>, _ na: Int, _ b: UnsafePointer<UInt8>, _ nb: Int) -> Int {
         let n = min(na, nb)
-        if n >= 8 && n <= 16 {
-            let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-            let a0 = UInt64(bigEndian: ra.loadUnaligned(as: UInt64.self)), b0 = UInt64(bigEndian: rb.loadUnaligned(as: UInt64.self))
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        /// The order of the first and then the last `W`-sized words before `n`: when the first
+        /// words agree, the first difference in bytes `W..<n` is the first in the last word.
+        @inline(__always) func wordOrder<W: FixedWidthInteger & UnsignedInteger>(_: W.Type) -> Int {
+            let a0 = W(bigEndian: ra.loadUnaligned(as: W.self)), b0 = W(bigEndian: rb.loadUnaligned(as: W.self))
             if a0 != b0 { return a0 < b0 ? -1 : 1 }
-            // The first 8 bytes agree, so the first difference in bytes 8..<n is the first in
-            // the last 8 bytes before n.
-            let a1 = UInt64(bigEndian: ra.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
-            let b1 = UInt64(bigEndian: rb.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
-            if a1 != b1 { return a1 < b1 ? -1 : 1 }
+            let a1 = W(bigEndian: ra.loadUnaligned(fromByteOffset: n &- W.bitWidth / 8, as: W.self))
+            let b1 = W(bigEndian: rb.loadUnaligned(fromByteOffset: n &- W.bitWidth / 8, as: W.self))
+            return a1 == b1 ? 0 : a1 < b1 ? -1 : 1
+        }
+        if n >= 8 && n <= 16 {
+            let c = wordOrder(UInt64.self)
+            if c != 0 { return c }
+        } else if n >= 4 && n < 8 {
+            let c = wordOrder(UInt32.self)
+            if c != 0 { return c }
         } else {
             let c = Int(memcmp(a, b, n))
             if c != 0 { return c }

@@ -45,9 +45,10 @@ struct SurveyLayout {
     /// `expectedHouseholds` (an estimate) sizes the duplicate check. `plain` makes the pass
     /// without its shortcuts (`memchr` per row, every id in the fingerprint table): tests check
     /// that both find the same layout, also with a small `bufferSize` (many refills).
+    /// `splitMembersFrom`: the smallest members.csv scanned by two threads (`MemberRuns`).
     static func scan(_ hPath: String, _ hCol: Int, _ mPath: String, _ mCol: Int,
                      expectedHouseholds: Int, partSize: Int = defaultPartSize, plain: Bool = false,
-                     bufferSize: Int = 4 << 20) throws(Diagnostic) -> SurveyLayout {
+                     bufferSize: Int = 4 << 20, splitMembersFrom: Int = MemberRuns.splitMinimum) throws(Diagnostic) -> SurveyLayout {
         let h = try CSVReader(path: hPath, bufferSize: bufferSize), m = try CSVReader(path: mPath, bufferSize: bufferSize)
         _ = h.next()
         _ = m.next()
@@ -88,14 +89,14 @@ struct SurveyLayout {
         // members.csv is scanned on another thread, which hands on the start of each run of
         // members (its household id, offset and line) in chunks; this thread matches each run to
         // its household and checks the ids. The two files are read at once.
-        let runs = MemberRuns(m, column: mCol, quick: quick)
+        let runs = try MemberRuns(m, column: mCol, quick: quick, splitFrom: splitMembersFrom, bufferSize: bufferSize)
         runs.start()
         var splits: [(Int, Int, Int, Int)] = []
         var lastSplit = 0
         var inOrder = true
         do throws(Diagnostic) {
             scanning: while let chunk = runs.next() {
-                for r in 0..<chunk.count {
+                for r in chunk.first..<chunk.count {
                     let (p, n) = chunk.id(r)
                     var found = false
                     while let (q, k) = try nextHousehold() {
@@ -103,7 +104,7 @@ struct SurveyLayout {
                     }
                     if !found { inOrder = false; break scanning }
                     if households - lastSplit >= partSize {
-                        splits.append((h.recordFileOffset, h.recordLine, chunk.offsets[r], chunk.lines[r]))
+                        splits.append((h.recordFileOffset, h.recordLine, chunk.offsets[r], chunk.line(r)))
                         lastSplit = households - 1
                     }
                 }
@@ -143,8 +144,16 @@ struct SurveyLayout {
     }
 }
 
-/// The runs of members.csv (rows with the same household id, one after the other), found on a
-/// thread of their own and handed on in chunks through a short queue.
+/// The runs of members.csv (rows with the same household id, one after the other), found on
+/// threads of their own and handed on in chunks through short queues.
+///
+/// members.csv, the larger file, sets the pass's time, so from `splitMinimum` bytes on two
+/// threads scan it: the first from the start, the second from the first line start past the
+/// middle. That place is a guess (a line break inside quotes ends no record), so the second
+/// thread's runs count only once the first reaches exactly that place as a record's start; until
+/// then the second reads no record with a quote (read from a wrong place, one could run on to
+/// the end of the file) and holds at most `aheadChunks` chunks. When the first thread passes over
+/// the place, or the second meets a quote first, the first scans on to the end alone.
 final class MemberRuns: @unchecked Sendable {
     /// Runs in file order: ids end to end in `bytes`, with where each run starts.
     final class Chunk {
@@ -153,8 +162,12 @@ final class MemberRuns: @unchecked Sendable {
         private var used = 0
         let ends = UnsafeMutablePointer<Int>.allocate(capacity: MemberRuns.runsPerChunk)
         let offsets = UnsafeMutablePointer<Int>.allocate(capacity: MemberRuns.runsPerChunk)
-        let lines = UnsafeMutablePointer<Int>.allocate(capacity: MemberRuns.runsPerChunk)
+        private let lines = UnsafeMutablePointer<Int>.allocate(capacity: MemberRuns.runsPerChunk)
         private(set) var count = 0
+        /// The first run to use: 1 when the first run continues the previous scanner's last.
+        fileprivate(set) var first = 0
+        /// Added to the lines the second scanner counted from its start.
+        fileprivate var lineBase = 0
 
         init() {
             capacity = 16 * MemberRuns.runsPerChunk
@@ -178,7 +191,7 @@ final class MemberRuns: @unchecked Sendable {
                 bytes.deallocate()
                 bytes = nb
             }
-            (bytes + used).update(from: p, count: n)
+            KeyScan.copy(p, n, to: bytes + used)
             used += n
             ends[count] = used
             offsets[count] = offset
@@ -190,67 +203,192 @@ final class MemberRuns: @unchecked Sendable {
             let s = r == 0 ? 0 : ends[r - 1]
             return (UnsafePointer(bytes + s), ends[r] - s)
         }
+
+        /// Line of run `r`'s first row.
+        func line(_ r: Int) -> Int { lines[r] + lineBase }
+    }
+
+    /// A short queue of chunks from one scanning thread to the matching one.
+    private final class RunQueue: @unchecked Sendable {
+        private let capacity: Int
+        private let free: DispatchSemaphore
+        private let ready = DispatchSemaphore(value: 0)
+        private var chunks: [Chunk?] = []
+        private var lock = pthread_mutex_t()
+        private var stopped = false
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            free = DispatchSemaphore(value: capacity)
+            pthread_mutex_init(&lock, nil)
+        }
+
+        deinit { pthread_mutex_destroy(&lock) }
+
+        /// Queues a chunk (nil after the last); false, queueing nothing, once stopped.
+        func push(_ c: Chunk?) -> Bool {
+            free.wait()
+            pthread_mutex_lock(&lock)
+            let go = !stopped
+            if go { chunks.append(c) }
+            pthread_mutex_unlock(&lock)
+            if go { ready.signal() } else { free.signal() }
+            return go
+        }
+
+        func pop() -> Chunk? {
+            ready.wait()
+            pthread_mutex_lock(&lock)
+            let c = chunks.removeFirst()
+            pthread_mutex_unlock(&lock)
+            free.signal()
+            return c
+        }
+
+        /// Makes every later `push` fail (and wakes one waiting).
+        func stop() {
+            pthread_mutex_lock(&lock)
+            stopped = true
+            pthread_mutex_unlock(&lock)
+            free.signal()
+        }
+
+        /// After the scanner ended: `free` back to at least its first value, as libdispatch
+        /// requires of a semaphore that goes.
+        func release() { for _ in 0...capacity { free.signal() } }
     }
 
     static let runsPerChunk = 4096
+    /// Chunks the second scanner may hold before its start is confirmed: about 20 MB, the second
+    /// half of a million households' members.
+    static let aheadChunks = 128
+    /// Smallest members.csv scanned by two threads: below, starting a thread costs more than it saves.
+    static let splitMinimum = 16 << 20
+
     private let reader: CSVReader
     private let column: Int
     private let quick: Bool
-    private let free = DispatchSemaphore(value: 4)
-    private let ready = DispatchSemaphore(value: 0)
-    private var queue: [Chunk?] = []
-    private var lock = pthread_mutex_t()
-    private var stopped = false
+    private let firstRuns = RunQueue(capacity: 4), secondRuns = RunQueue(capacity: MemberRuns.aheadChunks)
+    /// The second scanner, on its own reader from `secondStart` (nil: one scanner).
+    private let second: CSVReader?
+    private let secondStart: Int
     private let done = DispatchGroup()
     private var current: Chunk?
 
-    init(_ reader: CSVReader, column: Int, quick: Bool = true) {
+    /// Whether the second scanner's start is a record start: open until the first scanner
+    /// reaches it (confirmed) or one of them finds it is not (dropped). Under `lock`.
+    private enum Guess { case open, confirmed, dropped }
+    private var guess = Guess.open
+    private var lock = pthread_mutex_t()
+    /// Set by the first scanner when it confirms: the line of the second scanner's start and
+    /// the id of its own last run; read after its last chunk.
+    private var secondLine = 0
+    private var lastID: [UInt8] = []
+    /// The matching thread's side: reading the second scanner's chunks, and whether the first
+    /// was checked against the first scanner's last run.
+    private var onSecond = false, stitched = false
+
+    /// `splitFrom`: the smallest file scanned by two threads.
+    init(_ reader: CSVReader, column: Int, quick: Bool = true, splitFrom: Int = MemberRuns.splitMinimum,
+         bufferSize: Int = 4 << 20) throws(Diagnostic) {
         self.reader = reader
         self.column = column
         self.quick = quick
         pthread_mutex_init(&lock, nil)
+        if quick, let start = MemberRuns.lineStart(pastMiddleOf: reader.path, minimumSize: splitFrom),
+           start > reader.nextRecordFileOffset {
+            let r = try CSVReader(path: reader.path, bufferSize: bufferSize)
+            r.restrict(from: start, line: 0, to: Int.max)
+            second = r
+            secondStart = start
+        } else {
+            second = nil
+            secondStart = Int.max
+        }
     }
 
     deinit { pthread_mutex_destroy(&lock) }
 
+    /// True when two threads scan the file.
+    var scansInTwo: Bool { second != nil }
+
+    /// The offset just after the first line feed past the middle of the file at `path`, when the
+    /// file holds at least `minimumSize` bytes and there is one before its end.
+    private static func lineStart(pastMiddleOf path: String, minimumSize: Int) -> Int? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, Int(st.st_size) >= minimumSize else { return nil }
+        let size = Int(st.st_size)
+        var block = [UInt8](repeating: 0, count: 1 << 16)
+        var at = size / 2
+        while at < size {
+            let n = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(at)) }
+            guard n > 0 else { return nil }
+            if let i = block[0..<n].firstIndex(of: 0x0A) { return at + i + 1 < size ? at + i + 1 : nil }
+            at += n
+        }
+        return nil
+    }
+
     func start() {
         done.enter()
-        DispatchQueue.global().async { self.produce(); self.done.leave() }
+        DispatchQueue(label: "member-runs").async { self.produce(self.reader, into: self.firstRuns, isSecond: false); self.done.leave() }
+        if second != nil {
+            done.enter()
+            DispatchQueue(label: "member-runs-2").async { self.produce(self.second!, into: self.secondRuns, isSecond: true); self.done.leave() }
+        }
     }
 
     /// The next chunk of runs, nil after the last. The previous chunk's ids stay valid until then.
     func next() -> Chunk? {
-        ready.wait()
-        pthread_mutex_lock(&lock)
-        let c = queue.removeFirst()
-        pthread_mutex_unlock(&lock)
-        free.signal()
+        if !onSecond {
+            if let c = firstRuns.pop() {
+                current = c
+                return c
+            }
+            pthread_mutex_lock(&lock)
+            let confirmed = guess == .confirmed
+            pthread_mutex_unlock(&lock)
+            guard confirmed else { return nil }
+            onSecond = true
+        }
+        guard let c = secondRuns.pop() else { return nil }
+        c.lineBase = secondLine
+        if !stitched {
+            stitched = true
+            let (p, n) = c.id(0)
+            if n == lastID.count && lastID.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { c.first = 1 }
+        }
         current = c
         return c
     }
 
-    /// Ends the scan early (or after the last chunk) and waits for the thread to end.
+    /// Ends the scan early (or after the last chunk) and waits for the threads to end.
     func stop() {
-        pthread_mutex_lock(&lock)
-        stopped = true
-        pthread_mutex_unlock(&lock)
-        free.signal()
+        firstRuns.stop()
+        secondRuns.stop()
         done.wait()
-        for _ in 0..<5 { free.signal() }  // never below its initial value when it goes
+        firstRuns.release()
+        secondRuns.release()
     }
 
-    private func push(_ c: Chunk?) -> Bool {
-        free.wait()
+    /// Moves the guess from open to `settled`; false when it was settled already.
+    private func settle(_ settled: Guess) -> Bool {
         pthread_mutex_lock(&lock)
-        let go = !stopped
-        if go { queue.append(c) }
-        pthread_mutex_unlock(&lock)
-        if go { ready.signal() } else { free.signal() }
-        return go
+        defer { pthread_mutex_unlock(&lock) }
+        guard guess == .open else { return false }
+        guess = settled
+        return true
     }
 
-    private func produce() {
-        let m = reader, mCol = column, quick = quick
+    /// Scans `m` from its place to the end of the file (the first scanner: or to the second's
+    /// start, once confirmed), queueing its runs on `q`.
+    private func produce(_ m: CSVReader, into q: RunQueue, isSecond: Bool) {
+        let mCol = column, quick = quick
+        var limit = isSecond ? Int.max : secondStart
+        var unconfirmed = isSecond
         var chunk = Chunk()
         // The current run's id followed by a comma (reused: no allocation per run).
         let comma = UInt8(ascii: ",")
@@ -262,9 +400,26 @@ final class MemberRuns: @unchecked Sendable {
             // The rest of the current run, when the id is the first column (as in review
             // exports): compared as a prefix, not split into fields.
             if prefixLength > 0 && mCol == 0 {
-                _ = m.skipRecords(startingWith: UnsafeBufferPointer(start: prefix, count: prefixLength), quick: quick)
+                _ = m.skipRecords(startingWith: UnsafeBufferPointer(start: prefix, count: prefixLength), quick: quick, before: limit)
             }
-            guard m.nextKeyFields(column: mCol, quick: quick) else { break }
+            if m.nextRecordFileOffset >= limit {
+                if m.nextRecordFileOffset == limit && settle(.confirmed) {
+                    secondLine = m.line
+                    lastID = Array(UnsafeBufferPointer(start: prefix, count: max(0, prefixLength - 1)))
+                    break
+                }
+                // Not a record start, or the second scanner gave up: scan on alone.
+                _ = settle(.dropped)
+                secondRuns.stop()
+                limit = Int.max
+            }
+            guard m.nextKeyFields(column: mCol, quick: quick, unquotedOnly: unconfirmed) else {
+                guard unconfirmed && !m.atEnd else { break }
+                // A record with a quote before the start is confirmed: give up, unless it was.
+                if settle(.dropped) { return }
+                unconfirmed = false
+                continue
+            }
             guard mCol < m.fieldCount else { continue }
             let (p, n) = m.trimmedField(mCol)
             guard n > 0 else { continue }
@@ -274,17 +429,17 @@ final class MemberRuns: @unchecked Sendable {
                 prefixCapacity = n + 1
                 prefix = .allocate(capacity: prefixCapacity)
             }
-            prefix.update(from: p, count: n)
+            KeyScan.copy(p, n, to: prefix)
             prefix[n] = comma
             prefixLength = n + 1
             chunk.append(p, n, offset: m.recordFileOffset, line: m.recordLine)
             if chunk.isFull {
-                guard push(chunk) else { return }
+                guard q.push(chunk) else { return }
                 chunk = Chunk()
             }
         }
-        if chunk.count > 0 { guard push(chunk) else { return } }
-        _ = push(nil)
+        if chunk.count > 0 { guard q.push(chunk) else { return } }
+        _ = q.push(nil)
     }
 }
 
@@ -383,7 +538,7 @@ final class DuplicateFinder {
                     lastCapacity = n
                     last = .allocate(capacity: n)
                 }
-                last.update(from: p, count: n)
+                KeyScan.copy(p, n, to: last)
                 lastLength = n
                 return true
             }

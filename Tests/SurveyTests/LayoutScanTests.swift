@@ -9,23 +9,95 @@ import Glibc
 /// finds exactly the layout of the plain pass (`memchr` per row, every id in the table): the
 /// same parts, the same order decision, the same duplicate rows.
 @Suite struct LayoutScanTests {
-    /// The quick pass (with `bufferSize` bytes of buffer) and the plain one.
+    /// The quick pass (with `bufferSize` bytes of buffer; members.csv scanned by two threads
+    /// from `splitFrom` bytes) and the plain one.
     private static func layouts(_ dir: String, hCol: Int, mCol: Int, partSize: Int, bufferSize: Int = 4 << 20,
+                                splitFrom: Int = MemberRuns.splitMinimum,
                                 expected: Int = 100) throws -> (quick: SurveyLayout, plain: SurveyLayout) {
         let h = dir + "/households.csv", m = dir + "/members.csv"
-        let quick = try SurveyLayout.scan(h, hCol, m, mCol, expectedHouseholds: expected, partSize: partSize, bufferSize: bufferSize)
+        let quick = try SurveyLayout.scan(h, hCol, m, mCol, expectedHouseholds: expected, partSize: partSize, bufferSize: bufferSize,
+                                          splitMembersFrom: splitFrom)
         let plain = try SurveyLayout.scan(h, hCol, m, mCol, expectedHouseholds: expected, partSize: partSize, plain: true)
         return (quick, plain)
     }
 
+    /// The same layout both ways, with members.csv scanned by one thread and by two (split at
+    /// its middle, whatever it holds there).
     private static func expectSame(_ dir: String, _ what: String, hCol: Int = 0, mCol: Int = 0,
                                    partSizes: [Int] = [1, 2, 5, 8192], bufferSize: Int = 4 << 20) throws {
         for size in partSizes {
-            let (q, p) = try layouts(dir, hCol: hCol, mCol: mCol, partSize: size, bufferSize: bufferSize)
-            #expect(q.inOrder == p.inOrder, "\(what), columns \(hCol)/\(mCol), parts of \(size)")
-            #expect(q.parts == p.parts, "\(what), columns \(hCol)/\(mCol), parts of \(size)")
-            #expect(q.duplicateOf == p.duplicateOf, "\(what), columns \(hCol)/\(mCol), parts of \(size)")
+            for splitFrom in [Int.max, 0] {
+                let (q, p) = try layouts(dir, hCol: hCol, mCol: mCol, partSize: size, bufferSize: bufferSize, splitFrom: splitFrom)
+                let context = "\(what), columns \(hCol)/\(mCol), parts of \(size), split from \(splitFrom)"
+                #expect(q.inOrder == p.inOrder, "\(context)")
+                #expect(q.parts == p.parts, "\(context)")
+                #expect(q.duplicateOf == p.duplicateOf, "\(context)")
+            }
         }
+    }
+
+    /// Every run of members.csv as the matching thread gets it: id, offset and line.
+    private static func runs(_ path: String, column: Int, splitFrom: Int, bufferSize: Int) throws -> (runs: [String], split: Bool) {
+        let m = try CSVReader(path: path, bufferSize: bufferSize)
+        _ = m.next()
+        let runs = try MemberRuns(m, column: column, splitFrom: splitFrom, bufferSize: bufferSize)
+        runs.start()
+        var found: [String] = []
+        while let chunk = runs.next() {
+            for r in chunk.first..<chunk.count {
+                let (p, n) = chunk.id(r)
+                found.append(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) + "@\(chunk.offsets[r]):\(chunk.line(r))")
+            }
+        }
+        runs.stop()
+        return (found, runs.scansInTwo)
+    }
+
+    /// Two scanners find exactly the runs one finds — ids, offsets, lines — when the second starts
+    /// inside a run, on a run's first row, after a CRLF, inside a quoted line break (its guess is
+    /// dropped), after a quoted record, with the file ending without a line break, and with many
+    /// chunks of runs held by the second scanner before the first confirms its start.
+    @Test func twoMemberScannersFindTheRunsOfOne() throws {
+        let dir = tempDir("layout-member-split")
+        let path = dir + "/members.csv"
+        var cases: [String] = []
+        // Small files: the middle falls on every kind of place, one file per shift.
+        for shift in 0..<40 {
+            var text = "household_id,member_id,full_name\r\n"
+            for i in 0..<6 {
+                let id = "H" + padded(i, 2 + (shift % 3))
+                for k in 0..<(1 + (i + shift) % 3) {
+                    let name = (i + k + shift) % 4 == 0 ? "\"Name\n\(String(repeating: "x", count: shift))\"" : "Name \(k)"
+                    text += id + ",\(k)," + name + ((i + k) % 3 == 0 ? "\r\n" : "\n")
+                }
+            }
+            if shift % 2 == 0 { text.removeLast() }
+            cases.append(text)
+        }
+        // Large enough that the second scanner holds many chunks before its start is confirmed.
+        var big = "household_id,member_id,full_name\n"
+        for i in 0..<(MemberRuns.runsPerChunk * 6) {
+            for k in 0..<(1 + i % 3) { big += "H" + padded(i, 6) + ",\(k),Name\n" }
+        }
+        cases.append(big)
+        cases.append("household_id,member_id\n")
+        cases.append("household_id,member_id\nH1,1\n")
+        var splits = 0, twoScanners = 0
+        for (n, text) in cases.enumerated() {
+            write(path, text)
+            for bufferSize in [16, 4 << 20] {
+                for column in [0, 1] {
+                    let one = try Self.runs(path, column: column, splitFrom: Int.max, bufferSize: bufferSize)
+                    let two = try Self.runs(path, column: column, splitFrom: 0, bufferSize: bufferSize)
+                    #expect(!one.split)
+                    #expect(two.runs == one.runs, "case \(n), column \(column), buffer \(bufferSize): \(text.prefix(400).debugDescription)")
+                    splits += 1
+                    if two.split { twoScanners += 1 }
+                }
+            }
+        }
+        // Nearly every file was split (not the ones too short to have a line after the middle).
+        #expect(twoScanners > splits * 3 / 4)
     }
 
     /// The shipped survey and every invalid one, with the id in the first and in another column.
@@ -137,8 +209,9 @@ import Glibc
         }
     }
 
-    /// The inlined searches and comparisons agree with `memchr` and `memcmp` wherever the match
-    /// falls (first byte, a block edge, past the end, nowhere) and whatever the lengths.
+    /// The inlined searches, comparisons and copies agree with `memchr`, `memcmp` and `memcpy`
+    /// wherever the match falls (first byte, a block edge, past the end, nowhere) and whatever
+    /// the lengths.
     @Test func searchesAgreeWithTheLibrary() {
         var rng = SplitMix(seed: 42)
         let b = UnsafeMutablePointer<UInt8>.allocate(capacity: 400 + 64)
@@ -148,6 +221,7 @@ import Glibc
             let from = Int(rng.next() % 200), end = from + Int(rng.next() % 200)
             for byte: UInt8 in [0x0A, 0x2C, 0x4A] {
                 #expect(KeyScan.first(byte, b, from: from, end: end) == KeyScan.plainFirst(byte, b, from: from, end: end))
+                #expect(KeyScan.firstNear(byte, b, from: from, end: end) == KeyScan.plainFirst(byte, b, from: from, end: end))
             }
             let na = Int(rng.next() % 20), nb = Int(rng.next() % 20)
             let a = b + from, c = rng.next() % 2 == 0 ? b + from + 1 + Int(rng.next() % 3) : b + end
@@ -156,6 +230,13 @@ import Glibc
             #expect(order == (expected != 0 ? Int(expected) : na < nb ? -1 : na == nb ? 0 : 1))
             #expect(KeyScan.equal(a, c, na) == (memcmp(a, c, na) == 0))
             #expect(KeyScan.equal(a, a, na))
+            // A copy holds the same bytes and leaves the bytes after them alone.
+            let copy = UnsafeMutablePointer<UInt8>.allocate(capacity: 24)
+            copy.initialize(repeating: 0xEE, count: 24)
+            KeyScan.copy(a, na, to: copy)
+            #expect(memcmp(copy, a, na) == 0)
+            #expect((na..<24).allSatisfy { copy[$0] == 0xEE })
+            copy.deallocate()
         }
     }
 
