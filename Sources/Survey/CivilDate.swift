@@ -76,7 +76,7 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
             let dashes: UInt64 = 0xFF00_00FF_0000_0000
             guard w & dashes == 0x2D00_002D_0000_0000 else { return nil }
             let x = w & ~dashes | (dd & 0xFF) << 32 | (dd >> 8) << 56
-            guard isDigits(x) else { return nil }
+            guard ValueParser.isDigits(x) else { return nil }
             let v = x & 0x0F0F_0F0F_0F0F_0F0F
             // Byte k of `t` is 10 * digit(k - 1) + digit(k) (at most 99: no carries).
             let t = v &* 0xA01
@@ -88,20 +88,13 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         }
         if n == 4, allowBareYear {
             let x = UInt64(raw.loadUnaligned(as: UInt32.self)) | 0x3030_3030_0000_0000
-            guard isDigits(x) else { return nil }
+            guard ValueParser.isDigits(x) else { return nil }
             let t = (x & 0x0F0F_0F0F) &* 0xA01
             let year = Int((t >> 8) & 0xFF) &* 100 &+ Int((t >> 24) & 0xFF)
             guard year >= 1 else { return nil }
             return Parts(dayNumber: daysFromYearOne(year, 7, 1), year: year, month: 7, day: 1)
         }
         return nil
-    }
-
-    /// True when every byte of `x` is an ASCII digit: high nibble 3, and still 3 after adding 6
-    /// to the low nibble (no carry leaves a byte: they are at most 0x3F + 6 by then).
-    @inline(__always) private static func isDigits(_ x: UInt64) -> Bool {
-        let high: UInt64 = 0xF0F0_F0F0_F0F0_F0F0, threes: UInt64 = 0x3030_3030_3030_3030
-        return x & high == threes && (x &+ 0x0606_0606_0606_0606) & high == threes
     }
 
     /// `days` for a valid date from year 1 on: the March-based year is then never negative, so

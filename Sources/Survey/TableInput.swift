@@ -31,6 +31,8 @@ final class TableInput {
     @exclusivity(unchecked) private var caches: [TextCache?] = []
     /// Per flag, code and code-set field: its spellings by length, for `decodeColumns`.
     @exclusivity(unchecked) private var spellings: [ShortSpellings?] = []
+    /// Per code-set field: whole cells (lists) met and their masks, for `decodeColumns`.
+    @exclusivity(unchecked) private var wholeLists: [ShortSpellings?] = []
     @exclusivity(unchecked) private var defaults: [Int64] = []
     @exclusivity(unchecked) private var defaultTexts: [String?] = []
     @exclusivity(unchecked) private(set) var textFields: [Int] = []
@@ -56,6 +58,7 @@ final class TableInput {
         var fast: UnsafeMutablePointer<UInt64>?
         var cache: Unmanaged<TextCache>?
         var spellings: Unmanaged<ShortSpellings>?
+        var wholeLists: Unmanaged<ShortSpellings>?
         /// For a flag column: the values of the spellings `true` and `false` (a mapping may
         /// give either another meaning), checked on the cell's bytes before the token table.
         var flagTrue: Int64 = -1
@@ -80,7 +83,8 @@ final class TableInput {
                                       token: tokens[f].map { Unmanaged.passUnretained($0) },
                                       fast: tokens[f]?.fast,
                                       cache: caches[f].map { Unmanaged.passUnretained($0) },
-                                      spellings: spellings[f].map { Unmanaged.passUnretained($0) })
+                                      spellings: spellings[f].map { Unmanaged.passUnretained($0) },
+                                      wholeLists: wholeLists[f].map { Unmanaged.passUnretained($0) })
             plan[planCount].isText = kinds[f] == .text || kinds[f] == .personal
             if kinds[f] == .bool, let t = tokens[f] {
                 plan[planCount].flagTrue = TableInput.resolve("true", t)
@@ -319,6 +323,7 @@ final class TableInput {
             spellingHints.append(hints)
             caches.append(kind == .text ? TextCache() : nil)
             spellings.append(token.map { ShortSpellings($0) })
+            wholeLists.append(kind == .codeSet ? token.map { ShortSpellings($0) } : nil)
             if kind == .text || kind == .personal { textFields.append(f) }
             var def = RecordTable.absent
             var defText: String?
@@ -793,7 +798,7 @@ final class TableInput {
             case .text, .personal: if pl.required { TableInput.checkPresent(column) }
             case .bool: TableInput.decodeFlags(column, pl.spellings.unsafelyUnwrapped, trueValue: pl.flagTrue, falseValue: pl.flagFalse)
             case .code: TableInput.decodeCodes(column, pl.spellings.unsafelyUnwrapped)
-            case .codeSet: TableInput.decodeCodeSets(column, pl.spellings.unsafelyUnwrapped)
+            case .codeSet: TableInput.decodeCodeSets(column, pl.spellings.unsafelyUnwrapped, lists: pl.wholeLists.unsafelyUnwrapped)
             case .int: TableInput.decodeInts(column, pl)
             case .decimal: TableInput.decodeDecimals(column, pl)
             case .date: TableInput.decodeDates(column, bareYear: false)
@@ -869,19 +874,12 @@ final class TableInput {
 
     @inline(never) private static func decodeFlags(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
                                                    trueValue: Int64, falseValue: Int64) {
-        // `true` and `false` mean what they do unless a mapping says otherwise: then the ways.
-        if trueValue >= 0 && falseValue >= 0 {
-            decodeFlags(column, spellings, trueValue: trueValue, falseValue: falseValue, plain: true)
-        } else {
-            decodeFlags(column, spellings, trueValue: trueValue, falseValue: falseValue, plain: false)
-        }
-    }
-
-    @inline(__always) private static func decodeFlags(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
-                                                      trueValue: Int64, falseValue: Int64, plain: Bool) {
+        // `true` and `false` have a value unless a mapping says otherwise: then every spelling
+        // goes to the ways, as codes do.
+        guard trueValue >= 0 && falseValue >= 0 else { return decodeCodes(column, spellings) }
         let words = UnsafePointer(spellings._withUnsafeGuaranteedRef { $0.words }), out = column.out
         column.forEachCell { r, p, n in
-            if plain, let v = TableInput.plainFlag(p, n, trueValue, falseValue) { out[r] = v; return }
+            if let v = TableInput.plainFlag(p, n, trueValue, falseValue) { out[r] = v; return }
             let v = spelling(spellings, words, p, n)
             if v >= 0 { out[r] = v } else { column.fail(r) }
         }
@@ -895,9 +893,15 @@ final class TableInput {
         }
     }
 
-    @inline(never) private static func decodeCodeSets(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>) {
+    /// Lists of codes: a list met before (`lists`: its bytes and its mask; a column has few)
+    /// takes its mask again, another is read code by code.
+    @inline(never) private static func decodeCodeSets(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
+                                                      lists: Unmanaged<ShortSpellings>) {
         let words = UnsafePointer(spellings._withUnsafeGuaranteedRef { $0.words }), out = column.out
+        let known = UnsafePointer(lists._withUnsafeGuaranteedRef { $0.words })
         column.forEachCell { r, p, n in
+            let whole = ShortSpellings.value(known, p, n)
+            if whole >= 0 { out[r] = whole; return }
             var mask: UInt64 = 0
             // A household with an unknown code goes to the row path, which reports it.
             let ok = TableInput.forEachListedCode(p, n) { q, k in
@@ -906,7 +910,9 @@ final class TableInput {
                 mask |= 1 << UInt64(v)
                 return true
             }
-            if ok { out[r] = Int64(bitPattern: mask) } else { column.fail(r) }
+            guard ok else { return column.fail(r) }
+            out[r] = Int64(bitPattern: mask)
+            lists._withUnsafeGuaranteedRef { $0.remember(p, n, Int64(bitPattern: mask)) }
         }
     }
 

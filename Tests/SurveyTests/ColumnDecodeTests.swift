@@ -118,4 +118,31 @@ import Diagnostics
             }
         }
     }
+
+    /// Whole and decimal numbers read as one word give what reading them digit by digit gives,
+    /// for every length up to the word's, with a point, a sign or another byte anywhere.
+    @Test func numbersReadAsWordsAgreeWithDigitByDigit() {
+        let fill: [UInt8] = Array("0123456789.+-e ,".utf8) + [0x00, 0xFF]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func rnd(_ n: Int) -> Int {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Int(state % UInt64(n))
+        }
+        var cases: [[UInt8]] = [Array("0".utf8), Array("12.".utf8), Array(".5".utf8), Array("1234567.".utf8), Array(".1234567".utf8),
+                                Array("99999999".utf8), Array("00000000".utf8), Array("9999999.".utf8), Array("1.2.3".utf8)]
+        for _ in 0..<20000 {
+            let n = 1 + rnd(10)
+            // Mostly digits, sometimes a point or another byte.
+            cases.append((0..<n).map { _ in rnd(4) == 0 ? fill[rnd(fill.count)] : UInt8(0x30 + rnd(10)) })
+        }
+        for c in cases {
+            let bytes = c + Array("7.7.7.7.".utf8)  // slack that looks like a number
+            bytes.withUnsafeBufferPointer { b in
+                let p = b.baseAddress!
+                #expect(ValueParser.parseInt(p, c.count) == ValueParser.parseIntByDigit(p, c.count), "\(c)")
+                let d = ValueParser.parseDecimal(p, c.count), e = ValueParser.parseDecimalByDigit(p, c.count)
+                #expect(d?.bitPattern == e?.bitPattern, "\(c)")
+            }
+        }
+    }
 }
