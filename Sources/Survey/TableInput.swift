@@ -1012,21 +1012,36 @@ final class TableInput {
         table.appendLines(spans.lines + r0, count: n)
     }
 
-    /// Slots of the table of short values in `cellTextIDs`.
-    private static let shortValueSlots = 32
+    /// Slots of the table of values met in `cellTextIDs`.
+    private static let metValueSlots = 32
+
+    /// A value of 1...32 bytes met in `cellTextIDs`, by the words that with its length hold
+    /// every byte (as `ShortSpellings`' ways), and its text's index.
+    struct MetValue {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        /// 0: no value.
+        var length = 0
+        var id: Int32 = 0
+
+        @inline(__always) static func words(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64, UInt64, UInt64) {
+            let r = UnsafeRawPointer(p)
+            return (ValueParser.word(p, min(n, 8)), n > 8 ? r.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) : 0,
+                    n > 16 ? r.loadUnaligned(fromByteOffset: 8, as: UInt64.self) : 0,
+                    n > 16 ? r.loadUnaligned(fromByteOffset: n &- 16, as: UInt64.self) : 0)
+        }
+    }
 
     /// The text ids of column c's cells in records r0..<r0 + n (their `cache` texts, `empty` for
-    /// an empty cell) into `ids`. Two kinds of values come back and take the index of their
-    /// first String instead of a String made, looked up, retained and released again: places,
-    /// row after row (a cell with the bytes of the one before), and short ids (members 1, 2, 3 of
-    /// every household), by their bytes and length as one word in a small direct-mapped table.
-    /// Equal bytes give equal texts, so the batch holds the same texts.
+    /// an empty cell) into `ids`. Values come back, and take the index of their first String
+    /// instead of a String looked up, retained and released again: places row after row (a
+    /// cell with the bytes of the one before), and, by their bytes in a small direct-mapped
+    /// table, short ids (members 1, 2, 3 of every household) and the few villages of a
+    /// commune. Equal bytes give equal texts, so the batch holds the same texts.
     @inline(never) private static func cellTextIDs(_ cells: CellSpans.Cells, _ c: Int, _ r0: Int, _ n: Int, cache: TextCache,
                                                    empty: String?, texts: RecordTable.TextIDs, into ids: UnsafeMutablePointer<Int32>) {
-        withUnsafeTemporaryAllocation(of: (key: UInt64, id: Int32).self, capacity: shortValueSlots) { table in
-            let short = table.baseAddress!
-            // Key 0 is no value's: a value's key holds its length, 1...7, in the top byte.
-            short.initialize(repeating: (0, 0), count: shortValueSlots)
+        withUnsafeTemporaryAllocation(of: MetValue.self, capacity: metValueSlots) { table in
+            let met = table.baseAddress!
+            met.initialize(repeating: MetValue(), count: metValueSlots)
             var before: (UnsafePointer<UInt8>, Int) = (cells.base, -1)
             for i in 0..<n {
                 let (p, len) = cells.cell(r0 &+ i, c)
@@ -1035,10 +1050,13 @@ final class TableInput {
                     ids[i] = ids[i &- 1]
                 } else if len == 0 {
                     ids[i] = texts.id(of: empty)
-                } else if len <= 7 {
-                    let key = TokenTable.fastKey(p, len).0 | UInt64(truncatingIfNeeded: len) &<< 56
-                    let slot = short + Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) &>> 59)
-                    if slot.pointee.key != key { slot.pointee = (key, texts.id(of: cache.string(p, len))) }
+                } else if len <= 32 {
+                    let w = MetValue.words(p, len)
+                    let h = (w.0 ^ w.1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
+                    let slot = met + Int(truncatingIfNeeded: h &>> 59)
+                    if slot.pointee.length != len || slot.pointee.words != w {
+                        slot.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
+                    }
                     ids[i] = slot.pointee.id
                 } else {
                     ids[i] = texts.id(of: cache.string(p, len))
