@@ -3,8 +3,8 @@ import Diagnostics
 @testable import Survey
 
 /// The pieces of the column decode (`TableInput.decodeColumns`) that read cells differently from
-/// the row path's first versions: dates read from two word loads, the per-length spelling ways
-/// in front of the token table.
+/// the row path's first versions: dates read from two word loads, numbers read as one word, the
+/// per-length spelling ways in front of the token table.
 @Suite struct ColumnDecodeTests {
     /// `CivilDate.parseDayNumber`/`parseParts` on `text`, with the 16 bytes after it that a
     /// CSV buffer's slack may hold (here digits and dashes, the worst case for a word load).
