@@ -52,27 +52,60 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// `parse`, straight to the day number (`dayNumber` of the date), for the reader: no date is
     /// built, and the digits are checked together. Nil exactly when `parse` gives nil.
     @inline(__always) static func parseDayNumber(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> Int32? {
-        // A byte minus '0', as an unsigned 32-bit number: above 9 for every non-digit.
-        @inline(__always) func d(_ i: Int) -> UInt32 { UInt32(p[i]) &- 48 }
+        parseParts(p, n, allowBareYear: allowBareYear)?.dayNumber
+    }
+
+    /// A date read from its digits: its day number and its parts (a bare year as 1 July).
+    struct Parts {
+        let dayNumber: Int32
+        let year: Int
+        let month: Int
+        let day: Int
+    }
+
+    /// `parse` as a day number and the date's parts, nil exactly when `parse` gives nil. Reads
+    /// `YYYY-MM-DD` as one 8-byte and one 2-byte load (the digits checked and combined in
+    /// place, SWAR), and a bare year as one 4-byte load.
+    @inline(__always) static func parseParts(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> Parts? {
+        let raw = UnsafeRawPointer(p)
         if n == 10 {
-            guard p[4] == 0x2D, p[7] == 0x2D else { return nil }
-            let y0 = d(0), y1 = d(1), y2 = d(2), y3 = d(3), m0 = d(5), m1 = d(6), d0 = d(8), d1 = d(9)
-            // Adding 6 carries a non-digit (even a wrapped one) above 15.
-            guard ((y0 &+ 6) | (y1 &+ 6) | (y2 &+ 6) | (y3 &+ 6) | (m0 &+ 6) | (m1 &+ 6) | (d0 &+ 6) | (d1 &+ 6)) < 16 else { return nil }
-            let year = Int(y0 &* 1000 &+ y1 &* 100 &+ y2 &* 10 &+ y3)
-            let month = Int(m0 &* 10 &+ m1), day = Int(d0 &* 10 &+ d1)
-            guard year >= 1, month >= 1, month <= 12, day >= 1,
-                  day <= 28 || day <= daysInMonth(year: year, month: month) else { return nil }
-            return days(year, month, day)
+            // Little-endian: byte k of the text is byte k of the word. Bytes 4 and 7 must be '-';
+            // the day's two digits take their places, so one test checks all eight digits.
+            let w = raw.loadUnaligned(as: UInt64.self)
+            let dd = UInt64(raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
+            let dashes: UInt64 = 0xFF00_00FF_0000_0000
+            guard w & dashes == 0x2D00_002D_0000_0000 else { return nil }
+            let x = w & ~dashes | (dd & 0xFF) << 32 | (dd >> 8) << 56
+            guard ValueParser.isDigits(x) else { return nil }
+            let v = x & 0x0F0F_0F0F_0F0F_0F0F
+            // Byte k of `t` is 10 * digit(k - 1) + digit(k) (at most 99: no carries).
+            let t = v &* 0xA01
+            let year = Int((t >> 8) & 0xFF) &* 100 &+ Int((t >> 24) & 0xFF)
+            let month = Int((t >> 48) & 0xFF)
+            let day = Int((v >> 32) & 0xFF) &* 10 &+ Int(v >> 56)
+            guard year >= 1, UInt(bitPattern: month &- 1) < 12, day >= 1, day <= 28 || day <= daysInMonth(year: year, month: month) else { return nil }
+            return Parts(dayNumber: daysFromYearOne(year, month, day), year: year, month: month, day: day)
         }
         if n == 4, allowBareYear {
-            let y0 = d(0), y1 = d(1), y2 = d(2), y3 = d(3)
-            guard ((y0 &+ 6) | (y1 &+ 6) | (y2 &+ 6) | (y3 &+ 6)) < 16 else { return nil }
-            let year = Int(y0 &* 1000 &+ y1 &* 100 &+ y2 &* 10 &+ y3)
+            let x = UInt64(raw.loadUnaligned(as: UInt32.self)) | 0x3030_3030_0000_0000
+            guard ValueParser.isDigits(x) else { return nil }
+            let t = (x & 0x0F0F_0F0F) &* 0xA01
+            let year = Int((t >> 8) & 0xFF) &* 100 &+ Int((t >> 24) & 0xFF)
             guard year >= 1 else { return nil }
-            return days(year, 7, 1)
+            return Parts(dayNumber: daysFromYearOne(year, 7, 1), year: year, month: 7, day: 1)
         }
         return nil
+    }
+
+    /// `days` for a valid date from year 1 on: the March-based year is then never negative, so
+    /// no era split, and unsigned divisions by constants.
+    @inline(__always) static func daysFromYearOne(_ year: Int, _ month: Int, _ day: Int) -> Int32 {
+        let march = month > 2
+        let y = UInt(bitPattern: march ? year : year &- 1)
+        let mp = UInt(bitPattern: march ? month &- 3 : month &+ 9)
+        let doy = (153 &* mp &+ 2) / 5 &+ UInt(bitPattern: day) &- 1
+        let n = y &* 365 &+ y / 4 &- y / 100 &+ y / 400 &+ doy
+        return Int32(truncatingIfNeeded: Int(bitPattern: n) &- 719_468)
     }
 
     /// Days since 1970-01-01 of a valid date (Howard Hinnant's days_from_civil).

@@ -153,12 +153,32 @@ public struct RecordTable: Sendable {
     /// Appends `n` texts of field `field`, the i-th `text(i)`, for rows appended a column at a
     /// time (with `appendLines`).
     @inline(__always) mutating func appendTexts(_ field: Int, count n: Int, _ text: (Int) -> String?) {
+        appendTextIDs(field, count: n) { texts, ids in
+            for i in 0..<n { ids[i] = texts.id(of: text(i)) }
+        }
+    }
+
+    /// The strings of one field's texts as `appendTextIDs` takes them: a String's index in the
+    /// batch's strings.
+    struct TextIDs {
+        fileprivate let column: UnsafeMutablePointer<TextColumn>
+        fileprivate let pool: UnsafeMutablePointer<[String]>
+
+        /// The index of `text` (`noText` for nil), stored unless it is the last one stored.
+        @inline(__always) func id(of text: String?) -> Int32 { column.pointee.id(of: text, pool: &pool.pointee) }
+    }
+
+    /// Appends `n` texts of field `field`, for rows appended a column at a time: `body` sets the
+    /// i-th one's index in `ids[i]`, from `texts.id(of:)` or as an index it set before for an
+    /// equal text (a cell with the same bytes as another), which costs no String.
+    @inline(__always) mutating func appendTextIDs(_ field: Int, count n: Int,
+                                                  _ body: (_ texts: TextIDs, _ ids: UnsafeMutablePointer<Int32>) -> Void) {
         guard n > 0 else { return }
         // The ids in a scratch block, appended to the column at once.
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { scratch in
             let ids = scratch.baseAddress!
             textColumns.withUnsafeMutableBufferPointer { columns in
-                for i in 0..<n { ids[i] = columns[field].id(of: text(i), pool: &strings) }
+                withUnsafeMutablePointer(to: &strings) { pool in body(TextIDs(column: columns.baseAddress! + field, pool: pool), ids) }
                 columns[field].ids.append(contentsOf: UnsafeBufferPointer(start: ids, count: n))
             }
         }

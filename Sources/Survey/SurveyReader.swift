@@ -833,7 +833,7 @@ public final class SurveyReader {
         // The household ids, which their members' rows take too.
         let ids = ch.householdIDs
         let hidField = households.hidField
-        for k in k0..<(k0 + nh) { ids[k] = households.text(hidField, ch.householdCells, k, base: hBase) }
+        for k in k0..<(k0 + nh) { ids[k] = households.distinctText(hidField, ch.householdCells, k, base: hBase) }
         batch.households.appendTexts(hidField, count: nh) { ids[k0 &+ $0] }
         households.appendTexts(ch.householdCells, rows: k0..<(k0 + nh), base: hBase, to: &batch.households, except: hidField)
         let memberBase = batch.members.count - j0

@@ -29,6 +29,10 @@ final class TableInput {
     @exclusivity(unchecked) private(set) var kinds: [Kind] = []
     @exclusivity(unchecked) private var tokens: [TokenTable?] = []
     @exclusivity(unchecked) private var caches: [TextCache?] = []
+    /// Per flag, code and code-set field: its spellings by length, for `decodeColumns`.
+    @exclusivity(unchecked) private var spellings: [ShortSpellings?] = []
+    /// Per code-set field: whole cells (lists) met and their masks, for `decodeColumns`.
+    @exclusivity(unchecked) private var wholeLists: [ShortSpellings?] = []
     @exclusivity(unchecked) private var defaults: [Int64] = []
     @exclusivity(unchecked) private var defaultTexts: [String?] = []
     @exclusivity(unchecked) private(set) var textFields: [Int] = []
@@ -53,6 +57,8 @@ final class TableInput {
         /// The token table's cache of short spellings (`TokenTable.cached`), read without a call.
         var fast: UnsafeMutablePointer<UInt64>?
         var cache: Unmanaged<TextCache>?
+        var spellings: Unmanaged<ShortSpellings>?
+        var wholeLists: Unmanaged<ShortSpellings>?
         /// For a flag column: the values of the spellings `true` and `false` (a mapping may
         /// give either another meaning), checked on the cell's bytes before the token table.
         var flagTrue: Int64 = -1
@@ -76,7 +82,9 @@ final class TableInput {
                                       maxAgeYears: specs[f].maxAgeYears,
                                       token: tokens[f].map { Unmanaged.passUnretained($0) },
                                       fast: tokens[f]?.fast,
-                                      cache: caches[f].map { Unmanaged.passUnretained($0) })
+                                      cache: caches[f].map { Unmanaged.passUnretained($0) },
+                                      spellings: spellings[f].map { Unmanaged.passUnretained($0) },
+                                      wholeLists: wholeLists[f].map { Unmanaged.passUnretained($0) })
             plan[planCount].isText = kinds[f] == .text || kinds[f] == .personal
             if kinds[f] == .bool, let t = tokens[f] {
                 plan[planCount].flagTrue = TableInput.resolve("true", t)
@@ -85,6 +93,13 @@ final class TableInput {
             planCount += 1
         }
         planSkip = skipField
+        // The fields `decodeColumns` fills with their default: those no planned column of
+        // values writes.
+        unwrittenCount = 0
+        for f in 0..<specs.count where !(0..<planCount).contains(where: { plan[$0].field == f && !plan[$0].isText }) {
+            unwritten[unwrittenCount] = f
+            unwrittenCount += 1
+        }
         // The text fields no planned column sets: reset to their default on every row.
         uncoveredTextCount = 0
         for f in textFields where !(0..<planCount).contains(where: { plan[$0].field == f }) {
@@ -94,6 +109,8 @@ final class TableInput {
     }
     @exclusivity(unchecked) private var uncoveredTexts: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
     @exclusivity(unchecked) private var uncoveredTextCount = 0
+    @exclusivity(unchecked) private var unwritten: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private var unwrittenCount = 0
     /// `defaultTexts` in plain memory.
     @exclusivity(unchecked) private var defaultTextVals: UnsafeMutablePointer<String?> = .allocate(capacity: 1)
     private var required: [Bool] = []
@@ -155,6 +172,8 @@ final class TableInput {
         textFieldList.initialize(from: textFields, count: textFields.count)
         uncoveredTexts.deallocate()
         uncoveredTexts = .allocate(capacity: max(1, textFields.count))
+        unwritten.deallocate()
+        unwritten = .allocate(capacity: max(1, specs.count))
         defaultTextVals.deallocate()
         defaultTextVals = .allocate(capacity: max(1, specs.count))
         defaultTextVals.initialize(repeating: nil, count: max(1, specs.count))
@@ -167,6 +186,7 @@ final class TableInput {
         rowTexts.deallocate()
         textFieldList.deallocate()
         uncoveredTexts.deallocate()
+        unwritten.deallocate()
         defaultTextVals.deinitialize(count: max(1, specs.count))
         defaultTextVals.deallocate()
         defaultVals.deallocate()
@@ -302,6 +322,8 @@ final class TableInput {
             tokens.append(token)
             spellingHints.append(hints)
             caches.append(kind == .text ? TextCache() : nil)
+            spellings.append(token.map { ShortSpellings($0) })
+            wholeLists.append(kind == .codeSet ? token.map { ShortSpellings($0) } : nil)
             if kind == .text || kind == .personal { textFields.append(f) }
             var def = RecordTable.absent
             var defText: String?
@@ -757,9 +779,39 @@ final class TableInput {
                        failed: UnsafeMutablePointer<Bool>, births: BirthColumn?) {
         let rows = spans.count
         if planSkip != skipField { buildPlan() }
-        for f in 0..<specs.count { (values + f &* stride).update(repeating: defaultVals[f], count: rows) }
+        // The loops below write every record's value of their field (the default for an empty
+        // cell or one that fails, as `decode` leaves it): only the other fields are filled.
+        for k in 0..<unwrittenCount {
+            let f = unwritten[k]
+            (values + f &* stride).update(repeating: defaultVals[f], count: rows)
+        }
         failed.update(repeating: false, count: rows)
-        if let b = births {
+        var birthPlanned = false
+        let cells = spans.cells(base: base)
+        for k in 0..<planCount {
+            let pl = plan[k]
+            let column = DecodedColumn(cells: cells, col: pl.col, rows: rows, out: values + pl.field &* stride, failed: failed,
+                                       empty: defaultVals[pl.field], required: pl.required)
+            // One loop per kind, each in a function of its own: the cell's work inlined in it,
+            // and few enough values live that they stay in registers.
+            switch pl.kind {
+            case .text, .personal: if pl.required { TableInput.checkPresent(column) }
+            case .bool: TableInput.decodeFlags(column, pl.spellings.unsafelyUnwrapped, trueValue: pl.flagTrue, falseValue: pl.flagFalse)
+            case .code: TableInput.decodeCodes(column, pl.spellings.unsafelyUnwrapped)
+            case .codeSet: TableInput.decodeCodeSets(column, pl.spellings.unsafelyUnwrapped, lists: pl.wholeLists.unsafelyUnwrapped)
+            case .int: TableInput.decodeInts(column, pl)
+            case .decimal: TableInput.decodeDecimals(column, pl)
+            case .date: TableInput.decodeDates(column, bareYear: false)
+            case .birthDate:
+                if let b = births {
+                    TableInput.decodeBirthDates(column, b)
+                    birthPlanned = true
+                } else {
+                    TableInput.decodeDates(column, bareYear: true)
+                }
+            }
+        }
+        if let b = births, !birthPlanned {
             // Without a birth date cell, the age of the default (as `ageMonthsOfRow`), if any.
             let bf = specs.firstIndex { $0.type == .birthDate }
             let v = bf.map { defaultVals[$0] } ?? RecordTable.absent
@@ -768,101 +820,149 @@ final class TableInput {
                     : Int32(b.limits[Int(b.households[r])].ages.completedMonths(dayNumber: Int32(truncatingIfNeeded: v)))
             }
         }
-        let cells = spans.cells(base: base)
-        for k in 0..<planCount {
-            let pl = plan[k]
-            let c = pl.col
-            let out = values + pl.field &* stride
-            let required = pl.required
-            /// Record r's cell of column `c`, trimmed; nil when empty (the record then fails
-            /// when the field is required).
-            @inline(__always) func cell(_ r: Int) -> (UnsafePointer<UInt8>, Int)? {
-                let (p, n) = cells.cell(r, c)
+    }
+
+    /// One planned column of a chunk for the decode loops: its cells, where its values go, and
+    /// what an empty cell means.
+    struct DecodedColumn {
+        let cells: CellSpans.Cells
+        let col: Int
+        let rows: Int
+        let out: UnsafeMutablePointer<Int64>
+        let failed: UnsafeMutablePointer<Bool>
+        /// The field's default.
+        let empty: Int64
+        let required: Bool
+
+        /// Calls `body` with each record's cell, trimmed, but for an empty one: the record then
+        /// takes the default, and fails when the field is required; and `empty` for it.
+        @inline(__always) func forEachCell(_ body: (_ r: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Void,
+                                           empty whenEmpty: (_ r: Int) -> Void = { _ in }) {
+            // In locals: the stores through `out` could alias this struct's memory for all the
+            // compiler knows, and it would load them again for every cell.
+            let cells = self.cells, col = self.col, out = self.out, failed = self.failed, empty = self.empty
+            let required = self.required
+            for r in 0..<rows {
+                let (p, n) = cells.cell(r, col)
                 if n == 0 {
+                    out[r] = empty
                     if required { failed[r] = true }
-                    return nil
+                    whenEmpty(r)
+                    continue
                 }
-                return (p, n)
-            }
-            // One loop per kind, each written out: the cell's work inlined in it.
-            switch pl.kind {
-            case .text, .personal:
-                if required { for r in 0..<rows { _ = cell(r) } }
-            case .bool:
-                let fast = pl.fast.unsafelyUnwrapped, token = pl.token.unsafelyUnwrapped
-                let t = pl.flagTrue, fl = pl.flagFalse
-                for r in 0..<rows {
-                    guard let (p, n) = cell(r) else { continue }
-                    if let v = TableInput.plainFlag(p, n, t, fl), v >= 0 { out[r] = v; continue }
-                    let v = TokenTable.cached(fast, p, n) ?? token._withUnsafeGuaranteedRef { $0.resolveAndCache(p, n) }
-                    if v >= 0 { out[r] = v } else { failed[r] = true }
-                }
-            case .code:
-                let fast = pl.fast.unsafelyUnwrapped, token = pl.token.unsafelyUnwrapped
-                for r in 0..<rows {
-                    guard let (p, n) = cell(r) else { continue }
-                    let v = TokenTable.cached(fast, p, n) ?? token._withUnsafeGuaranteedRef { $0.resolveAndCache(p, n) }
-                    if v >= 0 { out[r] = v } else { failed[r] = true }
-                }
-            case .int:
-                let m = pl.minimum, bounded = pl.hasMinimum, exclusive = pl.minimumExclusive
-                for r in 0..<rows {
-                    guard let (p, n) = cell(r) else { continue }
-                    guard let v = ValueParser.parseInt(p, n) else { failed[r] = true; continue }
-                    if bounded && !(exclusive ? Double(v) > m : Double(v) >= m) { failed[r] = true; continue }
-                    out[r] = v
-                }
-            case .decimal:
-                let m = pl.minimum, bounded = pl.hasMinimum, exclusive = pl.minimumExclusive
-                for r in 0..<rows {
-                    guard let (p, n) = cell(r) else { continue }
-                    guard let v = ValueParser.parseDecimal(p, n) else { failed[r] = true; continue }
-                    if bounded && !(exclusive ? v > m : v >= m) { failed[r] = true; continue }
-                    out[r] = Int64(bitPattern: v.bitPattern)
-                }
-            case .date:
-                for r in 0..<rows {
-                    guard let (p, n) = cell(r) else { continue }
-                    if let d = CivilDate.parseDayNumber(p, n, allowBareYear: false) { out[r] = Int64(d) } else { failed[r] = true }
-                }
-            case .birthDate:
-                guard let b = births else {
-                    for r in 0..<rows {
-                        guard let (p, n) = cell(r) else { continue }
-                        if let d = CivilDate.parseDayNumber(p, n, allowBareYear: true) { out[r] = Int64(d) } else { failed[r] = true }
-                    }
-                    break
-                }
-                for r in 0..<rows {
-                    guard let (p, n) = cell(r) else { continue }
-                    guard let d = CivilDate.parseDayNumber(p, n, allowBareYear: true) else { failed[r] = true; continue }
-                    let limit = b.limits[Int(b.households[r])]
-                    if d > limit.reference || d < limit.earliest { failed[r] = true; continue }
-                    out[r] = Int64(d)
-                    // From the digits `parseDayNumber` checked (as `ageMonthsOfRow`).
-                    let year = (Int(p[0]) &- 48) &* 1000 &+ (Int(p[1]) &- 48) &* 100 &+ (Int(p[2]) &- 48) &* 10 &+ (Int(p[3]) &- 48)
-                    let months = n == 10
-                        ? limit.ages.completedMonths(year: year, month: (Int(p[5]) &- 48) &* 10 &+ (Int(p[6]) &- 48),
-                                                     day: (Int(p[8]) &- 48) &* 10 &+ (Int(p[9]) &- 48), dayNumber: d)
-                        : limit.ages.completedMonths(year: year, month: 7, day: 1, dayNumber: d)
-                    b.ageMonths[r] = Int32(truncatingIfNeeded: months)
-                }
-            case .codeSet:
-                let fast = pl.fast.unsafelyUnwrapped, token = pl.token.unsafelyUnwrapped
-                for r in 0..<rows {
-                    guard let (p, n) = cell(r) else { continue }
-                    var mask: UInt64 = 0
-                    // A household with an unknown code goes to the row path, which reports it.
-                    let ok = TableInput.forEachListedCode(p, n) { q, k in
-                        let v = TokenTable.cached(fast, q, k) ?? token._withUnsafeGuaranteedRef { $0.resolveAndCache(q, k) }
-                        if v < 0 { return false }
-                        mask |= 1 << UInt64(v)
-                        return true
-                    }
-                    if ok { out[r] = Int64(bitPattern: mask) } else { failed[r] = true }
-                }
+                body(r, p, n)
             }
         }
+
+        /// Record r's cell does not decode: `decode` reads the record again for the message.
+        @inline(never) func fail(_ r: Int) {
+            out[r] = empty
+            failed[r] = true
+        }
+    }
+
+    @inline(never) private static func checkPresent(_ column: DecodedColumn) {
+        column.forEachCell { _, _, _ in }
+    }
+
+    /// The value of a code or flag spelling: its way in `spellings`, else the token table.
+    @inline(__always) private static func spelling(_ spellings: Unmanaged<ShortSpellings>, _ words: UnsafePointer<UInt64>,
+                                                   _ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
+        let v = ShortSpellings.value(words, p, n)
+        return v >= 0 ? v : spellings._withUnsafeGuaranteedRef { $0.resolve(p, n) }
+    }
+
+    @inline(never) private static func decodeFlags(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
+                                                   trueValue: Int64, falseValue: Int64) {
+        // `true` and `false` have a value unless a mapping says otherwise: then every spelling
+        // goes to the ways, as codes do.
+        guard trueValue >= 0 && falseValue >= 0 else { return decodeCodes(column, spellings) }
+        let words = UnsafePointer(spellings._withUnsafeGuaranteedRef { $0.words }), out = column.out
+        column.forEachCell { r, p, n in
+            if let v = TableInput.plainFlag(p, n, trueValue, falseValue) { out[r] = v; return }
+            let v = spelling(spellings, words, p, n)
+            if v >= 0 { out[r] = v } else { column.fail(r) }
+        }
+    }
+
+    @inline(never) private static func decodeCodes(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>) {
+        let words = UnsafePointer(spellings._withUnsafeGuaranteedRef { $0.words }), out = column.out
+        column.forEachCell { r, p, n in
+            let v = spelling(spellings, words, p, n)
+            if v >= 0 { out[r] = v } else { column.fail(r) }
+        }
+    }
+
+    /// Lists of codes: a list met before (`lists`: its bytes and its mask; a column has few)
+    /// takes its mask again, another is read code by code.
+    @inline(never) private static func decodeCodeSets(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
+                                                      lists: Unmanaged<ShortSpellings>) {
+        let words = UnsafePointer(spellings._withUnsafeGuaranteedRef { $0.words }), out = column.out
+        let known = UnsafePointer(lists._withUnsafeGuaranteedRef { $0.words })
+        column.forEachCell { r, p, n in
+            let whole = ShortSpellings.value(known, p, n)
+            if whole >= 0 { out[r] = whole; return }
+            var mask: UInt64 = 0
+            // A household with an unknown code goes to the row path, which reports it.
+            let ok = TableInput.forEachListedCode(p, n) { q, k in
+                let v = spelling(spellings, words, q, k)
+                if v < 0 { return false }
+                mask |= 1 << UInt64(v)
+                return true
+            }
+            guard ok else { return column.fail(r) }
+            out[r] = Int64(bitPattern: mask)
+            lists._withUnsafeGuaranteedRef { $0.remember(p, n, Int64(bitPattern: mask)) }
+        }
+    }
+
+    @inline(never) private static func decodeInts(_ column: DecodedColumn, _ pl: ColPlan) {
+        let m = pl.minimum, bounded = pl.hasMinimum, exclusive = pl.minimumExclusive, out = column.out
+        column.forEachCell { r, p, n in
+            guard let v = ValueParser.parseInt(p, n), !bounded || (exclusive ? Double(v) > m : Double(v) >= m) else {
+                column.fail(r)
+                return
+            }
+            out[r] = v
+        }
+    }
+
+    @inline(never) private static func decodeDecimals(_ column: DecodedColumn, _ pl: ColPlan) {
+        let m = pl.minimum, bounded = pl.hasMinimum, exclusive = pl.minimumExclusive, out = column.out
+        column.forEachCell { r, p, n in
+            guard let v = ValueParser.parseDecimal(p, n), !bounded || (exclusive ? v > m : v >= m) else {
+                column.fail(r)
+                return
+            }
+            out[r] = Int64(bitPattern: v.bitPattern)
+        }
+    }
+
+    @inline(never) private static func decodeDates(_ column: DecodedColumn, bareYear: Bool) {
+        let out = column.out
+        column.forEachCell { r, p, n in
+            if let d = CivilDate.parseDayNumber(p, n, allowBareYear: bareYear) { out[r] = Int64(d) } else { column.fail(r) }
+        }
+    }
+
+    /// Birth dates checked against their household's limits, with the completed months of age
+    /// (as `ageMonthsOfRow`); an empty cell's age is that of the default, if any.
+    @inline(never) private static func decodeBirthDates(_ column: DecodedColumn, _ b: BirthColumn) {
+        let out = column.out, limits = b.limits, households = b.households, ages = b.ageMonths
+        column.forEachCell({ r, p, n in
+            let limit = limits + Int(households[r])
+            guard let date = CivilDate.parseParts(p, n, allowBareYear: true),
+                  date.dayNumber <= limit.pointee.reference, date.dayNumber >= limit.pointee.earliest else {
+                column.fail(r)
+                return
+            }
+            out[r] = Int64(date.dayNumber)
+            ages[r] = Int32(truncatingIfNeeded: limit.pointee.ages.completedMonths(year: date.year, month: date.month, day: date.day,
+                                                                                dayNumber: date.dayNumber))
+        }, empty: { r in
+            ages[r] = column.empty == RecordTable.absent ? -1
+                : Int32(limits[Int(households[r])].ages.completedMonths(dayNumber: Int32(truncatingIfNeeded: column.empty)))
+        })
     }
 
     /// The text of field `f` in record `r` of `spans` (clean; bytes from `base`), as `decode`
@@ -874,6 +974,17 @@ final class TableInput {
         if n == 0 { return defaultTextVals[f] }
         if kinds[f] == .text { return caches[f].unsafelyUnwrapped.string(p, n) }
         return keepPersonal ? SurveyText.nfc(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)) : defaultTextVals[f]
+    }
+
+    /// `text` for a field whose values do not repeat (household ids): a short ASCII value is
+    /// made from its bytes at once, without a look-up in the field's cache (the same String).
+    @inline(__always) func distinctText(_ f: Int, _ spans: CellSpans, _ r: Int, base: UnsafePointer<UInt8>) -> String? {
+        let c = fieldCol[f]
+        if c >= 0, f != skipField, kinds[f] == .text {
+            let (p, n) = spans.cell(r, c, base: base)
+            if n > 0 && n <= 15 && SurveyText.isASCII(p, n) { return TextCache.asciiString(p, n) }
+        }
+        return text(f, spans, r, base: base)
     }
 
     /// Appends records `rows` of `spans` (clean, decoded; bytes from `base`) to `table`: their
@@ -891,15 +1002,67 @@ final class TableInput {
             }
             if kinds[f] == .text {
                 let cache = caches[f].unsafelyUnwrapped, d = defaultTextVals[f], cells = spans.cells(base: base)
-                table.appendTexts(f, count: n) { i in
-                    let (p, len) = cells.cell(r0 &+ i, c)
-                    return len == 0 ? d : cache.string(p, len)
+                table.appendTextIDs(f, count: n) { texts, ids in
+                    TableInput.cellTextIDs(cells, c, r0, n, cache: cache, empty: d, texts: texts, into: ids)
                 }
             } else {
                 table.appendTexts(f, count: n) { i in self.text(f, spans, r0 &+ i, base: base) }
             }
         }
         table.appendLines(spans.lines + r0, count: n)
+    }
+
+    /// Slots of the table of values met in `cellTextIDs`.
+    private static let metValueSlots = 32
+
+    /// A value of 1...32 bytes met in `cellTextIDs`, by the words that with its length hold
+    /// every byte (as `ShortSpellings`' ways), and its text's index.
+    struct MetValue {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        /// 0: no value.
+        var length = 0
+        var id: Int32 = 0
+
+        @inline(__always) static func words(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64, UInt64, UInt64) {
+            let r = UnsafeRawPointer(p)
+            return (ValueParser.word(p, min(n, 8)), n > 8 ? r.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) : 0,
+                    n > 16 ? r.loadUnaligned(fromByteOffset: 8, as: UInt64.self) : 0,
+                    n > 16 ? r.loadUnaligned(fromByteOffset: n &- 16, as: UInt64.self) : 0)
+        }
+    }
+
+    /// The text ids of column c's cells in records r0..<r0 + n (their `cache` texts, `empty` for
+    /// an empty cell) into `ids`. Values come back, and take the index of their first String
+    /// instead of a String looked up, retained and released again: places row after row (a
+    /// cell with the bytes of the one before), and, by their bytes in a small direct-mapped
+    /// table, short ids (members 1, 2, 3 of every household) and the few villages of a
+    /// commune. Equal bytes give equal texts, so the batch holds the same texts.
+    @inline(never) private static func cellTextIDs(_ cells: CellSpans.Cells, _ c: Int, _ r0: Int, _ n: Int, cache: TextCache,
+                                                   empty: String?, texts: RecordTable.TextIDs, into ids: UnsafeMutablePointer<Int32>) {
+        withUnsafeTemporaryAllocation(of: MetValue.self, capacity: metValueSlots) { table in
+            let met = table.baseAddress!
+            met.initialize(repeating: MetValue(), count: metValueSlots)
+            var before: (UnsafePointer<UInt8>, Int) = (cells.base, -1)
+            for i in 0..<n {
+                let (p, len) = cells.cell(r0 &+ i, c)
+                defer { before = (p, len) }
+                if len == before.1 && TextCache.sameCell(p, before.0, len) {
+                    ids[i] = ids[i &- 1]
+                } else if len == 0 {
+                    ids[i] = texts.id(of: empty)
+                } else if len <= 32 {
+                    let w = MetValue.words(p, len)
+                    let h = (w.0 ^ w.1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
+                    let slot = met + Int(truncatingIfNeeded: h &>> 59)
+                    if slot.pointee.length != len || slot.pointee.words != w {
+                        slot.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
+                    }
+                    ids[i] = slot.pointee.id
+                } else {
+                    ids[i] = texts.id(of: cache.string(p, len))
+                }
+            }
+        }
     }
 }
 

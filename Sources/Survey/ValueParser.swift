@@ -220,6 +220,95 @@ final class TokenTable {
     }
 }
 
+/// The spellings of 1...32 bytes met in one column and their values (from its `TokenTable`),
+/// by length, for the column decode: a column's cells use a few spellings (its codes, the flag
+/// words), so a look-up is one masked load and the compares of a few ways, with no hashing.
+/// A way holds a spelling's words at 0 and n - 8 (up to 16 bytes; the first masked to the
+/// length, the second 0 up to 8 bytes) and, beyond 16 bytes, at 8 and n - 16 too: with the
+/// length, every byte (as `TokenTable.fastKey` and `longKey`). An unused way holds value -1,
+/// which sends the cell to the token table like a miss, so no cell is ever given a value its
+/// bytes do not have.
+final class ShortSpellings {
+    static let ways = 4
+    static let longest = 32
+    /// Words per way: four words of the spelling and its value.
+    static let wayWords = 5
+    /// Words per length: the mask of a spelling's first word, then the ways.
+    static let stride = 1 + wayWords * ways
+    let words: UnsafeMutablePointer<UInt64>
+    let token: TokenTable
+
+    init(_ token: TokenTable) {
+        self.token = token
+        let count = (ShortSpellings.longest + 1) * ShortSpellings.stride
+        words = .allocate(capacity: count)
+        words.initialize(repeating: 0, count: count)
+        for n in 1...ShortSpellings.longest {
+            let e = words + n * ShortSpellings.stride
+            e[0] = n >= 8 ? .max : UInt64.max >> UInt64(64 - 8 * n)
+            for k in 0..<ShortSpellings.ways { e[ShortSpellings.wayWords * (k + 1)] = UInt64(bitPattern: -1) }
+        }
+    }
+
+    deinit { words.deallocate() }
+
+    @inline(__always) private static func load(_ p: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
+        UnsafeRawPointer(p + offset).loadUnaligned(as: UInt64.self)
+    }
+
+    /// The word of a spelling ending at its end, for more than 8 bytes; 0 for a shorter one.
+    @inline(__always) private static func lastWord(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        n > 8 ? load(p, n &- 8) : 0
+    }
+
+    /// True when way `w` (from `words`) holds the spelling of more than 16 bytes at `p`, whose
+    /// first and last words it holds already.
+    @inline(__always) private static func middleMatches(_ w: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        w[2] == load(p, 8) && w[3] == load(p, n &- 16)
+    }
+
+    /// The value of spelling `p[0..<n]` (n > 0) when a way of `words` holds it, else a negative
+    /// number (then `resolve` answers). Reads 8 bytes from `p`: the CSV buffer has slack.
+    @inline(__always) static func value(_ words: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
+        guard n <= longest else { return -1 }
+        let e = words + n &* stride
+        let a = load(p, 0) & e[0], b = lastWord(p, n)
+        var w = e + 1
+        for _ in 0..<ways {
+            if w[0] == a && w[1] == b && (n <= 16 || middleMatches(w, p, n)) { return Int64(bitPattern: w[4]) }
+            w += wayWords
+        }
+        return -1
+    }
+
+    /// The value the token table gives `p[0..<n]` (negative for an unknown spelling); a known
+    /// spelling of at most `longest` bytes takes an unused way of its length, if any.
+    @inline(never) func resolve(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
+        let v = token.value(p, n)
+        remember(p, n, v)
+        return v
+    }
+
+    /// Puts spelling `p[0..<n]` and its value `v` in an unused way of its length, if any (and
+    /// `v` is not negative).
+    func remember(_ p: UnsafePointer<UInt8>, _ n: Int, _ v: Int64) {
+        guard v >= 0, n >= 1, n <= ShortSpellings.longest else { return }
+        let e = words + n * ShortSpellings.stride
+        var w = e + 1
+        for _ in 0..<ShortSpellings.ways {
+            if Int64(bitPattern: w[4]) < 0 {
+                w[0] = ShortSpellings.load(p, 0) & e[0]
+                w[1] = ShortSpellings.lastWord(p, n)
+                w[2] = n > 16 ? ShortSpellings.load(p, 8) : 0
+                w[3] = n > 16 ? ShortSpellings.load(p, n - 16) : 0
+                w[4] = UInt64(bitPattern: v)
+                break
+            }
+            w += ShortSpellings.wayWords
+        }
+    }
+}
+
 /// Reuses the String of a text value met recently (village names, provinces), NFC-normalised.
 final class TextCache {
     /// Values of up to `slotBytes` bytes by hash, their bytes in one block (a slot's bytes at
@@ -273,13 +362,31 @@ final class TextCache {
 
     /// True when `a[0..<n]` and `b[0..<n]` hold the same bytes, for n >= 8: whole words, the
     /// last one ending at `n` (overlapping the one before).
-    @inline(__always) private static func sameBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    @inline(__always) static func sameBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         var i = 0
         while i &+ 8 < n {
             if UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self) { return false }
             i &+= 8
         }
         return UnsafeRawPointer(a + (n &- 8)).loadUnaligned(as: UInt64.self) == UnsafeRawPointer(b + (n &- 8)).loadUnaligned(as: UInt64.self)
+    }
+
+    /// True when cells `a[0..<n]` and `b[0..<n]` hold the same bytes (any n). Reads 8 bytes from
+    /// each: the CSV buffer has slack.
+    @inline(__always) static func sameCell(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        if n >= 8 { return sameBytes(a, b, n) }
+        let diff = UnsafeRawPointer(a).loadUnaligned(as: UInt64.self) ^ UnsafeRawPointer(b).loadUnaligned(as: UInt64.self)
+        // The bytes past n shifted out (little-endian: byte k is bits 8k...8k + 7).
+        return n == 0 || diff &<< UInt64(truncatingIfNeeded: 64 &- 8 &* n) == 0
+    }
+
+    /// The String of ASCII bytes `p[0..<n]`: copied in place, which costs less than decoding
+    /// them (the same String: ASCII is valid UTF-8 and NFC).
+    @inline(__always) static func asciiString(_ p: UnsafePointer<UInt8>, _ n: Int) -> String {
+        String(unsafeUninitializedCapacity: n) { buffer in
+            buffer.baseAddress.unsafelyUnwrapped.update(from: p, count: n)
+            return n
+        }
     }
 
     /// The String of `p[0..<n]` (n > 0). Reads 8 bytes from `p`: the CSV buffer has slack.
@@ -289,16 +396,14 @@ final class TextCache {
             if w & 0x8080_8080_8080_8080 == 0 {
                 let slot = Int(truncatingIfNeeded: (w &* 0x9E37_79B9_7F4A_7C15) &>> 58)
                 if shortWords[slot] == w && shortLengths[slot] == n { return shortStrings[slot] }
-                let s = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+                let s = TextCache.asciiString(p, n)
                 shortWords[slot] = w
                 shortLengths[slot] = n
                 shortStrings[slot] = s
                 return s
             }
         }
-        if n <= 15 && SurveyText.isASCII(p, n) {
-            return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
-        }
+        if n <= 15 && SurveyText.isASCII(p, n) { return TextCache.asciiString(p, n) }
         return longString(p, n)
     }
 
@@ -337,7 +442,41 @@ enum ValueParser {
     static let builtinTrue = ["true", "1", "yes", "có"]
     static let builtinFalse = ["false", "0", "no", "không"]
 
+    /// True when every byte of `x` is an ASCII digit: high nibble 3, and still 3 after adding 6
+    /// to the low nibble (no carry leaves a byte: they are at most 0x3F + 6 by then).
+    @inline(__always) static func isDigits(_ x: UInt64) -> Bool {
+        let high: UInt64 = 0xF0F0_F0F0_F0F0_F0F0, threes: UInt64 = 0x3030_3030_3030_3030
+        return x & high == threes && (x &+ 0x0606_0606_0606_0606) & high == threes
+    }
+
+    /// The number written by the k digits (1...8) in the low k bytes of `y` (the first digit
+    /// lowest, the bytes above k zero), or nil when one is not a digit: the digits moved to the
+    /// top of a word of '0's, then combined in pairs, fours and eights (SWAR).
+    @inline(__always) static func digitsValue(_ y: UInt64, _ k: Int) -> Int64? {
+        let shift = UInt64(truncatingIfNeeded: 64 &- 8 &* k)
+        let x = y &<< shift | (k == 8 ? 0 : 0x3030_3030_3030_3030 &>> UInt64(truncatingIfNeeded: 8 &* k))
+        guard isDigits(x) else { return nil }
+        var v = x & 0x0F0F_0F0F_0F0F_0F0F
+        v = (v &* (10 << 8 + 1)) &>> 8 & 0x00FF_00FF_00FF_00FF
+        v = (v &* (100 << 16 + 1)) &>> 16 & 0x0000_FFFF_0000_FFFF
+        v = (v &* (10000 << 32 + 1)) &>> 32
+        return Int64(bitPattern: v)
+    }
+
+    /// The first `n` (1...8) bytes at `p` as a word, the bytes above them zero. Reads 8 bytes.
+    @inline(__always) static func word(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        UnsafeRawPointer(p).loadUnaligned(as: UInt64.self) & (UInt64.max &>> UInt64(truncatingIfNeeded: 64 &- 8 &* n))
+    }
+
+    /// A whole number (optional sign, digits). Up to 8 digits without a sign (nearly every cell)
+    /// are read as one word (`digitsValue`), the others digit by digit: the same numbers. Reads 8
+    /// bytes from `p`: the CSV buffer has slack.
     @inline(__always) static func parseInt(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
+        if n >= 1 && n <= 8 && p[0] &- 0x30 < 10 { return digitsValue(word(p, n), n) }
+        return parseIntByDigit(p, n)
+    }
+
+    @inline(__always) static func parseIntByDigit(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
         guard n > 0 else { return nil }
         var i = 0
         var neg = false
@@ -359,7 +498,27 @@ enum ValueParser {
         return x
     }
 
+    /// A decimal number (optional sign, digits, at most one point). Up to 8 bytes without a
+    /// sign are read as one word: the point found and taken out, the digits combined at once
+    /// (`digitsValue`); the same mantissa and decimals as digit by digit, so the same number.
+    /// Reads 8 bytes from `p`: the CSV buffer has slack.
     @inline(__always) static func parseDecimal(_ p: UnsafePointer<UInt8>, _ n: Int) -> Double? {
+        guard n >= 2 && n <= 8 && p[0] != 0x2D && p[0] != 0x2B else { return parseDecimalByDigit(p, n) }
+        let w = word(p, n)
+        // The lowest '.' byte: the zero bytes of w ^ "........" (exact for the lowest one).
+        let z = w ^ 0x2E2E_2E2E_2E2E_2E2E
+        let points = (z &- 0x0101_0101_0101_0101) & ~z & 0x8080_8080_8080_8080
+        let d = points == 0 ? n : points.trailingZeroBitCount >> 3
+        guard d < n else { return digitsValue(w, n).map { Double($0) } }
+        // The digits around the point, side by side; another point fails as a non-digit.
+        let low = w & ((1 &<< UInt64(truncatingIfNeeded: 8 &* d)) &- 1)
+        let high = d &+ 1 == 8 ? 0 : w &>> UInt64(truncatingIfNeeded: 8 &* (d &+ 1))
+        let y = low | high &<< UInt64(truncatingIfNeeded: 8 &* d)
+        guard let mant = digitsValue(y, n &- 1) else { return nil }
+        return Double(mant) / pow10[n &- 1 &- d]
+    }
+
+    @inline(__always) static func parseDecimalByDigit(_ p: UnsafePointer<UInt8>, _ n: Int) -> Double? {
         guard n > 0 else { return nil }
         var i = 0
         var neg = false

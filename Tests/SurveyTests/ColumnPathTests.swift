@@ -132,6 +132,56 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
         }
     }
 
+    /// Awkward values of every kind (padding, bad and edge dates, long, unknown and listed codes,
+    /// signs, decimals with many digits, other flag spellings), one per row in a column that
+    /// moves along: the rest of each household stays clean, so the column decode meets each
+    /// value in each column, and must decode it, or send its household to the row path, as the
+    /// row path would.
+    static let awkward: [String] = DecodeQuickPathTests.tricky + [
+        "0000-01-01", "0001-01-01", "9999-12-31", "10000-01-01", "2024-13-01", "2024-00-10", "2024-01-00", "2024-01-32",
+        "20240101", "2024/01/01", "2024-01-1", "1985", "0001", "9999", "1899-12-31", "1904-07-01", "2024-09-15", "2024-09-16",
+        "-5", "+7", "0.0", "-1.5", "0.0000000000000000000001", "123456789.123456789", "00000000000000000000001", "1e3",
+        "own ", " own", "OWN", "Own", "borrowed", "borrowe", "borrowedd", "wage_without_contractx", "self_employed",
+        "unprotected_dug_well", "unprotected_spring", "protected_spring", "tv; tv", "tv;xx", ";", " ; ", "smartphone;basic_phone",
+        "yes ", "No", "KHÔNG", "2", "\t", "grandchild", "extremely_severe",
+    ]
+
+    func awkwardSurvey(_ name: String) -> String {
+        let fixture = root + "/Fixtures/thach-ha-2024"
+        // Every `every`-th row: some households keep all their rows as they are.
+        func mangled(_ lines: [Substring], keep: Int, every: Int) -> [String] {
+            var out = [String(lines[0])]
+            let columns = lines[0].split(separator: ",", omittingEmptySubsequences: false).count
+            for (i, line) in lines.dropFirst().enumerated() {
+                var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                if i % every == 0 {
+                    let k = i / every, v = ColumnPathTests.awkward[k % ColumnPathTests.awkward.count]
+                    cells[keep + (k / 7) % (columns - keep)] = v.contains(",") ? "\"" + v + "\"" : v
+                }
+                out.append(cells.joined(separator: ","))
+            }
+            return out
+        }
+        let hLines = readText(fixture + "/households.csv")!.split(separator: "\n")
+        let mLines = readText(fixture + "/members.csv")!.split(separator: "\n")
+        let dir = tempDir(name)
+        write(dir + "/households.csv", mangled(hLines, keep: 1, every: 2).joined(separator: "\n") + "\n")
+        write(dir + "/members.csv", mangled(mLines, keep: 2, every: 5).joined(separator: "\n") + "\n")
+        return dir
+    }
+
+    @Test func awkwardValuesReadLikeTheRowPath() throws {
+        let dir = awkwardSurvey("column-path-awkward")
+        for batch in [1, 300, 4096] {
+            let rows = try readingTranscript(dir, batch: batch, columns: false)
+            let columns = try readingTranscript(dir, batch: batch, columns: true)
+            #expect(rows == columns, "batch \(batch)")
+            if rows != columns, let d = zip(rows, columns).first(where: { $0 != $1 }) { Issue.record("first difference:\n\(d.0)\n\(d.1)") }
+            #expect(rows.contains { $0.contains("rejected") })
+            #expect(rows.filter { $0.hasPrefix("household_id=") }.count > 100)
+        }
+    }
+
     @Test(arguments: listDirectory(invalidRoot) + ["../thach-ha-2024"])
     func invalidSurveysReadLikeTheRowPath(_ name: String) throws {
         let dir = invalidRoot + "/" + name

@@ -1,0 +1,148 @@
+import Testing
+import Diagnostics
+@testable import Survey
+
+/// The pieces of the column decode (`TableInput.decodeColumns`) that read cells differently from
+/// the row path's first versions: dates read from two word loads, numbers read as one word, the
+/// per-length spelling ways in front of the token table.
+@Suite struct ColumnDecodeTests {
+    /// `CivilDate.parseDayNumber`/`parseParts` on `text`, with the 16 bytes after it that a
+    /// CSV buffer's slack may hold (here digits and dashes, the worst case for a word load).
+    func parsed(_ text: String, bareYear: Bool) -> CivilDate.Parts? {
+        let bytes = Array(text.utf8) + Array("2024-01-01-99999".utf8)
+        return bytes.withUnsafeBufferPointer { b -> CivilDate.Parts? in
+            let p = b.baseAddress!
+            let parts = CivilDate.parseParts(p, text.utf8.count, allowBareYear: bareYear)
+            #expect(CivilDate.parseDayNumber(p, text.utf8.count, allowBareYear: bareYear) == parts?.dayNumber, "\(text)")
+            return parts
+        }
+    }
+
+    func pad(_ v: Int, _ w: Int) -> String {
+        let s = String(v)
+        return String(repeating: "0", count: max(0, w - s.count)) + s
+    }
+
+    /// Every month and day number around the valid ones, in years at the era and century edges
+    /// and at the ends of the range: valid exactly when `CivilDate(year:month:day:)` is, with
+    /// its day number and parts.
+    @Test func datesAgreeWithTheCalendar() {
+        let years = [0, 1, 2, 3, 4, 99, 100, 101, 399, 400, 401, 1582, 1600, 1700, 1899, 1900, 1969, 1970, 1999, 2000, 2023,
+                     2024, 2100, 2400, 9998, 9999]
+        for y in years {
+            for m in 0...13 {
+                for d in 0...32 {
+                    let text = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
+                    let want = CivilDate(year: y, month: m, day: d)
+                    let got = parsed(text, bareYear: false)
+                    #expect(got?.dayNumber == want?.dayNumber, "\(text)")
+                    if let got, let want {
+                        #expect(got.year == want.year && got.month == want.month && got.day == want.day, "\(text)")
+                    }
+                    #expect(parsed(text, bareYear: true)?.dayNumber == want?.dayNumber, "\(text)")
+                }
+            }
+            let bare = parsed(pad(y, 4), bareYear: true)
+            #expect(bare?.dayNumber == CivilDate(year: y, month: 7, day: 1)?.dayNumber, "\(y)")
+            #expect(bare.map { [$0.year, $0.month, $0.day] } == (y >= 1 ? [y, 7, 1] : nil))
+            #expect(parsed(pad(y, 4), bareYear: false) == nil)
+        }
+        // Every 13th day of the whole range, through the day number and back.
+        var day = CivilDate(year: 1, month: 1, day: 1)!.dayNumber
+        let last = CivilDate(year: 9999, month: 12, day: 31)!.dayNumber
+        while day <= last {
+            let date = CivilDate(dayNumber: day)
+            #expect(parsed(date.description, bareYear: false)?.dayNumber == day, "\(date)")
+            day += 13
+        }
+    }
+
+    /// Any byte out of place, at any position, is refused as `CivilDate.parse` refuses it.
+    @Test func malformedDatesAreRefusedAsTheParserRefusesThem() {
+        let bad: [UInt8] = [0x00, 0x20, 0x2B, 0x2D, 0x2E, 0x2F, 0x3A, 0x41, 0x61, 0x7F, 0xC3, 0xFF]
+        for base in ["2024-02-29", "1985-12-31", "0001-01-01"] {
+            for i in 0..<10 {
+                for b in bad + [UInt8(0x30), 0x39] {
+                    var bytes = Array(base.utf8)
+                    bytes[i] = b
+                    for bareYear in [false, true] {
+                        let want = bytes.withUnsafeBufferPointer { CivilDate.parse($0.baseAddress!, 10, allowBareYear: bareYear) }
+                        let got = (bytes + Array("2024-01-01-99999".utf8)).withUnsafeBufferPointer {
+                            CivilDate.parseDayNumber($0.baseAddress!, 10, allowBareYear: bareYear)
+                        }
+                        #expect(got == want?.dayNumber, "\(base) byte \(i) = \(b)")
+                    }
+                }
+            }
+        }
+        for text in ["", "2024", "202", "20240", "2024-01-0", "2024-01-001", "2024/01/01", "24-01-01", " 2024-01-01"] {
+            for bareYear in [false, true] {
+                let bytes = Array(text.utf8)
+                let want = (bytes + [0]).withUnsafeBufferPointer { CivilDate.parse($0.baseAddress!, bytes.count, allowBareYear: bareYear) }
+                #expect(parsed(text, bareYear: bareYear)?.dayNumber == want?.dayNumber, "\(text)")
+            }
+        }
+    }
+
+    /// The ways give the token table's value for every spelling they answer, and answer again
+    /// for the spellings they took; spellings that share their first or last 8 bytes, their
+    /// length, or that hold NUL bytes are told apart.
+    @Test func spellingWaysGiveTheTokenTablesValues() {
+        var spellings: [[UInt8]] = []
+        for n in 1...36 {
+            for k in 0..<7 {
+                var s = [UInt8](repeating: 0x61, count: n)
+                if k == 1 { s[0] = 0x62 }
+                if k == 2 { s[n - 1] = 0x62 }
+                if k == 3 { s[n / 2] = 0x00 }
+                if k == 4 { s = [UInt8](repeating: 0x00, count: n) }
+                if k == 5 && n > 1 { s[1] = 0x62 }
+                if k == 6 && n > 12 { s[n - 12] = 0x62 }
+                spellings.append(s)
+            }
+        }
+        let known = Dictionary(spellings.enumerated().filter { $0.offset % 3 != 2 }.map { (String(decoding: $0.element, as: UTF8.self), Int64($0.offset)) },
+                               uniquingKeysWith: { a, _ in a })
+        let table = TokenTable { known[$0] ?? -1 }
+        let ways = ShortSpellings(table)
+        for round in 0..<3 {
+            for s in spellings {
+                let bytes = s + [UInt8](repeating: 0x61, count: 40)  // slack that continues the spelling
+                bytes.withUnsafeBufferPointer { b in
+                    let p = b.baseAddress!
+                    let want = known[String(decoding: s, as: UTF8.self)] ?? -1
+                    let quick = ShortSpellings.value(ways.words, p, s.count)
+                    if quick >= 0 { #expect(quick == want, "\(s), round \(round)") }
+                    #expect(ways.resolve(p, s.count) == want, "\(s), round \(round)")
+                }
+            }
+        }
+    }
+
+    /// Whole and decimal numbers read as one word give what reading them digit by digit gives,
+    /// for every length up to the word's, with a point, a sign or another byte anywhere.
+    @Test func numbersReadAsWordsAgreeWithDigitByDigit() {
+        let fill: [UInt8] = Array("0123456789.+-e ,".utf8) + [0x00, 0xFF]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func rnd(_ n: Int) -> Int {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Int(state % UInt64(n))
+        }
+        var cases: [[UInt8]] = [Array("0".utf8), Array("12.".utf8), Array(".5".utf8), Array("1234567.".utf8), Array(".1234567".utf8),
+                                Array("99999999".utf8), Array("00000000".utf8), Array("9999999.".utf8), Array("1.2.3".utf8)]
+        for _ in 0..<20000 {
+            let n = 1 + rnd(10)
+            // Mostly digits, sometimes a point or another byte.
+            cases.append((0..<n).map { _ in rnd(4) == 0 ? fill[rnd(fill.count)] : UInt8(0x30 + rnd(10)) })
+        }
+        for c in cases {
+            let bytes = c + Array("7.7.7.7.".utf8)  // slack that looks like a number
+            bytes.withUnsafeBufferPointer { b in
+                let p = b.baseAddress!
+                #expect(ValueParser.parseInt(p, c.count) == ValueParser.parseIntByDigit(p, c.count), "\(c)")
+                let d = ValueParser.parseDecimal(p, c.count), e = ValueParser.parseDecimalByDigit(p, c.count)
+                #expect(d?.bitPattern == e?.bitPattern, "\(c)")
+            }
+        }
+    }
+}
