@@ -265,6 +265,16 @@ final class CSVReader {
         return (UnsafePointer(buf + s), e - s)
     }
 
+    /// Whether one of the first `n` fields may have blanks at an end (`trimmedField` trims it):
+    /// it starts or ends with a byte of at most a space.
+    func someFieldIsPadded(_ n: Int) -> Bool {
+        for k in 0..<n {
+            let s = fStart[k], e = fEnd[k]
+            if s < e && (buf[s] <= 0x20 || buf[e - 1] <= 0x20) { return true }
+        }
+        return false
+    }
+
     /// The line and column (Unicode scalars, 1-based) of a buffer offset inside the current record.
     func location(ofOffset offset: Int) -> SourceLocation {
         var line = recordLine, col = 1
@@ -695,7 +705,14 @@ final class CSVReader {
         var k = 1, rows = 0, i = pos, line = self.line
         var utf8 = SurveyText.UTF8Blocks()
         let commas = _mm_set1_epi8(0x2C), lfs = _mm_set1_epi8(0x0A), quotes = _mm_set1_epi8(0x22), crs = _mm_set1_epi8(0x0D)
+        let spaces = _mm_set1_epi8(0x20)
         @inline(__always) func bits(_ m: __m128i) -> UInt64 { UInt64(UInt16(truncatingIfNeeded: _mm_movemask_epi8(m))) }
+        // Blanks next to a delimiter (`spans.mayBePadded`), and what of them the block before
+        // leaves to this one: a delimiter in its last byte (the run's first cell starts at
+        // `pos`, as after one) and a blank in its last byte. A blank here is any byte up to a
+        // space but a line break (the bytes `CellSpans.Cells` would test), one compare less
+        // than spaces and tabs alone.
+        var padding: UInt64 = 0, delimiterBefore: UInt64 = 1, blankBefore: UInt64 = 0
         blocks: while i < end {
             let r = UnsafeRawPointer(b + i)
             let v0 = r.loadUnaligned(as: __m128i.self), v1 = r.loadUnaligned(fromByteOffset: 16, as: __m128i.self)
@@ -724,9 +741,16 @@ final class CSVReader {
                 high = (bits(v0) | bits(v1) &<< 16 | bits(v2) &<< 32 | bits(v3) &<< 48) & live
             }
             if !utf8.accepts(b + i, high: high, live: live) { break }
+            @inline(__always) func blanks(_ v: __m128i) -> UInt64 { bits(_mm_cmpeq_epi8(_mm_min_epu8(v, spaces), v)) }
             let usable: UInt64 = stop >= 64 ? ~0 : (1 &<< UInt64(stop)) &- 1
+            let blank = (blanks(v0) | blanks(v1) &<< 16 | blanks(v2) &<< 32 | blanks(v3) &<< 48) & usable & ~(ml | crlf)
             var mc = matches(commas) & usable
             ml &= usable
+            // The taken records' cells end at commas, line feeds and the CRs of CRLFs.
+            let delimiter = mc | ml | crlf
+            padding |= blank & (delimiter &<< 1 | delimiter &>> 1 | delimiterBefore) | delimiter & blankBefore
+            delimiterBefore = delimiter &>> 63
+            blankBefore = blank &>> 63
             let at = i &+ origin
             while ml != 0 {
                 let t = ml.trailingZeroBitCount
@@ -759,7 +783,7 @@ final class CSVReader {
             if k > columns || stop < 64 { break }
             i &+= 64
         }
-        spans.didAppend(rows)
+        spans.didAppend(rows, mayBePadded: padding != 0)
         // The first record not taken.
         pos = o[0] &- bufferFileOffset
         self.line = line

@@ -840,15 +840,14 @@ final class TableInput {
                                            empty whenEmpty: (_ r: Int) -> Void = { _ in }) {
             // In locals: the stores through `out` could alias this struct's memory for all the
             // compiler knows, and it would load them again for every cell.
-            let cells = self.cells, col = self.col, out = self.out, failed = self.failed, empty = self.empty
+            let cells = self.cells, out = self.out, failed = self.failed, empty = self.empty
             let required = self.required
-            for r in 0..<rows {
-                let (p, n) = cells.cell(r, col)
+            cells.forEach(column: col, rows: 0..<rows) { r, p, n in
                 if n == 0 {
                     out[r] = empty
                     if required { failed[r] = true }
                     whenEmpty(r)
-                    continue
+                    return
                 }
                 body(r, p, n)
             }
@@ -1043,8 +1042,8 @@ final class TableInput {
             let met = table.baseAddress!
             met.initialize(repeating: MetValue(), count: metValueSlots)
             var before: (UnsafePointer<UInt8>, Int) = (cells.base, -1)
-            for i in 0..<n {
-                let (p, len) = cells.cell(r0 &+ i, c)
+            cells.forEach(column: c, rows: r0..<(r0 &+ n)) { r, p, len in
+                let i = r &- r0
                 defer { before = (p, len) }
                 if len == before.1 && TextCache.sameCell(p, before.0, len) {
                     ids[i] = ids[i &- 1]
@@ -1080,6 +1079,9 @@ final class CellSpans {
     @exclusivity(unchecked) private var capacity: Int
     @exclusivity(unchecked) private(set) var lines: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) private(set) var starts: UnsafeMutablePointer<Int>
+    /// Whether a cell of the records may have a blank (space or tab) at either end: when none
+    /// has, a cell is read as it is, without the test for blanks (`Cells.forEach`).
+    @exclusivity(unchecked) private(set) var mayBePadded = false
 
     init(columns: Int, capacity: Int = 1024) {
         self.columns = max(1, columns)
@@ -1099,7 +1101,10 @@ final class CellSpans {
         starts.deallocate()
     }
 
-    func removeAll() { count = 0 }
+    func removeAll() {
+        count = 0
+        mayBePadded = false
+    }
 
     /// Drops the records from `n` on.
     func truncate(to n: Int) { count = min(count, n) }
@@ -1122,6 +1127,7 @@ final class CellSpans {
         for k in 0..<n { o[k] = fs[k] &+ origin }
         o[n] = csv.fieldEnds[n &- 1] &+ 1 &+ origin
         count += 1
+        if !mayBePadded { mayBePadded = csv.someFieldIsPadded(columns) }
     }
 
     /// Room for records `count..<count + n` written in place, with the slack a splitter needs
@@ -1132,7 +1138,11 @@ final class CellSpans {
         return (starts + count &* stride, lines + count)
     }
 
-    @inline(__always) func didAppend(_ n: Int) { count &+= n }
+    /// `mayBePadded`: a cell of them may have blanks at an end.
+    @inline(__always) func didAppend(_ n: Int, mayBePadded padded: Bool) {
+        count &+= n
+        if padded { mayBePadded = true }
+    }
 
     /// The file offset of record r's first byte.
     @inline(__always) func recordStart(_ r: Int) -> Int { starts[r &* stride] }
@@ -1155,19 +1165,40 @@ final class CellSpans {
         let starts: UnsafePointer<Int>
         let stride: Int
 
+        let mayBePadded: Bool
+
         @inline(__always) func cell(_ r: Int, _ c: Int) -> (UnsafePointer<UInt8>, Int) {
-            let o = r &* stride &+ c
-            var s = starts[o], e = starts[o &+ 1] &- 1
-            if s < e && (base[s] <= 0x20 || base[e &- 1] <= 0x20) {
+            cell(at: starts + (r &* stride &+ c), padded: mayBePadded)
+        }
+
+        /// The cell whose offset is at `o`, trimmed as `CSVReader.trimmedField` trims when it
+        /// may be `padded`.
+        @inline(__always) func cell(at o: UnsafePointer<Int>, padded: Bool) -> (UnsafePointer<UInt8>, Int) {
+            var s = o[0], e = o[1] &- 1
+            if padded && s < e && (base[s] <= 0x20 || base[e &- 1] <= 0x20) {
                 while s < e, base[s] == 0x20 || base[s] == 0x09 { s &+= 1 }
                 while e > s, base[e &- 1] == 0x20 || base[e &- 1] == 0x09 { e &-= 1 }
             }
             return (base + s, e &- s)
         }
+
+        /// Calls `body` with cell c of each of records `rows`, trimmed: a loop for records none
+        /// of whose cells has blanks at an end, without the test for them, and one for the others.
+        @inline(__always) func forEach(column c: Int, rows: Range<Int>, _ body: (_ r: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Void) {
+            @inline(__always) func walk(padded: Bool) {
+                var o = starts + (rows.lowerBound &* stride &+ c)
+                for r in rows {
+                    let (p, n) = cell(at: o, padded: padded)
+                    body(r, p, n)
+                    o += stride
+                }
+            }
+            if mayBePadded { walk(padded: true) } else { walk(padded: false) }
+        }
     }
 
     @inline(__always) func cells(base: UnsafePointer<UInt8>) -> Cells {
-        Cells(base: base, starts: UnsafePointer(starts), stride: stride)
+        Cells(base: base, starts: UnsafePointer(starts), stride: stride, mayBePadded: mayBePadded)
     }
 
     private func grow(to n: Int) {

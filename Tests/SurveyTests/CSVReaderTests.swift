@@ -182,6 +182,85 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
         }
     }
 
+    /// Cells read through `CellSpans` (one at a time and a column at a time, as the column
+    /// decode reads them) are trimmed exactly as `trimmedField` trims the row's field: records
+    /// split in runs (`appendCleanRecords`) and added a row at a time (`append`), with blanks
+    /// (spaces, tabs, cells of blanks only) at either end of cells of every column, next to
+    /// 64-byte block ends (cells of every length up to two blocks) and alone in long runs, so
+    /// the test fails if `mayBePadded` missed one; and files without them take the cells as they
+    /// are (`mayBePadded` false), so the loop without the test for blanks is the one checked.
+    @Test func paddedCellsTrimmedAsTheRowPath() throws {
+        let dir = tempDir("csv-padded")
+        for seed in UInt64(1)...96 {
+            var state = seed &* 0xD6E8_FEB8_6659_FD93 | 1
+            func rnd(_ n: Int) -> Int {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                return Int(state % UInt64(n))
+            }
+            let columns = 1 + Int(seed % 6)
+            // None, a cell now and then (a run often has just one, as often at a block's
+            // end as anywhere), or many.
+            let padding = seed % 3
+            let blanks: [[UInt8]] = [[0x20], [0x09], [0x20, 0x20], [0x09, 0x20, 0x09]]
+            var bytes: [UInt8] = [], padded = Set<Int>()
+            for row in 0..<200 {
+                for c in 0..<columns {
+                    if c > 0 { bytes.append(0x2C) }
+                    let pad = padding == 2 ? rnd(9) == 0 : padding == 1 && rnd(60) == 0
+                    if pad { padded.insert(row) }
+                    // 0: blanks before the value, 1: after it, 2: both.
+                    let ends = rnd(3)
+                    if pad && ends != 1 { bytes += blanks[rnd(blanks.count)] }
+                    // Blanks inside a value stay: only those at an end are trimmed.
+                    let length = rnd(4) == 0 ? 0 : rnd(128)
+                    for j in 0..<length { bytes.append(j > 0 && j < length - 1 && rnd(5) == 0 ? 0x20 : 0x61 + UInt8(j % 26)) }
+                    if pad && ends != 0 { bytes += blanks[rnd(blanks.count)] }
+                }
+                bytes += rnd(10) == 0 ? [0x0D, 0x0A] : [0x0A]
+            }
+            let path = dir + "/p\(seed).csv"
+            writeBytes(path, bytes)
+            for size in [100, 4096] {
+                let rows = try CSVReader(path: path, bufferSize: size)
+                var want: [[[UInt8]]] = []
+                while rows.next() {
+                    want.append((0..<columns).map { c in
+                        let (p, n) = rows.trimmedField(c)
+                        return Array(UnsafeBufferPointer(start: p, count: n))
+                    })
+                }
+                #expect(want.count == 200)
+                let runs = try CSVReader(path: path, bufferSize: size)
+                let spans = CellSpans(columns: columns, capacity: 4)
+                var k = 0
+                while k < want.count {
+                    spans.removeAll()
+                    let first = k
+                    // Runs, long ones too, and now and then a record a row at a time (a plain one,
+                    // as the chunk scan adds).
+                    if rnd(6) == 0 || runs.appendCleanRecords(to: spans, limit: 1 + rnd(300)) == 0 {
+                        guard runs.next() else { break }
+                        if runs.recordIsPlain && runs.fieldCount == columns { spans.append(runs) } else { k += 1; continue }
+                    }
+                    k += spans.count
+                    let cells = spans.cells(base: runs.bufferBase)
+                    var read = Array(repeating: [[UInt8]](repeating: [], count: columns), count: spans.count)
+                    for c in 0..<columns {
+                        cells.forEach(column: c, rows: 0..<spans.count) { r, p, n in
+                            read[r][c] = Array(UnsafeBufferPointer(start: p, count: n))
+                            let (q, m) = spans.cell(r, c, base: runs.bufferBase)
+                            #expect(q == p && m == n)
+                        }
+                    }
+                    #expect(read == Array(want[first..<k]), "seed \(seed), buffer \(size), records \(first)..<\(k)")
+                    if padding == 0 { #expect(!spans.mayBePadded, "seed \(seed): no cell has blanks at an end") }
+                    if (first..<k).contains(where: padded.contains) { #expect(spans.mayBePadded, "seed \(seed), records \(first)..<\(k)") }
+                }
+                #expect(k == want.count, "seed \(seed), buffer \(size)")
+            }
+        }
+    }
+
     /// The quick path by SSE2 masks splits like the one by words and like the full tokenizer:
     /// records longer and shorter than its 64-byte blocks, records and line breaks straddling
     /// block and buffer ends (buffer sizes around the block size), and the non-ASCII span.
