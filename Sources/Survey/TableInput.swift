@@ -1079,8 +1079,9 @@ final class CellSpans {
     @exclusivity(unchecked) private var capacity: Int
     @exclusivity(unchecked) private(set) var lines: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) private(set) var starts: UnsafeMutablePointer<Int>
-    /// Whether a cell of the records may have a blank (space or tab) at either end: when none
-    /// has, a cell is read as it is, without the test for blanks (`Cells.forEach`).
+    /// Whether a cell of the records may have a blank (a byte up to a space) at either end: when
+    /// none has, a cell is read as it is, without the test for blanks (`Cells.forEach`). Set by
+    /// the splitter for its whole run, kept when records are dropped, cleared by `removeAll`.
     @exclusivity(unchecked) private(set) var mayBePadded = false
 
     init(columns: Int, capacity: Int = 1024) {
@@ -1164,7 +1165,7 @@ final class CellSpans {
         let base: UnsafePointer<UInt8>
         let starts: UnsafePointer<Int>
         let stride: Int
-
+        /// `CellSpans.mayBePadded` when the cells were taken.
         let mayBePadded: Bool
 
         @inline(__always) func cell(_ r: Int, _ c: Int) -> (UnsafePointer<UInt8>, Int) {
