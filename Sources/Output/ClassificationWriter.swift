@@ -1,6 +1,7 @@
 import CEL
 import Engine
 import RuleModel
+import Survey
 
 /// Writes classification results in the contract's CSV or JSONL (data-contract.md §2), one
 /// household a row, in input order. Bytes depend only on the results, so runs are reproducible.
@@ -106,13 +107,39 @@ public struct ClassificationWriter {
             var status: [[UInt8]]
             var area: [[UInt8]]
             var indicators: [Int]
-            var reference: [UInt8]
             var tailBound: Int
+            /// The cells from status to income (`,status,count,income`) in `made`, by status,
+            /// deprivation count (below `counts`: one more than the rule set's indicators) and
+            /// income bit; and the last ones (`,newly_escaped,ruleset` and the line's end) by
+            /// newly escaped.
+            var middles: [Int]
+            var counts: Int
+            var ends: [Int]
             /// When the columns are the rule set's indicators in its order (nearly always): the
             /// bytes of four indicator cells (`,0,1,1,0`) by their four deprivation bits.
             var fours: [UInt64]?
         }
         var groups: [GroupCells?] = Array(repeating: nil, count: batch.groupCount)
+        var made = MadeCells()
+        let comma = UInt8(ascii: ","), zero = UInt8(ascii: "0"), one = UInt8(ascii: "1")
+        func putMiddle(_ status: [UInt8], _ deprivationCount: Int, _ incomeBelowLine: Bool, to out: inout RowBytes) {
+            out.reserve(status.count + 24)
+            out.put(comma)
+            out.put(status)
+            out.put(comma)
+            out.putInt(deprivationCount)
+            out.put(comma)
+            out.put(incomeBelowLine ? one : zero)
+        }
+        func putEnd(_ newlyEscaped: UInt8, _ reference: [UInt8], to out: inout RowBytes) {
+            out.reserve(3)
+            out.put(comma)
+            out.put(newlyEscaped)
+            out.put(comma)
+            out.put(reference)
+            out.reserve(1)
+            out.put(10)
+        }
         func cells(_ g: Int) -> GroupCells {
             if let c = groups[g] { return c }
             matchColumns(batch.rules(ofGroup: g))
@@ -120,6 +147,14 @@ public struct ClassificationWriter {
             let area = batch.areaTexts(ofGroup: g).map { Array(CSVText.cell($0).utf8) }
             let indicators = columnsOf!.indicators, reference = columnsOf!.reference
             let bound = (area.map(\.count).max() ?? 0) + (status.map(\.count).max() ?? 0) + 2 * indicators.count + reference.count + 40
+            let counts = batch.rules(ofGroup: g).ruleSet.indicators.count + 1
+            var middles: [Int] = []
+            for code in status.indices {
+                for n in 0..<counts {
+                    for below in [false, true] { middles.append(made.make { putMiddle(status[code], n, below, to: &$0) }) }
+                }
+            }
+            let ends = [zero, one].map { newly in made.make { putEnd(newly, reference, to: &$0) } }
             var fours: [UInt64]?
             if indicators.count <= 64, indicators.elementsEqual(0..<indicators.count) {
                 fours = (0..<16).map { (bits: Int) -> UInt64 in
@@ -131,18 +166,26 @@ public struct ClassificationWriter {
                     return word
                 }
             }
-            let c = GroupCells(status: status, area: area, indicators: indicators, reference: reference, tailBound: bound, fours: fours)
+            let c = GroupCells(status: status, area: area, indicators: indicators, tailBound: bound, middles: middles, counts: counts,
+                               ends: ends, fours: fours)
             groups[g] = c
             return c
         }
         let table = batch.batch.households
-        let idField = batch.householdIDField, villageField = batch.villageField, areaField = batch.areaField
-        let comma = UInt8(ascii: ","), zero = UInt8(ascii: "0"), one = UInt8(ascii: "1")
+        // Texts by their index in the batch's pool; the village's cell made once per village.
+        let ids = batch.householdIDField.map(table.textIndexes), villages = batch.villageField.map(table.textIndexes)
+        let texts = table.pooledTexts
+        let areaCodes = batch.areaField.map { table.values[$0] }
         var bytes = RowBytes(capacity: batch.count * 96 + 256)
-        defer { bytes.free() }
+        var villageCells = PooledCells(texts: texts)
+        defer {
+            bytes.free()
+            villageCells.free()
+            made.free()
+        }
         var scalarRow: [UInt8] = []
         var current = -1
-        var g = GroupCells(status: [], area: [], indicators: [], reference: [], tailBound: 0, fours: nil)
+        var g = GroupCells(status: [], area: [], indicators: [], tailBound: 0, middles: [], counts: 0, ends: [], fours: nil)
         for h in 0..<batch.count {
             if let o = batch.scalarOutcome(h) {
                 if case .classified(let r) = o {
@@ -164,19 +207,21 @@ public struct ClassificationWriter {
                 g = cells(x.group)
                 current = x.group
             }
-            bytes.putCell(idField.flatMap { table.text($0, h) } ?? "?")
+            // Household ids are all different: their cells are made row by row.
+            let id = ids?[h] ?? RecordTable.noText
+            bytes.putCell(id == RecordTable.noText ? "?" : texts[Int(id)])
             bytes.reserve(1)
             bytes.put(comma)
-            if let f = villageField, let v = table.text(f, h) { bytes.putCell(v) }
+            if let villages { villageCells.put(villages[h], to: &bytes) }
             bytes.reserve(g.tailBound)
             bytes.put(comma)
-            if let f = areaField, let c = table.code(f, h), c >= 0, Int(c) < g.area.count { bytes.put(g.area[Int(c)]) }
-            bytes.put(comma)
-            bytes.put(g.status[x.status])
-            bytes.put(comma)
-            bytes.putInt(x.deprivationCount)
-            bytes.put(comma)
-            bytes.put(x.incomeBelowLine ? one : zero)
+            if let areaCodes, case let v = areaCodes[h], v != RecordTable.absent, case let c = Int(Int32(truncatingIfNeeded: v)),
+               c >= 0, c < g.area.count { bytes.put(g.area[c]) }
+            if x.deprivationCount < g.counts {
+                made.put(g.middles[(x.status * g.counts + x.deprivationCount) * 2 + (x.incomeBelowLine ? 1 : 0)], to: &bytes)
+            } else {
+                putMiddle(g.status[x.status], x.deprivationCount, x.incomeBelowLine, to: &bytes)
+            }
             var first = 0
             if let fours = g.fours, x.unknown == 0 {
                 // Four cells a store; the rest one by one below.
@@ -187,11 +232,7 @@ public struct ClassificationWriter {
                 bytes.put(comma)
                 if i >= 0 && x.unknown & (1 << UInt64(i)) == 0 { bytes.put(x.deprived & (1 << UInt64(i)) != 0 ? one : zero) }
             }
-            bytes.put(comma)
-            bytes.put(x.newlyEscaped ? one : zero)
-            bytes.put(comma)
-            bytes.put(g.reference)
-            bytes.put(10)
+            made.put(g.ends[x.newlyEscaped ? 1 : 0], to: &bytes)
         }
         out.append(contentsOf: UnsafeBufferPointer(start: bytes.base, count: bytes.count))
     }
@@ -295,6 +336,24 @@ struct RowBytes {
         count += 8
     }
 
+    /// The bytes `putCopy` moves at a time.
+    static let word = 8
+
+    /// Puts the `n` bytes at `source`, reserving room for them, a word at a time (cells are a
+    /// few words long, and a `memcpy` call costs more than copying them): `source` is readable
+    /// up to a word past its end.
+    @inline(__always)
+    mutating func putCopy(of source: UnsafePointer<UInt8>, count n: Int) {
+        reserve(n + RowBytes.word)
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(base + count)
+        var k = 0
+        while k < n {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: k, as: UInt64.self), toByteOffset: k, as: UInt64.self)
+            k += RowBytes.word
+        }
+        count += n
+    }
+
     /// Puts `bytes`, reserving room for them.
     mutating func put(_ bytes: [UInt8]) {
         reserve(bytes.count)
@@ -314,6 +373,7 @@ struct RowBytes {
     /// Puts `CSVText.cell(s)`, reserving room for it; the text's bytes as they are when it
     /// needs neither a formula guard nor quotes (almost always).
     mutating func putCell(_ s: String) {
+        if putSmallPlainCell(s) { return }
         var s = s
         let plain = s.withUTF8 { b -> Bool in
             guard CSVText.isPlain(b) else { return false }
@@ -322,6 +382,91 @@ struct RowBytes {
             return true
         }
         if !plain { put(Array(CSVText.cell(s).utf8)) }
+    }
+}
+
+extension RowBytes {
+    /// Puts `s` when it is a small String that is its own cell, and says whether it did: a
+    /// household id of a few bytes, which `withUTF8` would first copy out of the String. A small
+    /// String (the standard library's ABI) holds its up to 15 UTF-8 bytes in its two words, in
+    /// order, zeros after them, its last byte being 0xA0 or 0xE0 (ASCII) plus the count.
+    @inline(__always)
+    mutating func putSmallPlainCell(_ s: String) -> Bool {
+        let (low, high) = unsafeBitCast(s, to: (UInt64, UInt64).self)
+        let last = high >> 56
+        guard last & 0xB0 == 0xA0 else { return false }
+        let n = Int(last & 0x0F), bytes = high & 0x00FF_FFFF_FFFF_FFFF
+        let first = UInt8(truncatingIfNeeded: low)
+        // A text whose first byte may ask for a formula guard goes the long way (`cell`).
+        if n == 0 || first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: "@")
+            || CSVText.quotedByteIn(low) || CSVText.quotedByteIn(bytes) {
+            return n == 0
+        }
+        reserve(2 * RowBytes.word)
+        putWord(low)
+        putWord(bytes)
+        count -= 2 * RowBytes.word - n
+        return true
+    }
+}
+
+/// The CSV cells of a batch's pooled texts (`RecordTable.pooledTexts`), each made the first
+/// time a row shows it and copied after: the rows of a village share its text, and making a
+/// cell (the bytes of a String, the check for quotes and formula guards) costs several times
+/// copying it.
+struct PooledCells {
+    private let texts: [String]
+    /// Where each pooled text's cell is in `made` (a `MadeCells` span); -1 until made.
+    private let spans: UnsafeMutablePointer<Int>
+    private var made = MadeCells()
+
+    init(texts: [String]) {
+        self.texts = texts
+        spans = .allocate(capacity: max(texts.count, 1))
+        spans.initialize(repeating: -1, count: max(texts.count, 1))
+    }
+
+    func free() {
+        spans.deallocate()
+        made.free()
+    }
+
+    /// Puts the cell of pooled text `index` (nothing for `noText`: an absent text is an empty
+    /// cell), reserving room for it.
+    @inline(__always)
+    mutating func put(_ index: Int32, to out: inout RowBytes) {
+        guard index != RecordTable.noText else { return }
+        var span = spans[Int(index)]
+        if span < 0 { span = make(index) }
+        made.put(span, to: &out)
+    }
+
+    private mutating func make(_ index: Int32) -> Int {
+        let span = made.make { $0.putCell(texts[Int(index)]) }
+        spans[Int(index)] = span
+        return span
+    }
+}
+
+/// Byte strings made once and copied into rows many times, a word at a time.
+struct MadeCells {
+    private var made = RowBytes(capacity: 1024)
+
+    func free() { made.free() }
+
+    /// Adds the bytes `body` puts; where they are (a span: start << 32 | count), with room for
+    /// `RowBytes.putCopy` to read a word past their end.
+    mutating func make(_ body: (inout RowBytes) -> Void) -> Int {
+        let start = made.count
+        body(&made)
+        made.reserve(RowBytes.word)
+        return start << 32 | (made.count - start)
+    }
+
+    /// Puts the bytes of `span` (from `make`), reserving room for them.
+    @inline(__always)
+    func put(_ span: Int, to out: inout RowBytes) {
+        out.putCopy(of: made.base + (span >> 32), count: span & 0xFFFF_FFFF)
     }
 }
 
@@ -362,11 +507,13 @@ public enum CSVText {
             return false
         }
         // Eight bytes a step, the last step over the text's last eight bytes (a byte seen twice
-        // is the same answer); shorter texts byte by byte.
+        // is the same answer); shorter texts in one word.
         let n = b.count
         guard n >= 8 else {
-            for c in b where c == UInt8(ascii: ",") || c == UInt8(ascii: "\"") || c == 10 || c == 13 { return false }
-            return true
+            // Gathered into a word, zeros after the text (no zero byte is a byte to quote).
+            var w: UInt64 = 0
+            for k in 0..<n { w |= UInt64(base[k]) << UInt64(8 * k) }
+            return !quotedByteIn(w)
         }
         let raw = UnsafeRawPointer(base)
         var i = 0

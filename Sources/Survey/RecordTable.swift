@@ -15,7 +15,8 @@ public struct RecordTable: Sendable {
     /// household id of members, a village) is stored once.
     private var textColumns: [TextColumn]
     private var strings: [String] = []
-    static let noText: Int32 = -1
+    /// The index of an absent text in `textIndexes`.
+    public static let noText: Int32 = -1
 
     /// The text ids of one field, with the last string stored (its raw bits) and its index:
     /// the same String again (the reader hands out one String per distinct cell value) reuses
@@ -91,6 +92,12 @@ public struct RecordTable: Sendable {
         let id = textColumns[field].ids[row]
         return id == RecordTable.noText ? nil : strings[Int(id)]
     }
+    /// The index of each row's text of field `field` in `pooledTexts` (`noText` when absent):
+    /// rows with the same index have the same text, so a writer can make what it writes of a
+    /// text once per index instead of once per row.
+    public func textIndexes(_ field: Int) -> [Int32] { textColumns[field].ids }
+    /// The batch's pool of texts, of every text field, that `textIndexes` point into.
+    public var pooledTexts: [String] { strings }
     /// True when text field `field` has a value in `row`.
     public func hasText(_ field: Int, _ row: Int) -> Bool { textColumns[field].ids[row] != RecordTable.noText }
     public func code(_ field: Int, _ row: Int) -> Int32? { raw(field, row).map { Int32(truncatingIfNeeded: $0) } }

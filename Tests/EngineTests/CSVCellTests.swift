@@ -1,4 +1,5 @@
 @testable import Output
+import Survey
 import Testing
 
 /// `CSVText.appendCell` (the streaming path of `povrules classify`) writes the same bytes as
@@ -59,6 +60,26 @@ import Testing
             bytes.reserve(8)
             bytes.putWord(0x3132_3334_3536_3738 &+ UInt64(k))
             expected += [0x38 + UInt8(k), 0x37, 0x36, 0x35, 0x34, 0x33, 0x32, 0x31]
+        }
+        #expect(Array(UnsafeBufferPointer(start: bytes.base, count: bytes.count)) == expected)
+    }
+
+    /// Cells made once per pooled text and copied after are those made text by text: each
+    /// text many times, in and out of order, absent ones empty, from a buffer too small.
+    @Test func pooledCellsMatchCells() {
+        var pooled = PooledCells(texts: Self.cells)
+        var bytes = RowBytes(capacity: 1)
+        defer {
+            pooled.free()
+            bytes.free()
+        }
+        var expected: [UInt8] = []
+        for k in 0..<(Self.cells.count * 7) {
+            let index = k % 11 == 0 ? RecordTable.noText : Int32((k * 13) % Self.cells.count)
+            pooled.put(index, to: &bytes)
+            if index != RecordTable.noText { CSVText.appendCell(Self.cells[Int(index)], to: &expected) }
+            bytes.put([10])
+            expected.append(10)
         }
         #expect(Array(UnsafeBufferPointer(start: bytes.base, count: bytes.count)) == expected)
     }

@@ -109,7 +109,8 @@ import Testing
     /// The shipped fixture with random holes and edge values: optional fields blank, ages on
     /// the boundaries of the rules, review dates of different rule sets in one batch.
     static func scrambled(seed: UInt64, reviewDates: [String] = ["2024-09-15", "2024-09-15", "2027-01-01", "2026-12-31", "2027-03-01",
-                                                                 "2021-12-31", "2022-01-01"]) throws -> String {
+                                                                 "2021-12-31", "2022-01-01"],
+                          trickyTexts: Bool = false) throws -> String {
         var rng = Random(state: seed)
         let dir = NSTemporaryDirectory() + "povrules-columns-\(seed)-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -134,6 +135,10 @@ import Testing
             if rng.chance(0.05) { row["dwelling"] = "none" }
             if rng.chance(0.1) { row["status_changed_on"] = rng.pick(["2024-09-15", "2027-02-28", "2025-01-01", "2021-06-30"]) }
             if rng.chance(0.05) { row["floor_area_m2"] = rng.pick(["0", "8", "0.0"]) }
+            if trickyTexts {
+                row["household_id"] = row["household_id"].map(trickyID)
+                if rng.chance(0.6) { row["village"] = csvField(rng.pick(trickyVillages)) }
+            }
         }
         let optionalMember = ["stunted", "underweight", "in_school", "education", "school_level", "employment",
                               "health_insurance", "social_allowance", "able_to_work", "disability"]
@@ -144,8 +149,48 @@ import Testing
                                               "1962-03-01", "2019-09-15", "2018-09-16", "1994-09-15", "2006-01-01", "2024-09-15"])
             }
             for f in optionalMember where rng.chance(0.015) { row[f] = "" }
+            if trickyTexts { row["household_id"] = row["household_id"].map(trickyID) }
         }
         return dir
+    }
+
+    /// Villages whose cells need a formula guard, quotes or neither, repeated on consecutive
+    /// rows and across the file, and absent (the household is rejected).
+    static let trickyVillages = ["=SUM(A1)", "+84 ấp", "-5", "-x", "@home", "Thôn 1, Xã 2", "say \"hi\"", "line\nbreak", "Làng Đông",
+                                 "a", "", "+1.5", "-", "\"", "ấp,\"x\"\n", "Thôn Hợp Tiến"]
+
+    /// A household id (the same in both files) turned into one that needs a formula guard,
+    /// quotes, or neither, by its last character: the ids stay distinct.
+    static func trickyID(_ id: String) -> String {
+        let digits = String(id.filter(\.isNumber))
+        switch id.last {
+        case "0": return "=" + id
+        case "1": return csvField("-" + id)
+        case "2": return csvField(id + ",x")
+        case "3": return csvField(id + "\"q")
+        case "4": return "@" + id
+        case "5": return id + "ấp"
+        case "6": return "+" + id
+        case "7": return "-" + digits
+        case "8": return "+" + digits
+        default: return id
+        }
+    }
+
+    /// `text` as a CSV field of the files the tests write.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Texts whose cells need quotes or a formula guard, many rows sharing a village: the
+    /// writer's cells made once per text are those made row by row.
+    @Test func trickyTextsMatch() throws {
+        let (schema, rules) = try Self.compiled()
+        let dir = try Self.scrambled(seed: 11, reviewDates: ["2024-09-15"], trickyTexts: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (n, _, _) = try Self.compare(dir, schema, rules, batchSize: 250)
+        #expect(n > 1000)
     }
 
     @Test(arguments: [1, 2, 3] as [UInt64])
