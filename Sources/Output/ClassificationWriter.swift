@@ -373,7 +373,6 @@ struct RowBytes {
     /// Puts `CSVText.cell(s)`, reserving room for it; the text's bytes as they are when it
     /// needs neither a formula guard nor quotes (almost always).
     mutating func putCell(_ s: String) {
-        if putSmallPlainCell(s) { return }
         var s = s
         let plain = s.withUTF8 { b -> Bool in
             guard CSVText.isPlain(b) else { return false }
@@ -382,31 +381,6 @@ struct RowBytes {
             return true
         }
         if !plain { put(Array(CSVText.cell(s).utf8)) }
-    }
-}
-
-extension RowBytes {
-    /// Puts `s` when it is a small String that is its own cell, and says whether it did: a
-    /// household id of a few bytes, which `withUTF8` would first copy out of the String. A small
-    /// String (the standard library's ABI) holds its up to 15 UTF-8 bytes in its two words, in
-    /// order, zeros after them, its last byte being 0xA0 or 0xE0 (ASCII) plus the count.
-    @inline(__always)
-    mutating func putSmallPlainCell(_ s: String) -> Bool {
-        let (low, high) = unsafeBitCast(s, to: (UInt64, UInt64).self)
-        let last = high >> 56
-        guard last & 0xB0 == 0xA0 else { return false }
-        let n = Int(last & 0x0F), bytes = high & 0x00FF_FFFF_FFFF_FFFF
-        let first = UInt8(truncatingIfNeeded: low)
-        // A text whose first byte may ask for a formula guard goes the long way (`cell`).
-        if n == 0 || first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: "@")
-            || CSVText.quotedByteIn(low) || CSVText.quotedByteIn(bytes) {
-            return n == 0
-        }
-        reserve(2 * RowBytes.word)
-        putWord(low)
-        putWord(bytes)
-        count -= 2 * RowBytes.word - n
-        return true
     }
 }
 
