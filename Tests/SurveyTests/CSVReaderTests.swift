@@ -32,16 +32,24 @@ func splitRecords(_ path: String, quick: Bool, bufferSize: Int, masks: Bool = tr
     return out
 }
 
+/// The xorshift generator the random files of these tests are drawn from: small, and the same
+/// sequence for a seed on every platform.
+struct XorShift {
+    var state: UInt64
+    init(seed: UInt64, mix: UInt64) { state = seed &* mix | 1 }
+    mutating func below(_ n: Int) -> Int {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return Int(state % UInt64(n))
+    }
+}
+
 /// Random CSV text made of the cases the quick path must either split exactly like the full
 /// tokenizer or leave to it: fields of every length around the 8-byte words, quotes, doubled
 /// quotes, CRLF, lone CR, blanks, '-' after commas (a false match of the word test), multi-byte
 /// and broken UTF-8 at word edges, a byte-order mark, no final line break.
 func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
-    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-    func rnd(_ n: Int) -> Int {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        return Int(state % UInt64(n))
-    }
+    var random = XorShift(seed: seed, mix: 0x9E37_79B9_7F4A_7C15)
+    func rnd(_ n: Int) -> Int { random.below(n) }
     let pieces: [[UInt8]] = [
         Array("a".utf8), Array("-5".utf8), Array("ô".utf8), Array("Nguyễn".utf8), [0xFF], [0xC3], [0xE1, 0xBA],
         Array(" ".utf8), Array("\t".utf8), Array("x".utf8), Array("1234567".utf8), Array("true".utf8),
@@ -104,11 +112,8 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
     @Test func cleanRunsSplitAsNextReads() throws {
         let dir = tempDir("csv-runs")
         for seed in UInt64(1)...40 {
-            var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-            func rnd(_ n: Int) -> Int {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                return Int(state % UInt64(n))
-            }
+            var random = XorShift(seed: seed, mix: 0x9E37_79B9_7F4A_7C15)
+            func rnd(_ n: Int) -> Int { random.below(n) }
             let columns = 2 + Int(seed % 7)
             // One file in four has no quotes, lone CRs or rarer UTF-8: nearly all its clean
             // records are split.
@@ -192,11 +197,8 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
     @Test func paddedCellsTrimmedAsTheRowPath() throws {
         let dir = tempDir("csv-padded")
         for seed in UInt64(1)...96 {
-            var state = seed &* 0xD6E8_FEB8_6659_FD93 | 1
-            func rnd(_ n: Int) -> Int {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                return Int(state % UInt64(n))
-            }
+            var random = XorShift(seed: seed, mix: 0xD6E8_FEB8_6659_FD93)
+            func rnd(_ n: Int) -> Int { random.below(n) }
             let columns = 1 + Int(seed % 6)
             // None, a cell now and then (a run often has just one, as often at a block's
             // end as anywhere), or many.
