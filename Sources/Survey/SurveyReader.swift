@@ -591,10 +591,16 @@ public final class SurveyReader {
         let r = chunk.householdRowsTaken
         if r == cells.count && hcsv.appendCleanRecords(to: cells, limit: min(limit, SurveyReader.runRows)) == 0 { return nil }
         let (p, n) = cells.untrimmedCell(r, households.hidCol, base: hcsv.bufferBase)
-        if n > 0 && p[0] > 0x20 && p[n &- 1] > 0x20 { return (p, n) }
+        if SurveyReader.isBareID(p, n) { return (p, n) }
         hcsv.seek(fileOffset: cells.recordStart(r), line: Int(cells.lines[r]))
         cells.truncate(to: r)
         return nil
+    }
+
+    /// True when an id cell split ahead, `p[0..<n]` untrimmed, is the id as it is (not empty,
+    /// no blank at either end): its bytes can then be compared as the row path compares ids.
+    @inline(__always) private static func isBareID(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        n > 0 && p[0] > 0x20 && p[n &- 1] > 0x20
     }
 
     /// The current household row and its member rows, for `readChunk` (the streaming loop of
@@ -703,7 +709,7 @@ public final class SurveyReader {
         while r < cells.count {
             let (p, k) = cells.untrimmedCell(r, hidColumn, base: base)
             if !(k == n && KeyScan.equal(p, id, n)) {
-                next = idIsASCII && k > 0 && p[0] > 0x20 && p[k &- 1] > 0x20 && SurveyText.isASCII(p, k) ? .householdEnds : .rowByRow
+                next = idIsASCII && SurveyReader.isBareID(p, k) && SurveyText.isASCII(p, k) ? .householdEnds : .rowByRow
                 break
             }
             if clean && memberIDColumn >= 0 {
@@ -935,11 +941,11 @@ private final class ColumnChunk {
 
         @inline(__always) private func reserve(_ n: Int) {
             guard count + n > capacity else { return }
-            let more = UnsafeMutablePointer<MemberRecord>.allocate(capacity: max(capacity * 2, count + n))
+            capacity = max(capacity * 2, count + n)
+            let more = UnsafeMutablePointer<MemberRecord>.allocate(capacity: capacity)
             more.moveInitialize(from: records, count: count)
             records.deallocate()
             records = more
-            capacity = max(capacity * 2, count + n)
         }
     }
 
@@ -993,16 +999,15 @@ private final class ColumnChunk {
         memberRecords.removeAll()
     }
 
-
     /// Room for the decoded values of `nh` household rows and `nm` member rows (all trivial
     /// values: the memory is only ever assigned, never deinitialized).
     func reserve(households nh: Int, members nm: Int) {
         if nh > householdStride {
             let n = max(nh, householdStride * 2)
-            householdValues.deallocate(); householdValues = .allocate(capacity: n * householdFields)
-            householdFailed.deallocate(); householdFailed = .allocate(capacity: n)
-            references.deallocate(); references = .allocate(capacity: n)
-            limits.deallocate(); limits = .allocate(capacity: n)
+            ColumnChunk.reallocate(&householdValues, n * householdFields)
+            ColumnChunk.reallocate(&householdFailed, n)
+            ColumnChunk.reallocate(&references, n)
+            ColumnChunk.reallocate(&limits, n)
             householdIDs.deinitialize(count: householdStride)
             householdIDs.deallocate()
             householdIDs = .allocate(capacity: n)
@@ -1011,11 +1016,18 @@ private final class ColumnChunk {
         }
         if nm > memberStride {
             let n = max(nm, memberStride * 2)
-            memberValues.deallocate(); memberValues = .allocate(capacity: n * memberFields)
-            memberFailed.deallocate(); memberFailed = .allocate(capacity: n)
-            householdOfMember.deallocate(); householdOfMember = .allocate(capacity: n)
-            ageMonths.deallocate(); ageMonths = .allocate(capacity: n)
+            ColumnChunk.reallocate(&memberValues, n * memberFields)
+            ColumnChunk.reallocate(&memberFailed, n)
+            ColumnChunk.reallocate(&householdOfMember, n)
+            ColumnChunk.reallocate(&ageMonths, n)
             memberStride = n
         }
+    }
+
+    /// Frees `p` and makes it `n` values of room (their old values are not kept: `reserve`
+    /// makes room before a chunk's values are written).
+    private static func reallocate<T>(_ p: inout UnsafeMutablePointer<T>, _ n: Int) {
+        p.deallocate()
+        p = .allocate(capacity: n)
     }
 }
