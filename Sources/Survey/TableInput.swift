@@ -1048,15 +1048,16 @@ final class TableInput {
                 cells.forEach(column: c, rows: r0..<(r0 &+ n)) { r, p, len in
                     let i = r &- r0
                     defer { before = (p, len) }
-                    if len == before.1 && TextCache.sameCell(p, before.0, len) {
-                        ids[i] = ids[i &- 1]
-                    } else if len == 0 {
-                        ids[i] = texts.id(of: empty)
-                    } else if len == 1 {
-                        // One byte (member ids 1 to 9): the index by the byte itself, no hash.
+                    if len == 1 {
+                        // One byte (member ids 1 to 9): the index by the byte itself, no hash and
+                        // no comparison with the cell before (which would give the same index).
                         let slot = byByte + Int(p[0])
                         if slot.pointee == RecordTable.noText { slot.pointee = texts.id(of: cache.string(p, 1)) }
                         ids[i] = slot.pointee
+                    } else if len == before.1 && TextCache.sameCell(p, before.0, len) {
+                        ids[i] = ids[i &- 1]
+                    } else if len == 0 {
+                        ids[i] = texts.id(of: empty)
                     } else if len <= 32 {
                         let w = MetValue.words(p, len)
                         let h = (w.0 ^ w.1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
