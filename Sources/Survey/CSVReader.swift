@@ -368,32 +368,88 @@ final class CSVReader {
                 continue
             }
             if nl >= noQuoteUntil { return unquotedOnly ? false : nextWithQuoteSearch() }
-            var lineEnd = nl
-            if lineEnd > pos && buf[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-            fieldCount = 0
-            issue = nil
-            var s = pos
-            while fieldCount <= column {
-                let c = quick ? KeyScan.firstNear(0x2C, b, from: s, end: lineEnd) : KeyScan.plainFirst(0x2C, b, from: s, end: lineEnd)
-                if c < lineEnd {
-                    addField(s, c, 0)
-                    s = c + 1
-                } else {
-                    addField(s, lineEnd, 0)
-                    break
-                }
-            }
-            recordStart = pos
-            recordLine = line
-            recordExtraLines = 0
-            recordIsASCII = false
-            recordIsPlain = true
-            line += 1
-            pos = nl + 1
-            nonASCIIStart = recordStart
-            nonASCIIEnd = pos
+            takeKeyFields(b, lineFeed: nl, column: column, quick: quick)
             return true
         }
+    }
+
+    /// Makes the record from `pos` to the line feed at `nl` (no quote before it) the current
+    /// one, with fields 0...`column` split, as `nextKeyFields` reads it.
+    @inline(__always) private func takeKeyFields(_ b: UnsafePointer<UInt8>, lineFeed nl: Int, column: Int, quick: Bool) {
+        var lineEnd = nl
+        if lineEnd > pos && buf[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+        fieldCount = 0
+        issue = nil
+        var s = pos
+        while fieldCount <= column {
+            let c = quick ? KeyScan.firstNear(0x2C, b, from: s, end: lineEnd) : KeyScan.plainFirst(0x2C, b, from: s, end: lineEnd)
+            if c < lineEnd {
+                addField(s, c, 0)
+                s = c + 1
+            } else {
+                addField(s, lineEnd, 0)
+                break
+            }
+        }
+        recordStart = pos
+        recordLine = line
+        recordExtraLines = 0
+        recordIsASCII = false
+        recordIsPlain = true
+        line += 1
+        pos = nl + 1
+        nonASCIIStart = recordStart
+        nonASCIIEnd = pos
+    }
+
+    /// `skipRecords(startingWith: prefix, before: limit)` and then `nextKeyFields(column: 0)`
+    /// in one walk over the line feeds of the buffer, taken from one mask per 64-byte block,
+    /// for the layout pass over members.csv when the household id is the first column: the
+    /// rows of the run are skipped and the next row, which starts the next run, is read with
+    /// no search of its own. Returns false when it meets a row it does not read as those two
+    /// would without refilling the buffer or searching for quotes (one at `limit` or later,
+    /// one with a quote, one not ended in the buffer, the buffer ending within `prefix`, a
+    /// line break within `prefix`): the rows before it are skipped, and the caller goes on
+    /// with those two.
+    func nextKeyFieldsAfterRecords(startingWith prefix: UnsafeBufferPointer<UInt8>, before limit: Int) -> Bool {
+        let k = prefix.count, p = prefix.baseAddress!
+        let b = UnsafePointer(buf), end = len, stop = limit &- bufferFileOffset
+        var at = pos, rows = 0
+        defer {
+            pos = at
+            line &+= rows
+        }
+        guard at < end else { return false }
+        // The line feeds from `at` on in the block from `base` (blocks start below `end`).
+        var base = at, lfs = KeyScan.lineFeeds(b + base)
+        while at < stop && end &- at > k {
+            if at >= noQuoteUntil {
+                pos = at
+                findNextQuote()
+            }
+            while lfs == 0 {
+                base &+= 64
+                if base >= end { return false }
+                lfs = KeyScan.lineFeeds(b + base)
+            }
+            let nl = base &+ lfs.trailingZeroBitCount
+            lfs &= lfs &- 1
+            if nl >= end || nl >= noQuoteUntil { return false }
+            let same = KeyScan.equal(b + at, p, k)
+            // A row of the run ends at the first line feed past the prefix (`skipRecords`).
+            if same && nl < at &+ k { return false }
+            if !same {
+                line &+= rows
+                rows = 0
+                pos = at
+                takeKeyFields(b, lineFeed: nl, column: 0, quick: true)
+                at = pos
+                return true
+            }
+            at = nl &+ 1
+            rows &+= 1
+        }
+        return false
     }
 
     /// Skips the records that start with `prefix` (the id of a run and its comma) and hold no

@@ -216,6 +216,64 @@ public struct RecordTable: Sendable {
         }
     }
 
+    /// Appends `n` texts of field `field`, the i-th `text(i)`, for rows appended a column at a
+    /// time whose texts differ row after row (household ids): each goes to the pool as it comes,
+    /// without the comparison with the last one stored, which would never find it again.
+    @inline(__always) mutating func appendDistinctTexts(_ field: Int, count n: Int, _ text: (Int) -> String?) {
+        guard n > 0 else { return }
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { scratch in
+            let ids = scratch.baseAddress!
+            for i in 0..<n {
+                if let t = text(i) {
+                    ids[i] = Int32(truncatingIfNeeded: strings.count)
+                    strings.append(t)
+                } else {
+                    ids[i] = RecordTable.noText
+                }
+            }
+            textColumns.withUnsafeMutableBufferPointer { columns in
+                columns[field].ids.append(contentsOf: UnsafeBufferPointer(start: ids, count: n))
+                // The next text compared with the last one stored is stored anew.
+                columns[field].lastID = RecordTable.noText
+            }
+        }
+    }
+
+    /// Appends texts of field `field` for rows appended a column at a time, in groups of rows
+    /// with one text: the `size(g)` rows of group g take the text of row `rows.lowerBound + g` of
+    /// `source`'s field `sourceField` (the household id of each household's members). The
+    /// source's texts of those rows come over into this pool in one piece, the stretch of its
+    /// pool they stand in (one slot each after `appendDistinctTexts`), with no comparison.
+    mutating func appendTexts(_ field: Int, of source: RecordTable, field sourceField: Int, rows: Range<Int>,
+                              size: (Int) -> Int) {
+        source.textColumns[sourceField].ids.withUnsafeBufferPointer { all in
+            let sourceIDs = UnsafeBufferPointer(rebasing: all[rows])
+            var low = Int32.max, high = Int32.min
+            for id in sourceIDs where id != RecordTable.noText {
+                low = min(low, id)
+                high = max(high, id)
+            }
+            // Source slot s is slot s + shift here.
+            let shift = Int32(truncatingIfNeeded: strings.count) &- low
+            if low <= high { strings.append(contentsOf: source.strings[Int(low)...Int(high)]) }
+            var n = 0
+            for g in sourceIDs.indices { n &+= size(g) }
+            guard n > 0 else { return }
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { scratch in
+                var at = scratch.baseAddress!
+                for (g, id) in sourceIDs.enumerated() {
+                    let k = size(g)
+                    at.initialize(repeating: id == RecordTable.noText ? id : id &+ shift, count: k)
+                    at += k
+                }
+                textColumns.withUnsafeMutableBufferPointer { columns in
+                    columns[field].ids.append(contentsOf: UnsafeBufferPointer(start: scratch.baseAddress!, count: n))
+                    columns[field].lastID = RecordTable.noText
+                }
+            }
+        }
+    }
+
     /// Ends the appending of `n` rows a column at a time: their lines; their texts and values
     /// are appended already.
     mutating func appendLines(_ rowLines: UnsafePointer<Int32>, count n: Int) {

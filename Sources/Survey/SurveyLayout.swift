@@ -183,7 +183,8 @@ final class MemberRuns: @unchecked Sendable {
 
         var isFull: Bool { count == MemberRuns.runsPerChunk }
 
-        func append(_ p: UnsafePointer<UInt8>, _ n: Int, offset: Int, line: Int) {
+        /// Inlined in the scan: a run costs a few stores, not a call.
+        @inline(__always) func append(_ p: UnsafePointer<UInt8>, _ n: Int, offset: Int, line: Int) {
             if used + n > capacity {
                 capacity = max(capacity * 2, used + n)
                 let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
@@ -398,27 +399,30 @@ final class MemberRuns: @unchecked Sendable {
         defer { prefix.deallocate() }
         while true {
             // The rest of the current run, when the id is the first column (as in review
-            // exports): compared as a prefix, not split into fields.
-            if prefixLength > 0 && mCol == 0 {
-                _ = m.skipRecords(startingWith: UnsafeBufferPointer(start: prefix, count: prefixLength), quick: quick, before: limit)
-            }
-            if m.nextRecordFileOffset >= limit {
-                if m.nextRecordFileOffset == limit && settle(.confirmed) {
-                    secondLine = m.line
-                    lastID = Array(UnsafeBufferPointer(start: prefix, count: max(0, prefixLength - 1)))
-                    break
+            // exports): compared as a prefix, not split into fields; when the row after it is
+            // plain, it is read from the same line-feed masks.
+            let run = UnsafeBufferPointer(start: prefix, count: prefixLength)
+            let idFirst = prefixLength > 0 && mCol == 0
+            if !(idFirst && quick && m.nextKeyFieldsAfterRecords(startingWith: run, before: limit)) {
+                if idFirst { _ = m.skipRecords(startingWith: run, quick: quick, before: limit) }
+                if m.nextRecordFileOffset >= limit {
+                    if m.nextRecordFileOffset == limit && settle(.confirmed) {
+                        secondLine = m.line
+                        lastID = Array(UnsafeBufferPointer(start: prefix, count: max(0, prefixLength - 1)))
+                        break
+                    }
+                    // Not a record start, or the second scanner gave up: scan on alone.
+                    _ = settle(.dropped)
+                    secondRuns.stop()
+                    limit = Int.max
                 }
-                // Not a record start, or the second scanner gave up: scan on alone.
-                _ = settle(.dropped)
-                secondRuns.stop()
-                limit = Int.max
-            }
-            guard m.nextKeyFields(column: mCol, quick: quick, unquotedOnly: unconfirmed) else {
-                guard unconfirmed && !m.atEnd else { break }
-                // A record with a quote before the start is confirmed: give up, unless it was.
-                if settle(.dropped) { return }
-                unconfirmed = false
-                continue
+                guard m.nextKeyFields(column: mCol, quick: quick, unquotedOnly: unconfirmed) else {
+                    guard unconfirmed && !m.atEnd else { break }
+                    // A record with a quote before the start is confirmed: give up, unless it was.
+                    if settle(.dropped) { return }
+                    unconfirmed = false
+                    continue
+                }
             }
             guard mCol < m.fieldCount else { continue }
             let (p, n) = m.trimmedField(mCol)

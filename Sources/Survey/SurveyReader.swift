@@ -247,6 +247,9 @@ public final class SurveyReader {
                                 memberRanges: [], referenceDates: [], ageMonths: [])
         batch.households.reserve(maxHouseholds, textFields: households.textFields)
         batch.members.reserve(maxHouseholds * 4, textFields: members.textFields)
+        batch.memberRanges.reserveCapacity(maxHouseholds)
+        batch.referenceDates.reserveCapacity(maxHouseholds)
+        batch.ageMonths.reserveCapacity(maxHouseholds * 4)
         hStore.count = 0
         mStore.count = 0
         var blank = 0
@@ -836,25 +839,24 @@ public final class SurveyReader {
         batch.households.appendValues(ch.householdValues, stride: ch.householdStride, from: k0, count: nh)
         batch.members.appendValues(ch.memberValues, stride: ch.memberStride, from: j0, count: nm)
         let hBase = households.csv.bufferBase, mBase = members.csv.bufferBase
-        // The household ids, which their members' rows take too.
-        let ids = ch.householdIDs
+        // The household ids, one String each, which their members' rows take too.
         let hidField = households.hidField
-        for k in k0..<(k0 + nh) { ids[k] = households.distinctText(hidField, ch.householdCells, k, base: hBase) }
-        batch.households.appendTexts(hidField, count: nh) { ids[k0 &+ $0] }
+        batch.households.appendDistinctTexts(hidField, count: nh) { households.distinctText(hidField, ch.householdCells, k0 &+ $0, base: hBase) }
         households.appendTexts(ch.householdCells, rows: k0..<(k0 + nh), base: hBase, to: &batch.households, except: hidField)
         let memberBase = batch.members.count - j0
         let memberHidField = members.hidField
+        let hidRows = (batch.households.count - nh)..<batch.households.count
         let runStart = run.startIndex
-        batch.members.appendTexts(memberHidField, groups: run.count, rows: nm) { g in
-            let h = run[runStart &+ g]
-            return (ids[h.row], h.memberRows.count)
-        }
+        batch.members.appendTexts(memberHidField, of: batch.households, field: hidField, rows: hidRows) { run[runStart &+ $0].memberRows.count }
         members.appendTexts(ch.memberCells, rows: j0..<(j0 + nm), base: mBase, to: &batch.members, except: memberHidField)
         batch.ageMonths.append(contentsOf: UnsafeBufferPointer(start: ch.ageMonths + j0, count: nm))
-        for h in run {
-            batch.memberRanges.append((memberBase + h.memberRows.lowerBound)..<(memberBase + h.memberRows.upperBound))
-            batch.referenceDates.append(ch.references[h.row])
+        withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: nh) { ranges in
+            for (i, h) in run.enumerated() {
+                (ranges.baseAddress! + i).initialize(to: (memberBase &+ h.memberRows.lowerBound)..<(memberBase &+ h.memberRows.upperBound))
+            }
+            batch.memberRanges.append(contentsOf: UnsafeBufferPointer(ranges))
         }
+        batch.referenceDates.append(contentsOf: UnsafeBufferPointer(start: ch.references + k0, count: nh))
         counts.householdsRead += nh
         counts.householdsAccepted += nh
         counts.membersRead += nm
@@ -967,8 +969,6 @@ private final class ColumnChunk {
     @exclusivity(unchecked) private(set) var memberFailed: UnsafeMutablePointer<Bool> = .allocate(capacity: 1)
     @exclusivity(unchecked) private(set) var householdOfMember: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
     @exclusivity(unchecked) private(set) var ageMonths: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
-    /// The household id of each clean household, as its rows and its members' rows take it.
-    @exclusivity(unchecked) private(set) var householdIDs: UnsafeMutablePointer<String?> = .allocate(capacity: 1)
 
     init(householdFields: Int, householdColumns: Int, memberFields: Int, memberColumns: Int) {
         self.householdFields = max(1, householdFields)
@@ -986,8 +986,6 @@ private final class ColumnChunk {
         memberFailed.deallocate()
         householdOfMember.deallocate()
         ageMonths.deallocate()
-        householdIDs.deinitialize(count: householdStride)
-        householdIDs.deallocate()
     }
 
     func removeAll() {
@@ -1008,10 +1006,6 @@ private final class ColumnChunk {
             ColumnChunk.reallocate(&householdFailed, n)
             ColumnChunk.reallocate(&references, n)
             ColumnChunk.reallocate(&limits, n)
-            householdIDs.deinitialize(count: householdStride)
-            householdIDs.deallocate()
-            householdIDs = .allocate(capacity: n)
-            householdIDs.initialize(repeating: nil, count: n)
             householdStride = n
         }
         if nm > memberStride {

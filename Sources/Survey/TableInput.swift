@@ -1033,32 +1033,42 @@ final class TableInput {
     /// The text ids of column c's cells in records r0..<r0 + n (their `cache` texts, `empty` for
     /// an empty cell) into `ids`. Values come back, and take the index of their first String
     /// instead of a String looked up, retained and released again: places row after row (a
-    /// cell with the bytes of the one before), and, by their bytes in a small direct-mapped
-    /// table, short ids (members 1, 2, 3 of every household) and the few villages of a
-    /// commune. Equal bytes give equal texts, so the batch holds the same texts.
+    /// cell with the bytes of the one before), one-byte values (members 1, 2, 3 of every
+    /// household) by their byte, and, by their bytes in a small direct-mapped table, other short
+    /// ids and the few villages of a commune. Equal bytes give equal texts, so the batch holds
+    /// the same texts.
     @inline(never) private static func cellTextIDs(_ cells: CellSpans.Cells, _ c: Int, _ r0: Int, _ n: Int, cache: TextCache,
                                                    empty: String?, texts: RecordTable.TextIDs, into ids: UnsafeMutablePointer<Int32>) {
         withUnsafeTemporaryAllocation(of: MetValue.self, capacity: metValueSlots) { table in
-            let met = table.baseAddress!
-            met.initialize(repeating: MetValue(), count: metValueSlots)
-            var before: (UnsafePointer<UInt8>, Int) = (cells.base, -1)
-            cells.forEach(column: c, rows: r0..<(r0 &+ n)) { r, p, len in
-                let i = r &- r0
-                defer { before = (p, len) }
-                if len == before.1 && TextCache.sameCell(p, before.0, len) {
-                    ids[i] = ids[i &- 1]
-                } else if len == 0 {
-                    ids[i] = texts.id(of: empty)
-                } else if len <= 32 {
-                    let w = MetValue.words(p, len)
-                    let h = (w.0 ^ w.1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
-                    let slot = met + Int(truncatingIfNeeded: h &>> 59)
-                    if slot.pointee.length != len || slot.pointee.words != w {
-                        slot.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 256) { bytes in
+                let met = table.baseAddress!, byByte = bytes.baseAddress!
+                met.initialize(repeating: MetValue(), count: metValueSlots)
+                byByte.initialize(repeating: RecordTable.noText, count: 256)
+                var before: (UnsafePointer<UInt8>, Int) = (cells.base, -1)
+                cells.forEach(column: c, rows: r0..<(r0 &+ n)) { r, p, len in
+                    let i = r &- r0
+                    defer { before = (p, len) }
+                    if len == 1 {
+                        // One byte (member ids 1 to 9): the index by the byte itself, no hash and
+                        // no comparison with the cell before (which would give the same index).
+                        let slot = byByte + Int(p[0])
+                        if slot.pointee == RecordTable.noText { slot.pointee = texts.id(of: cache.string(p, 1)) }
+                        ids[i] = slot.pointee
+                    } else if len == before.1 && TextCache.sameCell(p, before.0, len) {
+                        ids[i] = ids[i &- 1]
+                    } else if len == 0 {
+                        ids[i] = texts.id(of: empty)
+                    } else if len <= 32 {
+                        let w = MetValue.words(p, len)
+                        let h = (w.0 ^ w.1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
+                        let slot = met + Int(truncatingIfNeeded: h &>> 59)
+                        if slot.pointee.length != len || slot.pointee.words != w {
+                            slot.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
+                        }
+                        ids[i] = slot.pointee.id
+                    } else {
+                        ids[i] = texts.id(of: cache.string(p, len))
                     }
-                    ids[i] = slot.pointee.id
-                } else {
-                    ids[i] = texts.id(of: cache.string(p, len))
                 }
             }
         }
