@@ -65,8 +65,10 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// `parse` as a day number and the date's parts, nil exactly when `parse` gives nil. Reads
     /// `YYYY-MM-DD` as one 8-byte and one 2-byte load (the digits checked and combined in
-    /// place, SWAR), and a bare year as one 4-byte load.
-    @inline(__always) static func parseParts(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> Parts? {
+    /// place, SWAR), and a bare year as one 4-byte load. `days` gives the day number of a valid
+    /// date (`daysFromYearOne`, or `YearStarts.dayNumber`).
+    @inline(__always) static func parseParts(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool,
+                                             days: (_ year: Int, _ month: Int, _ day: Int) -> Int32 = daysFromYearOne) -> Parts? {
         let raw = UnsafeRawPointer(p)
         if n == 10 {
             // Little-endian: byte k of the text is byte k of the word. Bytes 4 and 7 must be '-';
@@ -84,7 +86,7 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
             let month = Int((t >> 48) & 0xFF)
             let day = Int((v >> 32) & 0xFF) &* 10 &+ Int(v >> 56)
             guard year >= 1, UInt(bitPattern: month &- 1) < 12, day >= 1, day <= 28 || day <= daysInMonth(year: year, month: month) else { return nil }
-            return Parts(dayNumber: daysFromYearOne(year, month, day), year: year, month: month, day: day)
+            return Parts(dayNumber: days(year, month, day), year: year, month: month, day: day)
         }
         if n == 4, allowBareYear {
             let x = UInt64(raw.loadUnaligned(as: UInt32.self)) | 0x3030_3030_0000_0000
@@ -92,7 +94,7 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
             let t = (x & 0x0F0F_0F0F) &* 0xA01
             let year = Int((t >> 8) & 0xFF) &* 100 &+ Int((t >> 24) & 0xFF)
             guard year >= 1 else { return nil }
-            return Parts(dayNumber: daysFromYearOne(year, 7, 1), year: year, month: 7, day: 1)
+            return Parts(dayNumber: days(year, 7, 1), year: year, month: 7, day: 1)
         }
         return nil
     }
@@ -106,6 +108,46 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         let doy = (153 &* mp &+ 2) / 5 &+ UInt(bitPattern: day) &- 1
         let n = y &* 365 &+ y / 4 &- y / 100 &+ y / 400 &+ doy
         return Int32(truncatingIfNeeded: Int(bitPattern: n) &- 719_468)
+    }
+
+    /// Day numbers of valid dates from tables, for the years most survey dates fall in: a look-up
+    /// of the year's first day and of the month's first day instead of the divisions of
+    /// `daysFromYearOne` (which gives the others, and the same numbers).
+    struct YearStarts: @unchecked Sendable {
+        static let firstYear = 1800
+        static let years = 512
+        /// Days before the first of each month, in a common year at 0...12 and a leap year at
+        /// 16...28; then per year from `firstYear` the day number of its 1 January times two,
+        /// plus one in a leap year.
+        let table: UnsafePointer<Int32>
+
+        /// One table for the process, never freed (read-only once made: safe to share).
+        static let shared = YearStarts()
+
+        private init() {
+            let t = UnsafeMutablePointer<Int32>.allocate(capacity: 32 + YearStarts.years)
+            t.initialize(repeating: 0, count: 32 + YearStarts.years)
+            for leap in 0...1 {
+                var before: Int32 = 0
+                for m in 1...12 {
+                    t[leap * 16 + m] = before
+                    before += Int32(CivilDate.daysInMonth(year: leap == 1 ? 2000 : 2001, month: m))
+                }
+            }
+            for i in 0..<YearStarts.years {
+                let y = YearStarts.firstYear + i
+                t[32 + i] = CivilDate.daysFromYearOne(y, 1, 1) * 2 + (CivilDate.isLeap(y) ? 1 : 0)
+            }
+            table = UnsafePointer(t)
+        }
+
+        /// `daysFromYearOne(year, month, day)` for a valid date.
+        @inline(__always) func dayNumber(_ year: Int, _ month: Int, _ day: Int) -> Int32 {
+            let i = year &- YearStarts.firstYear
+            guard UInt(bitPattern: i) < UInt(YearStarts.years) else { return CivilDate.daysFromYearOne(year, month, day) }
+            let start = table[32 &+ i]
+            return start &>> 1 &+ table[Int(start & 1) &<< 4 | month] &+ Int32(truncatingIfNeeded: day) &- 1
+        }
     }
 
     /// Days since 1970-01-01 of a valid date (Howard Hinnant's days_from_civil).

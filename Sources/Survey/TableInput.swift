@@ -31,6 +31,8 @@ final class TableInput {
     @exclusivity(unchecked) private var caches: [TextCache?] = []
     /// Per flag, code and code-set field: its spellings by length, for `decodeColumns`.
     @exclusivity(unchecked) private var spellings: [ShortSpellings?] = []
+    /// Per flag field whose column has a comma after it: its spellings by slot, for `decodeColumns`.
+    @exclusivity(unchecked) private var flagSpellings: [FlagSpellings?] = []
     /// Per code-set field: whole cells (lists) met and their masks, for `decodeColumns`.
     @exclusivity(unchecked) private var wholeLists: [ShortSpellings?] = []
     @exclusivity(unchecked) private var defaults: [Int64] = []
@@ -59,6 +61,7 @@ final class TableInput {
         var cache: Unmanaged<TextCache>?
         var spellings: Unmanaged<ShortSpellings>?
         var wholeLists: Unmanaged<ShortSpellings>?
+        var flagSpellings: Unmanaged<FlagSpellings>?
         /// For a flag column: the values of the spellings `true` and `false` (a mapping may
         /// give either another meaning), checked on the cell's bytes before the token table.
         var flagTrue: Int64 = -1
@@ -84,7 +87,8 @@ final class TableInput {
                                       fast: tokens[f]?.fast,
                                       cache: caches[f].map { Unmanaged.passUnretained($0) },
                                       spellings: spellings[f].map { Unmanaged.passUnretained($0) },
-                                      wholeLists: wholeLists[f].map { Unmanaged.passUnretained($0) })
+                                      wholeLists: wholeLists[f].map { Unmanaged.passUnretained($0) },
+                                      flagSpellings: flagSpellings[f].map { Unmanaged.passUnretained($0) })
             plan[planCount].isText = kinds[f] == .text || kinds[f] == .personal
             if kinds[f] == .bool, let t = tokens[f] {
                 plan[planCount].flagTrue = TableInput.resolve("true", t)
@@ -324,6 +328,7 @@ final class TableInput {
             caches.append(kind == .text ? TextCache() : nil)
             spellings.append(token.map { ShortSpellings($0) })
             wholeLists.append(kind == .codeSet ? token.map { ShortSpellings($0) } : nil)
+            flagSpellings.append(kind == .bool && fieldCol[f] >= 0 && fieldCol[f] < headers.count - 1 ? FlagSpellings() : nil)
             if kind == .text || kind == .personal { textFields.append(f) }
             var def = RecordTable.absent
             var defText: String?
@@ -767,7 +772,19 @@ final class TableInput {
         var ageMonths: UnsafeMutablePointer<Int32>
     }
 
-    func birthLimit(_ date: CivilDate) -> BirthLimit { BirthLimit(date, maxAge: birthMaxAge) }
+    /// The birth limit of reference date `date`. The few reference dates of a survey (its review
+    /// days) come back household after household in any order: their limits are kept, not
+    /// worked out again.
+    func birthLimit(_ date: CivilDate) -> BirthLimit {
+        for l in recentLimits where l.ages.date == date { return l }
+        let l = BirthLimit(date, maxAge: birthMaxAge)
+        if recentLimits.count == TableInput.recentLimitCount { recentLimits.removeFirst() }
+        recentLimits.append(l)
+        return l
+    }
+    /// Limits of the reference dates met last, for `birthLimit`.
+    @exclusivity(unchecked) private var recentLimits: [BirthLimit] = []
+    private static let recentLimitCount = 8
 
     /// Decodes the `spans.count` clean records of `spans` (`recordIsClean`; their bytes at
     /// `spans.cell`) a column at a time into `values` (field f of record i at
@@ -796,6 +813,8 @@ final class TableInput {
             // and few enough values live that they stay in registers.
             switch pl.kind {
             case .text, .personal: if pl.required { TableInput.checkPresent(column) }
+            case .bool where !cells.mayBePadded && pl.flagSpellings != nil:
+                TableInput.decodeFlagCells(column, pl.spellings.unsafelyUnwrapped, pl.flagSpellings.unsafelyUnwrapped)
             case .bool: TableInput.decodeFlags(column, pl.spellings.unsafelyUnwrapped, trueValue: pl.flagTrue, falseValue: pl.flagFalse)
             case .code: TableInput.decodeCodes(column, pl.spellings.unsafelyUnwrapped)
             case .codeSet: TableInput.decodeCodeSets(column, pl.spellings.unsafelyUnwrapped, lists: pl.wholeLists.unsafelyUnwrapped)
@@ -869,6 +888,43 @@ final class TableInput {
                                                    _ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
         let v = ShortSpellings.value(words, p, n)
         return v >= 0 ? v : spellings._withUnsafeGuaranteedRef { $0.resolve(p, n) }
+    }
+
+    /// The flags of a column of unpadded cells with a comma after each (`FlagSpellings`): a
+    /// cell is its slot's spelling when the 8 bytes from its start hold it and the comma.
+    @inline(never) private static func decodeFlagCells(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
+                                                       _ table: Unmanaged<FlagSpellings>) {
+        let cells = column.cells, base = cells.base, stride = cells.stride
+        let words = UnsafePointer(table._withUnsafeGuaranteedRef { $0.words })
+        // The record is told by where its value goes: one register fewer in the loop.
+        var o = cells.starts + column.col, out = column.out
+        let end = out + column.rows
+        while out < end {
+            let p = base + o[0]
+            let e = FlagSpellings.slot(words, first: p[0])
+            if FlagSpellings.matches(e, p) {
+                out.pointee = FlagSpellings.value(e)
+            } else {
+                flagMiss(column, out - column.out, p, o[1] &- 1 &- o[0], spellings, table)
+            }
+            out += 1
+            o += stride
+        }
+    }
+
+    /// Record r's flag cell `p[0..<n]` that its slot does not hold: decoded as `decodeCodes`
+    /// decodes it, its spelling then put in its slot if free.
+    @inline(never) private static func flagMiss(_ column: DecodedColumn, _ r: Int, _ p: UnsafePointer<UInt8>, _ n: Int,
+                                                _ spellings: Unmanaged<ShortSpellings>, _ table: Unmanaged<FlagSpellings>) {
+        if n == 0 {
+            column.out[r] = column.empty
+            if column.required { column.failed[r] = true } else { table._withUnsafeGuaranteedRef { $0.learn(p, 0, column.empty) } }
+            return
+        }
+        let v = spelling(spellings, UnsafePointer(spellings._withUnsafeGuaranteedRef { $0.words }), p, n)
+        guard v >= 0 else { return column.fail(r) }
+        column.out[r] = v
+        table._withUnsafeGuaranteedRef { $0.learn(p, n, v) }
     }
 
     @inline(never) private static func decodeFlags(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
@@ -948,9 +1004,10 @@ final class TableInput {
     /// (as `ageMonthsOfRow`); an empty cell's age is that of the default, if any.
     @inline(never) private static func decodeBirthDates(_ column: DecodedColumn, _ b: BirthColumn) {
         let out = column.out, limits = b.limits, households = b.households, ages = b.ageMonths
+        let years = CivilDate.YearStarts.shared
         column.forEachCell({ r, p, n in
             let limit = limits + Int(households[r])
-            guard let date = CivilDate.parseParts(p, n, allowBareYear: true),
+            guard let date = CivilDate.parseParts(p, n, allowBareYear: true, days: years.dayNumber),
                   date.dayNumber <= limit.pointee.reference, date.dayNumber >= limit.pointee.earliest else {
                 column.fail(r)
                 return
