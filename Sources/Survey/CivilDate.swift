@@ -259,7 +259,13 @@ struct AgeReference {
         guard dayNumber <= self.dayNumber else {
             return CivilDate.completedMonths(from: CivilDate(year: year, month: month, day: birthDay)!, to: date)
         }
-        var m = months - (year * 12 + month)
+        return completedMonths(monthCount: year * 12 + month, day: birthDay)
+    }
+
+    /// The same for a valid birth date on or before this date, given as `year * 12 + month`
+    /// and its day.
+    @inline(__always) func completedMonths(monthCount: Int, day birthDay: Int) -> Int {
+        var m = months - monthCount
         if day < min(birthDay, daysInMonth) { m -= 1 }
         return m
     }
@@ -267,5 +273,70 @@ struct AgeReference {
     /// The same for a birth date known by its day number only.
     func completedMonths(dayNumber: Int32) -> Int {
         CivilDate.completedMonths(from: CivilDate(dayNumber: dayNumber), to: date)
+    }
+}
+
+/// The year and month parts of the birth dates met in one column (`YYYY-MM-` as a word), each
+/// with what it says: the day number before the month's first day, `year * 12 + month` and the
+/// days of the month. A `YYYY-MM-DD` cell whose first 8 bytes are in the table is read with its
+/// day's two digits only; others go through `CivilDate.parseParts`, which fills the table.
+/// Members' birth dates fall in a few hundred months, so the table is small and soon full.
+final class BirthMonths {
+    /// Slots by a hash of the word; 2 words each: the word (0: empty, as a date's word has
+    /// dashes), then the day number before the month's first day in the low 32 bits and
+    /// `(year * 12 + month) << 5 | days of the month` in the high 32 bits.
+    static let slotBits = 12
+    private let slots: UnsafeMutablePointer<UInt64>
+    private let years = CivilDate.YearStarts.shared
+
+    init() {
+        slots = .allocate(capacity: 2 << BirthMonths.slotBits)
+        slots.initialize(repeating: 0, count: 2 << BirthMonths.slotBits)
+    }
+
+    deinit { slots.deallocate() }
+
+    /// A date read from its digits: its day number, `year * 12 + month`, and its day.
+    struct Date {
+        let dayNumber: Int32
+        let monthCount: Int
+        let day: Int
+    }
+
+    /// The date of birth-date cell `p[0..<n]` (`YYYY-MM-DD`, or a bare year as 1 July), nil
+    /// exactly when `CivilDate.parseParts` gives nil. Reads 10 bytes from `p`.
+    @inline(__always) func date(_ p: UnsafePointer<UInt8>, _ n: Int) -> Date? {
+        let r = UnsafeRawPointer(p)
+        let w = r.loadUnaligned(as: UInt64.self)
+        let e = slots + BirthMonths.slot(w)
+        guard n == 10, e[0] == w else { return parse(p, n) }
+        // The day's two digits: each high nibble 3, and no carry out of a low nibble plus 6.
+        let dd = UInt32(r.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
+        guard dd & 0xF0F0 == 0x3030, (dd &+ 0x0606) & 0xF0F0 == 0x3030 else { return nil }
+        let day = Int(dd & 0x0F) &* 10 &+ Int(dd &>> 8 & 0x0F)
+        let month = e[1] &>> 32
+        guard UInt(bitPattern: day &- 1) < UInt(month & 0x1F) else { return nil }
+        return Date(dayNumber: Int32(truncatingIfNeeded: e[1]) &+ Int32(truncatingIfNeeded: day),
+                    monthCount: Int(truncatingIfNeeded: month &>> 5), day: day)
+    }
+
+    @inline(__always) private static func slot(_ w: UInt64) -> Int {
+        Int(truncatingIfNeeded: (w &* 0x9E37_79B9_7F4A_7C15) &>> UInt64(64 - slotBits)) &* 2
+    }
+
+    /// `date` for a cell whose month is not in the table: read by `CivilDate.parseParts`, its
+    /// month then put in the table.
+    @inline(never) private func parse(_ p: UnsafePointer<UInt8>, _ n: Int) -> Date? {
+        let years = self.years
+        guard let d = CivilDate.parseParts(p, n, allowBareYear: true, days: years.dayNumber) else { return nil }
+        if n == 10 {
+            let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+            let e = slots + BirthMonths.slot(w)
+            let monthStart = d.dayNumber &- Int32(d.day)
+            let month = UInt64(d.year * 12 + d.month) << 5 | UInt64(CivilDate.daysInMonth(year: d.year, month: d.month))
+            e[0] = w
+            e[1] = month << 32 | UInt64(UInt32(bitPattern: monthStart))
+        }
+        return Date(dayNumber: d.dayNumber, monthCount: d.year * 12 + d.month, day: d.day)
     }
 }

@@ -660,6 +660,8 @@ final class TableInput {
     /// The age limit of the birth-date field, looked up once (not per household: finding it in
     /// `specs` copies field specs).
     private let birthMaxAge: Int?
+    /// The months of the birth dates met, for `decodeColumns`.
+    private let birthMonths = BirthMonths()
 
     @inline(__always) private func birthBounds(_ ref: CivilDate) -> BirthBounds {
         if let b = lastBounds, b.date == ref { return b }
@@ -823,7 +825,7 @@ final class TableInput {
             case .date: TableInput.decodeDates(column, bareYear: false)
             case .birthDate:
                 if let b = births {
-                    TableInput.decodeBirthDates(column, b)
+                    TableInput.decodeBirthDates(column, b, birthMonths)
                     birthPlanned = true
                 } else {
                     TableInput.decodeDates(column, bareYear: true)
@@ -1002,19 +1004,17 @@ final class TableInput {
 
     /// Birth dates checked against their household's limits, with the completed months of age
     /// (as `ageMonthsOfRow`); an empty cell's age is that of the default, if any.
-    @inline(never) private static func decodeBirthDates(_ column: DecodedColumn, _ b: BirthColumn) {
+    @inline(never) private static func decodeBirthDates(_ column: DecodedColumn, _ b: BirthColumn, _ months: BirthMonths) {
         let out = column.out, limits = b.limits, households = b.households, ages = b.ageMonths
-        let years = CivilDate.YearStarts.shared
         column.forEachCell({ r, p, n in
             let limit = limits + Int(households[r])
-            guard let date = CivilDate.parseParts(p, n, allowBareYear: true, days: years.dayNumber),
+            guard let date = months.date(p, n),
                   date.dayNumber <= limit.pointee.reference, date.dayNumber >= limit.pointee.earliest else {
                 column.fail(r)
                 return
             }
             out[r] = Int64(date.dayNumber)
-            ages[r] = Int32(truncatingIfNeeded: limit.pointee.ages.completedMonths(year: date.year, month: date.month, day: date.day,
-                                                                                dayNumber: date.dayNumber))
+            ages[r] = Int32(truncatingIfNeeded: limit.pointee.ages.completedMonths(monthCount: date.monthCount, day: date.day))
         }, empty: { r in
             ages[r] = column.empty == RecordTable.absent ? -1
                 : Int32(limits[Int(households[r])].ages.completedMonths(dayNumber: Int32(truncatingIfNeeded: column.empty)))
@@ -1099,21 +1099,33 @@ final class TableInput {
             let met = table.baseAddress!
             met.initialize(repeating: MetValue(), count: metValueSlots)
             var before: (UnsafePointer<UInt8>, Int) = (cells.base, -1)
+            @inline(__always) func slot(_ w0: UInt64, _ w1: UInt64, _ len: Int) -> UnsafeMutablePointer<MetValue> {
+                let h = (w0 ^ w1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
+                return met + Int(truncatingIfNeeded: h &>> 59)
+            }
             cells.forEach(column: c, rows: r0..<(r0 &+ n)) { r, p, len in
                 let i = r &- r0
                 defer { before = (p, len) }
-                if len == before.1 && TextCache.sameCell(p, before.0, len) {
+                if UInt(bitPattern: len &- 1) < 8 {
+                    // Values of 1...8 bytes (member ids): their one word (the others are 0),
+                    // looked up first, without the compare with the row before.
+                    let w = ValueParser.word(p, len)
+                    let e = slot(w, 0, len)
+                    if e.pointee.length != len || e.pointee.words.0 != w {
+                        e.pointee = MetValue(words: (w, 0, 0, 0), length: len, id: texts.id(of: cache.string(p, len)))
+                    }
+                    ids[i] = e.pointee.id
+                } else if len == before.1 && TextCache.sameCell(p, before.0, len) {
                     ids[i] = ids[i &- 1]
                 } else if len == 0 {
                     ids[i] = texts.id(of: empty)
                 } else if len <= 32 {
                     let w = MetValue.words(p, len)
-                    let h = (w.0 ^ w.1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
-                    let slot = met + Int(truncatingIfNeeded: h &>> 59)
-                    if slot.pointee.length != len || slot.pointee.words != w {
-                        slot.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
+                    let e = slot(w.0, w.1, len)
+                    if e.pointee.length != len || e.pointee.words != w {
+                        e.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
                     }
-                    ids[i] = slot.pointee.id
+                    ids[i] = e.pointee.id
                 } else {
                     ids[i] = texts.id(of: cache.string(p, len))
                 }
