@@ -560,6 +560,21 @@ enum ValueParser {
         return x
     }
 
+    /// 10^k for the decimals of a number read as one word (k in 0...7), as `pow10` has it,
+    /// without the array (whose global is checked for initialisation on every use).
+    @inline(__always) static func wordPowerOfTen(_ k: Int) -> Double {
+        switch k {
+        case 0: return 1
+        case 1: return 10
+        case 2: return 100
+        case 3: return 1000
+        case 4: return 10000
+        case 5: return 100_000
+        case 6: return 1_000_000
+        default: return 10_000_000
+        }
+    }
+
     /// A decimal number (optional sign, digits, at most one point). Up to 8 bytes without a
     /// sign are read as one word: the point found and taken out, the digits combined at once
     /// (`digitsValue`); the same mantissa and decimals as digit by digit, so the same number.
@@ -577,7 +592,7 @@ enum ValueParser {
         let high = d &+ 1 == 8 ? 0 : w &>> UInt64(truncatingIfNeeded: 8 &* (d &+ 1))
         let y = low | high &<< UInt64(truncatingIfNeeded: 8 &* d)
         guard let mant = digitsValue(y, n &- 1) else { return nil }
-        return Double(mant) / pow10[n &- 1 &- d]
+        return Double(mant) / wordPowerOfTen(n &- 1 &- d)
     }
 
     @inline(__always) static func parseDecimalByDigit(_ p: UnsafePointer<UInt8>, _ n: Int) -> Double? {
