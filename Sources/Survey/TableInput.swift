@@ -1093,45 +1093,57 @@ final class TableInput {
 
     /// The text ids of column c's cells in records r0..<r0 + n (their `cache` texts, `empty` for
     /// an empty cell) into `ids`. Values come back, and take the index of their first String
-    /// instead of a String looked up, retained and released again: places row after row (a
-    /// cell with the bytes of the one before), and, by their bytes in a small direct-mapped
-    /// table, short ids (members 1, 2, 3 of every household) and the few villages of a
-    /// commune. Equal bytes give equal texts, so the batch holds the same texts.
+    /// instead of a String looked up, retained and released again: one-byte ids (members 1, 2,
+    /// 3 of every household) by their byte, other values of up to 8 bytes by their one word,
+    /// places row after row (a cell with the bytes of the one before), and the few villages of
+    /// a commune by their bytes in a small direct-mapped table. Equal bytes give equal texts, so
+    /// the batch holds the same texts.
     @inline(never) private static func cellTextIDs(_ cells: CellSpans.Cells, _ c: Int, _ r0: Int, _ n: Int, cache: TextCache,
                                                    empty: String?, texts: RecordTable.TextIDs, into ids: UnsafeMutablePointer<Int32>) {
         withUnsafeTemporaryAllocation(of: MetValue.self, capacity: metValueSlots) { table in
-            let met = table.baseAddress!
-            met.initialize(repeating: MetValue(), count: metValueSlots)
-            var before: (UnsafePointer<UInt8>, Int) = (cells.base, -1)
-            @inline(__always) func slot(_ w0: UInt64, _ w1: UInt64, _ len: Int) -> UnsafeMutablePointer<MetValue> {
-                let h = (w0 ^ w1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
-                return met + Int(truncatingIfNeeded: h &>> 59)
-            }
-            cells.forEach(column: c, rows: r0..<(r0 &+ n)) { r, p, len in
-                let i = r &- r0
-                defer { before = (p, len) }
-                if UInt(bitPattern: len &- 1) < 8 {
-                    // Values of 1...8 bytes (member ids): their one word (the others are 0),
-                    // looked up first, without the compare with the row before.
-                    let w = ValueParser.word(p, len)
-                    let e = slot(w, 0, len)
-                    if e.pointee.length != len || e.pointee.words.0 != w {
-                        e.pointee = MetValue(words: (w, 0, 0, 0), length: len, id: texts.id(of: cache.string(p, len)))
+            // One-byte values (member ids 1...9) by their byte: the text's index, or -1.
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 256) { bytes in
+                let met = table.baseAddress!, byByte = bytes.baseAddress!
+                met.initialize(repeating: MetValue(), count: metValueSlots)
+                byByte.initialize(repeating: -1, count: 256)
+                var before: (UnsafePointer<UInt8>, Int) = (cells.base, -1)
+                @inline(__always) func slot(_ w0: UInt64, _ w1: UInt64, _ len: Int) -> UnsafeMutablePointer<MetValue> {
+                    let h = (w0 ^ w1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
+                    return met + Int(truncatingIfNeeded: h &>> 59)
+                }
+                cells.forEach(column: c, rows: r0..<(r0 &+ n)) { r, p, len in
+                    let i = r &- r0
+                    defer { before = (p, len) }
+                    if len == 1 {
+                        var id = byByte[Int(p[0])]
+                        if id < 0 {
+                            id = texts.id(of: cache.string(p, 1))
+                            byByte[Int(p[0])] = id
+                        }
+                        ids[i] = id
+                    } else if UInt(bitPattern: len &- 1) < 8 {
+                        // Values of 2...8 bytes (member ids): their one word (the others are 0),
+                        // looked up first, without the compare with the row before.
+                        let w = ValueParser.word(p, len)
+                        let e = slot(w, 0, len)
+                        if e.pointee.length != len || e.pointee.words.0 != w {
+                            e.pointee = MetValue(words: (w, 0, 0, 0), length: len, id: texts.id(of: cache.string(p, len)))
+                        }
+                        ids[i] = e.pointee.id
+                    } else if len == before.1 && TextCache.sameCell(p, before.0, len) {
+                        ids[i] = ids[i &- 1]
+                    } else if len == 0 {
+                        ids[i] = texts.id(of: empty)
+                    } else if len <= 32 {
+                        let w = MetValue.words(p, len)
+                        let e = slot(w.0, w.1, len)
+                        if e.pointee.length != len || e.pointee.words != w {
+                            e.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
+                        }
+                        ids[i] = e.pointee.id
+                    } else {
+                        ids[i] = texts.id(of: cache.string(p, len))
                     }
-                    ids[i] = e.pointee.id
-                } else if len == before.1 && TextCache.sameCell(p, before.0, len) {
-                    ids[i] = ids[i &- 1]
-                } else if len == 0 {
-                    ids[i] = texts.id(of: empty)
-                } else if len <= 32 {
-                    let w = MetValue.words(p, len)
-                    let e = slot(w.0, w.1, len)
-                    if e.pointee.length != len || e.pointee.words != w {
-                        e.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
-                    }
-                    ids[i] = e.pointee.id
-                } else {
-                    ids[i] = texts.id(of: cache.string(p, len))
                 }
             }
         }
