@@ -276,12 +276,12 @@ struct AgeReference {
     }
 }
 
-/// The year and month parts of the birth dates met in one column (`YYYY-MM-` as a word), each
-/// with what it says: the day number before the month's first day, `year * 12 + month` and the
-/// days of the month. A `YYYY-MM-DD` cell whose first 8 bytes are in the table is read with its
-/// day's two digits only; others go through `CivilDate.parseParts`, which fills the table.
-/// Members' birth dates fall in a few hundred months, so the table is small and soon full.
-final class BirthMonths {
+/// The year and month parts of the dates met in one file (`YYYY-MM-` as a word), each with what
+/// it says: the day number before the month's first day, `year * 12 + month` and the days of the
+/// month. A `YYYY-MM-DD` cell whose first 8 bytes are in the table is read with its day's two
+/// digits only; others go through `CivilDate.parseParts`, which fills the table. Review dates
+/// and members' birth dates fall in a few hundred months, so the table is small and soon full.
+final class DateMonths {
     /// Slots by a hash of the word; 2 words each: the word (0: empty, as a date's word has
     /// dashes), then the day number before the month's first day in the low 32 bits and
     /// `(year * 12 + month) << 5 | days of the month` in the high 32 bits.
@@ -290,8 +290,8 @@ final class BirthMonths {
     private let years = CivilDate.YearStarts.shared
 
     init() {
-        slots = .allocate(capacity: 2 << BirthMonths.slotBits)
-        slots.initialize(repeating: 0, count: 2 << BirthMonths.slotBits)
+        slots = .allocate(capacity: 2 << DateMonths.slotBits)
+        slots.initialize(repeating: 0, count: 2 << DateMonths.slotBits)
     }
 
     deinit { slots.deallocate() }
@@ -303,13 +303,13 @@ final class BirthMonths {
         let day: Int
     }
 
-    /// The date of birth-date cell `p[0..<n]` (`YYYY-MM-DD`, or a bare year as 1 July), nil
-    /// exactly when `CivilDate.parseParts` gives nil. Reads 10 bytes from `p`.
-    @inline(__always) func date(_ p: UnsafePointer<UInt8>, _ n: Int) -> Date? {
+    /// The date of cell `p[0..<n]` (`YYYY-MM-DD`, or with `allowBareYear` a bare year as 1 July),
+    /// nil exactly when `CivilDate.parseParts` gives nil. Reads 10 bytes from `p`.
+    @inline(__always) func date(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> Date? {
         let r = UnsafeRawPointer(p)
         let w = r.loadUnaligned(as: UInt64.self)
-        let e = slots + BirthMonths.slot(w)
-        guard n == 10, e[0] == w else { return parse(p, n) }
+        let e = slots + DateMonths.slot(w)
+        guard n == 10, e[0] == w else { return parse(p, n, allowBareYear: allowBareYear) }
         // The day's two digits: each high nibble 3, and no carry out of a low nibble plus 6.
         let dd = UInt32(r.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
         guard dd & 0xF0F0 == 0x3030, (dd &+ 0x0606) & 0xF0F0 == 0x3030 else { return nil }
@@ -326,12 +326,12 @@ final class BirthMonths {
 
     /// `date` for a cell whose month is not in the table: read by `CivilDate.parseParts`, its
     /// month then put in the table.
-    @inline(never) private func parse(_ p: UnsafePointer<UInt8>, _ n: Int) -> Date? {
+    @inline(never) private func parse(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> Date? {
         let years = self.years
-        guard let d = CivilDate.parseParts(p, n, allowBareYear: true, days: years.dayNumber) else { return nil }
+        guard let d = CivilDate.parseParts(p, n, allowBareYear: allowBareYear, days: years.dayNumber) else { return nil }
         if n == 10 {
             let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
-            let e = slots + BirthMonths.slot(w)
+            let e = slots + DateMonths.slot(w)
             let monthStart = d.dayNumber &- Int32(d.day)
             let month = UInt64(d.year * 12 + d.month) << 5 | UInt64(CivilDate.daysInMonth(year: d.year, month: d.month))
             e[0] = w

@@ -660,8 +660,8 @@ final class TableInput {
     /// The age limit of the birth-date field, looked up once (not per household: finding it in
     /// `specs` copies field specs).
     private let birthMaxAge: Int?
-    /// The months of the birth dates met, for `decodeColumns`.
-    private let birthMonths = BirthMonths()
+    /// The months of the dates met, for `decodeColumns`.
+    private let dateMonths = DateMonths()
 
     @inline(__always) private func birthBounds(_ ref: CivilDate) -> BirthBounds {
         if let b = lastBounds, b.date == ref { return b }
@@ -822,13 +822,13 @@ final class TableInput {
             case .codeSet: TableInput.decodeCodeSets(column, pl.spellings.unsafelyUnwrapped, lists: pl.wholeLists.unsafelyUnwrapped)
             case .int: TableInput.decodeInts(column, pl)
             case .decimal: TableInput.decodeDecimals(column, pl)
-            case .date: TableInput.decodeDates(column, bareYear: false)
+            case .date: TableInput.decodeDates(column, bareYear: false, dateMonths)
             case .birthDate:
                 if let b = births {
-                    TableInput.decodeBirthDates(column, b, birthMonths)
+                    TableInput.decodeBirthDates(column, b, dateMonths)
                     birthPlanned = true
                 } else {
-                    TableInput.decodeDates(column, bareYear: true)
+                    TableInput.decodeDates(column, bareYear: true, dateMonths)
                 }
             }
         }
@@ -999,20 +999,20 @@ final class TableInput {
         }
     }
 
-    @inline(never) private static func decodeDates(_ column: DecodedColumn, bareYear: Bool) {
+    @inline(never) private static func decodeDates(_ column: DecodedColumn, bareYear: Bool, _ months: DateMonths) {
         let out = column.out
         column.forEachCell { r, p, n in
-            if let d = CivilDate.parseDayNumber(p, n, allowBareYear: bareYear) { out[r] = Int64(d) } else { column.fail(r) }
+            if let d = months.date(p, n, allowBareYear: bareYear) { out[r] = Int64(d.dayNumber) } else { column.fail(r) }
         }
     }
 
     /// Birth dates checked against their household's limits, with the completed months of age
     /// (as `ageMonthsOfRow`); an empty cell's age is that of the default, if any.
-    @inline(never) private static func decodeBirthDates(_ column: DecodedColumn, _ b: BirthColumn, _ months: BirthMonths) {
+    @inline(never) private static func decodeBirthDates(_ column: DecodedColumn, _ b: BirthColumn, _ months: DateMonths) {
         let out = column.out, limits = b.limits, households = b.households, ages = b.ageMonths
         column.forEachCell({ r, p, n in
             let limit = limits + Int(households[r])
-            guard let date = months.date(p, n),
+            guard let date = months.date(p, n, allowBareYear: true),
                   date.dayNumber <= limit.pointee.reference, date.dayNumber >= limit.pointee.earliest else {
                 column.fail(r)
                 return
