@@ -65,8 +65,10 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// `parse` as a day number and the date's parts, nil exactly when `parse` gives nil. Reads
     /// `YYYY-MM-DD` as one 8-byte and one 2-byte load (the digits checked and combined in
-    /// place, SWAR), and a bare year as one 4-byte load.
-    @inline(__always) static func parseParts(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> Parts? {
+    /// place, SWAR), and a bare year as one 4-byte load. `days` gives the day number of a valid
+    /// date (`daysFromYearOne`, or `YearStarts.dayNumber`).
+    @inline(__always) static func parseParts(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool,
+                                             days: (_ year: Int, _ month: Int, _ day: Int) -> Int32 = daysFromYearOne) -> Parts? {
         let raw = UnsafeRawPointer(p)
         if n == 10 {
             // Little-endian: byte k of the text is byte k of the word. Bytes 4 and 7 must be '-';
@@ -84,7 +86,7 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
             let month = Int((t >> 48) & 0xFF)
             let day = Int((v >> 32) & 0xFF) &* 10 &+ Int(v >> 56)
             guard year >= 1, UInt(bitPattern: month &- 1) < 12, day >= 1, day <= 28 || day <= daysInMonth(year: year, month: month) else { return nil }
-            return Parts(dayNumber: daysFromYearOne(year, month, day), year: year, month: month, day: day)
+            return Parts(dayNumber: days(year, month, day), year: year, month: month, day: day)
         }
         if n == 4, allowBareYear {
             let x = UInt64(raw.loadUnaligned(as: UInt32.self)) | 0x3030_3030_0000_0000
@@ -92,7 +94,7 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
             let t = (x & 0x0F0F_0F0F) &* 0xA01
             let year = Int((t >> 8) & 0xFF) &* 100 &+ Int((t >> 24) & 0xFF)
             guard year >= 1 else { return nil }
-            return Parts(dayNumber: daysFromYearOne(year, 7, 1), year: year, month: 7, day: 1)
+            return Parts(dayNumber: days(year, 7, 1), year: year, month: 7, day: 1)
         }
         return nil
     }
@@ -106,6 +108,46 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         let doy = (153 &* mp &+ 2) / 5 &+ UInt(bitPattern: day) &- 1
         let n = y &* 365 &+ y / 4 &- y / 100 &+ y / 400 &+ doy
         return Int32(truncatingIfNeeded: Int(bitPattern: n) &- 719_468)
+    }
+
+    /// Day numbers of valid dates from tables, for the years most survey dates fall in: a look-up
+    /// of the year's first day and of the month's first day instead of the divisions of
+    /// `daysFromYearOne` (which gives the others, and the same numbers).
+    struct YearStarts: @unchecked Sendable {
+        static let firstYear = 1800
+        static let years = 512
+        /// Days before the first of each month, in a common year at 0...12 and a leap year at
+        /// 16...28; then per year from `firstYear` the day number of its 1 January times two,
+        /// plus one in a leap year.
+        let table: UnsafePointer<Int32>
+
+        /// One table for the process, never freed (read-only once made: safe to share).
+        static let shared = YearStarts()
+
+        private init() {
+            let t = UnsafeMutablePointer<Int32>.allocate(capacity: 32 + YearStarts.years)
+            t.initialize(repeating: 0, count: 32 + YearStarts.years)
+            for leap in 0...1 {
+                var before: Int32 = 0
+                for m in 1...12 {
+                    t[leap * 16 + m] = before
+                    before += Int32(CivilDate.daysInMonth(year: leap == 1 ? 2000 : 2001, month: m))
+                }
+            }
+            for i in 0..<YearStarts.years {
+                let y = YearStarts.firstYear + i
+                t[32 + i] = CivilDate.daysFromYearOne(y, 1, 1) * 2 + (CivilDate.isLeap(y) ? 1 : 0)
+            }
+            table = UnsafePointer(t)
+        }
+
+        /// `daysFromYearOne(year, month, day)` for a valid date.
+        @inline(__always) func dayNumber(_ year: Int, _ month: Int, _ day: Int) -> Int32 {
+            let i = year &- YearStarts.firstYear
+            guard UInt(bitPattern: i) < UInt(YearStarts.years) else { return CivilDate.daysFromYearOne(year, month, day) }
+            let start = table[32 &+ i]
+            return start &>> 1 &+ table[Int(start & 1) &<< 4 | month] &+ Int32(truncatingIfNeeded: day) &- 1
+        }
     }
 
     /// Days since 1970-01-01 of a valid date (Howard Hinnant's days_from_civil).
@@ -217,7 +259,13 @@ struct AgeReference {
         guard dayNumber <= self.dayNumber else {
             return CivilDate.completedMonths(from: CivilDate(year: year, month: month, day: birthDay)!, to: date)
         }
-        var m = months - (year * 12 + month)
+        return completedMonths(monthCount: year * 12 + month, day: birthDay)
+    }
+
+    /// The same for a valid birth date on or before this date, given as `year * 12 + month`
+    /// and its day.
+    @inline(__always) func completedMonths(monthCount: Int, day birthDay: Int) -> Int {
+        var m = months - monthCount
         if day < min(birthDay, daysInMonth) { m -= 1 }
         return m
     }
@@ -225,5 +273,70 @@ struct AgeReference {
     /// The same for a birth date known by its day number only.
     func completedMonths(dayNumber: Int32) -> Int {
         CivilDate.completedMonths(from: CivilDate(dayNumber: dayNumber), to: date)
+    }
+}
+
+/// The year and month parts of the dates met in one file (`YYYY-MM-` as a word), each with what
+/// it says: the day number before the month's first day, `year * 12 + month` and the days of the
+/// month. A `YYYY-MM-DD` cell whose first 8 bytes are in the table is read with its day's two
+/// digits only; others go through `CivilDate.parseParts`, which fills the table. Review dates
+/// and members' birth dates fall in a few hundred months, so the table is small and soon full.
+final class DateMonths {
+    /// Slots by a hash of the word; 2 words each: the word (0: empty, as a date's word has
+    /// dashes), then the day number before the month's first day in the low 32 bits and
+    /// `(year * 12 + month) << 5 | days of the month` in the high 32 bits.
+    static let slotBits = 12
+    private let slots: UnsafeMutablePointer<UInt64>
+    private let years = CivilDate.YearStarts.shared
+
+    init() {
+        slots = .allocate(capacity: 2 << DateMonths.slotBits)
+        slots.initialize(repeating: 0, count: 2 << DateMonths.slotBits)
+    }
+
+    deinit { slots.deallocate() }
+
+    /// A date read from its digits: its day number, `year * 12 + month`, and its day.
+    struct Date {
+        let dayNumber: Int32
+        let monthCount: Int
+        let day: Int
+    }
+
+    /// The date of cell `p[0..<n]` (`YYYY-MM-DD`, or with `allowBareYear` a bare year as 1 July),
+    /// nil exactly when `CivilDate.parseParts` gives nil. Reads 10 bytes from `p`.
+    @inline(__always) func date(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> Date? {
+        let r = UnsafeRawPointer(p)
+        let w = r.loadUnaligned(as: UInt64.self)
+        let e = slots + DateMonths.slot(w)
+        guard n == 10, e[0] == w else { return parse(p, n, allowBareYear: allowBareYear) }
+        // The day's two digits: each high nibble 3, and no carry out of a low nibble plus 6.
+        let dd = UInt32(r.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
+        guard dd & 0xF0F0 == 0x3030, (dd &+ 0x0606) & 0xF0F0 == 0x3030 else { return nil }
+        let day = Int(dd & 0x0F) &* 10 &+ Int(dd &>> 8 & 0x0F)
+        let month = e[1] &>> 32
+        guard UInt(bitPattern: day &- 1) < UInt(month & 0x1F) else { return nil }
+        return Date(dayNumber: Int32(truncatingIfNeeded: e[1]) &+ Int32(truncatingIfNeeded: day),
+                    monthCount: Int(truncatingIfNeeded: month &>> 5), day: day)
+    }
+
+    @inline(__always) private static func slot(_ w: UInt64) -> Int {
+        Int(truncatingIfNeeded: (w &* 0x9E37_79B9_7F4A_7C15) &>> UInt64(64 - slotBits)) &* 2
+    }
+
+    /// `date` for a cell whose month is not in the table: read by `CivilDate.parseParts`, its
+    /// month then put in the table.
+    @inline(never) private func parse(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> Date? {
+        let years = self.years
+        guard let d = CivilDate.parseParts(p, n, allowBareYear: allowBareYear, days: years.dayNumber) else { return nil }
+        if n == 10 {
+            let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+            let e = slots + DateMonths.slot(w)
+            let monthStart = d.dayNumber &- Int32(d.day)
+            let month = UInt64(d.year * 12 + d.month) << 5 | UInt64(CivilDate.daysInMonth(year: d.year, month: d.month))
+            e[0] = w
+            e[1] = month << 32 | UInt64(UInt32(bitPattern: monthStart))
+        }
+        return Date(dayNumber: d.dayNumber, monthCount: d.year * 12 + d.month, day: d.day)
     }
 }

@@ -31,6 +31,8 @@ final class TableInput {
     @exclusivity(unchecked) private var caches: [TextCache?] = []
     /// Per flag, code and code-set field: its spellings by length, for `decodeColumns`.
     @exclusivity(unchecked) private var spellings: [ShortSpellings?] = []
+    /// Per flag field whose column has a comma after it: its spellings by slot, for `decodeColumns`.
+    @exclusivity(unchecked) private var flagSpellings: [FlagSpellings?] = []
     /// Per code-set field: whole cells (lists) met and their masks, for `decodeColumns`.
     @exclusivity(unchecked) private var wholeLists: [ShortSpellings?] = []
     @exclusivity(unchecked) private var defaults: [Int64] = []
@@ -59,6 +61,7 @@ final class TableInput {
         var cache: Unmanaged<TextCache>?
         var spellings: Unmanaged<ShortSpellings>?
         var wholeLists: Unmanaged<ShortSpellings>?
+        var flagSpellings: Unmanaged<FlagSpellings>?
         /// For a flag column: the values of the spellings `true` and `false` (a mapping may
         /// give either another meaning), checked on the cell's bytes before the token table.
         var flagTrue: Int64 = -1
@@ -84,7 +87,8 @@ final class TableInput {
                                       fast: tokens[f]?.fast,
                                       cache: caches[f].map { Unmanaged.passUnretained($0) },
                                       spellings: spellings[f].map { Unmanaged.passUnretained($0) },
-                                      wholeLists: wholeLists[f].map { Unmanaged.passUnretained($0) })
+                                      wholeLists: wholeLists[f].map { Unmanaged.passUnretained($0) },
+                                      flagSpellings: flagSpellings[f].map { Unmanaged.passUnretained($0) })
             plan[planCount].isText = kinds[f] == .text || kinds[f] == .personal
             if kinds[f] == .bool, let t = tokens[f] {
                 plan[planCount].flagTrue = TableInput.resolve("true", t)
@@ -324,6 +328,7 @@ final class TableInput {
             caches.append(kind == .text ? TextCache() : nil)
             spellings.append(token.map { ShortSpellings($0) })
             wholeLists.append(kind == .codeSet ? token.map { ShortSpellings($0) } : nil)
+            flagSpellings.append(kind == .bool && fieldCol[f] >= 0 && fieldCol[f] < headers.count - 1 ? FlagSpellings() : nil)
             if kind == .text || kind == .personal { textFields.append(f) }
             var def = RecordTable.absent
             var defText: String?
@@ -655,6 +660,8 @@ final class TableInput {
     /// The age limit of the birth-date field, looked up once (not per household: finding it in
     /// `specs` copies field specs).
     private let birthMaxAge: Int?
+    /// The months of the dates met, for `decodeColumns`.
+    private let dateMonths = DateMonths()
 
     @inline(__always) private func birthBounds(_ ref: CivilDate) -> BirthBounds {
         if let b = lastBounds, b.date == ref { return b }
@@ -767,7 +774,19 @@ final class TableInput {
         var ageMonths: UnsafeMutablePointer<Int32>
     }
 
-    func birthLimit(_ date: CivilDate) -> BirthLimit { BirthLimit(date, maxAge: birthMaxAge) }
+    /// The birth limit of reference date `date`. The few reference dates of a survey (its review
+    /// days) come back household after household in any order: their limits are kept, not
+    /// worked out again.
+    func birthLimit(_ date: CivilDate) -> BirthLimit {
+        for l in recentLimits where l.ages.date == date { return l }
+        let l = BirthLimit(date, maxAge: birthMaxAge)
+        if recentLimits.count == TableInput.recentLimitCount { recentLimits.removeFirst() }
+        recentLimits.append(l)
+        return l
+    }
+    /// Limits of the reference dates met last, for `birthLimit`.
+    @exclusivity(unchecked) private var recentLimits: [BirthLimit] = []
+    private static let recentLimitCount = 8
 
     /// Decodes the `spans.count` clean records of `spans` (`recordIsClean`; their bytes at
     /// `spans.cell`) a column at a time into `values` (field f of record i at
@@ -796,18 +815,20 @@ final class TableInput {
             // and few enough values live that they stay in registers.
             switch pl.kind {
             case .text, .personal: if pl.required { TableInput.checkPresent(column) }
+            case .bool where !cells.mayBePadded && pl.flagSpellings != nil:
+                TableInput.decodeFlagCells(column, pl.spellings.unsafelyUnwrapped, pl.flagSpellings.unsafelyUnwrapped)
             case .bool: TableInput.decodeFlags(column, pl.spellings.unsafelyUnwrapped, trueValue: pl.flagTrue, falseValue: pl.flagFalse)
             case .code: TableInput.decodeCodes(column, pl.spellings.unsafelyUnwrapped)
             case .codeSet: TableInput.decodeCodeSets(column, pl.spellings.unsafelyUnwrapped, lists: pl.wholeLists.unsafelyUnwrapped)
             case .int: TableInput.decodeInts(column, pl)
             case .decimal: TableInput.decodeDecimals(column, pl)
-            case .date: TableInput.decodeDates(column, bareYear: false)
+            case .date: TableInput.decodeDates(column, bareYear: false, dateMonths)
             case .birthDate:
                 if let b = births {
-                    TableInput.decodeBirthDates(column, b)
+                    TableInput.decodeBirthDates(column, b, dateMonths)
                     birthPlanned = true
                 } else {
-                    TableInput.decodeDates(column, bareYear: true)
+                    TableInput.decodeDates(column, bareYear: true, dateMonths)
                 }
             }
         }
@@ -869,6 +890,47 @@ final class TableInput {
                                                    _ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
         let v = ShortSpellings.value(words, p, n)
         return v >= 0 ? v : spellings._withUnsafeGuaranteedRef { $0.resolve(p, n) }
+    }
+
+    /// The flags of a column of unpadded cells with a comma after each (`FlagSpellings`): a
+    /// cell is its slot's spelling when the 8 bytes from its start hold it and the comma.
+    @inline(never) private static func decodeFlagCells(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
+                                                       _ table: Unmanaged<FlagSpellings>) {
+        let cells = column.cells, base = cells.base, stride = cells.stride
+        let words = UnsafePointer(table._withUnsafeGuaranteedRef { $0.words })
+        var o = cells.starts + column.col, r = 0
+        @inline(__always) func decode(_ r: Int, _ o: UnsafePointer<Int>) {
+            let p = base + o[0]
+            let e = FlagSpellings.slot(words, first: p[0])
+            if FlagSpellings.matches(e, p) {
+                column.out[r] = FlagSpellings.value(e)
+            } else {
+                flagMiss(column, r, p, o[1] &- 1 &- o[0], spellings, table)
+            }
+        }
+        // Two records a step: the loop's own instructions are a quarter of a cell's.
+        while r &+ 1 < column.rows {
+            decode(r, o)
+            decode(r &+ 1, o + stride)
+            r &+= 2
+            o += 2 &* stride
+        }
+        if r < column.rows { decode(r, o) }
+    }
+
+    /// Record r's flag cell `p[0..<n]` that its slot does not hold: decoded as `decodeCodes`
+    /// decodes it, its spelling then put in its slot if free.
+    @inline(never) private static func flagMiss(_ column: DecodedColumn, _ r: Int, _ p: UnsafePointer<UInt8>, _ n: Int,
+                                                _ spellings: Unmanaged<ShortSpellings>, _ table: Unmanaged<FlagSpellings>) {
+        if n == 0 {
+            column.out[r] = column.empty
+            if column.required { column.failed[r] = true } else { table._withUnsafeGuaranteedRef { $0.learn(p, 0, column.empty) } }
+            return
+        }
+        let v = spelling(spellings, UnsafePointer(spellings._withUnsafeGuaranteedRef { $0.words }), p, n)
+        guard v >= 0 else { return column.fail(r) }
+        column.out[r] = v
+        table._withUnsafeGuaranteedRef { $0.learn(p, n, v) }
     }
 
     @inline(never) private static func decodeFlags(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
@@ -937,27 +999,26 @@ final class TableInput {
         }
     }
 
-    @inline(never) private static func decodeDates(_ column: DecodedColumn, bareYear: Bool) {
+    @inline(never) private static func decodeDates(_ column: DecodedColumn, bareYear: Bool, _ months: DateMonths) {
         let out = column.out
         column.forEachCell { r, p, n in
-            if let d = CivilDate.parseDayNumber(p, n, allowBareYear: bareYear) { out[r] = Int64(d) } else { column.fail(r) }
+            if let d = months.date(p, n, allowBareYear: bareYear) { out[r] = Int64(d.dayNumber) } else { column.fail(r) }
         }
     }
 
     /// Birth dates checked against their household's limits, with the completed months of age
     /// (as `ageMonthsOfRow`); an empty cell's age is that of the default, if any.
-    @inline(never) private static func decodeBirthDates(_ column: DecodedColumn, _ b: BirthColumn) {
+    @inline(never) private static func decodeBirthDates(_ column: DecodedColumn, _ b: BirthColumn, _ months: DateMonths) {
         let out = column.out, limits = b.limits, households = b.households, ages = b.ageMonths
         column.forEachCell({ r, p, n in
             let limit = limits + Int(households[r])
-            guard let date = CivilDate.parseParts(p, n, allowBareYear: true),
+            guard let date = months.date(p, n, allowBareYear: true),
                   date.dayNumber <= limit.pointee.reference, date.dayNumber >= limit.pointee.earliest else {
                 column.fail(r)
                 return
             }
             out[r] = Int64(date.dayNumber)
-            ages[r] = Int32(truncatingIfNeeded: limit.pointee.ages.completedMonths(year: date.year, month: date.month, day: date.day,
-                                                                                dayNumber: date.dayNumber))
+            ages[r] = Int32(truncatingIfNeeded: limit.pointee.ages.completedMonths(monthCount: date.monthCount, day: date.day))
         }, empty: { r in
             ages[r] = column.empty == RecordTable.absent ? -1
                 : Int32(limits[Int(households[r])].ages.completedMonths(dayNumber: Int32(truncatingIfNeeded: column.empty)))
@@ -1032,40 +1093,54 @@ final class TableInput {
 
     /// The text ids of column c's cells in records r0..<r0 + n (their `cache` texts, `empty` for
     /// an empty cell) into `ids`. Values come back, and take the index of their first String
-    /// instead of a String looked up, retained and released again: places row after row (a
-    /// cell with the bytes of the one before), one-byte values (members 1, 2, 3 of every
-    /// household) by their byte, and, by their bytes in a small direct-mapped table, other short
-    /// ids and the few villages of a commune. Equal bytes give equal texts, so the batch holds
-    /// the same texts.
+    /// instead of a String looked up, retained and released again: one-byte ids (members 1, 2,
+    /// 3 of every household) by their byte, other values of up to 8 bytes by their one word,
+    /// places row after row (a cell with the bytes of the one before), and the few villages of
+    /// a commune by their bytes in a small direct-mapped table. Equal bytes give equal texts, so
+    /// the batch holds the same texts.
     @inline(never) private static func cellTextIDs(_ cells: CellSpans.Cells, _ c: Int, _ r0: Int, _ n: Int, cache: TextCache,
                                                    empty: String?, texts: RecordTable.TextIDs, into ids: UnsafeMutablePointer<Int32>) {
         withUnsafeTemporaryAllocation(of: MetValue.self, capacity: metValueSlots) { table in
+            // One-byte values (member ids 1...9) by their byte: the text's index, or -1.
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: 256) { bytes in
                 let met = table.baseAddress!, byByte = bytes.baseAddress!
                 met.initialize(repeating: MetValue(), count: metValueSlots)
-                byByte.initialize(repeating: RecordTable.noText, count: 256)
+                byByte.initialize(repeating: -1, count: 256)
                 var before: (UnsafePointer<UInt8>, Int) = (cells.base, -1)
+                @inline(__always) func slot(_ w0: UInt64, _ w1: UInt64, _ len: Int) -> UnsafeMutablePointer<MetValue> {
+                    let h = (w0 ^ w1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
+                    return met + Int(truncatingIfNeeded: h &>> 59)
+                }
                 cells.forEach(column: c, rows: r0..<(r0 &+ n)) { r, p, len in
                     let i = r &- r0
                     defer { before = (p, len) }
                     if len == 1 {
-                        // One byte (member ids 1 to 9): the index by the byte itself, no hash and
-                        // no comparison with the cell before (which would give the same index).
-                        let slot = byByte + Int(p[0])
-                        if slot.pointee == RecordTable.noText { slot.pointee = texts.id(of: cache.string(p, 1)) }
-                        ids[i] = slot.pointee
+                        var id = byByte[Int(p[0])]
+                        if id < 0 {
+                            id = texts.id(of: cache.string(p, 1))
+                            byByte[Int(p[0])] = id
+                        }
+                        ids[i] = id
+                    } else if UInt(bitPattern: len &- 1) < 8 {
+                        // Values of 2...8 bytes (member ids): their one word (the others are 0),
+                        // looked up first, without the compare with the row before.
+                        let w = ValueParser.word(p, len)
+                        let e = slot(w, 0, len)
+                        if e.pointee.length != len || e.pointee.words.0 != w {
+                            e.pointee = MetValue(words: (w, 0, 0, 0), length: len, id: texts.id(of: cache.string(p, len)))
+                        }
+                        ids[i] = e.pointee.id
                     } else if len == before.1 && TextCache.sameCell(p, before.0, len) {
                         ids[i] = ids[i &- 1]
                     } else if len == 0 {
                         ids[i] = texts.id(of: empty)
                     } else if len <= 32 {
                         let w = MetValue.words(p, len)
-                        let h = (w.0 ^ w.1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
-                        let slot = met + Int(truncatingIfNeeded: h &>> 59)
-                        if slot.pointee.length != len || slot.pointee.words != w {
-                            slot.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
+                        let e = slot(w.0, w.1, len)
+                        if e.pointee.length != len || e.pointee.words != w {
+                            e.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
                         }
-                        ids[i] = slot.pointee.id
+                        ids[i] = e.pointee.id
                     } else {
                         ids[i] = texts.id(of: cache.string(p, len))
                     }
@@ -1197,12 +1272,19 @@ final class CellSpans {
         /// of whose cells has blanks at an end, without the test for them, and one for the others.
         @inline(__always) func forEach(column c: Int, rows: Range<Int>, _ body: (_ r: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Void) {
             @inline(__always) func walk(padded: Bool) {
-                var o = starts + (rows.lowerBound &* stride &+ c)
-                for r in rows {
+                var o = starts + (rows.lowerBound &* stride &+ c), r = rows.lowerBound
+                @inline(__always) func visit(_ r: Int, _ o: UnsafePointer<Int>) {
                     let (p, n) = cell(at: o, padded: padded)
                     body(r, p, n)
-                    o += stride
                 }
+                // Two records a step: the loop's own instructions are a good part of a cell's.
+                while r &+ 1 < rows.upperBound {
+                    visit(r, o)
+                    visit(r &+ 1, o + stride)
+                    r &+= 2
+                    o += 2 &* stride
+                }
+                if r < rows.upperBound { visit(r, o) }
             }
             if mayBePadded { walk(padded: true) } else { walk(padded: false) }
         }

@@ -309,6 +309,68 @@ final class ShortSpellings {
     }
 }
 
+/// The spellings met in one flag column of clean records (`CellSpans` without padded cells)
+/// with a comma after each cell (every column but the last), each in a slot chosen by its first
+/// byte, for the column decode's loop: a cell is decided by one masked 8-byte compare with the
+/// spelling and comma its slot holds (the comma tells the cell's end: a clean cell holds no
+/// comma), with no length, hashing or search. A miss (another spelling, a slot taken) goes to
+/// `ShortSpellings` and the token table, whose value `learn` then puts in the slot if it is
+/// free; a slot never gives a cell a value its bytes do not have.
+final class FlagSpellings {
+    /// Words per slot: the spelling and its comma (zeros after), the mask that keeps their bytes,
+    /// the value, and whether the slot is taken.
+    static let slotWords = 4
+    static let slots = 64
+    /// Spellings of up to 7 bytes, with the comma a word.
+    static let longest = 7
+    /// The first byte of an unused slot: a line feed, which no cell with a comma after it has
+    /// (it ends the record), so no cell matches the slot.
+    static let neverFirst: UInt64 = 0x0A
+    let words: UnsafeMutablePointer<UInt64>
+
+    init() {
+        let count = FlagSpellings.slots * FlagSpellings.slotWords
+        words = .allocate(capacity: count)
+        words.initialize(repeating: 0, count: count)
+        for i in 0..<FlagSpellings.slots {
+            words[i * FlagSpellings.slotWords] = FlagSpellings.neverFirst
+            words[i * FlagSpellings.slotWords + 1] = 0xFF
+        }
+    }
+
+    deinit { words.deallocate() }
+
+    /// The slot of a cell by its first byte (the comma after it when it is empty).
+    @inline(__always) static func slot(_ words: UnsafePointer<UInt64>, first: UInt8) -> UnsafePointer<UInt64> {
+        words + (Int(first) & (slots - 1)) &* slotWords
+    }
+
+    /// True when the bytes at `p` hold slot `e`'s spelling followed by a comma. Reads 8 bytes.
+    @inline(__always) static func matches(_ e: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>) -> Bool {
+        UnsafeRawPointer(p).loadUnaligned(as: UInt64.self) & e[1] == e[0]
+    }
+
+    /// The value of slot `e` (when `matches`).
+    @inline(__always) static func value(_ e: UnsafePointer<UInt64>) -> Int64 { Int64(bitPattern: e[2]) }
+
+    /// Puts the spelling `p[0..<n]` of a cell (followed by its comma) and its value `v` in its
+    /// slot, if the slot is free and can hold it. An empty spelling (`n` 0) gives the value of
+    /// an empty cell.
+    func learn(_ p: UnsafePointer<UInt8>, _ n: Int, _ v: Int64) {
+        let e = UnsafeMutablePointer(mutating: FlagSpellings.slot(words, first: p[0]))
+        guard e[3] == 0, v >= 0 || n == 0, n <= FlagSpellings.longest else { return }
+        // A spelling with a comma or a line break would not be told from the cells around it
+        // (a clean cell holds neither).
+        for k in 0..<n where p[k] == 0x2C || p[k] == 0x0A || p[k] == 0x0D { return }
+        var word: UInt64 = 0x2C &<< UInt64(8 * n)
+        for k in 0..<n { word |= UInt64(p[k]) &<< UInt64(8 * k) }
+        e[0] = word
+        e[1] = n == 7 ? .max : (1 &<< UInt64(8 * (n + 1))) &- 1
+        e[2] = UInt64(bitPattern: v)
+        e[3] = 1
+    }
+}
+
 /// Reuses the String of a text value met recently (village names, provinces), NFC-normalised.
 final class TextCache {
     /// Values of up to `slotBytes` bytes by hash, their bytes in one block (a slot's bytes at
@@ -498,6 +560,21 @@ enum ValueParser {
         return x
     }
 
+    /// 10^k for the decimals of a number read as one word (k in 0...7), as `pow10` has it,
+    /// without the array (whose global is checked for initialisation on every use).
+    @inline(__always) static func wordPowerOfTen(_ k: Int) -> Double {
+        switch k {
+        case 0: return 1
+        case 1: return 10
+        case 2: return 100
+        case 3: return 1000
+        case 4: return 10000
+        case 5: return 100_000
+        case 6: return 1_000_000
+        default: return 10_000_000
+        }
+    }
+
     /// A decimal number (optional sign, digits, at most one point). Up to 8 bytes without a
     /// sign are read as one word: the point found and taken out, the digits combined at once
     /// (`digitsValue`); the same mantissa and decimals as digit by digit, so the same number.
@@ -515,7 +592,7 @@ enum ValueParser {
         let high = d &+ 1 == 8 ? 0 : w &>> UInt64(truncatingIfNeeded: 8 &* (d &+ 1))
         let y = low | high &<< UInt64(truncatingIfNeeded: 8 &* d)
         guard let mant = digitsValue(y, n &- 1) else { return nil }
-        return Double(mant) / pow10[n &- 1 &- d]
+        return Double(mant) / wordPowerOfTen(n &- 1 &- d)
     }
 
     @inline(__always) static func parseDecimalByDigit(_ p: UnsafePointer<UInt8>, _ n: Int) -> Double? {

@@ -145,4 +145,95 @@ import Diagnostics
             }
         }
     }
+
+    /// A flag slot answers for a cell exactly when the cell is the spelling it took: cells that
+    /// are its prefixes, its extensions, that differ in a byte or hold NUL bytes, with any bytes
+    /// after the comma, are not taken for it; spellings too long or with a comma are not taken.
+    @Test func flagSlotsAnswerOnlyForTheirSpelling() {
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        func rnd(_ n: Int) -> Int {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Int(state % UInt64(n))
+        }
+        let alphabet: [UInt8] = Array("tTfF01yn,\n".utf8) + [0x00, 0x20, 0xC3, 0xB3]
+        func cell() -> [UInt8] {
+            (0..<rnd(10)).map { _ in alphabet[rnd(alphabet.count)] }.filter { $0 != 0x2C && $0 != 0x0A }
+        }
+        for round in 0..<200 {
+            let table = FlagSpellings()
+            var learned: [Int: [UInt8]] = [:]
+            for k in 0..<12 {
+                let s = k == 0 ? [] : cell()
+                let before = FlagSpellings.slot(table.words, first: (s + [0x2C])[0])
+                let wasFree = before[3] == 0
+                (s + [0x2C] + [UInt8](repeating: 0x41, count: 8)).withUnsafeBufferPointer { table.learn($0.baseAddress!, s.count, Int64(k)) }
+                if wasFree && before[3] != 0 {
+                    #expect(s.count <= FlagSpellings.longest)
+                    learned[k] = s
+                }
+            }
+            // A spelling with a comma or longer than a slot holds is refused.
+            for bad in [Array("a,b".utf8), Array("12345678".utf8)] {
+                let t = FlagSpellings()
+                (bad + [0x2C, 0, 0, 0, 0, 0, 0, 0, 0]).withUnsafeBufferPointer { t.learn($0.baseAddress!, bad.count, 1) }
+                #expect(FlagSpellings.slot(t.words, first: bad[0])[3] == 0, "\(bad)")
+            }
+            let probes = learned.values.map { $0 } + (0..<300).map { _ in cell() }
+            for c in probes {
+                let slack = (0..<9).map { _ in alphabet[rnd(alphabet.count)] }
+                (c + [0x2C] + slack).withUnsafeBufferPointer { b in
+                    let p = b.baseAddress!
+                    let e = FlagSpellings.slot(table.words, first: p[0])
+                    let owner = learned.first { $0.value == c }
+                    if FlagSpellings.matches(e, p) {
+                        #expect(owner != nil && FlagSpellings.value(e) == Int64(owner!.key), "round \(round): \(c)")
+                    } else {
+                        #expect(owner == nil, "round \(round): \(c)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Day numbers from the year tables are `daysFromYearOne`'s, in the tables' years and out.
+    @Test func yearTablesGiveTheCalendarsDayNumbers() {
+        let years = CivilDate.YearStarts.shared
+        let first = CivilDate.YearStarts.firstYear, last = first + CivilDate.YearStarts.years
+        for y in Array(1...3) + Array((first - 2)...(last + 2)) + [9998, 9999] {
+            for m in 1...12 {
+                for d in 1...CivilDate.daysInMonth(year: y, month: m) {
+                    #expect(years.dayNumber(y, m, d) == CivilDate.daysFromYearOne(y, m, d), "\(y)-\(m)-\(d)")
+                }
+            }
+        }
+    }
+
+    /// Dates read through the months met before give what `CivilDate.parseParts` gives, the
+    /// first time (read by the parser) and after (by the month's word and the day's two digits),
+    /// for real and impossible days, bad day bytes and bare years, with and without them.
+    @Test func dateMonthsReadDatesAsTheParser() {
+        let months = DateMonths()
+        var texts: [String] = ["1990", "0000", "2024", "2024-02-", "2024-02-2", "2024-02-2x"]
+        for y in [1, 1899, 1900, 1904, 1999, 2000, 2023, 2024, 2100, 9999] {
+            for m in [1, 2, 4, 12] {
+                for d in ["00", "01", "09", "10", "28", "29", "30", "31", "32", "99", "0a", "a0", "1/", ":1", "-1", " 1"] {
+                    texts.append("\(pad(y, 4))-\(pad(m, 2))-\(d)")
+                }
+            }
+        }
+        for round in 0..<4 {
+            let bareYear = round % 2 == 0
+            for text in texts {
+                let bytes = Array(text.utf8) + Array("2024-01-01-99999".utf8)
+                bytes.withUnsafeBufferPointer { b in
+                    let p = b.baseAddress!, n = text.utf8.count
+                    let want = CivilDate.parseParts(p, n, allowBareYear: bareYear)
+                    let got = months.date(p, n, allowBareYear: bareYear)
+                    #expect(got?.dayNumber == want?.dayNumber, "\(text), round \(round)")
+                    #expect(got?.day == want?.day, "\(text), round \(round)")
+                    #expect(got?.monthCount == want.map { $0.year * 12 + $0.month }, "\(text), round \(round)")
+                }
+            }
+        }
+    }
 }

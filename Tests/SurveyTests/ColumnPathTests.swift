@@ -146,7 +146,7 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
         "yes ", "No", "KHÔNG", "2", "\t", "grandchild", "extremely_severe",
     ]
 
-    func awkwardSurvey(_ name: String) -> String {
+    func awkwardSurvey(_ name: String, values: [String] = ColumnPathTests.awkward) -> String {
         let fixture = root + "/Fixtures/thach-ha-2024"
         // Every `every`-th row: some households keep all their rows as they are.
         func mangled(_ lines: [Substring], keep: Int, every: Int) -> [String] {
@@ -155,7 +155,7 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
             for (i, line) in lines.dropFirst().enumerated() {
                 var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
                 if i % every == 0 {
-                    let k = i / every, v = ColumnPathTests.awkward[k % ColumnPathTests.awkward.count]
+                    let k = i / every, v = values[k % values.count]
                     cells[keep + (k / 7) % (columns - keep)] = v.contains(",") ? "\"" + v + "\"" : v
                 }
                 out.append(cells.joined(separator: ","))
@@ -205,6 +205,23 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
             let rows = try readingTranscript(dir, batch: batch, columns: false)
             #expect(rows == (try readingTranscript(dir, batch: batch, columns: true)), "batch \(batch)")
             #expect(rows.filter { $0.contains("member_id=a") }.count > 10)
+        }
+    }
+
+    /// `awkwardValuesReadLikeTheRowPath` without values padded with blanks: no chunk then has a
+    /// padded cell, and its flags are read by their first byte and comma (`FlagSpellings`)
+    /// instead of by their length.
+    @Test func unpaddedAwkwardValuesReadLikeTheRowPath() throws {
+        let unpadded = ColumnPathTests.awkward.filter { v in
+            v.utf8.first.map { $0 > 0x20 } ?? true && v.utf8.last.map { $0 > 0x20 } ?? true
+        }
+        let dir = awkwardSurvey("column-path-awkward-unpadded", values: unpadded + ["tr", "t", "f", ",", "truee", "1,0"])
+        for batch in [1, 300, 4096] {
+            let rows = try readingTranscript(dir, batch: batch, columns: false)
+            let columns = try readingTranscript(dir, batch: batch, columns: true)
+            #expect(rows == columns, "batch \(batch)")
+            if rows != columns, let d = zip(rows, columns).first(where: { $0 != $1 }) { Issue.record("first difference:\n\(d.0)\n\(d.1)") }
+            #expect(rows.contains { $0.contains("rejected") })
         }
     }
 
