@@ -692,13 +692,14 @@ final class CSVReader {
     /// returns how many. The reader then stands on the first record not split, for `next()`,
     /// which reads any record.
     ///
-    /// The splitting is the C kernel `csplit_clean_records` (Sources/CSplit): one pass over
-    /// 64-byte blocks, each loaded once however many records it holds, with masks of its
-    /// commas, line feeds, quotes and CRs, and of its high bits, which take the UTF-8 check
-    /// only where there are some; cell offsets go straight into `spans` as file offsets. A
-    /// record with a quote or a CR (but a CRLF line end), the wrong number of cells, or bytes
-    /// the quick UTF-8 check does not pass (`SurveyText.isUTF8InBuffer`'s rule) ends the run before
-    /// it, so that `next()` splits it and the row checks see it as they always did.
+    /// The splitting is the C kernel `csplit_clean_records` (Sources/CSplit, in C for its AVX2
+    /// variant): one pass over 64-byte blocks, each loaded once however many records it holds,
+    /// with masks of its commas, line feeds, quotes and CRs, and of its high bits, which take
+    /// the UTF-8 check only where there are some; cell offsets go straight into `spans` as file
+    /// offsets. A record with a quote or a CR (but a CRLF line end), the wrong number of cells,
+    /// or bytes the quick UTF-8 check does not pass (`SurveyText.isUTF8InBuffer`'s rule) ends
+    /// the run before it, so that `next()` splits it and the row checks see it as they always
+    /// did.
     func appendCleanRecords(to spans: CellSpans, limit: Int) -> Int {
         guard limit > 0 && pos < len else { return 0 }
         let room = spans.reserve(limit)

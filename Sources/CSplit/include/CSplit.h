@@ -16,8 +16,8 @@ typedef struct {
     /// Cells per record, offsets per record in `offsets` (`columns + 1`), most records taken.
     ptrdiff_t columns, stride, limit;
     /// Record r's cells start at the file offsets `offsets[r * stride + c]`, c < columns, and
-    /// `offsets[r * stride + columns]` is one past its last cell's end; `stride + 64` offsets
-    /// past the last record's may be written.
+    /// `offsets[r * stride + columns]` is one past its last cell's end. Up to 66 offsets past
+    /// the `limit` records' may be written (`CellSpans` keeps `stride + 64`).
     ptrdiff_t *offsets;
     /// Record r's line.
     int32_t *lines;
