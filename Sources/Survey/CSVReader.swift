@@ -1,3 +1,4 @@
+import CSplit
 import Diagnostics
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
@@ -736,117 +737,36 @@ final class CSVReader {
 
     // MARK: runs of clean records
 
+    /// The kernel `appendCleanRecords` splits with: the fastest this CPU runs. Another only in
+    /// tests, which check that every kernel splits as `next()` reads.
+    static let bestSplitKernel = csplit_best_kernel()
+    @exclusivity(unchecked) var splitKernel = CSVReader.bestSplitKernel
+
     /// Splits the records from the current position on straight into `spans`, up to `limit` of
     /// them, while each is clean (`TableInput.recordIsClean`: no quote, no CR but a CRLF line
     /// end, `spans.columns` fields, valid UTF-8) and ends with a line feed in the buffer;
     /// returns how many. The reader then stands on the first record not split, for `next()`,
     /// which reads any record.
     ///
-    /// One pass over 64-byte blocks, each loaded once however many records it holds: masks of
-    /// its commas, line feeds, quotes and CRs, and of its high bits, which take the UTF-8 check
-    /// only where there are some. A record with a quote or a CR (but a CRLF line end), the
-    /// wrong number of cells, or bytes the quick UTF-8 check does not pass
-    /// (`SurveyText.UTF8Blocks`) ends the run before it, so that `next()` splits it and the
-    /// row checks see it as they always did.
+    /// The splitting is the C kernel `csplit_clean_records` (Sources/CSplit, in C for its AVX2
+    /// variant): one pass over 64-byte blocks, each loaded once however many records it holds,
+    /// with masks of its commas, line feeds, quotes and CRs, and of its high bits, which take
+    /// the UTF-8 check only where there are some; cell offsets go straight into `spans` as file
+    /// offsets. A record with a quote or a CR (but a CRLF line end), the wrong number of cells,
+    /// or bytes the quick UTF-8 check does not pass (`SurveyText.isUTF8InBuffer`'s rule) ends
+    /// the run before it, so that `next()` splits it and the row checks see it as they always
+    /// did.
     func appendCleanRecords(to spans: CellSpans, limit: Int) -> Int {
-        #if arch(x86_64)
         guard limit > 0 && pos < len else { return 0 }
-        let b = buf, end = len, columns = spans.columns, stride = spans.stride
         let room = spans.reserve(limit)
-        var o = room.offsets
-        let lines = room.recordLines
-        // Offsets go in as file offsets of the byte after each delimiter.
-        let origin = bufferFileOffset &+ 1
-        o[0] = pos &+ bufferFileOffset
-        var k = 1, rows = 0, i = pos, line = self.line
-        var utf8 = SurveyText.UTF8Blocks()
-        let commas = _mm_set1_epi8(0x2C), lfs = _mm_set1_epi8(0x0A), quotes = _mm_set1_epi8(0x22), crs = _mm_set1_epi8(0x0D)
-        let spaces = _mm_set1_epi8(0x20)
-        @inline(__always) func bits(_ m: __m128i) -> UInt64 { UInt64(UInt16(truncatingIfNeeded: _mm_movemask_epi8(m))) }
-        // Blanks next to a delimiter (`spans.mayBePadded`), and what of them the block before
-        // leaves to this one: a delimiter in its last byte (the run's first cell starts at
-        // `pos`, as after one) and a blank in its last byte. A blank here is any byte up to a
-        // space but a line break (the bytes `CellSpans.Cells` would test), one compare less
-        // than spaces and tabs alone.
-        var padding: UInt64 = 0, delimiterBefore: UInt64 = 1, blankBefore: UInt64 = 0
-        blocks: while i < end {
-            let r = UnsafeRawPointer(b + i)
-            let v0 = r.loadUnaligned(as: __m128i.self), v1 = r.loadUnaligned(fromByteOffset: 16, as: __m128i.self)
-            let v2 = r.loadUnaligned(fromByteOffset: 32, as: __m128i.self), v3 = r.loadUnaligned(fromByteOffset: 48, as: __m128i.self)
-            // Bytes past `len` (the buffer's 64 bytes of slack) are not looked at.
-            let live: UInt64 = end &- i >= 64 ? ~0 : (1 &<< UInt64(end &- i)) &- 1
-            @inline(__always) func matches(_ byte: __m128i) -> UInt64 {
-                bits(_mm_cmpeq_epi8(v0, byte)) | bits(_mm_cmpeq_epi8(v1, byte)) &<< 16
-                    | bits(_mm_cmpeq_epi8(v2, byte)) &<< 32 | bits(_mm_cmpeq_epi8(v3, byte)) &<< 48
-            }
-            var ml = matches(lfs)
-            // The bytes from `stop` on are not taken: the first quote, the first CR but one
-            // right before a line feed (a CRLF line end, which stays plain), the end of the data.
-            var stop = end &- i
-            var crlf: UInt64 = 0
-            @inline(__always) func odd(_ v: __m128i) -> __m128i { _mm_or_si128(_mm_cmpeq_epi8(v, quotes), _mm_cmpeq_epi8(v, crs)) }
-            if _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(odd(v0), odd(v1)), _mm_or_si128(odd(v2), odd(v3)))) != 0 {
-                let cr = matches(crs) & live
-                crlf = cr & ml &>> 1
-                let m = (matches(quotes) & live) | (cr & ~crlf)
-                if m != 0 { stop = m.trailingZeroBitCount }
-            }
-            // A block without high bits still ends the sequences the block before left open.
-            var high: UInt64 = 0
-            if _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3))) != 0 {
-                high = (bits(v0) | bits(v1) &<< 16 | bits(v2) &<< 32 | bits(v3) &<< 48) & live
-            }
-            if !utf8.accepts(b + i, high: high, live: live) { break }
-            @inline(__always) func blanks(_ v: __m128i) -> UInt64 { bits(_mm_cmpeq_epi8(_mm_min_epu8(v, spaces), v)) }
-            let usable: UInt64 = stop >= 64 ? ~0 : (1 &<< UInt64(stop)) &- 1
-            let blank = (blanks(v0) | blanks(v1) &<< 16 | blanks(v2) &<< 32 | blanks(v3) &<< 48) & usable & ~(ml | crlf)
-            var mc = matches(commas) & usable
-            ml &= usable
-            // The taken records' cells end at commas, line feeds and the CRs of CRLFs.
-            let delimiter = mc | ml | crlf
-            padding |= blank & (delimiter &<< 1 | delimiter &>> 1 | delimiterBefore) | delimiter & blankBefore
-            delimiterBefore = delimiter &>> 63
-            blankBefore = blank &>> 63
-            let at = i &+ origin
-            while ml != 0 {
-                let t = ml.trailingZeroBitCount
-                let before = (UInt64(1) &<< UInt64(t)) &- 1
-                var c = mc & before
-                while c != 0 {
-                    o[k] = at &+ c.trailingZeroBitCount
-                    k &+= 1
-                    c &= c &- 1
-                }
-                guard k == columns else { break blocks }
-                mc &= ~before
-                let next = at &+ t
-                // The last cell ends before the CR of a CRLF.
-                o[columns] = next &- Int(truncatingIfNeeded: (crlf &<< 1) &>> UInt64(t) & 1)
-                lines[rows] = Int32(truncatingIfNeeded: line)
-                line &+= 1
-                rows &+= 1
-                o += stride
-                o[0] = next
-                k = 1
-                if rows == limit { break blocks }
-                ml &= ml &- 1
-            }
-            while mc != 0 {
-                o[k] = at &+ mc.trailingZeroBitCount
-                k &+= 1
-                mc &= mc &- 1
-            }
-            if k > columns || stop < 64 { break }
-            i &+= 64
-        }
-        spans.didAppend(rows, mayBePadded: padding != 0)
-        // The first record not taken.
-        pos = o[0] &- bufferFileOffset
-        self.line = line
-        return rows
-        #else
-        return 0
-        #endif
+        var run = CSplitRun(bytes: UnsafePointer(buf), start: pos, end: len, fileOffset: bufferFileOffset, line: line,
+                            columns: spans.columns, stride: spans.stride, limit: limit,
+                            offsets: room.offsets, lines: room.recordLines)
+        let taken = csplit_clean_records(&run, splitKernel)
+        spans.didAppend(taken.records, mayBePadded: taken.mayBePadded)
+        pos = taken.next
+        line = taken.line
+        return taken.records
     }
 
     // MARK: full tokenizer

@@ -130,42 +130,6 @@ public enum SurveyText {
         let leadMask = (v .> lead2Low) .& (v .< lead3Low) .| lead3Mask
         return (bits(v .< contTop), bits(leadMask), bits(lead3Mask))
     }
-
-    /// `isUTF8InBuffer`'s check over consecutive 64-byte blocks, for a splitter that reads
-    /// each block once (`CSVReader.appendCleanRecords`); it starts at a record start, where no
-    /// sequence is open.
-    struct UTF8Blocks {
-        /// Continuation bytes that the leads of the block before call for in this one (bits 0, 1).
-        private var carry: UInt64 = 0
-
-        /// True when the `live` bytes of the 64 at `b` (their high bits `high`) pass: every
-        /// lead is one of Vietnamese letters with exactly the continuation bytes it calls for
-        /// (those called for past the block are checked with the next one). False when they
-        /// are not valid, or hold other leads, which only `firstInvalidUTF8` decides.
-        @inline(__always) mutating func accepts(_ b: UnsafePointer<UInt8>, high: UInt64, live: UInt64) -> Bool {
-            if high == 0 {
-                defer { carry = 0 }
-                return carry == 0
-            }
-            let r = UnsafeRawPointer(b)
-            var cont: UInt64 = 0, lead: UInt64 = 0, lead3: UInt64 = 0
-            // Only the 16-byte lanes with high bytes: the others hold no lead or continuation.
-            for q in 0..<4 where (high &>> UInt64(q &* 16)) & 0xFFFF != 0 {
-                let (c, l, l3) = SurveyText.utf8Classes(r.loadUnaligned(fromByteOffset: q &* 16, as: SIMD16<Int8>.self))
-                let shift = UInt64(q &* 16)
-                cont |= UInt64(c) &<< shift
-                lead |= UInt64(l) &<< shift
-                lead3 |= UInt64(l3) &<< shift
-            }
-            cont &= live; lead &= live; lead3 &= live
-            if high & ~(cont | lead) != 0 { return false }
-            // A sequence cut off by the end of the live bytes belongs to a record that ends
-            // past them, which the splitter does not take.
-            if cont != (lead &<< 1 | lead3 &<< 2 | carry) & live { return false }
-            carry = lead &>> 63 | lead3 &>> 62
-            return true
-        }
-    }
     #endif
 
     static func isASCII(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {

@@ -1,4 +1,5 @@
 import Testing
+import CSplit
 import Diagnostics
 @testable import Survey
 #if canImport(Glibc)
@@ -82,6 +83,9 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
 }
 
 @Suite struct CSVReaderTests {
+    /// The splitter kernels this CPU runs: the baseline one always, AVX2 where there is AVX2.
+    static let splitKernels = [CSplitBaseline] + (CSVReader.bestSplitKernel == CSplitAVX2 ? [CSplitAVX2] : [])
+
     /// The quick path and the full tokenizer agree on every record, whatever the buffer size
     /// (small buffers put record and word edges on buffer ends and refills).
     @Test func quickPathSplitsLikeFullTokenizer() throws {
@@ -108,9 +112,11 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
     /// same cells, line and offset; the reader then stands where `next()` goes on. The files mix
     /// clean rows with the rows a run must stop before (quotes, CR and CRLF, blank lines, short
     /// and long rows, invalid and rarer UTF-8, sequences across 64-byte blocks), and the
-    /// buffers are small enough that runs stop at their end on every few records.
-    @Test func cleanRunsSplitAsNextReads() throws {
-        let dir = tempDir("csv-runs")
+    /// buffers are small enough that runs stop at their end on every few records. Each kernel
+    /// this CPU runs (`CSVReader.splitKernel`) is checked.
+    @Test(arguments: CSVReaderTests.splitKernels)
+    func cleanRunsSplitAsNextReads(_ kernel: CSplitKernel) throws {
+        let dir = tempDir("csv-runs-\(kernel.rawValue)")
         for seed in UInt64(1)...40 {
             var random = XorShift(seed: seed, mix: 0x9E37_79B9_7F4A_7C15)
             func rnd(_ n: Int) -> Int { random.below(n) }
@@ -153,6 +159,7 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
                     records.append((plain.recordFileOffset, plain.recordLine, cells, clean))
                 }
                 let runs = try CSVReader(path: path, bufferSize: size)
+                runs.splitKernel = kernel
                 let spans = CellSpans(columns: columns, capacity: 4)
                 var k = 0, split = 0
                 while k < records.count {
@@ -194,8 +201,10 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
     /// 64-byte block ends (cells of every length up to two blocks) and alone in long runs, so
     /// the test fails if `mayBePadded` missed one; and files without them take the cells as they
     /// are (`mayBePadded` false), so the loop without the test for blanks is the one checked.
-    @Test func paddedCellsTrimmedAsTheRowPath() throws {
-        let dir = tempDir("csv-padded")
+    /// Each kernel this CPU runs is checked.
+    @Test(arguments: CSVReaderTests.splitKernels)
+    func paddedCellsTrimmedAsTheRowPath(_ kernel: CSplitKernel) throws {
+        let dir = tempDir("csv-padded-\(kernel.rawValue)")
         for seed in UInt64(1)...96 {
             var random = XorShift(seed: seed, mix: 0xD6E8_FEB8_6659_FD93)
             func rnd(_ n: Int) -> Int { random.below(n) }
@@ -233,6 +242,7 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
                 }
                 #expect(want.count == 200)
                 let runs = try CSVReader(path: path, bufferSize: size)
+                runs.splitKernel = kernel
                 let spans = CellSpans(columns: columns, capacity: 4)
                 var k = 0
                 while k < want.count {
