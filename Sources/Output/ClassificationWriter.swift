@@ -183,17 +183,15 @@ public struct ClassificationWriter {
         var current = -1
         var g = GroupCells(status: [], area: [], indicators: [], tailBound: 0, middles: [], counts: 0, ends: [], fours: nil)
         for h in 0..<batch.count {
-            if let o = batch.scalarOutcome(h) {
-                if case .classified(let r) = o {
-                    scalarRow.removeAll(keepingCapacity: true)
-                    appendRow(r, to: &scalarRow)
-                    bytes.put(scalarRow)
-                }
-                continue
-            }
+            // Households classified one by one, and rule sets of more indicators than the
+            // cells hold, row by row (a rejected household has no row).
             guard let x = batch.cells(h) else {
                 scalarRow.removeAll(keepingCapacity: true)
-                appendColumnRow(batch.row(h), to: &scalarRow)
+                if let o = batch.scalarOutcome(h) {
+                    if case .classified(let r) = o { appendRow(r, to: &scalarRow) }
+                } else {
+                    appendColumnRow(batch.row(h), to: &scalarRow)
+                }
                 bytes.put(scalarRow)
                 continue
             }
