@@ -323,16 +323,7 @@ struct VecEvaluator {
             return has(op, idx)
         case .not(let x):
             guard let v = eval(x) else { return nil }
-            switch consume v {
-            case .constant(.bool(let b)): return .constant(.bool(!b))
-            case .constant: return nil
-            case .allUnknown: return .allUnknown
-            case .column(let c):
-                guard c.kind == .bool else { return nil }
-                let errors = c.unknownIsError, missing = c.unknownIsMissing
-                // 0 and 1 swap; unknown (sign bit only) stays.
-                return map(consume c, .bool, errors: errors, missing: missing) { x in Self.not(x) }
-            }
+            return negation(v)
         case .neg(let x):
             guard let v = eval(x) else { return nil }
             return map1(v) { (a) throws(EvalError) in try negate(a) }
@@ -430,61 +421,120 @@ struct VecEvaluator {
     /// whatever the other is (CEL absorbs the other's error); otherwise any unknown operand
     /// makes the row unknown.
     mutating func logic(_ l: IR, _ r: IR, decide: Bool) -> VecValue? {
-        // An int column compared with a number (`m.age >= 16 && …`, `… && m.age <= 30`) is
-        // compared inside the pass over the other operand, without a column of the comparison:
-        // on the left, once the right operand is known to be a column of the same rows (`&&` and
-        // `||` give the same rows in either order); on the right, once the left one is.
-        let a: VecValue
-        if let left = comparison(l) {
-            guard let (op, x, y) = left else { return nil }
-            if case .column(let xc) = x, xc.kind == .int, case .constant(.int(let q)) = y {
-                guard let b = eval(r) else { return nil }
-                if level(b) == xc.level, kind(b) == .bool {
-                    guard case .column(let cb) = consume b else { return nil }
-                    return compareInPass(cb, xc, op, q, decide: decide)
-                }
-                guard let av = compared(op, x, y) else { return nil }
-                return combine(av, b, decide: decide)
+        // An operand tested row by row from one column (`m.age >= 16`, `!m.in_school`,
+        // `m.employment in params.codes`) is tested inside the pass over the other operand,
+        // without a column of its own: on the left, once the right operand is known to be a bool
+        // column of the same rows (`&&` and `||` give the same rows in either order); on the
+        // right, once the left one is.
+        guard let left = logicOperand(l) else { return nil }
+        if let lx = left.testedLevel {
+            guard let b = eval(r) else { return nil }
+            if level(b) == lx, kind(b) == .bool {
+                guard case .column(let cb) = consume b else { return nil }
+                return tested(cb, left, decide: decide)
             }
-            guard let av = compared(op, x, y) else { return nil }
-            a = av
-        } else {
-            guard let av = eval(l) else { return nil }
-            a = av
+            guard let a = value(of: left) else { return nil }
+            return combine(a, b, decide: decide)
         }
+        guard case .value(let a) = consume left else { return nil }
         if case .constant(.bool(let x)) = a, x == decide { return .constant(.bool(decide)) }
-        let b: VecValue
-        if let la = level(a), kind(a) == .bool, let right = comparison(r) {
-            guard let (op, x, y) = right else { return nil }
-            if case .column(let xc) = x, xc.kind == .int, xc.level == la, case .constant(.int(let q)) = y {
-                // The left column handed over, so that a fresh one is written over.
-                guard case .column(let ca) = consume a else { return nil }
-                return compareInPass(ca, xc, op, q, decide: decide)
-            }
-            guard let v = compared(op, x, y) else { return nil }
-            b = v
-        } else {
-            guard let v = eval(r) else { return nil }
-            b = v
+        guard let la = level(a), kind(a) == .bool else {
+            guard let b = eval(r) else { return nil }
+            return combine(a, b, decide: decide)
         }
+        guard let right = logicOperand(r) else { return nil }
+        if right.testedLevel == la {
+            // The left column handed over, so that a fresh one is written over.
+            guard case .column(let ca) = consume a else { return nil }
+            return tested(ca, right, decide: decide)
+        }
+        guard let b = value(of: right) else { return nil }
         return combine(a, b, decide: decide)
     }
 
-    /// The operator and the evaluated operands of `ir` when it is a comparison; `.some(nil)`
-    /// when an operand is not covered.
-    mutating func comparison(_ ir: IR) -> (BinaryOp, VecValue, VecValue)?? {
-        guard case .binary(let op, let l, let r) = ir, op == .lt || op == .le || op == .gt || op == .ge || op == .eq || op == .ne else {
-            return nil
+    /// An operand of `&&`/`||` as their pass can take it: tested row by row from one column
+    /// (an int column against a number, or a table by the column's ids: a code or bool column
+    /// `in` a list, a code compared with a constant, a bool's `!`, and `!` of any of these), or
+    /// its value as `eval` gives it.
+    enum LogicOperand {
+        case value(VecValue)
+        case compare(VecColumn, BinaryOp, Int64)
+        case lookup(VecColumn, [Int64])
+
+        /// The rows of the tested column (nil for a value).
+        var testedLevel: VecLevel? {
+            switch self {
+            case .value: return nil
+            case .compare(let c, _, _), .lookup(let c, _): return c.level
+            }
         }
-        guard let x = eval(l), let y = eval(r) else { return .some(nil) }
-        return .some((op, x, y))
     }
 
-    /// A comparison of evaluated operands, as `binary` gives it.
-    func compared(_ op: BinaryOp, _ x: VecValue, _ y: VecValue) -> VecValue? {
-        if case .allUnknown = x { return .allUnknown }
-        if case .allUnknown = y { return .allUnknown }
-        return relationColumns(op, x, y)
+    mutating func logicOperand(_ ir: IR) -> LogicOperand? {
+        switch ir {
+        case .not(let x):
+            guard let o = logicOperand(x) else { return nil }
+            switch consume o {
+            case .compare(let c, let op, let q):
+                return .compare(c, Self.negated(op), q)
+            case .lookup(let c, let t):
+                // Tables hold 0 and 1 only.
+                return .lookup(c, t.map { 1 - $0 })
+            case .value(let v):
+                switch consume v {
+                case .column(let c) where c.kind == .bool:
+                    // Bool rows are 0, 1 or unknown (past the table).
+                    return .lookup(c, [1, 0])
+                case let other:
+                    return negation(other).map { .value($0) }
+                }
+            }
+        case .binary(let op, let l, let r) where op == .lt || op == .le || op == .gt || op == .ge || op == .eq || op == .ne || op == .in:
+            // `binary` rewrites `x in (c ? A : B)`.
+            if op == .in, case .cond = r { break }
+            guard let a = eval(l), let b = eval(r) else { return nil }
+            if op != .in, case .column(let c) = a, c.kind == .int, case .constant(.int(let q)) = b { return .compare(c, op, q) }
+            if let found = lookupTable(op, a, b), let (c, t) = found { return .lookup(c, t) }
+            return binary(op, a, b).map { .value($0) }
+        default:
+            break
+        }
+        return eval(ir).map { .value($0) }
+    }
+
+    /// A tested operand as a column of its own (what `eval` gives for it), handed over so that
+    /// a fresh column is written over.
+    func value(of o: consuming LogicOperand) -> VecValue? {
+        switch consume o {
+        case .value(let v): return v
+        case .compare(let c, let op, let q): return relationColumns(op, .column(c), .constant(.int(q)))
+        case .lookup(let c, let t): return lookup(c, t)
+        }
+    }
+
+    /// The int comparison that holds exactly where `op` does not.
+    static func negated(_ op: BinaryOp) -> BinaryOp {
+        switch op {
+        case .lt: return .ge
+        case .le: return .gt
+        case .gt: return .le
+        case .ge: return .lt
+        case .eq: return .ne
+        default: return .eq
+        }
+    }
+
+    /// `!v`: 0 and 1 swap; unknown (sign bit only) stays.
+    func negation(_ v: consuming VecValue) -> VecValue? {
+        switch consume v {
+        case .constant(.bool(let b)): return .constant(.bool(!b))
+        case .constant: return nil
+        case .allUnknown: return .allUnknown
+        case .column(let c):
+            guard c.kind == .bool else { return nil }
+            let errors = c.unknownIsError, missing = c.unknownIsMissing
+            return map(consume c, .bool, errors: errors, missing: missing) { x in Self.not(x) }
+        }
     }
 
     /// `a && b` (`decide` false) or `a || b` of evaluated operands.
@@ -512,28 +562,31 @@ struct VecEvaluator {
         return zip(consume ca, consume cb, .bool, errors: errors, missing: missing) { p, q in Self.and(p, q) }
     }
 
-    // Bool rows are 0, 1 or unknown (the least Int64, only its sign bit set): `&&` and `||` as
-    // CEL gives them (the deciding value wins over an unknown) in bit operations, without
-    // branches or 64-bit compares, so that the loops vectorize.
+    // Bool rows are 0, 1 or unknown (the least Int64, only its sign bit set): `!`, `&&` and `||`
+    // as CEL gives them (the deciding value wins over an unknown) in a few word operations,
+    // without branches.
 
-    /// 1 for 0, 0 for 1, unknown (sign bit only) for unknown.
+    /// 1 for 0, 0 for 1, unknown for unknown: `x ^ 1` except for unknown (whose arithmetic
+    /// shift is -1, which makes the mask 0).
     @inline(__always)
     static func not(_ x: Int64) -> Int64 {
-        x ^ (~Int64(bitPattern: UInt64(bitPattern: x) >> 63) & 1)
+        x ^ ((x &>> 63) &+ 1)
     }
 
-    /// 0 when either is 0; else unknown when either is; else 1.
+    /// 0 when either is 0; else unknown when either is; else 1. `p | p << 63` has the unknown
+    /// bit when `p` is not 0 and bit 0 when it is 1; of both, the unknown bit stays when
+    /// either is unknown (`p | q | 1`), and bit 0 when both are 1.
     @inline(__always)
     static func and(_ p: Int64, _ q: Int64) -> Int64 {
-        let both = (p | Int64(bitPattern: UInt64(bitPattern: p) >> 63)) & (q | Int64(bitPattern: UInt64(bitPattern: q) >> 63)) & 1
-        return (0 &- both) & ((p & q & 1) | ((p | q) & U))
+        (p | p &<< 63) & (q | q &<< 63) & (p | q | 1)
     }
 
-    /// 1 when either is 1; else unknown when either is; else 0.
+    /// 1 when either is 1; else unknown when either is; else 0: `p | q`, without its unknown
+    /// bit when its bit 0 is set.
     @inline(__always)
     static func or(_ p: Int64, _ q: Int64) -> Int64 {
-        let one = (p | q) & 1
-        return one | ((p | q) & U & ~(0 &- one))
+        let m = p | q
+        return m & ~(m &<< 63)
     }
 
     /// `a && (x op q)` (`decide` false) or `a || (x op q)` over bool column `a` and int column
@@ -563,9 +616,40 @@ struct VecEvaluator {
         return zip(a, x, .bool, errors: errors, missing: missing) { p, v in p == 0 ? 0 : (v == U ? U : (holds(v) ? p : 0)) }
     }
 
+    /// `a && o` (`decide` false) or `a || o` of a tested operand `o`, in one pass. Both are
+    /// handed over: a fresh column of either is written over.
+    func tested(_ a: consuming VecColumn, _ o: consuming LogicOperand, decide: Bool) -> VecValue? {
+        switch consume o {
+        case .value: return nil
+        case .compare(let x, let op, let q): return compareInPass(a, x, op, q, decide: decide)
+        case .lookup(let x, let t): return lookupInPass(a, x, t, decide: decide)
+        }
+    }
+
+    /// The row is `and(p, t[v])` or `or(p, t[v])` (`lookup`'s row) over bool column `a` and the
+    /// ids `v` of column `x`, of the same rows, with the table as masks (all ones for 1, 0 for
+    /// 0): `&&` keeps `p` where the mask is set, `||` keeps it where it is not; an unknown or
+    /// negative id (past the table as an unsigned number) is unknown, as `and(p, U)`, `or(p, U)`.
+    func lookupInPass(_ a: consuming VecColumn, _ x: consuming VecColumn, _ table: [Int64], decide: Bool) -> VecValue {
+        let errors = a.unknownIsError && x.unknownIsError, missing = a.unknownIsMissing && x.unknownIsMissing
+        // The masks' own copy: an array could not be borrowed around `zip`, which consumes `a`.
+        let n = table.count, masks = UnsafeMutablePointer<Int64>.allocate(capacity: n)
+        for k in 0..<n { masks[k] = 0 &- table[k] }
+        defer { masks.deallocate() }
+        if decide {
+            return zip(a, x, .bool, errors: errors, missing: missing) { p, v in
+                UInt64(bitPattern: v) < UInt64(n) ? p & ~masks[Int(v)] | masks[Int(v)] & 1 : p & 1 | ~(p &<< 63) & U
+            }
+        }
+        return zip(a, x, .bool, errors: errors, missing: missing) { p, v in
+            UInt64(bitPattern: v) < UInt64(n) ? p & masks[Int(v)] : (p | p &<< 63) & U
+        }
+    }
+
     mutating func cond(_ c: IR, _ a: IR, _ b: IR) -> VecValue? {
         guard let cv = eval(c) else { return nil }
-        switch cv {
+        // The condition handed over (a fresh one is written over by the constant branches).
+        switch consume cv {
         case .constant(.bool(let x)): return eval(x ? a : b)
         case .constant: return nil
         case .allUnknown: return .allUnknown
@@ -580,12 +664,13 @@ struct VecEvaluator {
             // Constant branches (`h.area == 'urban' ? params.a : params.b`): one pass over the condition.
             if case .constant(let x) = av, case .constant(let y) = bv, let rx = Self.raw(x, kind), let ry = Self.raw(y, kind),
                rx != U, ry != U {
-                return map(cc, kind, errors: cc.unknownIsError, missing: cc.unknownIsMissing) { t in
+                let errors = cc.unknownIsError, missing = cc.unknownIsMissing
+                return map(consume cc, kind, errors: errors, missing: missing) { t in
                     t == U ? U : (t != 0 ? rx : ry)
                 }
             }
             let lv = join(cc.level, join(level(av), level(bv)))!
-            guard let cc2 = materialize(cv, lv, hint: .bool), let ca = materialize(av, lv, hint: kind),
+            guard let cc2 = materialize(.column(cc), lv, hint: .bool), let ca = materialize(av, lv, hint: kind),
                   let cb = materialize(bv, lv, hint: kind) else { return nil }
             let s = cc2.values, x = ca.values, y = cb.values
             return build(lv, kind, errors: cc2.unknownIsError && ca.unknownIsError && cb.unknownIsError,
@@ -648,6 +733,11 @@ struct VecEvaluator {
             return cond(c, .binary(.in, l, a), .binary(.in, l, b))
         }
         guard let a = eval(l), let b = eval(r) else { return nil }
+        return binary(op, a, b)
+    }
+
+    /// A binary operator over evaluated operands.
+    func binary(_ op: BinaryOp, _ a: VecValue, _ b: VecValue) -> VecValue? {
         if case .allUnknown = a { return .allUnknown }
         if case .allUnknown = b { return .allUnknown }
         switch op {
@@ -688,15 +778,11 @@ struct VecEvaluator {
             return .constant(.bool(r))
         case .allUnknown: return .allUnknown
         case .column(let c):
+            if let found = lookupTable(.in, a, b) {
+                guard let (c, t) = found else { return nil }
+                return lookup(c, t)
+            }
             switch c.kind {
-            case .code(let codes):
-                guard let t = codeTable(codes, { (v) throws(EvalError) -> Bool in try contains(container, v) }) else { return nil }
-                return lookup(c, t)
-            case .bool:
-                guard let t = codeTable(["false", "true"], { (v) throws(EvalError) -> Bool in
-                    try contains(container, .bool(v == .string("true")))
-                }) else { return nil }
-                return lookup(c, t)
             case .int, .double:
                 let s = c.values, kind = c.kind
                 var threw = false
@@ -707,9 +793,38 @@ struct VecEvaluator {
                     return r ? 1 : 0
                 }
                 return Self.degrade(out, lossy: false, threw: threw)
-            case .codeSet:
+            default:
                 return nil
             }
+        }
+    }
+
+    /// The column and the table by its ids (`lookup`) that `a op b` is, when it is one: a code or
+    /// bool column `in` a constant list, a code column compared with a constant. `.some(nil)`
+    /// when it is such a test but some code's result is an error (not covered).
+    func lookupTable(_ op: BinaryOp, _ a: VecValue, _ b: VecValue) -> (VecColumn, [Int64])?? {
+        switch (a, b) {
+        case (.column(let c), .constant(let container)) where op == .in:
+            switch c.kind {
+            case .code(let codes):
+                return .some(codeTable(codes, { (v) throws(EvalError) -> Bool in try contains(container, v) }).map { (c, $0) })
+            case .bool:
+                return .some(codeTable(["false", "true"], { (v) throws(EvalError) -> Bool in
+                    try contains(container, .bool(v == .string("true")))
+                }).map { (c, $0) })
+            default:
+                return nil
+            }
+        case (.column(let c), .constant(let k)) where op != .in:
+            guard case .code(let codes) = c.kind else { return nil }
+            guard case .string = k else { return .some(nil) }
+            return .some(codeTable(codes, { (v) throws(EvalError) -> Bool in try relation(op, v, k) }).map { (c, $0) })
+        case (.constant(let k), .column(let c)) where op != .in:
+            guard case .code(let codes) = c.kind else { return nil }
+            guard case .string = k else { return .some(nil) }
+            return .some(codeTable(codes, { (v) throws(EvalError) -> Bool in try relation(op, k, v) }).map { (c, $0) })
+        default:
+            return nil
         }
     }
 
@@ -718,14 +833,9 @@ struct VecEvaluator {
         case (.constant(let x), .constant(let y)):
             guard let r = try? relation(op, x, y) else { return .allUnknown }
             return .constant(.bool(r))
-        case (.column(let c), .constant(let k)):
-            if case .code(let codes) = c.kind {
-                guard case .string = k, let t = codeTable(codes, { (v) throws(EvalError) -> Bool in try relation(op, v, k) }) else { return nil }
-                return lookup(c, t)
-            }
-        case (.constant(let k), .column(let c)):
-            if case .code(let codes) = c.kind {
-                guard case .string = k, let t = codeTable(codes, { (v) throws(EvalError) -> Bool in try relation(op, k, v) }) else { return nil }
+        case (.column, .constant), (.constant, .column):
+            if let found = lookupTable(op, a, b) {
+                guard let (c, t) = found else { return nil }
                 return lookup(c, t)
             }
         case (.column(let c), .column(let d)):
@@ -760,7 +870,10 @@ struct VecEvaluator {
                 // `m.in_school == true` is the column itself, `== false` its negation (unknown
                 // stays unknown either way).
                 let errors = c.unknownIsError, missing = c.unknownIsMissing
-                if q == (op == .eq) { return map(c, .bool, errors: errors, missing: missing) { p in p } }
+                if q == (op == .eq) {
+                    // The column's own rows, without a pass (and never written over: not fresh).
+                    return .column(VecColumn(level: c.level, kind: .bool, values: c.values, unknownIsError: errors, unknownIsMissing: errors && missing))
+                }
                 return map(c, .bool, errors: errors, missing: missing) { p in Self.not(p) }
             default:
                 break

@@ -24,6 +24,9 @@ final class BatchColumns: VectorHost {
     var status: VecColumn?
     private var householdCache: [Int: VecColumn] = [:]
     private var memberCache: [Int: VecColumn] = [:]
+    /// `present(type:field:)` by type and field: several expressions ask `has()` of one field
+    /// (the classes, of the income).
+    private var presenceCache: [Int: VecColumn] = [:]
 
     /// Whether the reader's ages (`SurveyBatch.ageMonths`) are those of birth-date field `i` on
     /// the reference dates of `referenceDays`; nil until asked.
@@ -155,6 +158,14 @@ final class BatchColumns: VectorHost {
     }
 
     func present(type: Int32, field: Int) -> VecColumn? {
+        let key = field << 8 | Int(UInt8(truncatingIfNeeded: type))
+        if let c = presenceCache[key] { return c }
+        let c = presence(type: type, field: field)
+        if let c { presenceCache[key] = c }
+        return c
+    }
+
+    private func presence(type: Int32, field: Int) -> VecColumn? {
         let table: RecordTable, origin: FieldOrigin, level: VecLevel
         switch type {
         case RuleEnvironment.householdTypeID:

@@ -90,11 +90,14 @@ public struct ClassifiedBatch {
     /// code).
     public func areaTexts(ofGroup g: Int) -> [String] { groups[g].areaTexts }
 
-    /// What the columns decided for household `h` (`scalarOutcome(h)` is nil) as numbers, in
-    /// one call: what a writer of many rows reads per household. Nil when the rule set has more
-    /// indicators than the bit sets hold (read `row(_:)` then).
+    /// What the columns decided for household `h` as numbers, in one call: what a writer of
+    /// many rows reads per household. Nil for a household classified one by one (read
+    /// `scalarOutcome(h)` then), and when the rule set has more indicators than the bit sets
+    /// hold (read `row(_:)` then).
     public func cells(_ h: Int) -> ColumnCells? {
-        let g = Int(slot[h]), d = groups[g].decision
+        let g = Int(slot[h])
+        guard g >= 0 else { return nil }
+        let d = groups[g].decision
         guard d.deprived.count <= 64 else { return nil }
         let deprived = d.deprivedBits[h]
         var unknown: UInt64 = 0

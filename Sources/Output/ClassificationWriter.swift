@@ -110,7 +110,8 @@ public struct ClassificationWriter {
             var tailBound: Int
             /// The cells from status to income (`,status,count,income`) in `made`, by status,
             /// deprivation count (below `counts`: one more than the rule set's indicators) and
-            /// income bit; and the last ones (`,newly_escaped,ruleset` and the line's end) by
+            /// income bit, made the first time a row has them (-1 before: a batch meets a few
+            /// of them); and the last ones (`,newly_escaped,ruleset` and the line's end) by
             /// newly escaped.
             var middles: [Int]
             var counts: Int
@@ -148,12 +149,7 @@ public struct ClassificationWriter {
             let indicators = columnsOf!.indicators, reference = columnsOf!.reference
             let bound = (area.map(\.count).max() ?? 0) + (status.map(\.count).max() ?? 0) + 2 * indicators.count + reference.count + 40
             let counts = batch.rules(ofGroup: g).ruleSet.indicators.count + 1
-            var middles: [Int] = []
-            for code in status.indices {
-                for n in 0..<counts {
-                    for below in [false, true] { middles.append(made.make { putMiddle(status[code], n, below, to: &$0) }) }
-                }
-            }
+            let middles = [Int](repeating: -1, count: status.count * counts * 2)
             let ends = [zero, one].map { newly in made.make { putEnd(newly, reference, to: &$0) } }
             var fours: [UInt64]?
             if indicators.count <= 64, indicators.elementsEqual(0..<indicators.count) {
@@ -187,23 +183,23 @@ public struct ClassificationWriter {
         var current = -1
         var g = GroupCells(status: [], area: [], indicators: [], tailBound: 0, middles: [], counts: 0, ends: [], fours: nil)
         for h in 0..<batch.count {
-            if let o = batch.scalarOutcome(h) {
-                if case .classified(let r) = o {
-                    scalarRow.removeAll(keepingCapacity: true)
-                    appendRow(r, to: &scalarRow)
-                    bytes.put(scalarRow)
-                }
-                continue
-            }
+            // Households classified one by one, and rule sets of more indicators than the
+            // cells hold, row by row (a rejected household has no row).
             guard let x = batch.cells(h) else {
                 scalarRow.removeAll(keepingCapacity: true)
-                appendColumnRow(batch.row(h), to: &scalarRow)
+                if let o = batch.scalarOutcome(h) {
+                    if case .classified(let r) = o { appendRow(r, to: &scalarRow) }
+                } else {
+                    appendColumnRow(batch.row(h), to: &scalarRow)
+                }
                 bytes.put(scalarRow)
                 continue
             }
             // Most batches have one group: its cells are taken out of `groups` only when the
-            // group changes (a copy per row would retain each of its arrays).
+            // group changes (a copy per row would retain each of its arrays), and put back
+            // with the middles made meanwhile.
             if x.group != current {
+                if current >= 0 { groups[current] = g }
                 g = cells(x.group)
                 current = x.group
             }
@@ -218,7 +214,12 @@ public struct ClassificationWriter {
             if let areaCodes, case let v = areaCodes[h], v != RecordTable.absent, case let c = Int(Int32(truncatingIfNeeded: v)),
                c >= 0, c < g.area.count { bytes.put(g.area[c]) }
             if x.deprivationCount < g.counts {
-                made.put(g.middles[(x.status * g.counts + x.deprivationCount) * 2 + (x.incomeBelowLine ? 1 : 0)], to: &bytes)
+                let k = (x.status * g.counts + x.deprivationCount) * 2 + (x.incomeBelowLine ? 1 : 0)
+                if g.middles[k] < 0 {
+                    let status = g.status[x.status]
+                    g.middles[k] = made.make { putMiddle(status, x.deprivationCount, x.incomeBelowLine, to: &$0) }
+                }
+                made.put(g.middles[k], to: &bytes)
             } else {
                 putMiddle(g.status[x.status], x.deprivationCount, x.incomeBelowLine, to: &bytes)
             }

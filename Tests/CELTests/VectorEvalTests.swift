@@ -301,7 +301,7 @@ final class CachingColumns: VectorHost {
         let f = ColumnFixture()
         let host = CachingColumns(f)
         let all = VectorEvalTests.householdExpressions.map { ($0, VecLevel.household) }
-            + VectorEvalTests.memberExpressions.map { ($0, VecLevel.member) }
+            + VectorEvalTests.memberExpressions.map { ($0, VecLevel.member) } + Self.testedOperands.map { ($0.0, $0.1) }
         for (src, level) in all + all {
             let p = try Program(src, declarations: f.decls)
             let want = try #require(p.columns(f, level: level), "\(src)")
@@ -347,6 +347,73 @@ final class CachingColumns: VectorHost {
                       "h.n > 2 && h.flag_c", "h.n < 0 || h.flag_b", "h.n >= 1 && h.n != 3 && h.flag_a"])
     func householdComparisonInsideLogic(_ src: String) throws {
         _ = try VectorEvalTests.compare(src, level: .household, ColumnFixture())
+    }
+
+    /// Operands tested inside the `&&`/`||` pass from one column (a code compared with a
+    /// constant, a code or bool `in` a list, a bool's `!`, `!` of these and of int comparisons),
+    /// on either side, against known, missing and error rows, columns of the pass's own and
+    /// columns of the other level; each with its tested operands marked.
+    static let testedOperands: [(String, VecLevel, [String])] = [
+        ("m.insured && !m.insured", .member, ["!m.insured"]),
+        ("m.age > 3 && !m.insured", .member, ["m.age > 3", "!m.insured"]),
+        ("!m.insured && m.age > 3", .member, ["!m.insured", "m.age > 3"]),
+        ("m.insured || m.level == 'upper'", .member, ["m.level == 'upper'"]),
+        ("m.level != 'lower' && m.insured", .member, ["m.level != 'lower'"]),
+        ("m.age >= params.min_age && m.level in params.levels", .member, ["m.age >= params.min_age", "m.level in params.levels"]),
+        ("m.age >= params.min_age && !(m.level in params.levels)", .member, ["!(m.level in params.levels)"]),
+        ("!(m.age < 16) || m.level in ['primary', 'upper']", .member, ["!(m.age < 16)", "m.level in ['primary', 'upper']"]),
+        ("m.age / 0 > 1 || !(m.level == 'upper')", .member, ["!(m.level == 'upper')"]),
+        ("m.age / 0 > 1 && m.level in params.levels", .member, ["m.level in params.levels"]),
+        ("!m.insured || !m.insured", .member, ["!m.insured"]),
+        ("!!m.insured && m.age > 1 && m.insured in [true]", .member, ["!!m.insured", "m.insured in [true]"]),
+        ("'upper' == m.level || !(m.age != 30)", .member, ["'upper' == m.level", "!(m.age != 30)"]),
+        ("h.flag_c && m.level == 'none'", .member, ["m.level == 'none'"]),
+        ("m.level == 'none' && h.flag_c", .member, ["m.level == 'none'"]),
+        ("!(m.age > 3 && m.insured) || m.level < 'n'", .member, ["m.level < 'n'"]),
+        ("m.level == 'upper' && false", .member, ["m.level == 'upper'"]),
+        ("true || !m.insured", .member, ["!m.insured"]),
+        ("m.insured == true && !(m.level in (m.age < 18 ? params.levels : ['lower']))", .member, ["m.insured == true"]),
+        ("!h.flag_a && h.flag_c", .household, ["!h.flag_a"]),
+        ("h.flag_b || !h.flag_c", .household, ["!h.flag_c"]),
+        ("!(h.n > 2) && !h.flag_b", .household, ["!(h.n > 2)", "!h.flag_b"]),
+        ("h.n / 0 == 1 || !h.flag_c", .household, ["!h.flag_c"]),
+    ]
+
+    /// Each expression against the scalar path, and against itself with its tested operands
+    /// made columns first (`true ? x : false` is not tested in the pass): the same rows and the
+    /// same unknown flags.
+    @Test func testedOperandsInsideLogic() throws {
+        let f = ColumnFixture()
+        for (src, level, operands) in Self.testedOperands {
+            let spurious = try VectorEvalTests.compare(src, level: level, f)
+            #expect(spurious == 0, "\(src)")
+            var plain = src
+            for o in operands {
+                let at = try #require(plain.range(of: o), "\(src): \(o)")
+                plain.replaceSubrange(at, with: "(true ? \(o) : false)")
+            }
+            let fused = try #require(try Program(src, declarations: f.decls).columns(f, level: level), "\(src)")
+            let apart = try #require(try Program(plain, declarations: f.decls).columns(f, level: level), "\(plain)")
+            #expect(fused.values == apart.values, "\(src)")
+            #expect(fused.unknownIsError == apart.unknownIsError && fused.unknownIsMissing == apart.unknownIsMissing, "\(src)")
+        }
+    }
+
+    /// The word operations of `!`, `&&` and `||` against CEL's tables (unknown: an error, which
+    /// the deciding value absorbs) for every pair of rows.
+    @Test func logicWordsFollowTheTables() {
+        let U = VecColumn.unknown
+        let rows: [Bool?] = [false, true, nil]
+        func word(_ b: Bool?) -> Int64 { b.map { $0 ? 1 : 0 } ?? U }
+        for p in rows {
+            #expect(VecEvaluator.not(word(p)) == word(p.map { !$0 }), "!\(String(describing: p))")
+            for q in rows {
+                let and: Bool? = p == false || q == false ? false : (p == nil || q == nil ? nil : true)
+                let or: Bool? = p == true || q == true ? true : (p == nil || q == nil ? nil : false)
+                #expect(VecEvaluator.and(word(p), word(q)) == word(and), "\(String(describing: p)) && \(String(describing: q))")
+                #expect(VecEvaluator.or(word(p), word(q)) == word(or), "\(String(describing: p)) || \(String(describing: q))")
+            }
+        }
     }
 
     /// A list element that is itself a computed column is read by each element's predicate:
