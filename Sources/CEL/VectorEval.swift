@@ -736,8 +736,8 @@ struct VecEvaluator {
         return binary(op, a, b)
     }
 
-    /// A binary operator over evaluated operands.
-    func binary(_ op: BinaryOp, _ a: VecValue, _ b: VecValue) -> VecValue? {
+    /// A binary operator over evaluated operands, handed over (a fresh column is written over).
+    func binary(_ op: BinaryOp, _ a: consuming VecValue, _ b: consuming VecValue) -> VecValue? {
         if case .allUnknown = a { return .allUnknown }
         if case .allUnknown = b { return .allUnknown }
         switch op {
@@ -828,7 +828,9 @@ struct VecEvaluator {
         }
     }
 
-    func relationColumns(_ op: BinaryOp, _ a: VecValue, _ b: VecValue) -> VecValue? {
+    /// `a op b` for a relation `op`; the operands are handed over, so that a fresh column
+    /// compared with a constant is written over rather than copied first.
+    func relationColumns(_ op: BinaryOp, _ a: consuming VecValue, _ b: consuming VecValue) -> VecValue? {
         switch (a, b) {
         case (.constant(let x), .constant(let y)):
             guard let r = try? relation(op, x, y) else { return .allUnknown }
@@ -848,36 +850,11 @@ struct VecEvaluator {
             break
         }
         // A column against a number (`m.age >= 16` once parameters are constants): no column
-        // of the constant.
-        if case .column(let c) = a, case .constant(let k) = b {
-            switch (c.kind, k) {
-            case (.int, .int(let q)):
-                // One loop per operator: no switch on the operator per row.
-                let errors = c.unknownIsError, missing = c.unknownIsMissing
-                switch op {
-                case .lt: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p < q ? 1 : 0) }
-                case .le: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p <= q ? 1 : 0) }
-                case .gt: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p > q ? 1 : 0) }
-                case .ge: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p >= q ? 1 : 0) }
-                case .eq: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p == q ? 1 : 0) }
-                default: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (orderedRelation(op, p, q) ? 1 : 0) }
-                }
-            case (.double, .double(let q)):
-                return map(c, .bool, errors: c.unknownIsError, missing: c.unknownIsMissing) { p in
-                    p == U ? U : (orderedRelation(op, Double(bitPattern: UInt64(bitPattern: p)), q) ? 1 : 0)
-                }
-            case (.bool, .bool(let q)) where op == .eq || op == .ne:
-                // `m.in_school == true` is the column itself, `== false` its negation (unknown
-                // stays unknown either way).
-                let errors = c.unknownIsError, missing = c.unknownIsMissing
-                if q == (op == .eq) {
-                    // The column's own rows, without a pass (and never written over: not fresh).
-                    return .column(VecColumn(level: c.level, kind: .bool, values: c.values, unknownIsError: errors, unknownIsMissing: errors && missing))
-                }
-                return map(c, .bool, errors: errors, missing: missing) { p in Self.not(p) }
-            default:
-                break
-            }
+        // of the constant. The column is taken out of `a` (not copied), so that a fresh one is
+        // the only holder of its rows when `map` writes over them.
+        if case .column(let c) = a, case .constant(let k) = b, Self.comparedWithConstant(c.kind, op, k) {
+            guard case .column(let c) = consume a else { return nil }
+            return constantRelation(op, c, k)
         }
         guard let lv = join(level(a), level(b)), let ka = kind(a), let kb = kind(b),
               let ca = materialize(a, lv, hint: ka), let cb = materialize(b, lv, hint: kb) else { return nil }
@@ -921,6 +898,47 @@ struct VecEvaluator {
             return r ? 1 : 0
         }
         return Self.degrade(out, lossy: false, threw: threw)
+    }
+
+    /// Whether `constantRelation` compares a column of `kind` with constant `k` under `op`.
+    static func comparedWithConstant(_ kind: VecKind, _ op: BinaryOp, _ k: Value) -> Bool {
+        switch (kind, k) {
+        case (.int, .int), (.double, .double): return true
+        case (.bool, .bool): return op == .eq || op == .ne
+        default: return false
+        }
+    }
+
+    /// `c op k` over column `c` and constant `k` (kinds as `comparedWithConstant` allows), in
+    /// one pass over the column.
+    func constantRelation(_ op: BinaryOp, _ c: consuming VecColumn, _ k: Value) -> VecValue? {
+        let errors = c.unknownIsError, missing = c.unknownIsMissing
+        switch (c.kind, k) {
+        case (.int, .int(let q)):
+            // One loop per operator: no switch on the operator per row.
+            switch op {
+            case .lt: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p < q ? 1 : 0) }
+            case .le: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p <= q ? 1 : 0) }
+            case .gt: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p > q ? 1 : 0) }
+            case .ge: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p >= q ? 1 : 0) }
+            case .eq: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (p == q ? 1 : 0) }
+            default: return map(c, .bool, errors: errors, missing: missing) { p in p == U ? U : (orderedRelation(op, p, q) ? 1 : 0) }
+            }
+        case (.double, .double(let q)):
+            return map(c, .bool, errors: errors, missing: missing) { p in
+                p == U ? U : (orderedRelation(op, Double(bitPattern: UInt64(bitPattern: p)), q) ? 1 : 0)
+            }
+        case (.bool, .bool(let q)):
+            // `m.in_school == true` is the column itself, `== false` its negation (unknown
+            // stays unknown either way).
+            if q == (op == .eq) {
+                // The column's own rows, without a pass (and never written over: not fresh).
+                return .column(VecColumn(level: c.level, kind: .bool, values: c.values, unknownIsError: errors, unknownIsMissing: errors && missing))
+            }
+            return map(c, .bool, errors: errors, missing: missing) { p in Self.not(p) }
+        default:
+            return nil
+        }
     }
 
     func arithmeticColumns(_ op: BinaryOp, _ a: VecValue, _ b: VecValue) -> VecValue? {

@@ -31,12 +31,11 @@ extension Classifier {
         var references: [CivilDate] = [], referenceDays: [Int32] = []
         references.reserveCapacity(n)
         referenceDays.reserveCapacity(n)
-        // `referenceDate` as day numbers: a date is made once per run of households with the
-        // same day, and the group of a day (its rule set and parameter values, a function of
-        // the date) is looked up once per day seen.
+        // `referenceDate` as day numbers: a date is made, and the group of a day (its rule set
+        // and parameter values, a function of the date) looked up, once per day seen.
         let fixed = policy.asOf ?? (fields.reviewDate == nil ? policy.today : nil)
         let fixedDay = fixed?.dayNumber, todayDay = policy.today.dayNumber
-        var groupOfDay: [Int32: Int32] = [:]
+        var daysSeen: [Int32: (group: Int32, reference: CivilDate)] = [:]
         // The kernels take the parameters as constants: each rule set and set of parameter
         // values in force in the batch (one, except in a batch spanning a change of rules) is
         // a pass over the whole batch, whose results are taken for its households only. A
@@ -56,15 +55,17 @@ extension Classifier {
                 if groupOf[h] >= 0 { sizes[Int(groupOf[h])] += 1 }
                 continue
             }
-            let ref = fixed ?? CivilDate(dayNumber: day)
-            references.append(ref)
-            referenceDays.append(day)
-            if let g = groupOfDay[day] {
+            if let (g, ref) = daysSeen[day] {
+                references.append(ref)
+                referenceDays.append(day)
                 groupOf[h] = g
                 if g >= 0 { sizes[Int(g)] += 1 }
                 continue
             }
-            defer { groupOfDay[day] = groupOf[h] }
+            let ref = fixed ?? CivilDate(dayNumber: day)
+            references.append(ref)
+            referenceDays.append(day)
+            defer { daysSeen[day] = (groupOf[h], ref) }
             guard case .success(let r) = rules(on: ref), !columnsUnsupported.contains(ObjectIdentifier(r.0)) else { continue }
             // Most households share the previous household's group.
             if h > 0, groupOf[h - 1] >= 0, groups[Int(groupOf[h - 1])].0 === r.0, Self.sameValues(groups[Int(groupOf[h - 1])].1, r.1) {
@@ -210,6 +211,7 @@ extension Classifier {
         // at the first member without a value); any other unknown sends the household back.
         var deprived: [[Int64]] = []
         var unknownIndicators: [Int: [Int]] = [:]
+        var tally = DeprivationTally(households: nH, indicators: rules.indicators.count)
         for (i, ind) in rules.indicators.enumerated() {
             var values: [Int64]
             // Member-level: some member before the first unknown one satisfies the condition.
@@ -254,37 +256,12 @@ extension Classifier {
                     unknownIndicators[h, default: []].append(i)
                 }
             }
+            // Counted while the column is still in cache.
+            tally.add(values, indicator: i)
             deprived.append(values)
         }
         c.deprived = deprived.map { VecColumn(level: .household, kind: .bool, values: $0) }
-        // Indicator by indicator, one pass over each column that only adds, ors and shifts (so
-        // it vectorises): the count, the sign bits of the values (set once an indicator is
-        // unknown, which makes the count unknown) and bit i of a household, deprived in
-        // indicator i (for writers; up to 64 indicators). A household with an unknown indicator
-        // goes one by one (`needs`), so its bits are never read.
-        var count = [Int64](repeating: 0, count: nH)
-        var unknownSeen = [Int64](repeating: 0, count: nH)
-        let withBits = deprived.count <= 64
-        var deprivedBits = [UInt64](repeating: 0, count: nH)
-        count.withUnsafeMutableBufferPointer { k in
-            unknownSeen.withUnsafeMutableBufferPointer { seen in
-                deprivedBits.withUnsafeMutableBufferPointer { bits in
-                    for (i, column) in deprived.enumerated() {
-                        let shift = UInt64(i & 63)
-                        column.withUnsafeBufferPointer { x in
-                            for h in 0..<nH {
-                                let v = x[h]
-                                k[h] &+= v & 1
-                                seen[h] |= v
-                                bits[h] |= UInt64(bitPattern: v & 1) << shift
-                            }
-                        }
-                    }
-                    for h in 0..<nH where seen[h] < 0 { k[h] = U }
-                }
-            }
-        }
-        if !withBits { deprivedBits = [] }
+        let (count, deprivedBits) = tally.finish()
         c.deprivations = VecColumn(level: .household, kind: .int, values: count)
 
         c.use(.incomeTest)
@@ -349,5 +326,54 @@ extension Classifier {
         return ColumnDecision(needsScalar: needs, deprived: deprived, deprivedBits: deprivedBits, deprivationCount: count, incomeBelowLine: below.values,
                               status: status, statusCodes: statusCodes, unknownIndicators: unknownIndicators,
                               newlyEscaped: newlyEscaped)
+    }
+}
+
+/// The deprivation count of each household of a batch and its indicators as bits (bit i:
+/// deprived in indicator i, for writers; up to 64 indicators), added up indicator by
+/// indicator as each column is decided.
+struct DeprivationTally {
+    private var count: [Int64]
+    /// The values or'ed: the sign bit is set once an indicator is unknown, which makes the
+    /// count unknown. A household with an unknown indicator goes one by one (`needsScalar`),
+    /// so its bits are never read.
+    private var seen: [Int64]
+    private var bits: [UInt64]
+    private let withBits: Bool
+
+    init(households n: Int, indicators: Int) {
+        count = [Int64](repeating: 0, count: n)
+        seen = [Int64](repeating: 0, count: n)
+        withBits = indicators <= 64
+        bits = [UInt64](repeating: 0, count: withBits ? n : 0)
+    }
+
+    /// Adds indicator `i`'s column (0, 1 or unknown per household): a pass that only adds,
+    /// ors and shifts, so it vectorises.
+    mutating func add(_ column: [Int64], indicator i: Int) {
+        column.withUnsafeBufferPointer { x in
+            count.withUnsafeMutableBufferPointer { k in
+                for h in 0..<k.count { k[h] &+= x[h] & 1 }
+            }
+            seen.withUnsafeMutableBufferPointer { seen in
+                for h in 0..<seen.count { seen[h] |= x[h] }
+            }
+            guard withBits else { return }
+            let shift = UInt64(i & 63)
+            bits.withUnsafeMutableBufferPointer { bits in
+                for h in 0..<bits.count { bits[h] |= UInt64(bitPattern: x[h] & 1) << shift }
+            }
+        }
+    }
+
+    /// The counts (unknown where an indicator was) and the bits (empty past 64 indicators).
+    consuming func finish() -> (count: [Int64], bits: [UInt64]) {
+        let U = VecColumn.unknown
+        count.withUnsafeMutableBufferPointer { k in
+            seen.withUnsafeBufferPointer { seen in
+                for h in 0..<k.count where seen[h] < 0 { k[h] = U }
+            }
+        }
+        return (count, bits)
     }
 }

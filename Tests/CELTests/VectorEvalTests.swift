@@ -302,6 +302,7 @@ final class CachingColumns: VectorHost {
         let host = CachingColumns(f)
         let all = VectorEvalTests.householdExpressions.map { ($0, VecLevel.household) }
             + VectorEvalTests.memberExpressions.map { ($0, VecLevel.member) } + Self.testedOperands.map { ($0.0, $0.1) }
+            + Self.computedAgainstConstant
         for (src, level) in all + all {
             let p = try Program(src, declarations: f.decls)
             let want = try #require(p.columns(f, level: level), "\(src)")
@@ -327,6 +328,21 @@ final class CachingColumns: VectorHost {
     func householdIntAgainstConstant(_ src: String) throws {
         let spurious = try VectorEvalTests.compare(src, level: .household, ColumnFixture())
         #expect(spurious == 0, "\(src)")
+    }
+
+    /// A column the kernels made, compared with a constant: its rows are written over (it is
+    /// handed to the comparison, not copied), in every kind the comparison takes.
+    static let computedAgainstConstant: [(String, VecLevel)] = [
+        ("m.age * 2 >= 16", .member), ("m.age + m.months != 100", .member), ("-m.age < -40", .member),
+        ("(m.age > 3) == false", .member), ("(m.age > 3 && m.insured) != true", .member), ("(m.age > 3) == true", .member),
+        ("h.area * 2.0 > 10.0", .household), ("h.n - 1 <= 1", .household), ("!(h.flag_a || h.flag_b) == false", .household),
+    ]
+
+    @Test func computedColumnAgainstConstant() throws {
+        for (src, level) in Self.computedAgainstConstant {
+            let spurious = try VectorEvalTests.compare(src, level: level, ColumnFixture())
+            #expect(spurious == 0, "\(src)")
+        }
     }
 
     /// `a && x op n` and `a || x op n` (an int column against a number on the right) are
