@@ -209,14 +209,33 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
     }
 
     /// `awkwardValuesReadLikeTheRowPath` without values padded with blanks: no chunk then has a
-    /// padded cell, and its flags are read by their first byte and comma (`FlagSpellings`)
-    /// instead of by their length.
+    /// padded cell, and its flags and codes are read by their first byte and comma
+    /// (`CommaSpellings`) instead of by their length.
     @Test func unpaddedAwkwardValuesReadLikeTheRowPath() throws {
         let unpadded = ColumnPathTests.awkward.filter { v in
             v.utf8.first.map { $0 > 0x20 } ?? true && v.utf8.last.map { $0 > 0x20 } ?? true
         }
         let dir = awkwardSurvey("column-path-awkward-unpadded", values: unpadded + ["tr", "t", "f", ",", "truee", "1,0"])
         for batch in [1, 300, 4096] {
+            let rows = try readingTranscript(dir, batch: batch, columns: false)
+            let columns = try readingTranscript(dir, batch: batch, columns: true)
+            #expect(rows == columns, "batch \(batch)")
+            if rows != columns, let d = zip(rows, columns).first(where: { $0 != $1 }) { Issue.record("first difference:\n\(d.0)\n\(d.1)") }
+            #expect(rows.contains { $0.contains("rejected") })
+        }
+    }
+
+    /// Code columns read by their first byte and comma (`CommaSpellings`, as flags): short codes,
+    /// codes sharing a first byte (own/other, piped/poor), spellings of another case, prefixes and
+    /// extensions of codes, unknown ones and codes too long for a slot, among the survey's own
+    /// values, read as the row path reads them; also where a column turns to the decode by
+    /// length after a chunk of misses.
+    @Test func shortCodesReadLikeTheRowPath() throws {
+        let codes = ["own", "Own", "OWN", "ow", "owm", "ownn", "other", "rented", "none", "None", "mild", "male", "Male",
+                     "female", "f", "head", "child", "spouse", "poor", "piped", "vendor", "rural", "urban", "o", "", "self_employed",
+                     "retired", "student", "college", "primary", "higher", "tv", "latrine"]
+        let dir = awkwardSurvey("column-path-short-codes", values: codes)
+        for batch in [1, 2, 300, 4096] {
             let rows = try readingTranscript(dir, batch: batch, columns: false)
             let columns = try readingTranscript(dir, batch: batch, columns: true)
             #expect(rows == columns, "batch \(batch)")
