@@ -31,8 +31,9 @@ final class TableInput {
     @exclusivity(unchecked) private var caches: [TextCache?] = []
     /// Per flag, code and code-set field: its spellings by length, for `decodeColumns`.
     @exclusivity(unchecked) private var spellings: [ShortSpellings?] = []
-    /// Per flag field whose column has a comma after it: its spellings by slot, for `decodeColumns`.
-    @exclusivity(unchecked) private var flagSpellings: [FlagSpellings?] = []
+    /// Per flag and code field whose column has a comma after it: its spellings by slot, for
+    /// `decodeColumns`.
+    @exclusivity(unchecked) private var commaSpellings: [CommaSpellings?] = []
     /// Per code-set field: whole cells (lists) met and their masks, for `decodeColumns`.
     @exclusivity(unchecked) private var wholeLists: [ShortSpellings?] = []
     @exclusivity(unchecked) private var defaults: [Int64] = []
@@ -61,7 +62,7 @@ final class TableInput {
         var cache: Unmanaged<TextCache>?
         var spellings: Unmanaged<ShortSpellings>?
         var wholeLists: Unmanaged<ShortSpellings>?
-        var flagSpellings: Unmanaged<FlagSpellings>?
+        var commaSpellings: Unmanaged<CommaSpellings>?
         /// For a flag column: the values of the spellings `true` and `false` (a mapping may
         /// give either another meaning), checked on the cell's bytes before the token table.
         var flagTrue: Int64 = -1
@@ -88,7 +89,7 @@ final class TableInput {
                                       cache: caches[f].map { Unmanaged.passUnretained($0) },
                                       spellings: spellings[f].map { Unmanaged.passUnretained($0) },
                                       wholeLists: wholeLists[f].map { Unmanaged.passUnretained($0) },
-                                      flagSpellings: flagSpellings[f].map { Unmanaged.passUnretained($0) })
+                                      commaSpellings: commaSpellings[f].map { Unmanaged.passUnretained($0) })
             plan[planCount].isText = kinds[f] == .text || kinds[f] == .personal
             if kinds[f] == .bool, let t = tokens[f] {
                 plan[planCount].flagTrue = TableInput.resolve("true", t)
@@ -328,7 +329,7 @@ final class TableInput {
             caches.append(kind == .text ? TextCache() : nil)
             spellings.append(token.map { ShortSpellings($0) })
             wholeLists.append(kind == .codeSet ? token.map { ShortSpellings($0) } : nil)
-            flagSpellings.append(kind == .bool && fieldCol[f] >= 0 && fieldCol[f] < headers.count - 1 ? FlagSpellings() : nil)
+            commaSpellings.append((kind == .bool || kind == .code) && fieldCol[f] >= 0 && fieldCol[f] < headers.count - 1 ? CommaSpellings() : nil)
             if kind == .text || kind == .personal { textFields.append(f) }
             var def = RecordTable.absent
             var defText: String?
@@ -815,8 +816,13 @@ final class TableInput {
             // and few enough values live that they stay in registers.
             switch pl.kind {
             case .text, .personal: if pl.required { TableInput.checkPresent(column) }
-            case .bool where !cells.mayBePadded && pl.flagSpellings != nil:
-                TableInput.decodeFlagCells(column, pl.spellings.unsafelyUnwrapped, pl.flagSpellings.unsafelyUnwrapped)
+            case .bool where !cells.mayBePadded && pl.commaSpellings != nil,
+                 .code where !cells.mayBePadded && pl.commaSpellings != nil:
+                let misses = TableInput.decodeCommaCells(column, pl.spellings.unsafelyUnwrapped, pl.commaSpellings.unsafelyUnwrapped)
+                // A column whose cells mostly miss their slots (codes longer than a slot holds,
+                // spellings that share a first byte) pays for the slot and then for the length:
+                // it is read by length from its next chunk on.
+                if misses &* 2 > rows { plan[k].commaSpellings = nil }
             case .bool: TableInput.decodeFlags(column, pl.spellings.unsafelyUnwrapped, trueValue: pl.flagTrue, falseValue: pl.flagFalse)
             case .code: TableInput.decodeCodes(column, pl.spellings.unsafelyUnwrapped)
             case .codeSet: TableInput.decodeCodeSets(column, pl.spellings.unsafelyUnwrapped, lists: pl.wholeLists.unsafelyUnwrapped)
@@ -892,20 +898,21 @@ final class TableInput {
         return v >= 0 ? v : spellings._withUnsafeGuaranteedRef { $0.resolve(p, n) }
     }
 
-    /// The flags of a column of unpadded cells with a comma after each (`FlagSpellings`): a
-    /// cell is its slot's spelling when the 8 bytes from its start hold it and the comma.
-    @inline(never) private static func decodeFlagCells(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
-                                                       _ table: Unmanaged<FlagSpellings>) {
+    /// The flags or codes of a column of unpadded cells with a comma after each
+    /// (`CommaSpellings`): a cell is its slot's spelling when the 8 bytes from its start hold it
+    /// and the comma. Returns the number of cells whose spelling no slot can hold.
+    @inline(never) private static func decodeCommaCells(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
+                                                        _ table: Unmanaged<CommaSpellings>) -> Int {
         let cells = column.cells, base = cells.base, stride = cells.stride
         let words = UnsafePointer(table._withUnsafeGuaranteedRef { $0.words })
-        var o = cells.starts + column.col, r = 0
+        var o = cells.starts + column.col, r = 0, misses = 0
         @inline(__always) func decode(_ r: Int, _ o: UnsafePointer<Int>) {
             let p = base + o[0]
-            let e = FlagSpellings.slot(words, first: p[0])
-            if FlagSpellings.matches(e, p) {
-                column.out[r] = FlagSpellings.value(e)
-            } else {
-                flagMiss(column, r, p, o[1] &- 1 &- o[0], spellings, table)
+            let e = CommaSpellings.slot(words, first: p[0])
+            if CommaSpellings.matches(e, p) {
+                column.out[r] = CommaSpellings.value(e)
+            } else if !commaMiss(column, r, p, o[1] &- 1 &- o[0], spellings, table) {
+                misses &+= 1
             }
         }
         // Two records a step: the loop's own instructions are a quarter of a cell's.
@@ -916,21 +923,26 @@ final class TableInput {
             o += 2 &* stride
         }
         if r < column.rows { decode(r, o) }
+        return misses
     }
 
-    /// Record r's flag cell `p[0..<n]` that its slot does not hold: decoded as `decodeCodes`
-    /// decodes it, its spelling then put in its slot if free.
-    @inline(never) private static func flagMiss(_ column: DecodedColumn, _ r: Int, _ p: UnsafePointer<UInt8>, _ n: Int,
-                                                _ spellings: Unmanaged<ShortSpellings>, _ table: Unmanaged<FlagSpellings>) {
+    /// Record r's flag or code cell `p[0..<n]` that its slot does not hold: decoded as
+    /// `decodeCodes` decodes it, its spelling then put in its slot if free. Returns whether the
+    /// slot now holds it.
+    @inline(never) private static func commaMiss(_ column: DecodedColumn, _ r: Int, _ p: UnsafePointer<UInt8>, _ n: Int,
+                                                 _ spellings: Unmanaged<ShortSpellings>, _ table: Unmanaged<CommaSpellings>) -> Bool {
         if n == 0 {
             column.out[r] = column.empty
-            if column.required { column.failed[r] = true } else { table._withUnsafeGuaranteedRef { $0.learn(p, 0, column.empty) } }
-            return
+            if column.required { column.failed[r] = true; return false }
+            return table._withUnsafeGuaranteedRef { $0.learn(p, 0, column.empty) }
         }
         let v = spelling(spellings, UnsafePointer(spellings._withUnsafeGuaranteedRef { $0.words }), p, n)
-        guard v >= 0 else { return column.fail(r) }
+        guard v >= 0 else {
+            column.fail(r)
+            return false
+        }
         column.out[r] = v
-        table._withUnsafeGuaranteedRef { $0.learn(p, n, v) }
+        return table._withUnsafeGuaranteedRef { $0.learn(p, n, v) }
     }
 
     @inline(never) private static func decodeFlags(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,

@@ -309,14 +309,14 @@ final class ShortSpellings {
     }
 }
 
-/// The spellings met in one flag column of clean records (`CellSpans` without padded cells)
-/// with a comma after each cell (every column but the last), each in a slot chosen by its first
+/// The spellings met in one flag or code column of clean records (`CellSpans` without padded
+/// cells) with a comma after each cell (every column but the last), each in a slot chosen by its first
 /// byte, for the column decode's loop: a cell is decided by one masked 8-byte compare with the
 /// spelling and comma its slot holds (the comma tells the cell's end: a clean cell holds no
 /// comma), with no length, hashing or search. A miss (another spelling, a slot taken) goes to
 /// `ShortSpellings` and the token table, whose value `learn` then puts in the slot if it is
 /// free; a slot never gives a cell a value its bytes do not have.
-final class FlagSpellings {
+final class CommaSpellings {
     /// Words per slot: the spelling and its comma (zeros after), the mask that keeps their bytes,
     /// the value, and whether the slot is taken.
     static let slotWords = 4
@@ -329,12 +329,12 @@ final class FlagSpellings {
     let words: UnsafeMutablePointer<UInt64>
 
     init() {
-        let count = FlagSpellings.slots * FlagSpellings.slotWords
+        let count = CommaSpellings.slots * CommaSpellings.slotWords
         words = .allocate(capacity: count)
         words.initialize(repeating: 0, count: count)
-        for i in 0..<FlagSpellings.slots {
-            words[i * FlagSpellings.slotWords] = FlagSpellings.neverFirst
-            words[i * FlagSpellings.slotWords + 1] = 0xFF
+        for i in 0..<CommaSpellings.slots {
+            words[i * CommaSpellings.slotWords] = CommaSpellings.neverFirst
+            words[i * CommaSpellings.slotWords + 1] = 0xFF
         }
     }
 
@@ -356,18 +356,21 @@ final class FlagSpellings {
     /// Puts the spelling `p[0..<n]` of a cell (followed by its comma) and its value `v` in its
     /// slot, if the slot is free and can hold it. An empty spelling (`n` 0) gives the value of
     /// an empty cell.
-    func learn(_ p: UnsafePointer<UInt8>, _ n: Int, _ v: Int64) {
-        let e = UnsafeMutablePointer(mutating: FlagSpellings.slot(words, first: p[0]))
-        guard e[3] == 0, v >= 0 || n == 0, n <= FlagSpellings.longest else { return }
+    /// Returns false when the slot cannot hold it (taken, or the spelling too long), so that
+    /// later cells of this spelling keep missing.
+    @discardableResult func learn(_ p: UnsafePointer<UInt8>, _ n: Int, _ v: Int64) -> Bool {
+        let e = UnsafeMutablePointer(mutating: CommaSpellings.slot(words, first: p[0]))
+        guard e[3] == 0, v >= 0 || n == 0, n <= CommaSpellings.longest else { return false }
         // A spelling with a comma or a line break would not be told from the cells around it
         // (a clean cell holds neither).
-        for k in 0..<n where p[k] == 0x2C || p[k] == 0x0A || p[k] == 0x0D { return }
+        for k in 0..<n where p[k] == 0x2C || p[k] == 0x0A || p[k] == 0x0D { return false }
         var word: UInt64 = 0x2C &<< UInt64(8 * n)
         for k in 0..<n { word |= UInt64(p[k]) &<< UInt64(8 * k) }
         e[0] = word
         e[1] = n == 7 ? .max : (1 &<< UInt64(8 * (n + 1))) &- 1
         e[2] = UInt64(bitPattern: v)
         e[3] = 1
+        return true
     }
 }
 
