@@ -903,10 +903,10 @@ final class TableInput {
     /// and the comma. Returns the number of cells whose spelling no slot can hold.
     @inline(never) private static func decodeCommaCells(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
                                                         _ table: Unmanaged<CommaSpellings>) -> Int {
-        let cells = column.cells, base = cells.base, stride = cells.stride
+        let cells = column.cells, base = cells.base
         let words = UnsafePointer(table._withUnsafeGuaranteedRef { $0.words })
-        var o = cells.starts + column.col, r = 0, misses = 0
-        @inline(__always) func decode(_ r: Int, _ o: UnsafePointer<Int>) {
+        var misses = 0
+        cells.forEachOffset(column: column.col, rows: 0..<column.rows) { r, o in
             let p = base + o[0]
             let e = CommaSpellings.slot(words, first: p[0])
             if CommaSpellings.matches(e, p) {
@@ -915,14 +915,6 @@ final class TableInput {
                 misses &+= 1
             }
         }
-        // Two records a step: the loop's own instructions are a quarter of a cell's.
-        while r &+ 1 < column.rows {
-            decode(r, o)
-            decode(r &+ 1, o + stride)
-            r &+= 2
-            o += 2 &* stride
-        }
-        if r < column.rows { decode(r, o) }
         return misses
     }
 
@@ -1284,21 +1276,26 @@ final class CellSpans {
         /// of whose cells has blanks at an end, without the test for them, and one for the others.
         @inline(__always) func forEach(column c: Int, rows: Range<Int>, _ body: (_ r: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Void) {
             @inline(__always) func walk(padded: Bool) {
-                var o = starts + (rows.lowerBound &* stride &+ c), r = rows.lowerBound
-                @inline(__always) func visit(_ r: Int, _ o: UnsafePointer<Int>) {
+                forEachOffset(column: c, rows: rows) { r, o in
                     let (p, n) = cell(at: o, padded: padded)
                     body(r, p, n)
                 }
-                // Two records a step: the loop's own instructions are a good part of a cell's.
-                while r &+ 1 < rows.upperBound {
-                    visit(r, o)
-                    visit(r &+ 1, o + stride)
-                    r &+= 2
-                    o += 2 &* stride
-                }
-                if r < rows.upperBound { visit(r, o) }
             }
             if mayBePadded { walk(padded: true) } else { walk(padded: false) }
+        }
+
+        /// Calls `body` with the place of cell c's offset (its end is the next offset) in each
+        /// of records `rows`.
+        @inline(__always) func forEachOffset(column c: Int, rows: Range<Int>, _ body: (_ r: Int, _ o: UnsafePointer<Int>) -> Void) {
+            var o = starts + (rows.lowerBound &* stride &+ c), r = rows.lowerBound
+            // Two records a step: the loop's own instructions are a good part of a cell's.
+            while r &+ 1 < rows.upperBound {
+                body(r, o)
+                body(r &+ 1, o + stride)
+                r &+= 2
+                o += 2 &* stride
+            }
+            if r < rows.upperBound { body(r, o) }
         }
     }
 
