@@ -759,24 +759,30 @@ public final class SurveyReader {
     }
 
     /// Matches the household rows split ahead, from the chunk's next one on and up to `limit` of
-    /// them, to the member rows split ahead (splitting more as they run out), in one loop: what
+    /// them, to the member rows split ahead (splitting more of both as they run out), in one loop: what
     /// `splitHouseholdRow`, `scanMembers` and `endHousehold` do for a household, without a call
     /// chain each. Stops before the first household that is not clean or that they must decide
-    /// (its id cell not bare, a member row pending or only the row path can match, no member
-    /// row left to split, no household row left split), which they then read.
+    /// (its id cell not bare, a member row pending or only the row path can match, no row left
+    /// to split), which they then read.
     private func matchSplitHouseholds(upTo limit: Int) {
         // A member row read a row at a time and not yet matched comes before any split.
         guard matchesRuns && splitsRuns && !memberPending else { return }
-        let ch = chunk, hcells = ch.householdCells, mcells = ch.memberCells, mcsv = members.csv
-        let hBase = households.csv.bufferBase, hidColumn = households.hidCol
+        let ch = chunk, hcells = ch.householdCells, mcells = ch.memberCells, hcsv = households.csv, mcsv = members.csv
+        var hBase = hcsv.bufferBase
+        let hidColumn = households.hidCol
         let memberHidColumn = members.hidCol, memberIDColumn = memberIDColumn
         let firstHousehold = ch.householdRowsTaken, firstMember = ch.memberRowsTaken
         // Clean households meet no orphan: their member records are their member rows, shifted.
         let recordShift = ch.memberRecords.count &- firstMember
-        let end = min(hcells.count, firstHousehold &+ limit)
+        let end = firstHousehold &+ limit
         var memberCells = mcells.cells(base: mcsv.bufferBase)
         var r = firstHousehold, j = firstMember
         households: while r < end {
+            if r == hcells.count {
+                // As many as `splitHouseholdRow` splits.
+                guard hcsv.appendCleanRecords(to: hcells, limit: min(end &- r, SurveyReader.runRows)) > 0 else { break }
+                hBase = hcsv.bufferBase
+            }
             let (p, n) = hcells.untrimmedCell(r, hidColumn, base: hBase)
             guard SurveyReader.isBareID(p, n) else { break }
             let line = hcells.lines[r]
