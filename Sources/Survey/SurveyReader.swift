@@ -92,6 +92,7 @@ public final class SurveyReader {
         r.maxStoredProblems = maxStoredProblems
         r.usesColumnPath = usesColumnPath
         r.splitsRuns = splitsRuns
+        r.matchesRuns = matchesRuns
         r.finished = true
         return r
     }
@@ -545,6 +546,11 @@ public final class SurveyReader {
     /// Rows split ahead at a time: the member rows split past the chunk's last household are
     /// split again for the next chunk, so the runs are kept short.
     static let runRows = 32
+    /// Whether the chunk scan matches the household rows split ahead to their members in one
+    /// loop (`matchSplitHouseholds`) before a household at a time. Off only in tests, which
+    /// check that both read every survey the same way; part readers take it from the reader
+    /// that makes them.
+    @exclusivity(unchecked) var matchesRuns = true
 
     /// Reads up to `limit` household rows with their member rows, splitting them into cells
     /// only: which households are clean (their rows and their members' rows clean, the
@@ -564,6 +570,8 @@ public final class SurveyReader {
         mcsv.keepFrom = memberPending ? mcsv.recordFileOffset : mcsv.nextRecordFileOffset
         var more = true
         while ch.households.count < limit {
+            matchSplitHouseholds(upTo: limit - ch.households.count)
+            if ch.households.count == limit { break }
             if let (p, n) = splitHouseholdRow(upTo: limit - ch.households.count) {
                 let r = ch.householdRowsTaken
                 let line = Int(ch.householdCells.lines[r])
@@ -654,11 +662,9 @@ public final class SurveyReader {
     /// and ids).
     private func scanMembers(of hid: UnsafeBufferPointer<UInt8>, line: Int, rowIsClean: Bool, blankRows blank: inout Int) -> Bool {
         let ch = chunk
-        let hidIsASCII = SurveyText.isASCII(hid.baseAddress!, hid.count)
-        var clean = rowIsClean && hidIsASCII
-            && (duplicateOf.isEmpty || duplicateOf[Int32(truncatingIfNeeded: line)] == nil)
-        chunkMemberIDs.removeAll()
-        shortMemberIDCount = 0
+        let start = startHousehold(hid, line: line, rowIsClean: rowIsClean)
+        var clean = start.clean
+        let hidIsASCII = start.idIsASCII
         while true {
             if splitsRuns && !memberPending {
                 switch takeSplitMembers(of: hid, idIsASCII: hidIsASCII, clean: &clean) {
@@ -693,6 +699,17 @@ public final class SurveyReader {
         return clean
     }
 
+    /// Starts household `hid` (on `line`; `rowIsClean` when its row is clean) for `scanMembers`
+    /// and `matchSplitHouseholds`, with no member id yet: whether it is clean before its members
+    /// are read (its row clean, its id ASCII and not repeated), and whether its id is ASCII.
+    @inline(__always) private func startHousehold(_ hid: UnsafeBufferPointer<UInt8>, line: Int, rowIsClean: Bool) -> (clean: Bool, idIsASCII: Bool) {
+        let hidIsASCII = SurveyText.isASCII(hid.baseAddress!, hid.count)
+        chunkMemberIDs.removeAll()
+        shortMemberIDCount = 0
+        let clean = rowIsClean && hidIsASCII && (duplicateOf.isEmpty || duplicateOf[Int32(truncatingIfNeeded: line)] == nil)
+        return (clean, hidIsASCII)
+    }
+
     /// What `takeSplitMembers` leaves to do.
     private enum SplitMembers { case householdEnds, moreToSplit, rowByRow }
 
@@ -705,26 +722,95 @@ public final class SurveyReader {
         let ch = chunk, cells = ch.memberCells, mcsv = members.csv
         let first = ch.memberRowsTaken
         if first == cells.count && mcsv.appendCleanRecords(to: cells, limit: SurveyReader.runRows) == 0 { return .rowByRow }
-        let base = mcsv.bufferBase, hidColumn = members.hidCol, id = hid.baseAddress!, n = hid.count
-        let memberIDColumn = memberIDField >= 0 ? members.fieldCol[memberIDField] : -1
-        var r = first
-        var next = SplitMembers.moreToSplit
-        while r < cells.count {
-            let (p, k) = cells.untrimmedCell(r, hidColumn, base: base)
-            if !(k == n && KeyScan.equal(p, id, n)) {
-                next = idIsASCII && SurveyReader.isBareID(p, k) && SurveyText.isASCII(p, k) ? .householdEnds : .rowByRow
-                break
-            }
-            if clean && memberIDColumn >= 0 {
-                let (q, m) = cells.cell(r, memberIDColumn, base: base)
-                clean = memberIDIsNew(q, m)
-            }
-            r &+= 1
-        }
+        let (r, next) = matchSplitMembers(cells.cells(base: mcsv.bufferBase), first..<cells.count, hidColumn: members.hidCol,
+                                          memberIDColumn: memberIDColumn, of: hid, idIsASCII: idIsASCII, clean: &clean)
         ch.memberRecords.append(cells, first..<r)
         ch.memberRowsTaken = r
         if next == .rowByRow { unsplitMembers(from: r) }
         return next
+    }
+
+    /// The column of the member id cells, or -1 when members have no id.
+    private var memberIDColumn: Int { memberIDField >= 0 ? members.fieldCol[memberIDField] : -1 }
+
+    /// The member rows `rows` split ahead (`cells`) that are of household `hid`, from the first
+    /// on, as `householdIDCellMatches` decides from the bytes: their id cell (column
+    /// `hidColumn`) is `hid`; `clean` stays true while their member ids (column
+    /// `memberIDColumn`) are new. Returns the first row not of it (`rows.upperBound` when all
+    /// are: `moreToSplit`), and whether the household ends there (its id cell differs from
+    /// `hid`, both ASCII) or only the row path's comparison can match it (`rowByRow`).
+    @inline(__always) private func matchSplitMembers(_ cells: CellSpans.Cells, _ rows: Range<Int>, hidColumn: Int, memberIDColumn: Int,
+                                                     of hid: UnsafeBufferPointer<UInt8>, idIsASCII: Bool,
+                                                     clean: inout Bool) -> (end: Int, next: SplitMembers) {
+        let id = hid.baseAddress!, n = hid.count
+        var r = rows.lowerBound
+        while r < rows.upperBound {
+            let (p, k) = cells.untrimmedCell(r, hidColumn)
+            if !(k == n && KeyScan.equal(p, id, n)) {
+                return (r, idIsASCII && SurveyReader.isBareID(p, k) && SurveyText.isASCII(p, k) ? .householdEnds : .rowByRow)
+            }
+            if clean && memberIDColumn >= 0 {
+                let (q, m) = cells.cell(r, memberIDColumn)
+                clean = memberIDIsNew(q, m)
+            }
+            r &+= 1
+        }
+        return (r, .moreToSplit)
+    }
+
+    /// Matches the household rows split ahead, from the chunk's next one on and up to `limit` of
+    /// them, to the member rows split ahead (splitting more of both as they run out), in one loop: what
+    /// `splitHouseholdRow`, `scanMembers` and `endHousehold` do for a household, without a call
+    /// chain each. Stops before the first household that is not clean or that they must decide
+    /// (its id cell not bare, a member row pending or only the row path can match, no row left
+    /// to split), which they then read.
+    private func matchSplitHouseholds(upTo limit: Int) {
+        // A member row read a row at a time and not yet matched comes before any split.
+        guard matchesRuns && splitsRuns && !memberPending else { return }
+        let ch = chunk, hcells = ch.householdCells, mcells = ch.memberCells, hcsv = households.csv, mcsv = members.csv
+        var hBase = hcsv.bufferBase
+        let hidColumn = households.hidCol
+        let memberHidColumn = members.hidCol, memberIDColumn = memberIDColumn
+        let firstHousehold = ch.householdRowsTaken, firstMember = ch.memberRowsTaken
+        // Clean households meet no orphan: their member records are their member rows, shifted.
+        let recordShift = ch.memberRecords.count &- firstMember
+        let end = firstHousehold &+ limit
+        var memberCells = mcells.cells(base: mcsv.bufferBase)
+        var r = firstHousehold, j = firstMember
+        households: while r < end {
+            if r == hcells.count {
+                // As many as `splitHouseholdRow` splits.
+                guard hcsv.appendCleanRecords(to: hcells, limit: min(end &- r, SurveyReader.runRows)) > 0 else { break }
+                hBase = hcsv.bufferBase
+            }
+            let (p, n) = hcells.untrimmedCell(r, hidColumn, base: hBase)
+            guard SurveyReader.isBareID(p, n) else { break }
+            let line = hcells.lines[r]
+            let hid = UnsafeBufferPointer(start: p, count: n)
+            var clean = startHousehold(hid, line: Int(line), rowIsClean: true).clean
+            // A clean household's id is ASCII.
+            guard clean else { break }
+            var e = j
+            while true {
+                if e == mcells.count {
+                    guard mcsv.appendCleanRecords(to: mcells, limit: SurveyReader.runRows) > 0 else { break households }
+                    memberCells = mcells.cells(base: mcsv.bufferBase)
+                }
+                let (to, next) = matchSplitMembers(memberCells, e..<mcells.count, hidColumn: memberHidColumn,
+                                                   memberIDColumn: memberIDColumn, of: hid, idIsASCII: true, clean: &clean)
+                e = to
+                if next == .householdEnds { break }
+                if next == .rowByRow { break households }
+            }
+            guard clean && e > j else { break }
+            ch.households.append(ColumnChunk.Household(record: hcells.recordStart(r), line: line, row: r, memberRows: j..<e,
+                                                       memberRecords: (j &+ recordShift)..<(e &+ recordShift)))
+            r &+= 1
+            j = e
+        }
+        ch.memberRecords.append(mcells, firstMember..<j)
+        ch.householdRowsTaken = r
+        ch.memberRowsTaken = j
     }
 
     /// Gives the member rows split ahead from row `r` of the chunk's cells on back to the reader.
@@ -1023,5 +1109,13 @@ private final class ColumnChunk {
     private static func reallocate<T>(_ p: inout UnsafeMutablePointer<T>, _ n: Int) {
         p.deallocate()
         p = .allocate(capacity: n)
+    }
+}
+
+extension CellSpans.Cells {
+    /// Cell c of record r as it is in the file, blanks and all (`CellSpans.untrimmedCell`).
+    @inline(__always) func untrimmedCell(_ r: Int, _ c: Int) -> (UnsafePointer<UInt8>, Int) {
+        let o = starts + (r &* stride &+ c)
+        return (base + o[0], o[1] &- 1 &- o[0])
     }
 }

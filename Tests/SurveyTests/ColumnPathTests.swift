@@ -4,9 +4,10 @@ import Diagnostics
 
 /// `transcript` of a survey read by the column path or, with `columns` false, the row path;
 /// with `splitRuns` false the column path reads a row at a time (`SurveyReader.splitsRuns`),
+/// with `matchRuns` false it matches split rows a household at a time (`SurveyReader.matchesRuns`),
 /// and `bufferSize` gives the CSV readers small buffers (whole streaming reads only).
 private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSize: Int? = nil,
-                               splitRuns: Bool = true, bufferSize: Int? = nil) throws -> [String] {
+                               splitRuns: Bool = true, matchRuns: Bool = true, bufferSize: Int? = nil) throws -> [String] {
     let schema = try shippedSchema()
     let reader: SurveyReader
     do {
@@ -17,11 +18,12 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
     }
     if !columns { reader.usesColumnPath = false }
     reader.splitsRuns = splitRuns
+    reader.matchesRuns = matchRuns
     if let bufferSize, reader.streaming { reader.useBuffers(of: bufferSize) }
     // Part readers read the way the reader that makes them reads.
     if reader.streaming {
         let partReader = try reader.makePartReader()
-        #expect(partReader.usesColumnPath == columns && partReader.splitsRuns == splitRuns)
+        #expect(partReader.usesColumnPath == columns && partReader.splitsRuns == splitRuns && partReader.matchesRuns == matchRuns)
     }
     return try transcript(reader, batch: batch, parts: partSize != nil && reader.streaming, markBatches: true)
 }
@@ -278,7 +280,7 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
     }
 
     /// The chunk scan with runs of clean rows split ahead reads like the scan a row at a time and
-    /// like the row path, on damaged surveys and on surveys whose rows only the row path's id
+    /// like the row path, its households matched in runs like a household at a time, on damaged surveys and on surveys whose rows only the row path's id
     /// comparison matches, with buffers so small that runs and rows cross their ends all the
     /// time, at batch sizes that end chunks anywhere.
     @Test(arguments: [UInt64(1), 2, 3])
@@ -291,6 +293,8 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
                 let rows = try readingTranscript(dir, batch: batch, columns: false)
                 let atATime = try readingTranscript(dir, batch: batch, columns: true, splitRuns: false, bufferSize: buffer)
                 let split = try readingTranscript(dir, batch: batch, columns: true, bufferSize: buffer)
+                let householdAtATime = try readingTranscript(dir, batch: batch, columns: true, matchRuns: false, bufferSize: buffer)
+                #expect(householdAtATime == split, "seed \(seed), batch \(batch), buffer \(buffer ?? 0), split rows matched a household at a time")
                 #expect(rows == atATime, "seed \(seed), batch \(batch), buffer \(buffer ?? 0), rows at a time")
                 #expect(rows == split, "seed \(seed), batch \(batch), buffer \(buffer ?? 0)")
                 if rows != split, let d = zip(rows, split).first(where: { $0 != $1 }) { Issue.record("first difference:\n\(d.0)\n\(d.1)") }
