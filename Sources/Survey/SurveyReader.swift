@@ -1111,11 +1111,3 @@ private final class ColumnChunk {
         p = .allocate(capacity: n)
     }
 }
-
-extension CellSpans.Cells {
-    /// Cell c of record r as it is in the file, blanks and all (`CellSpans.untrimmedCell`).
-    @inline(__always) func untrimmedCell(_ r: Int, _ c: Int) -> (UnsafePointer<UInt8>, Int) {
-        let o = starts + (r &* stride &+ c)
-        return (base + o[0], o[1] &- 1 &- o[0])
-    }
-}

@@ -1105,11 +1105,11 @@ final class TableInput {
     @inline(never) private static func cellTextIDs(_ cells: CellSpans.Cells, _ c: Int, _ r0: Int, _ n: Int, cache: TextCache,
                                                    empty: String?, texts: RecordTable.TextIDs, into ids: UnsafeMutablePointer<Int32>) {
         withUnsafeTemporaryAllocation(of: MetValue.self, capacity: metValueSlots) { table in
-            // One-byte values (member ids 1...9) by their byte: the text's index, or -1.
+            // One-byte values (member ids 1...9) by their byte: the text's index, or `noText`.
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: 256) { bytes in
                 let met = table.baseAddress!, byByte = bytes.baseAddress!
                 met.initialize(repeating: MetValue(), count: metValueSlots)
-                byByte.initialize(repeating: -1, count: 256)
+                byByte.initialize(repeating: RecordTable.noText, count: 256)
                 var before: (UnsafePointer<UInt8>, Int) = (cells.base, -1)
                 @inline(__always) func slot(_ w0: UInt64, _ w1: UInt64, _ len: Int) -> UnsafeMutablePointer<MetValue> {
                     let h = (w0 ^ w1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
@@ -1120,7 +1120,7 @@ final class TableInput {
                     defer { before = (p, len) }
                     if len == 1 {
                         var id = byByte[Int(p[0])]
-                        if id < 0 {
+                        if id == RecordTable.noText {
                             id = texts.id(of: cache.string(p, 1))
                             byByte[Int(p[0])] = id
                         }
@@ -1239,8 +1239,7 @@ final class CellSpans {
 
     /// Cell c of record r as it is in the file, blanks and all, from `base`.
     @inline(__always) func untrimmedCell(_ r: Int, _ c: Int, base: UnsafePointer<UInt8>) -> (UnsafePointer<UInt8>, Int) {
-        let o = r &* stride &+ c
-        return (base + starts[o], starts[o &+ 1] &- 1 &- starts[o])
+        cells(base: base).untrimmedCell(r, c)
     }
 
     /// Cell c of record r, trimmed of blanks, from `base` (the reader's `bufferBase`).
@@ -1259,6 +1258,12 @@ final class CellSpans {
 
         @inline(__always) func cell(_ r: Int, _ c: Int) -> (UnsafePointer<UInt8>, Int) {
             cell(at: starts + (r &* stride &+ c), padded: mayBePadded)
+        }
+
+        /// Cell c of record r as it is in the file, blanks and all.
+        @inline(__always) func untrimmedCell(_ r: Int, _ c: Int) -> (UnsafePointer<UInt8>, Int) {
+            let o = starts + (r &* stride &+ c)
+            return (base + o[0], o[1] &- 1 &- o[0])
         }
 
         /// The cell whose offset is at `o`, trimmed as `CSVReader.trimmedField` trims when it
