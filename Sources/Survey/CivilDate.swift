@@ -265,8 +265,8 @@ struct AgeReference {
     /// The same for a valid birth date on or before this date, given as `year * 12 + month`
     /// and its day.
     @inline(__always) func completedMonths(monthCount: Int, day birthDay: Int) -> Int {
-        var m = months - monthCount
-        if day < min(birthDay, daysInMonth) { m -= 1 }
+        var m = months &- monthCount
+        if day < min(birthDay, daysInMonth) { m &-= 1 }
         return m
     }
 
@@ -306,19 +306,58 @@ final class DateMonths {
     /// The date of cell `p[0..<n]` (`YYYY-MM-DD`, or with `allowBareYear` a bare year as 1 July),
     /// nil exactly when `CivilDate.parseParts` gives nil. Reads 10 bytes from `p`.
     @inline(__always) func date(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> Date? {
-        let r = UnsafeRawPointer(p)
-        let w = r.loadUnaligned(as: UInt64.self)
-        let e = slots + DateMonths.slot(w)
-        guard n == 10, e[0] == w else { return parse(p, n, allowBareYear: allowBareYear) }
-        // The day's two digits: each high nibble 3, and no carry out of a low nibble plus 6.
-        let dd = UInt32(r.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
-        guard dd & 0xF0F0 == 0x3030, (dd &+ 0x0606) & 0xF0F0 == 0x3030 else { return nil }
-        let day = Int(dd & 0x0F) &* 10 &+ Int(dd &>> 8 & 0x0F)
-        let month = e[1] &>> 32
-        guard UInt(bitPattern: day &- 1) < UInt(month & 0x1F) else { return nil }
-        return Date(dayNumber: Int32(truncatingIfNeeded: e[1]) &+ Int32(truncatingIfNeeded: day),
-                    monthCount: Int(truncatingIfNeeded: month &>> 5), day: day)
+        lookup.date(p, n, allowBareYear: allowBareYear)
     }
+
+    /// The tables as plain values, for a loop over many cells: in locals, they are not loaded
+    /// again through this object after every store of a decoded value.
+    var lookup: Lookup { Lookup(slots: UnsafePointer(slots), days: DateMonths.dayDigits, months: .passUnretained(self)) }
+
+    struct Lookup {
+        let slots: UnsafePointer<UInt64>
+        let days: UnsafePointer<UInt8>
+        let months: Unmanaged<DateMonths>
+
+        /// `DateMonths.date`.
+        @inline(__always) func date(_ p: UnsafePointer<UInt8>, _ n: Int, allowBareYear: Bool) -> Date? {
+            let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+            let e = slots + DateMonths.slot(w)
+            guard n == 10, e[0] == w else {
+                return months._withUnsafeGuaranteedRef { $0.parse(p, n, allowBareYear: allowBareYear) }
+            }
+            return day(p, of: e)
+        }
+
+        /// `date` for a `YYYY-MM-DD` cell whose month is in the table, with no call; nil for any
+        /// other cell (or a day its month does not have).
+        @inline(__always) func knownMonthDate(_ p: UnsafePointer<UInt8>, _ n: Int) -> Date? {
+            let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+            let e = slots + DateMonths.slot(w)
+            guard n == 10, e[0] == w else { return nil }
+            return day(p, of: e)
+        }
+
+        /// The date of cell `p` whose month is slot `e`'s: the day from its two digits (0, no
+        /// day, for other bytes), within its month.
+        @inline(__always) private func day(_ p: UnsafePointer<UInt8>, of e: UnsafePointer<UInt64>) -> Date? {
+            let day = Int(days[Int(UnsafeRawPointer(p).loadUnaligned(fromByteOffset: 8, as: UInt16.self))])
+            let month = e[1] &>> 32
+            guard UInt(bitPattern: day &- 1) < UInt(month & 0x1F) else { return nil }
+            return Date(dayNumber: Int32(truncatingIfNeeded: e[1]) &+ Int32(truncatingIfNeeded: day),
+                        monthCount: Int(truncatingIfNeeded: month &>> 5), day: day)
+        }
+    }
+
+    /// The number of two ASCII digits by their bytes as a little-endian 16-bit word (the tens
+    /// first), 0 for any other two bytes: a day's digits checked and read with one load.
+    nonisolated(unsafe) static let dayDigits: UnsafePointer<UInt8> = {
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 1 << 16)
+        table.initialize(repeating: 0, count: 1 << 16)
+        for tens in 0...9 {
+            for units in 0...9 { table[(0x30 + tens) | (0x30 + units) << 8] = UInt8(tens * 10 + units) }
+        }
+        return UnsafePointer(table)
+    }()
 
     @inline(__always) private static func slot(_ w: UInt64) -> Int {
         Int(truncatingIfNeeded: (w &* 0x9E37_79B9_7F4A_7C15) &>> UInt64(64 - slotBits)) &* 2

@@ -196,6 +196,7 @@ final class TableInput {
         defaultTextVals.deallocate()
         defaultVals.deallocate()
         plan.deallocate()
+        missed.deallocate()
     }
 
     /// `defaults` in plain memory, copied into `rowVals` at the start of each row.
@@ -806,11 +807,13 @@ final class TableInput {
             (values + f &* stride).update(repeating: defaultVals[f], count: rows)
         }
         failed.update(repeating: false, count: rows)
+        let missed = missedRows(rows)
         var birthPlanned = false
         let cells = spans.cells(base: base)
         for k in 0..<planCount {
             let pl = plan[k]
             let column = DecodedColumn(cells: cells, col: pl.col, rows: rows, out: values + pl.field &* stride, failed: failed,
+                                       missed: missed,
                                        empty: defaultVals[pl.field], required: pl.required)
             // One loop per kind, each in a function of its own: the cell's work inlined in it,
             // and few enough values live that they stay in registers.
@@ -828,13 +831,13 @@ final class TableInput {
             case .codeSet: TableInput.decodeCodeSets(column, pl.spellings.unsafelyUnwrapped, lists: pl.wholeLists.unsafelyUnwrapped)
             case .int: TableInput.decodeInts(column, pl)
             case .decimal: TableInput.decodeDecimals(column, pl)
-            case .date: TableInput.decodeDates(column, bareYear: false, dateMonths)
+            case .date: TableInput.decodeDates(column, bareYear: false, dateMonths.lookup)
             case .birthDate:
                 if let b = births {
-                    TableInput.decodeBirthDates(column, b, dateMonths)
+                    TableInput.decodeBirthDates(column, b, dateMonths.lookup)
                     birthPlanned = true
                 } else {
-                    TableInput.decodeDates(column, bareYear: true, dateMonths)
+                    TableInput.decodeDates(column, bareYear: true, dateMonths.lookup)
                 }
             }
         }
@@ -849,6 +852,18 @@ final class TableInput {
         }
     }
 
+    /// Room for `rows` row numbers, for the decode loops' cells left for after the loop.
+    private func missedRows(_ rows: Int) -> UnsafeMutablePointer<Int> {
+        if missedCapacity < rows {
+            missed.deallocate()
+            missedCapacity = max(rows, 2 * missedCapacity)
+            missed = .allocate(capacity: missedCapacity)
+        }
+        return missed
+    }
+    @exclusivity(unchecked) private var missed: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private var missedCapacity = 1
+
     /// One planned column of a chunk for the decode loops: its cells, where its values go, and
     /// what an empty cell means.
     struct DecodedColumn {
@@ -857,6 +872,8 @@ final class TableInput {
         let rows: Int
         let out: UnsafeMutablePointer<Int64>
         let failed: UnsafeMutablePointer<Bool>
+        /// Room for a row number per record: the records a loop leaves for after it.
+        let missed: UnsafeMutablePointer<Int>
         /// The field's default.
         let empty: Int64
         let required: Bool
@@ -877,6 +894,28 @@ final class TableInput {
                     return
                 }
                 body(r, p, n)
+            }
+        }
+
+        /// `forEachCell` for cells that mostly decode without a call: `quick` decodes a cell or
+        /// returns false, and the cells it leaves go to `slow` after the loop, in their order.
+        /// The loop then makes no call, and its values stay in registers. `slow` must decode a
+        /// cell as the loop would have at its turn: with `quick` first, if what `quick` reads
+        /// (tables of spellings or months met) may have been filled by a `slow` before.
+        @inline(__always) func forEachCell(deferring quick: (_ r: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool,
+                                           slow: (_ r: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Void,
+                                           empty whenEmpty: (_ r: Int) -> Void = { _ in }) {
+            let missed = self.missed
+            var missEnd = missed
+            forEachCell({ r, p, n in
+                if !quick(r, p, n) {
+                    missEnd[0] = r
+                    missEnd += 1
+                }
+            }, empty: whenEmpty)
+            for k in 0..<(missEnd - missed) {
+                let r = missed[k], (p, n) = cells.cell(r, col)
+                slow(r, p, n)
             }
         }
 
@@ -903,14 +942,16 @@ final class TableInput {
     /// and the comma. Returns the number of cells whose spelling no slot can hold.
     @inline(never) private static func decodeCommaCells(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
                                                         _ table: Unmanaged<CommaSpellings>) -> Int {
-        let cells = column.cells, base = cells.base
+        // In locals: the stores through `out` could alias the column's memory for all the
+        // compiler knows, and it would load it again for every cell.
+        let cells = column.cells, base = cells.base, out = column.out
         let words = UnsafePointer(table._withUnsafeGuaranteedRef { $0.words })
         var misses = 0
         cells.forEachOffset(column: column.col, rows: 0..<column.rows) { r, o in
             let p = base + o[0]
-            let e = CommaSpellings.slot(words, first: p[0])
-            if CommaSpellings.matches(e, p) {
-                column.out[r] = CommaSpellings.value(e)
+            let s = CommaSpellings.slot(first: p[0])
+            if CommaSpellings.matches(words, s, p) {
+                out[r] = CommaSpellings.value(words, s)
             } else if !commaMiss(column, r, p, o[1] &- 1 &- o[0], spellings, table) {
                 misses &+= 1
             }
@@ -1003,26 +1044,32 @@ final class TableInput {
         }
     }
 
-    @inline(never) private static func decodeDates(_ column: DecodedColumn, bareYear: Bool, _ months: DateMonths) {
+    @inline(never) private static func decodeDates(_ column: DecodedColumn, bareYear: Bool, _ months: DateMonths.Lookup) {
         let out = column.out
-        column.forEachCell { r, p, n in
+        column.forEachCell(deferring: { r, p, n in
+            guard let d = months.knownMonthDate(p, n) else { return false }
+            out[r] = Int64(d.dayNumber)
+            return true
+        }, slow: { r, p, n in
             if let d = months.date(p, n, allowBareYear: bareYear) { out[r] = Int64(d.dayNumber) } else { column.fail(r) }
-        }
+        })
     }
 
     /// Birth dates checked against their household's limits, with the completed months of age
     /// (as `ageMonthsOfRow`); an empty cell's age is that of the default, if any.
-    @inline(never) private static func decodeBirthDates(_ column: DecodedColumn, _ b: BirthColumn, _ months: DateMonths) {
+    @inline(never) private static func decodeBirthDates(_ column: DecodedColumn, _ b: BirthColumn, _ months: DateMonths.Lookup) {
         let out = column.out, limits = b.limits, households = b.households, ages = b.ageMonths
-        column.forEachCell({ r, p, n in
+        @inline(__always) func take(_ r: Int, _ date: DateMonths.Date?) -> Bool {
             let limit = limits + Int(households[r])
-            guard let date = months.date(p, n, allowBareYear: true),
-                  date.dayNumber <= limit.pointee.reference, date.dayNumber >= limit.pointee.earliest else {
-                column.fail(r)
-                return
-            }
+            guard let date, date.dayNumber <= limit.pointee.reference, date.dayNumber >= limit.pointee.earliest else { return false }
             out[r] = Int64(date.dayNumber)
             ages[r] = Int32(truncatingIfNeeded: limit.pointee.ages.completedMonths(monthCount: date.monthCount, day: date.day))
+            return true
+        }
+        column.forEachCell(deferring: { r, p, n in
+            take(r, months.knownMonthDate(p, n))
+        }, slow: { r, p, n in
+            if !take(r, months.date(p, n, allowBareYear: true)) { column.fail(r) }
         }, empty: { r in
             ages[r] = column.empty == RecordTable.absent ? -1
                 : Int32(limits[Int(households[r])].ages.completedMonths(dayNumber: Int32(truncatingIfNeeded: column.empty)))
@@ -1087,6 +1134,19 @@ final class TableInput {
         var length = 0
         var id: Int32 = 0
 
+        /// The slot of `table` (`metValueSlots` of them) for a value by its first two words and
+        /// length.
+        @inline(__always) static func slot(_ table: UnsafeMutablePointer<MetValue>, _ w0: UInt64, _ w1: UInt64,
+                                           _ len: Int) -> UnsafeMutablePointer<MetValue> {
+            let h = (w0 ^ w1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
+            return table + Int(truncatingIfNeeded: h &>> 59)
+        }
+
+        /// The word ending at the end of a value of 9 bytes or more (its second in `words`).
+        @inline(__always) static func lastWord(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+            UnsafeRawPointer(p).loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+        }
+
         @inline(__always) static func words(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64, UInt64, UInt64) {
             let r = UnsafeRawPointer(p)
             return (ValueParser.word(p, min(n, 8)), n > 8 ? r.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) : 0,
@@ -1111,46 +1171,66 @@ final class TableInput {
                 met.initialize(repeating: MetValue(), count: metValueSlots)
                 byByte.initialize(repeating: RecordTable.noText, count: 256)
                 var before: (UnsafePointer<UInt8>, Int) = (cells.base, -1)
-                @inline(__always) func slot(_ w0: UInt64, _ w1: UInt64, _ len: Int) -> UnsafeMutablePointer<MetValue> {
-                    let h = (w0 ^ w1 &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(truncatingIfNeeded: len)) &* 0x9E37_79B9_7F4A_7C15
-                    return met + Int(truncatingIfNeeded: h &>> 59)
-                }
+                // The loop keeps the values met before; whatever makes or looks up a String is out
+                // of line (`newTextID`, `otherTextID`), so the loop's values stay in registers.
                 cells.forEach(column: c, rows: r0..<(r0 &+ n)) { r, p, len in
                     let i = r &- r0
                     defer { before = (p, len) }
                     if len == 1 {
-                        var id = byByte[Int(p[0])]
-                        if id == RecordTable.noText {
-                            id = texts.id(of: cache.string(p, 1))
-                            byByte[Int(p[0])] = id
-                        }
-                        ids[i] = id
+                        let id = byByte[Int(p[0])]
+                        ids[i] = id != RecordTable.noText ? id : newTextID(p, 1, cache: cache, texts: texts, byte: byByte)
                     } else if UInt(bitPattern: len &- 1) < 8 {
                         // Values of 2...8 bytes (member ids): their one word (the others are 0),
                         // looked up first, without the compare with the row before.
                         let w = ValueParser.word(p, len)
-                        let e = slot(w, 0, len)
-                        if e.pointee.length != len || e.pointee.words.0 != w {
-                            e.pointee = MetValue(words: (w, 0, 0, 0), length: len, id: texts.id(of: cache.string(p, len)))
-                        }
-                        ids[i] = e.pointee.id
+                        let e = MetValue.slot(met, w, 0, len)
+                        ids[i] = e.pointee.length == len && e.pointee.words.0 == w ? e.pointee.id
+                            : newTextID(p, len, cache: cache, texts: texts, met: e)
                     } else if len == before.1 && TextCache.sameCell(p, before.0, len) {
                         ids[i] = ids[i &- 1]
-                    } else if len == 0 {
-                        ids[i] = texts.id(of: empty)
-                    } else if len <= 32 {
-                        let w = MetValue.words(p, len)
-                        let e = slot(w.0, w.1, len)
-                        if e.pointee.length != len || e.pointee.words != w {
-                            e.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
-                        }
+                    } else if UInt(bitPattern: len &- 9) < 8, case let e = MetValue.slot(met, ValueParser.word(p, 8), MetValue.lastWord(p, len), len),
+                              e.pointee.length == len, e.pointee.words.0 == ValueParser.word(p, 8),
+                              e.pointee.words.1 == MetValue.lastWord(p, len) {
+                        // Values of 9...16 bytes (villages) in their own slot, without a call.
                         ids[i] = e.pointee.id
                     } else {
-                        ids[i] = texts.id(of: cache.string(p, len))
+                        ids[i] = otherTextID(p, len, met, cache: cache, empty: empty, texts: texts)
                     }
                 }
             }
         }
+    }
+
+    /// The text id of a value of 1...8 bytes first met in `cellTextIDs`, kept in its byte's
+    /// entry (one byte) or in its slot `met` (more).
+    @inline(never) private static func newTextID(_ p: UnsafePointer<UInt8>, _ len: Int, cache: TextCache, texts: RecordTable.TextIDs,
+                                                 byte: UnsafeMutablePointer<Int32>? = nil,
+                                                 met: UnsafeMutablePointer<MetValue>? = nil) -> Int32 {
+        let id = texts.id(of: cache.string(p, len))
+        if let byte { byte[Int(p[0])] = id }
+        if let met { met.pointee = MetValue(words: (ValueParser.word(p, len), 0, 0, 0), length: len, id: id) }
+        return id
+    }
+
+    /// The text id of a cell of `cellTextIDs` that is empty or longer than 8 bytes and not the
+    /// row before's: values of up to 32 bytes by their words in `met`.
+    @inline(never) private static func otherTextID(_ p: UnsafePointer<UInt8>, _ len: Int, _ met: UnsafeMutablePointer<MetValue>,
+                                                   cache: TextCache, empty: String?, texts: RecordTable.TextIDs) -> Int32 {
+        if len == 0 { return texts.id(of: empty) }
+        guard len <= 32 else { return texts.id(of: cache.string(p, len)) }
+        let w = MetValue.words(p, len)
+        let home = MetValue.slot(met, w.0, w.1, len)
+        // A value whose slot another holds takes the next free one (a commune's dozen villages
+        // would otherwise keep pushing each other out): looked for up to the first free slot.
+        var e = home
+        for _ in 0..<metValueSlots {
+            if e.pointee.length == len && e.pointee.words == w { return e.pointee.id }
+            if e.pointee.length == 0 { break }
+            e = e + 1 == met + metValueSlots ? met : e + 1
+        }
+        if e.pointee.length != 0 { e = home }
+        e.pointee = MetValue(words: w, length: len, id: texts.id(of: cache.string(p, len)))
+        return e.pointee.id
     }
 }
 

@@ -310,17 +310,19 @@ final class ShortSpellings {
 }
 
 /// The spellings met in one flag or code column of clean records (`CellSpans` without padded
-/// cells) with a comma after each cell (every column but the last), each in a slot chosen by its first
+/// cells) with a comma after each cell (every column but the last), each in the slot of its first
 /// byte, for the column decode's loop: a cell is decided by one masked 8-byte compare with the
 /// spelling and comma its slot holds (the comma tells the cell's end: a clean cell holds no
 /// comma), with no length, hashing or search. A miss (another spelling, a slot taken) goes to
 /// `ShortSpellings` and the token table, whose value `learn` then puts in the slot if it is
 /// free; a slot never gives a cell a value its bytes do not have.
 final class CommaSpellings {
-    /// Words per slot: the spelling and its comma (zeros after), the mask that keeps their bytes,
-    /// the value, and whether the slot is taken.
-    static let slotWords = 4
-    static let slots = 64
+    /// One slot per byte value, so a first byte picks its slot with no arithmetic.
+    static let slots = 256
+    /// The slots' words in four runs of `slots` words, each indexed by the first byte (an
+    /// address scaled by 8, no multiply): the spelling and its comma (zeros after), the mask
+    /// that keeps their bytes, the value, and whether the slot is taken.
+    static let maskRun = slots, valueRun = 2 * slots, takenRun = 3 * slots
     /// Spellings of up to 7 bytes, with the comma a word.
     static let longest = 7
     /// The first byte of an unused slot: a line feed, which no cell with a comma after it has
@@ -329,29 +331,32 @@ final class CommaSpellings {
     let words: UnsafeMutablePointer<UInt64>
 
     init() {
-        let count = CommaSpellings.slots * CommaSpellings.slotWords
+        let count = 4 * CommaSpellings.slots
         words = .allocate(capacity: count)
         words.initialize(repeating: 0, count: count)
         for i in 0..<CommaSpellings.slots {
-            words[i * CommaSpellings.slotWords] = CommaSpellings.neverFirst
-            words[i * CommaSpellings.slotWords + 1] = 0xFF
+            words[i] = CommaSpellings.neverFirst
+            words[CommaSpellings.maskRun + i] = 0xFF
         }
     }
 
     deinit { words.deallocate() }
 
     /// The slot of a cell by its first byte (the comma after it when it is empty).
-    @inline(__always) static func slot(_ words: UnsafePointer<UInt64>, first: UInt8) -> UnsafePointer<UInt64> {
-        words + (Int(first) & (slots - 1)) &* slotWords
+    @inline(__always) static func slot(first: UInt8) -> Int { Int(first) }
+
+    /// True when the bytes at `p` hold slot `s`'s spelling followed by a comma. Reads 8 bytes.
+    @inline(__always) static func matches(_ words: UnsafePointer<UInt64>, _ s: Int, _ p: UnsafePointer<UInt8>) -> Bool {
+        UnsafeRawPointer(p).loadUnaligned(as: UInt64.self) & words[maskRun &+ s] == words[s]
     }
 
-    /// True when the bytes at `p` hold slot `e`'s spelling followed by a comma. Reads 8 bytes.
-    @inline(__always) static func matches(_ e: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>) -> Bool {
-        UnsafeRawPointer(p).loadUnaligned(as: UInt64.self) & e[1] == e[0]
+    /// The value of slot `s` (when `matches`).
+    @inline(__always) static func value(_ words: UnsafePointer<UInt64>, _ s: Int) -> Int64 {
+        Int64(bitPattern: words[valueRun &+ s])
     }
 
-    /// The value of slot `e` (when `matches`).
-    @inline(__always) static func value(_ e: UnsafePointer<UInt64>) -> Int64 { Int64(bitPattern: e[2]) }
+    /// Whether slot `s` holds a spelling.
+    func isTaken(_ s: Int) -> Bool { words[CommaSpellings.takenRun + s] != 0 }
 
     /// Puts the spelling `p[0..<n]` of a cell (followed by its comma) and its value `v` in its
     /// slot, if the slot is free and can hold it. An empty spelling (`n` 0) gives the value of
@@ -359,17 +364,17 @@ final class CommaSpellings {
     /// Returns false when the slot cannot hold it (taken, or the spelling too long), so that
     /// later cells of this spelling keep missing.
     @discardableResult func learn(_ p: UnsafePointer<UInt8>, _ n: Int, _ v: Int64) -> Bool {
-        let e = UnsafeMutablePointer(mutating: CommaSpellings.slot(words, first: p[0]))
-        guard e[3] == 0, v >= 0 || n == 0, n <= CommaSpellings.longest else { return false }
+        let s = CommaSpellings.slot(first: p[0])
+        guard !isTaken(s), v >= 0 || n == 0, n <= CommaSpellings.longest else { return false }
         // A spelling with a comma or a line break would not be told from the cells around it
         // (a clean cell holds neither).
         for k in 0..<n where p[k] == 0x2C || p[k] == 0x0A || p[k] == 0x0D { return false }
         var word: UInt64 = 0x2C &<< UInt64(8 * n)
         for k in 0..<n { word |= UInt64(p[k]) &<< UInt64(8 * k) }
-        e[0] = word
-        e[1] = n == 7 ? .max : (1 &<< UInt64(8 * (n + 1))) &- 1
-        e[2] = UInt64(bitPattern: v)
-        e[3] = 1
+        words[s] = word
+        words[CommaSpellings.maskRun + s] = n == 7 ? .max : (1 &<< UInt64(8 * (n + 1))) &- 1
+        words[CommaSpellings.valueRun + s] = UInt64(bitPattern: v)
+        words[CommaSpellings.takenRun + s] = 1
         return true
     }
 }
