@@ -27,6 +27,17 @@ public struct BoolMasks: Sendable {
         return values[r >> 6] & bit != 0 ? 1 : 0
     }
 
+    /// The rows as a bool column (what `Program.columns` gives for the same expression).
+    public func column() -> VecColumn {
+        let rows = [Int64](unsafeUninitializedCapacity: count) { out, done in
+            values.withUnsafeBufferPointer { v in
+                unknown.withUnsafeBufferPointer { u in cmask_unpack(v.baseAddress, u.baseAddress, count, out.baseAddress) }
+            }
+            done = count
+        }
+        return VecColumn(level: level, kind: .bool, values: rows, unknownIsError: unknownIsError, unknownIsMissing: unknownIsMissing)
+    }
+
     /// Per range of rows (a household's members): 1 when some row is true and none unknown,
     /// 0 when none is either, unknown when some row is; `before`: some row before the first
     /// unknown one is true (what a loop that stops at the first unknown member has seen).

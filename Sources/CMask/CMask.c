@@ -48,6 +48,14 @@ static void lookupRows(const int64_t *x, size_t from, size_t n, uint64_t table, 
     }
 }
 
+static void unpackRows(const uint64_t *values, const uint64_t *unknown, size_t from, size_t n, int64_t *out) {
+    for (size_t r = from; r < n; r++) {
+        uint64_t value = values[r >> 6] >> (r & 63) & 1, unknownBit = unknown[r >> 6] >> (r & 63) & 1;
+        // An unknown row has no value bit: the sign bit alone.
+        out[r] = (int64_t)(value | unknownBit << 63);
+    }
+}
+
 #ifdef CMASK_X86
 #define AVX2 __attribute__((target("avx2")))
 
@@ -124,7 +132,33 @@ static AVX2 size_t lookupAVX2(const int64_t *x, size_t n, uint64_t table, uint64
     }
     return w * 64;
 }
+
+/// Four rows a step: each lane tests its own bit of the word's next four.
+static AVX2 size_t unpackAVX2(const uint64_t *values, const uint64_t *unknown, size_t n, int64_t *out) {
+    __m256i lanes = _mm256_setr_epi64x(1, 2, 4, 8), one = _mm256_set1_epi64x(1), sign = _mm256_set1_epi64x(INT64_MIN);
+    size_t w = 0;
+    for (; (w + 1) * 64 <= n; w++) {
+        uint64_t value = values[w], unknownBits = unknown[w];
+        for (int k = 0; k < 16; k++) {
+            __m256i v = _mm256_and_si256(_mm256_set1_epi64x((int64_t)(value >> (4 * k))), lanes);
+            __m256i u = _mm256_and_si256(_mm256_set1_epi64x((int64_t)(unknownBits >> (4 * k))), lanes);
+            __m256i isTrue = _mm256_and_si256(_mm256_cmpeq_epi64(v, lanes), one);
+            __m256i isUnknown = _mm256_cmpeq_epi64(u, lanes);
+            __m256i row = _mm256_or_si256(_mm256_andnot_si256(isUnknown, isTrue), _mm256_and_si256(isUnknown, sign));
+            _mm256_storeu_si256((__m256i *)(out + w * 64 + 4 * k), row);
+        }
+    }
+    return w * 64;
+}
 #endif
+
+void cmask_unpack(const uint64_t *values, const uint64_t *unknown, size_t n, int64_t *out) {
+    size_t done = 0;
+#ifdef CMASK_X86
+    if (hasAVX2()) done = unpackAVX2(values, unknown, n, out);
+#endif
+    unpackRows(values, unknown, done, n, out);
+}
 
 void cmask_compare(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, uint64_t *out) {
     size_t done = 0;

@@ -147,7 +147,12 @@ extension Classifier {
                 }
             }
         }
+        // Leaf masks shared by the stages (a member's age, `m.in_school`).
+        let leaves = MaskLeaves()
+        // Bool expressions as masks when they allow (their `!`, `&&`, `||`, `?:` on words), as
+        // the column later stages read; else by the column path.
         func boolColumn(_ p: Program, _ level: VecLevel) -> VecColumn? {
+            if let m = p.masks(c, level: level, leaves: leaves) { return m.column() }
             guard let col = p.columns(c, level: level), col.kind == .bool else { return nil }
             return col
         }
@@ -166,7 +171,7 @@ extension Classifier {
         }
         c.use(.memberDerived)
         for (k, p) in rules.memberDerived.enumerated() {
-            guard let col = p.columns(c, level: .member) else { return nil }
+            guard let col = p.resultType == .bool ? boolColumn(p, .member) : p.columns(c, level: .member) else { return nil }
             c.memberDerived[k] = derived(col)
         }
 
@@ -177,8 +182,6 @@ extension Classifier {
         // per condition text and level.
         var conditions: [VecLevel: [String: VecColumn]] = [:]
         var conditionMasks: [VecLevel: [String: BoolMasks]] = [:]
-        // Leaf masks shared by the requirements and the indicators (a member's age, `m.in_school`).
-        let leaves = MaskLeaves()
         func requirement(_ req: CompiledRequirement, _ level: VecLevel, _ table: RecordTable) -> Bool {
             func send(_ r: Int) { needs[level == .household ? r : Int(owner[r])] = true }
             // A field stored as a value is empty where absent (`VecColumn.unknown`): as masks,

@@ -121,6 +121,9 @@ struct SplitMix {
                     Issue.record("\(src), row \(r): masks \(got.row(r)), columns \(want.values[r])")
                     break
                 }
+                let back = got.column()
+                #expect(back.values == want.values && back.kind == .bool && back.level == .member, "\(src): column()")
+                #expect(back.unknownIsError == want.unknownIsError && back.unknownIsMissing == want.unknownIsMissing, "\(src): column()")
                 let tail = got.count & 63
                 if tail != 0 {
                     #expect(got.values.last! >> UInt64(tail) == 0 && got.unknown.last! >> UInt64(tail) == 0, "\(src): bits past the rows")
@@ -158,7 +161,8 @@ struct SplitMix {
     }
 
     /// The C kernels, AVX2 and plain, against the rows one at a time: every relation, ids in
-    /// and out of tables of 1 to 64 codes, the extremes of Int64, row counts around words.
+    /// and out of tables of 1 to 64 codes, the extremes of Int64, row counts around words,
+    /// masks back into rows.
     @Test func kernelsGiveEachRowsBit() {
         var rng = SplitMix(7)
         let specials: [Int64] = [.min, .min + 1, -1, 0, 1, 2, 15, 16, 17, 63, 64, 65, .max - 1, .max]
@@ -179,6 +183,15 @@ struct SplitMix {
                         #expect((0..<n).allSatisfy { bit(w, $0) == holds(x[$0], q) } && clean(w, n), "avx2 \(avx2), n \(n), q \(q)")
                     }
                 }
+                // Masks back into rows: unknown rows never have a value bit.
+                let unknownWords = (0..<BoolMasks.words(n)).map { _ in rng.next() & rng.next() }
+                let valueWords = unknownWords.map { rng.next() & ~$0 }
+                let rows = [Int64](unsafeUninitializedCapacity: n) { out, done in
+                    cmask_unpack(valueWords, unknownWords, n, out.baseAddress)
+                    done = n
+                }
+                #expect((0..<n).allSatisfy { rows[$0] == (bit(unknownWords, $0) ? VecColumn.unknown : (bit(valueWords, $0) ? 1 : 0)) },
+                        "avx2 \(avx2), n \(n): unpack")
                 let low = MaskEvaluator.words(x) { p, n, out in cmask_low_bit(p, n, out) }
                 #expect((0..<n).allSatisfy { bit(low, $0) == (x[$0] & 1 != 0) } && clean(low, n), "avx2 \(avx2), n \(n)")
                 for count in [1, 5, 17, 63, 64] {

@@ -22,6 +22,10 @@ void cmask_low_bit(const int64_t *x, size_t n, uint64_t *out);
 /// bit x[r] of `table` is set; `outside` set where x[r] is not in 0..<count.
 void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside);
 
+/// Masks back into a bool column: out[r] is INT64_MIN where `unknown` has bit r, else bit r
+/// of `values` (0 or 1).
+void cmask_unpack(const uint64_t *values, const uint64_t *unknown, size_t n, int64_t *out);
+
 /// Whether the AVX2 loops are used (when the CPU has them); tests turn them off to check the
 /// plain loops against them.
 void cmask_use_avx2(int enabled);
