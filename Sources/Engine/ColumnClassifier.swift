@@ -147,7 +147,12 @@ extension Classifier {
                 }
             }
         }
+        // Leaf masks shared by the stages (a member's age, `m.in_school`).
+        let leaves = MaskLeaves()
+        // Bool expressions as masks when they allow (their `!`, `&&`, `||`, `?:` on words), as
+        // the column later stages read; else by the column path.
         func boolColumn(_ p: Program, _ level: VecLevel) -> VecColumn? {
+            if let m = p.masks(c, level: level, leaves: leaves) { return m.column() }
             guard let col = p.columns(c, level: level), col.kind == .bool else { return nil }
             return col
         }
@@ -166,7 +171,7 @@ extension Classifier {
         }
         c.use(.memberDerived)
         for (k, p) in rules.memberDerived.enumerated() {
-            guard let col = p.columns(c, level: .member) else { return nil }
+            guard let col = p.resultType == .bool ? boolColumn(p, .member) : p.columns(c, level: .member) else { return nil }
             c.memberDerived[k] = derived(col)
         }
 
@@ -176,7 +181,25 @@ extension Classifier {
         // Fields often share a condition (the dwelling's parts, a child's measures): one column
         // per condition text and level.
         var conditions: [VecLevel: [String: VecColumn]] = [:]
+        var conditionMasks: [VecLevel: [String: BoolMasks]] = [:]
         func requirement(_ req: CompiledRequirement, _ level: VecLevel, _ table: RecordTable) -> Bool {
+            func send(_ r: Int) { needs[level == .household ? r : Int(owner[r])] = true }
+            // A field stored as a value is empty where absent (`VecColumn.unknown`): as masks,
+            // the condition and the empty rows meet a word at a time.
+            let source = req.program.source
+            if table.fields[req.fieldIndex].type != .text,
+               let m = conditionMasks[level]?[source] ?? req.program.masks(c, level: level, leaves: leaves) {
+                conditionMasks[level, default: [:]][source] = m
+                let empty = leaves.unknownRows(table.values[req.fieldIndex]), lax = !m.unknownIsError
+                for w in 0..<empty.count {
+                    var hits = empty[w] & (m.values[w] | (lax ? m.unknown[w] : 0))
+                    while hits != 0 {
+                        send(w << 6 | hits.trailingZeroBitCount)
+                        hits &= hits &- 1
+                    }
+                }
+                return true
+            }
             let col: VecColumn
             if let known = conditions[level]?[req.program.source] {
                 col = known
@@ -186,7 +209,6 @@ extension Classifier {
                 col = made
             }
             let v = col.values, lax = !col.unknownIsError
-            func send(_ r: Int) { needs[level == .household ? r : Int(owner[r])] = true }
             if case .text = table.fields[req.fieldIndex].type {
                 let present = table.presence(req.fieldIndex)
                 for r in 0..<v.count where (v[r] == 1 || (v[r] == U && lax)) && !present(r) { send(r) }
@@ -219,25 +241,15 @@ extension Classifier {
             let missingOnly: Bool
             if ind.isMemberLevel {
                 c.use(.memberIndicator)
-                guard let col = boolColumn(ind.program, .member) else { return nil }
-                missingOnly = col.unknownIsMissing
-                values = [Int64](repeating: 0, count: nH)
-                before = [Bool](repeating: false, count: nH)
-                c.memberRanges.withUnsafeBufferPointer { ranges in
-                    col.values.withUnsafeBufferPointer { v in
-                        values.withUnsafeMutableBufferPointer { values in
-                            before.withUnsafeMutableBufferPointer { before in
-                                for h in 0..<nH {
-                                    var r: Int64 = 0
-                                    for m in ranges[h] {
-                                        if v[m] == U { before[h] = r == 1; r = U; break }
-                                        if v[m] != 0 { r = 1 }
-                                    }
-                                    values[h] = r
-                                }
-                            }
-                        }
-                    }
+                // As bit masks when the expression allows (its bools stay words up to the
+                // members' range test); else a column and a loop over each household's members.
+                if let masks = ind.program.masks(c, level: .member, leaves: leaves) {
+                    missingOnly = masks.unknownIsMissing
+                    (values, before) = masks.someInRanges(c.memberRanges)
+                } else {
+                    guard let col = boolColumn(ind.program, .member) else { return nil }
+                    missingOnly = col.unknownIsMissing
+                    (values, before) = Self.someMember(col, c.memberRanges)
                 }
             } else {
                 c.use(.householdIndicator)
@@ -326,6 +338,29 @@ extension Classifier {
         return ColumnDecision(needsScalar: needs, deprived: deprived, deprivedBits: deprivedBits, deprivationCount: count, incomeBelowLine: below.values,
                               status: status, statusCodes: statusCodes, unknownIndicators: unknownIndicators,
                               newlyEscaped: newlyEscaped)
+    }
+}
+
+extension Classifier {
+    /// Per household: 1 when some member's row of `col` is true and none unknown, 0 when none
+    /// is either, unknown when some is; `before`: some member before the first unknown one is
+    /// true (the scalar loop stops at the first member without a value).
+    static func someMember(_ col: VecColumn, _ ranges: [Range<Int>]) -> (values: [Int64], before: [Bool]) {
+        let U = VecColumn.unknown, nH = ranges.count
+        var values = [Int64](repeating: 0, count: nH), before = [Bool](repeating: false, count: nH)
+        ranges.withUnsafeBufferPointer { ranges in
+            col.values.withUnsafeBufferPointer { v in
+                for h in 0..<nH {
+                    var r: Int64 = 0
+                    for m in ranges[h] {
+                        if v[m] == U { before[h] = r == 1; r = U; break }
+                        if v[m] != 0 { r = 1 }
+                    }
+                    values[h] = r
+                }
+            }
+        }
+        return (values, before)
     }
 }
 

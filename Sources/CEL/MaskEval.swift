@@ -1,0 +1,377 @@
+import CMask
+
+/// Bool expressions over a batch's rows as bit masks, 64 rows a word: comparisons and code
+/// look-ups write words, `!`, `&&`, `||` and `?:` work on whole words, and a caller's "some
+/// member" is a bit-range test (`BoolMasks.someInRanges`). The rows and the unknown flags are
+/// those `Program.columns` gives for the same expression (tested in `MaskEvalTests`); an
+/// expression this path does not cover gives nil, and the caller takes the column path.
+
+/// A bool value per row of one level: bit `r % 64` of word `r / 64` is row `r`.
+public struct BoolMasks: Sendable {
+    public let level: VecLevel
+    public let count: Int
+    /// Set: the row is true (never set where the row is unknown, nor past `count`).
+    public var values: [UInt64]
+    /// Set: the row is unknown (as `VecColumn.unknown` in a column); never set past `count`.
+    public var unknown: [UInt64]
+    /// As `VecColumn.unknownIsError` and `unknownIsMissing`.
+    public var unknownIsError: Bool
+    public var unknownIsMissing: Bool
+
+    static func words(_ count: Int) -> Int { (count + 63) >> 6 }
+
+    /// Row `r` as a column holds it: 0, 1 or `VecColumn.unknown`.
+    public func row(_ r: Int) -> Int64 {
+        let bit = UInt64(1) << UInt64(r & 63)
+        if unknown[r >> 6] & bit != 0 { return VecColumn.unknown }
+        return values[r >> 6] & bit != 0 ? 1 : 0
+    }
+
+    /// The rows as a bool column (what `Program.columns` gives for the same expression).
+    public func column() -> VecColumn {
+        let rows = [Int64](unsafeUninitializedCapacity: count) { out, done in
+            values.withUnsafeBufferPointer { v in
+                unknown.withUnsafeBufferPointer { u in cmask_unpack(v.baseAddress, u.baseAddress, count, out.baseAddress) }
+            }
+            done = count
+        }
+        return VecColumn(level: level, kind: .bool, values: rows, unknownIsError: unknownIsError, unknownIsMissing: unknownIsMissing)
+    }
+
+    /// Per range of rows (a household's members): 1 when some row is true and none unknown,
+    /// 0 when none is either, unknown when some row is; `before`: some row before the first
+    /// unknown one is true (what a loop that stops at the first unknown member has seen).
+    public func someInRanges(_ ranges: [Range<Int>]) -> (values: [Int64], before: [Bool]) {
+        let nH = ranges.count, U = VecColumn.unknown
+        var out = [Int64](repeating: 0, count: nH), before = [Bool](repeating: false, count: nH)
+        values.withUnsafeBufferPointer { v in
+            unknown.withUnsafeBufferPointer { u in
+                ranges.withUnsafeBufferPointer { ranges in
+                    out.withUnsafeMutableBufferPointer { out in
+                        before.withUnsafeMutableBufferPointer { before in
+                            for h in 0..<nH {
+                                let lo = ranges[h].lowerBound, hi = ranges[h].upperBound
+                                if hi - lo <= 64 {
+                                    // A household's members in one word: the lowest unknown bit
+                                    // and the true bits below it.
+                                    let unknownBits = Self.window(u, lo, hi - lo), trueBits = Self.window(v, lo, hi - lo)
+                                    if unknownBits == 0 {
+                                        out[h] = trueBits != 0 ? 1 : 0
+                                    } else {
+                                        out[h] = U
+                                        before[h] = trueBits & ((unknownBits & (0 &- unknownBits)) &- 1) != 0
+                                    }
+                                    continue
+                                }
+                                let firstUnknown = Self.firstSet(u, lo, hi)
+                                let firstTrue = Self.firstSet(v, lo, firstUnknown)
+                                if firstUnknown < hi {
+                                    out[h] = U
+                                    before[h] = firstTrue < firstUnknown
+                                } else {
+                                    out[h] = firstTrue < hi ? 1 : 0
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (out, before)
+    }
+
+    /// Bits `lo..<lo + n` (n at most 64) as one word, row `lo` in bit 0.
+    @inline(__always)
+    static func window(_ w: UnsafeBufferPointer<UInt64>, _ lo: Int, _ n: Int) -> UInt64 {
+        guard n > 0 else { return 0 }
+        let i = lo >> 6, shift = lo & 63
+        var x = w[i] &>> UInt64(shift)
+        if shift != 0 && shift + n > 64 { x |= w[i + 1] &<< UInt64(64 - shift) }
+        return x & (UInt64.max &>> UInt64(64 - n))
+    }
+
+    /// The first set bit in rows `lo..<hi`, or `hi`.
+    @inline(__always)
+    static func firstSet(_ w: UnsafeBufferPointer<UInt64>, _ lo: Int, _ hi: Int) -> Int {
+        var r = lo
+        while r < hi {
+            let rest = w[r >> 6] >> UInt64(r & 63)
+            if rest != 0 { return min(r + rest.trailingZeroBitCount, hi) }
+            r = (r | 63) + 1
+        }
+        return hi
+    }
+}
+
+/// Leaf masks of the expressions evaluated over one batch, kept so that a column tested by
+/// several expressions (a member's age, `m.child`, `m.in_school`) is turned into bits once.
+/// Entries hold their column, so its buffer (the key) cannot be reused while they live.
+public final class MaskLeaves {
+    struct Key: Hashable {
+        let address: UInt
+        let count: Int
+        /// `boolTag` for a bool column's true rows, 0 for its unknown rows.
+        let tag: Int
+    }
+    static let boolTag = -1
+    var entries: [Key: (column: [Int64], masks: [UInt64])] = [:]
+
+    public init() {}
+
+    /// Rows of `column` holding `VecColumn.unknown`, made once per column.
+    public func unknownRows(_ column: [Int64]) -> [UInt64] {
+        masks(column, tag: 0) {
+            MaskEvaluator.words(column) { x, n, out in cmask_compare(x, n, CMaskEqual, VecColumn.unknown, out) }
+        }
+    }
+
+    /// The masks `make` gives for `column`, made once per column and tag.
+    func masks(_ column: [Int64], tag: Int, _ make: () -> [UInt64]) -> [UInt64] {
+        let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let key = Key(address: address, count: column.count, tag: tag)
+        if let e = entries[key] { return e.masks }
+        let m = make()
+        entries[key] = (column, m)
+        return m
+    }
+}
+
+extension Program {
+    /// The expression's bool value for every row of `level`, as masks; nil when the expression
+    /// is not a bool one that `MaskEvaluator` covers (the column path, `columns`, may still be).
+    public func masks(_ host: some VectorHost, level: VecLevel, leaves: MaskLeaves) -> BoolMasks? {
+        var e = MaskEvaluator(columns: VecEvaluator(host: host), level: level, leaves: leaves)
+        guard let v = e.eval(ir) else { return nil }
+        return e.masks(v)
+    }
+}
+
+/// A bool value during mask evaluation: the same for every row, unknown for every row, or masks.
+enum MaskValue {
+    case constant(Bool)
+    case allUnknown
+    case masks(BoolMasks)
+}
+
+/// Evaluates `!`, `&&`, `||` and `?:` over masks, and takes their operands from the column
+/// evaluator: an int column against a number and a table by ids (`VecEvaluator.LogicOperand`),
+/// or a bool column, each turned into bits. Every operand must be of the evaluated level.
+struct MaskEvaluator {
+    var columns: VecEvaluator
+    let level: VecLevel
+    let count: Int
+    let words: Int
+    let leaves: MaskLeaves
+
+    init(columns: VecEvaluator, level: VecLevel, leaves: MaskLeaves) {
+        self.columns = columns
+        self.level = level
+        count = columns.count(level)
+        words = BoolMasks.words(count)
+        self.leaves = leaves
+    }
+
+    mutating func eval(_ ir: IR) -> MaskValue? {
+        switch ir {
+        case .not(let x):
+            return eval(x).map { negation($0) }
+        case .and(let l, let r):
+            return logic(l, r, decide: false)
+        case .or(let l, let r):
+            return logic(l, r, decide: true)
+        case .cond(let c, let a, let b):
+            return cond(c, a, b)
+        case .binary(.in, let l, .cond(let c, let a, let b)):
+            // As `VecEvaluator.binary`: `x in (c ? A : B)` is `c ? x in A : x in B`.
+            return cond(c, .binary(.in, l, a), .binary(.in, l, b))
+        case .binary(let op, _, _) where op == .lt || op == .le || op == .gt || op == .ge || op == .eq || op == .ne || op == .in:
+            guard let o = columns.logicOperand(ir) else { return nil }
+            return leaf(o)
+        default:
+            guard let v = columns.eval(ir) else { return nil }
+            return leaf(.value(v))
+        }
+    }
+
+    // MARK: Operands
+
+    /// An operand of the column evaluator as masks; nil for one of another level or kind.
+    func leaf(_ o: VecEvaluator.LogicOperand) -> MaskValue? {
+        switch o {
+        case .compare(let c, let op, let q):
+            guard c.level == level else { return nil }
+            return compared(c, op, q)
+        case .lookup(let c, let t):
+            guard c.level == level else { return nil }
+            return looked(c, t)
+        case .value(.constant(.bool(let b))):
+            return .constant(b)
+        case .value(.allUnknown):
+            return .allUnknown
+        case .value(.column(let c)):
+            guard c.level == level, c.kind == .bool else { return nil }
+            return boolLeaf(c)
+        case .value:
+            return nil
+        }
+    }
+
+    /// The words of column `x`'s rows, as `fill` writes them (a `CMask` kernel).
+    @inline(__always)
+    static func words(_ x: [Int64], _ fill: (UnsafePointer<Int64>?, Int, UnsafeMutablePointer<UInt64>?) -> Void) -> [UInt64] {
+        let n = BoolMasks.words(x.count)
+        return [UInt64](unsafeUninitializedCapacity: n) { out, done in
+            x.withUnsafeBufferPointer { fill($0.baseAddress, $0.count, out.baseAddress) }
+            done = n
+        }
+    }
+
+    func unknownRows(_ c: VecColumn) -> [UInt64] { leaves.unknownRows(c.values) }
+
+    /// An int column against a number: unknown where the column is.
+    func compared(_ c: VecColumn, _ op: BinaryOp, _ q: Int64) -> MaskValue {
+        let relation: CMaskRelation
+        switch op {
+        case .lt: relation = CMaskLess
+        case .le: relation = CMaskLessOrEqual
+        case .gt: relation = CMaskGreater
+        case .ge: relation = CMaskGreaterOrEqual
+        case .eq: relation = CMaskEqual
+        default: relation = CMaskNotEqual
+        }
+        let unknown = unknownRows(c)
+        var values = Self.words(c.values) { x, n, out in cmask_compare(x, n, relation, q, out) }
+        for w in 0..<values.count { values[w] &= ~unknown[w] }
+        return .masks(BoolMasks(level: level, count: count, values: values, unknown: unknown,
+                                unknownIsError: c.unknownIsError, unknownIsMissing: c.unknownIsMissing))
+    }
+
+    /// A table (0 or 1) by the column's ids: an id past the table (unknown or negative, as an
+    /// unsigned number) is unknown, as in `VecEvaluator.lookup`. Tables of up to 64 codes.
+    func looked(_ c: VecColumn, _ table: [Int64]) -> MaskValue? {
+        guard table.count <= 64 else { return nil }
+        var bits: UInt64 = 0
+        for (id, t) in table.enumerated() where t != 0 { bits |= 1 << UInt64(id) }
+        var unknown = [UInt64](repeating: 0, count: words)
+        let values = Self.words(c.values) { x, n, out in
+            unknown.withUnsafeMutableBufferPointer { cmask_lookup(x, n, bits, UInt64(table.count), out, $0.baseAddress) }
+        }
+        return .masks(BoolMasks(level: level, count: count, values: values, unknown: unknown,
+                                unknownIsError: c.unknownIsError, unknownIsMissing: c.unknownIsMissing))
+    }
+
+    /// A bool column's rows (0, 1 or unknown), once per column.
+    func boolLeaf(_ c: VecColumn) -> MaskValue {
+        let unknown = unknownRows(c)
+        let values = leaves.masks(c.values, tag: MaskLeaves.boolTag) {
+            Self.words(c.values) { x, n, out in cmask_low_bit(x, n, out) }
+        }
+        return .masks(BoolMasks(level: level, count: count, values: values, unknown: unknown,
+                                unknownIsError: c.unknownIsError, unknownIsMissing: c.unknownIsMissing))
+    }
+
+    // MARK: Logic
+
+    /// A constant or unknown-everywhere value as masks: such operands count as errors, not as
+    /// missing values (as the column path's `materialize`).
+    func masks(_ v: MaskValue) -> BoolMasks {
+        switch v {
+        case .masks(let m): return m
+        case .constant(let b):
+            let values = b ? allRows() : [UInt64](repeating: 0, count: words)
+            return BoolMasks(level: level, count: count, values: values, unknown: [UInt64](repeating: 0, count: words),
+                             unknownIsError: true, unknownIsMissing: false)
+        case .allUnknown:
+            return BoolMasks(level: level, count: count, values: [UInt64](repeating: 0, count: words), unknown: allRows(),
+                             unknownIsError: true, unknownIsMissing: false)
+        }
+    }
+
+    /// Every row's bit set, none past `count`.
+    func allRows() -> [UInt64] {
+        var w = [UInt64](repeating: ~0, count: words)
+        if count & 63 != 0 { w[words - 1] = (1 << UInt64(count & 63)) - 1 }
+        return w
+    }
+
+    /// `!v`: known rows flip, unknown ones stay.
+    func negation(_ v: MaskValue) -> MaskValue {
+        switch v {
+        case .constant(let b): return .constant(!b)
+        case .allUnknown: return .allUnknown
+        case .masks(var m):
+            let all = allRows()
+            for w in 0..<words { m.values[w] = ~(m.values[w] | m.unknown[w]) & all[w] }
+            return .masks(m)
+        }
+    }
+
+    /// `&&` (`decide` false) and `||` (`decide` true) as `VecEvaluator.logic` gives them: a
+    /// constant deciding operand on the left decides without the right one; otherwise the
+    /// deciding value wins over an unknown, and any other unknown makes the row unknown.
+    mutating func logic(_ l: IR, _ r: IR, decide: Bool) -> MaskValue? {
+        guard let a = eval(l) else { return nil }
+        if case .constant(let x) = a, x == decide { return .constant(decide) }
+        guard let b = eval(r) else { return nil }
+        if let ka = known(a), let kb = known(b) {
+            if ka == decide || kb == decide { return .constant(decide) }
+            if ka == nil || kb == nil { return .allUnknown }
+            return .constant(!decide)
+        }
+        var x = masks(a)
+        let y = masks(b)
+        for w in 0..<words {
+            let p = x.values[w], q = y.values[w], pu = x.unknown[w], qu = y.unknown[w]
+            if decide {
+                let t = p | q
+                x.values[w] = t
+                x.unknown[w] = (pu | qu) & ~t
+            } else {
+                // Known false on either side decides.
+                let f = ~(p | pu) | ~(q | qu)
+                x.values[w] = p & q
+                x.unknown[w] = (pu | qu) & ~f
+            }
+        }
+        x.unknownIsError = x.unknownIsError && y.unknownIsError
+        x.unknownIsMissing = x.unknownIsMissing && y.unknownIsMissing
+        return .masks(x)
+    }
+
+    /// A constant's value, `.some(nil)` for unknown everywhere, nil for masks.
+    func known(_ v: MaskValue) -> Bool?? {
+        switch v {
+        case .constant(let b): return .some(b)
+        case .allUnknown: return .some(nil)
+        case .masks: return nil
+        }
+    }
+
+    /// `c ? a : b` as `VecEvaluator.cond` gives it: unknown where the condition is, else the
+    /// chosen branch's row.
+    mutating func cond(_ c: IR, _ a: IR, _ b: IR) -> MaskValue? {
+        guard let cv = eval(c) else { return nil }
+        switch cv {
+        case .constant(let x): return eval(x ? a : b)
+        case .allUnknown: return .allUnknown
+        case .masks(var m):
+            guard let av = eval(a), let bv = eval(b) else { return nil }
+            if case .allUnknown = av, case .allUnknown = bv { return .allUnknown }
+            var constants = false
+            if case .constant = av, case .constant = bv { constants = true }
+            let x = masks(av), y = masks(bv)
+            for w in 0..<words {
+                let t = m.values[w], tu = m.unknown[w]
+                let u = tu | (t & x.unknown[w]) | (~t & ~tu & y.unknown[w])
+                m.values[w] = ((t & x.values[w]) | (~t & y.values[w])) & ~u
+                m.unknown[w] = u
+            }
+            // Constant branches keep the condition's flags (the column path maps over it).
+            if !constants {
+                m.unknownIsError = m.unknownIsError && x.unknownIsError && y.unknownIsError
+                m.unknownIsMissing = m.unknownIsMissing && x.unknownIsMissing && y.unknownIsMissing
+            }
+            return .masks(m)
+        }
+    }
+}

@@ -1,0 +1,193 @@
+// Column rows into bit masks for the CEL mask evaluator (Sources/CEL/MaskEval.swift). In C
+// for the AVX2 variant: one 64-bit compare and one `movmskpd` give four rows' bits, where
+// Swift, compiled for baseline x86-64, takes a compare, a shift and an or per row. The AVX2
+// loops are chosen at run time (cheap Pentium and Celeron models have no AVX2); the plain
+// loops are the same rows one at a time.
+#include "CMask.h"
+
+#include <stdbool.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define CMASK_X86 1
+#include <immintrin.h>
+#endif
+
+static inline bool holds(int64_t x, CMaskRelation relation, int64_t q) {
+    switch (relation) {
+    case CMaskLess: return x < q;
+    case CMaskLessOrEqual: return x <= q;
+    case CMaskGreater: return x > q;
+    case CMaskGreaterOrEqual: return x >= q;
+    case CMaskEqual: return x == q;
+    default: return x != q;
+    }
+}
+
+/// Rows from `from` to n, one at a time, into the words they fall in.
+static void compareRows(const int64_t *x, size_t from, size_t n, CMaskRelation relation, int64_t q, uint64_t *out) {
+    for (size_t r = from; r < n; r++) {
+        if ((r & 63) == 0) out[r >> 6] = 0;
+        out[r >> 6] |= (uint64_t)holds(x[r], relation, q) << (r & 63);
+    }
+}
+
+static void lowBitRows(const int64_t *x, size_t from, size_t n, uint64_t *out) {
+    for (size_t r = from; r < n; r++) {
+        if ((r & 63) == 0) out[r >> 6] = 0;
+        out[r >> 6] |= (uint64_t)(x[r] & 1) << (r & 63);
+    }
+}
+
+static void lookupRows(const int64_t *x, size_t from, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside) {
+    for (size_t r = from; r < n; r++) {
+        if ((r & 63) == 0) values[r >> 6] = outside[r >> 6] = 0;
+        uint64_t id = (uint64_t)x[r];
+        bool in = id < count;
+        values[r >> 6] |= (uint64_t)(in && (table >> id & 1)) << (r & 63);
+        outside[r >> 6] |= (uint64_t)!in << (r & 63);
+    }
+}
+
+static void unpackRows(const uint64_t *values, const uint64_t *unknown, size_t from, size_t n, int64_t *out) {
+    for (size_t r = from; r < n; r++) {
+        uint64_t value = values[r >> 6] >> (r & 63) & 1, unknownBit = unknown[r >> 6] >> (r & 63) & 1;
+        // An unknown row has no value bit: the sign bit alone.
+        out[r] = (int64_t)(value | unknownBit << 63);
+    }
+}
+
+#ifdef CMASK_X86
+#define AVX2 __attribute__((target("avx2")))
+
+static int avx2Wanted = 1;
+
+static bool hasAVX2(void) {
+    static int known = -1;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    return known == 1 && avx2Wanted;
+}
+
+static inline AVX2 uint64_t bits4(__m256i c) { return (uint64_t)_mm256_movemask_pd(_mm256_castsi256_pd(c)); }
+
+/// Whole words of `x > q` (`swap`: `q > x`; `equal`: `x == q`), each inverted when `invert`.
+static inline AVX2 size_t compareWords(const int64_t *x, size_t n, int64_t q, bool swap, bool equal, bool invert, uint64_t *out) {
+    __m256i vq = _mm256_set1_epi64x(q);
+    size_t w = 0;
+    for (; (w + 1) * 64 <= n; w++) {
+        const int64_t *p = x + w * 64;
+        uint64_t word = 0;
+        for (int k = 0; k < 16; k++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * k));
+            __m256i c = equal ? _mm256_cmpeq_epi64(v, vq) : (swap ? _mm256_cmpgt_epi64(vq, v) : _mm256_cmpgt_epi64(v, vq));
+            word |= bits4(c) << (4 * k);
+        }
+        out[w] = invert ? ~word : word;
+    }
+    return w * 64;
+}
+
+static AVX2 size_t compareAVX2(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, uint64_t *out) {
+    switch (relation) {
+    case CMaskLess: return compareWords(x, n, q, true, false, false, out);
+    case CMaskLessOrEqual: return compareWords(x, n, q, false, false, true, out);
+    case CMaskGreater: return compareWords(x, n, q, false, false, false, out);
+    case CMaskGreaterOrEqual: return compareWords(x, n, q, true, false, true, out);
+    case CMaskEqual: return compareWords(x, n, q, false, true, false, out);
+    default: return compareWords(x, n, q, false, true, true, out);
+    }
+}
+
+static AVX2 size_t lowBitAVX2(const int64_t *x, size_t n, uint64_t *out) {
+    size_t w = 0;
+    for (; (w + 1) * 64 <= n; w++) {
+        const int64_t *p = x + w * 64;
+        uint64_t word = 0;
+        for (int k = 0; k < 16; k++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * k));
+            word |= bits4(_mm256_slli_epi64(v, 63)) << (4 * k);
+        }
+        out[w] = word;
+    }
+    return w * 64;
+}
+
+/// `vpsrlvq` gives 0 for a shift of 64 or more, so ids past the table (negative ones too, as
+/// unsigned numbers) read no table bit; `outside` is id < 0 or id > count - 1.
+static AVX2 size_t lookupAVX2(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside) {
+    __m256i vt = _mm256_set1_epi64x((int64_t)table), last = _mm256_set1_epi64x((int64_t)count - 1), zero = _mm256_setzero_si256();
+    size_t w = 0;
+    for (; (w + 1) * 64 <= n; w++) {
+        const int64_t *p = x + w * 64;
+        uint64_t value = 0, out = 0;
+        for (int k = 0; k < 16; k++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * k));
+            value |= bits4(_mm256_slli_epi64(_mm256_srlv_epi64(vt, v), 63)) << (4 * k);
+            out |= bits4(_mm256_or_si256(_mm256_cmpgt_epi64(zero, v), _mm256_cmpgt_epi64(v, last))) << (4 * k);
+        }
+        values[w] = value;
+        outside[w] = out;
+    }
+    return w * 64;
+}
+
+/// Four rows a step: each lane tests its own bit of the word's next four.
+static AVX2 size_t unpackAVX2(const uint64_t *values, const uint64_t *unknown, size_t n, int64_t *out) {
+    __m256i lanes = _mm256_setr_epi64x(1, 2, 4, 8), one = _mm256_set1_epi64x(1), sign = _mm256_set1_epi64x(INT64_MIN);
+    size_t w = 0;
+    for (; (w + 1) * 64 <= n; w++) {
+        uint64_t value = values[w], unknownBits = unknown[w];
+        for (int k = 0; k < 16; k++) {
+            __m256i v = _mm256_and_si256(_mm256_set1_epi64x((int64_t)(value >> (4 * k))), lanes);
+            __m256i u = _mm256_and_si256(_mm256_set1_epi64x((int64_t)(unknownBits >> (4 * k))), lanes);
+            __m256i isTrue = _mm256_and_si256(_mm256_cmpeq_epi64(v, lanes), one);
+            __m256i isUnknown = _mm256_cmpeq_epi64(u, lanes);
+            __m256i row = _mm256_or_si256(_mm256_andnot_si256(isUnknown, isTrue), _mm256_and_si256(isUnknown, sign));
+            _mm256_storeu_si256((__m256i *)(out + w * 64 + 4 * k), row);
+        }
+    }
+    return w * 64;
+}
+#endif
+
+void cmask_unpack(const uint64_t *values, const uint64_t *unknown, size_t n, int64_t *out) {
+    size_t done = 0;
+#ifdef CMASK_X86
+    if (hasAVX2()) done = unpackAVX2(values, unknown, n, out);
+#endif
+    unpackRows(values, unknown, done, n, out);
+}
+
+void cmask_compare(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, uint64_t *out) {
+    size_t done = 0;
+#ifdef CMASK_X86
+    if (hasAVX2()) done = compareAVX2(x, n, relation, q, out);
+#endif
+    compareRows(x, done, n, relation, q, out);
+}
+
+void cmask_low_bit(const int64_t *x, size_t n, uint64_t *out) {
+    size_t done = 0;
+#ifdef CMASK_X86
+    if (hasAVX2()) done = lowBitAVX2(x, n, out);
+#endif
+    lowBitRows(x, done, n, out);
+}
+
+void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside) {
+    size_t done = 0;
+#ifdef CMASK_X86
+    if (hasAVX2() && count > 0) done = lookupAVX2(x, n, table, count, values, outside);
+#endif
+    lookupRows(x, done, n, table, count, values, outside);
+}
+
+void cmask_use_avx2(int enabled) {
+#ifdef CMASK_X86
+    avx2Wanted = enabled;
+#else
+    (void)enabled;
+#endif
+}

@@ -1,0 +1,33 @@
+#ifndef CMASK_H
+#define CMASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// Column rows (int64) into bit masks, 64 rows a word: bit r % 64 of word r / 64 is row r.
+// `out` has (n + 63) / 64 words; bits past row n - 1 are left zero.
+
+/// How `cmask_compare` compares each row x with q.
+typedef enum {
+    CMaskLess = 0, CMaskLessOrEqual = 1, CMaskGreater = 2, CMaskGreaterOrEqual = 3, CMaskEqual = 4, CMaskNotEqual = 5
+} CMaskRelation;
+
+/// Bit set where `x[r] relation q` holds (signed comparison).
+void cmask_compare(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, uint64_t *out);
+
+/// Bit set where x[r] is odd (the true rows of a bool column of 0, 1 and INT64_MIN).
+void cmask_low_bit(const int64_t *x, size_t n, uint64_t *out);
+
+/// Ids against a table of `count` (at most 64) bits: `values` set where 0 <= x[r] < count and
+/// bit x[r] of `table` is set; `outside` set where x[r] is not in 0..<count.
+void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside);
+
+/// Masks back into a bool column: out[r] is INT64_MIN where `unknown` has bit r, else bit r
+/// of `values` (0 or 1).
+void cmask_unpack(const uint64_t *values, const uint64_t *unknown, size_t n, int64_t *out);
+
+/// Whether the AVX2 loops are used (when the CPU has them); tests turn them off to check the
+/// plain loops against them.
+void cmask_use_avx2(int enabled);
+
+#endif

@@ -1,0 +1,213 @@
+@testable import CEL
+import CMask
+import Testing
+
+/// A random batch over `ColumnFixture`'s declarations: households with 0, 1, 63, 64, 65 or a
+/// few members (so ranges start and end inside words and across them), every field missing
+/// in some rows, and row counts that are not multiples of 64.
+final class RandomColumns: VectorHost {
+    let decls = ColumnFixture().decls
+    let householdCount: Int
+    let memberRanges: [Range<Int>]
+    let memberHousehold: [Int32]
+    /// columns[type][field]
+    let columns: [[VecColumn]]
+    let params: [Value]
+
+    init(seed: UInt64, households: Int) {
+        var rng = SplitMix(seed)
+        let sizes = [0, 1, 63, 64, 65]
+        var ranges: [Range<Int>] = [], owner: [Int32] = []
+        for h in 0..<households {
+            let n = rng.below(4) == 0 ? sizes[rng.below(sizes.count)] : rng.below(7)
+            ranges.append(owner.count..<(owner.count + n))
+            owner += [Int32](repeating: Int32(h), count: n)
+        }
+        householdCount = households
+        memberRanges = ranges
+        memberHousehold = owner
+        // Missing values rarely (most households then have none) or often.
+        let missingEvery = 1 + rng.below(2) * 40
+        func column(_ level: VecLevel, _ kind: VecKind, _ n: Int, _ value: (inout SplitMix) -> Int64) -> VecColumn {
+            var values: [Int64] = []
+            for _ in 0..<n { values.append(rng.below(missingEvery + 3) == 0 ? VecColumn.unknown : value(&rng)) }
+            return VecColumn(level: level, kind: kind, values: values, unknownIsAbsent: true)
+        }
+        let nM = owner.count
+        let bool: (inout SplitMix) -> Int64 = { Int64($0.below(2)) }
+        let double: (inout SplitMix) -> Int64 = { Int64(bitPattern: Double($0.below(100)).bitPattern) }
+        columns = [
+            [column(.household, .double, households, double), column(.household, .double, households, double),
+             column(.household, .bool, households, bool), column(.household, .bool, households, bool),
+             column(.household, .bool, households, bool), column(.household, .int, households) { Int64($0.below(6)) - 1 },
+             column(.household, .codeSet(ColumnFixture.devices), households) { Int64($0.below(16)) }],
+            [column(.member, .int, nM) { Int64($0.below(95)) }, column(.member, .int, nM) { Int64($0.below(1200)) },
+             column(.member, .bool, nM, bool), column(.member, .code(ColumnFixture.levels), nM) { Int64($0.below(5)) },
+             column(.member, .double, nM, double)],
+        ]
+        func set(_ xs: [String]) -> Value { .list(.array(xs.map(Value.string))) }
+        params = [.int(16), .int(30), .double(0.5), set(["upper", "college"]), .int(2), set(["tv", "computer"])]
+    }
+
+    func binding(_ slot: Int) -> VecBinding? {
+        switch slot {
+        case 0: return .householdObject(0)
+        case 1: return .memberList(1)
+        case 2: return .constants
+        default: return .memberObject(1)
+        }
+    }
+    func constant(field: Int) -> Value? { params[field] }
+    func present(type: Int32, field: Int) -> VecColumn? { nil }
+    func column(type: Int32, field: Int) -> VecColumn? { columns[Int(type)][field] }
+}
+
+/// A small deterministic generator, so that a failure can be run again.
+struct SplitMix {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
+@Suite struct MaskEvalTests {
+    /// Member expressions of the shapes the indicators have (comparisons and look-ups under
+    /// `!`, `&&`, `||`, `?:`, `x in (c ? A : B)`, constants on either side, columns made by
+    /// the column path inside), each covered by the mask path.
+    static let covered = [
+        "m.age >= params.min_age && m.age <= params.max_age && !m.insured && !(m.level in (m.age < 18 ? params.levels : ['lower']))",
+        "m.age >= 6 && m.age < 16 && (!m.insured || (m.age >= 11 ? !(m.level in ['lower', 'upper']) : m.age >= 6 ? !(m.level in params.levels) : false))",
+        "m.insured && m.level in params.levels",
+        "m.age < 16 && (m.insured || m.level == 'none')",
+        "m.age >= params.min_age && !m.insured",
+        "m.age < 10 || (m.insured && (m.age >= 60 || m.level != 'none'))",
+        "m.insured == true", "m.insured != true", "!!m.insured", "!(m.age > 3 && m.insured) || m.level < 'n'",
+        "m.age == 16", "m.age != 16", "m.age < 16", "m.age <= 16", "m.age > 16", "m.age >= 16", "!(m.age >= 16)",
+        "m.age / 0 > 1 && m.insured", "m.age / 0 > 1 || m.insured", "m.insured && m.age / 0 > 1", "m.age * 2 > 40 && m.insured",
+        "m.weight > 60.0 && m.insured", "m.age < m.months / 12 || m.insured", "has(m.age) && m.age > 10",
+        "true && m.insured", "false || m.insured", "m.insured && true", "m.insured || false", "m.insured && false",
+        "m.insured || true", "false && m.age / 0 > 1", "true || m.age / 0 > 1", "true ? m.insured : false",
+        "m.insured ? true : false", "m.insured ? m.age > 3 : m.level == 'upper'", "m.age > 3 ? m.insured : m.age / 0 > 1",
+        "(m.age / 0 > 1 ? m.insured : true) || m.age > 90", "m.age > 10 ? m.age / 0 > 1 : m.age / 0 > 2",
+        "true", "false", "m.insured in [true]", "!m.insured || !m.insured",
+    ]
+
+    /// Expressions the mask path leaves to the column path (another level inside, a member loop).
+    static let uncovered = ["h.flag_c && m.insured", "m.insured || h.n > 2", "members.exists(x, x.age > 40) && m.insured"]
+
+    static func hosts() -> [RandomColumns] {
+        (1...6).map { RandomColumns(seed: UInt64($0), households: [1, 63, 64, 65, 131, 300][$0 - 1]) }
+    }
+
+    /// Every row and both unknown flags as the column path gives them, twice over the same
+    /// leaves (the second time from the cached leaf masks); no bit past the last row.
+    @Test(arguments: covered)
+    func masksAreTheColumnPathsRows(_ src: String) throws {
+        for host in Self.hosts() {
+            let p = try Program(src, declarations: host.decls)
+            let want = try #require(p.columns(host, level: .member), "\(src)")
+            let leaves = MaskLeaves()
+            for _ in 0..<2 {
+                let got = try #require(p.masks(host, level: .member, leaves: leaves), "\(src): not covered")
+                #expect(got.count == want.values.count && got.level == .member)
+                #expect(got.unknownIsError == want.unknownIsError && got.unknownIsMissing == want.unknownIsMissing, "\(src)")
+                for r in 0..<want.values.count where got.row(r) != want.values[r] {
+                    Issue.record("\(src), row \(r): masks \(got.row(r)), columns \(want.values[r])")
+                    break
+                }
+                let back = got.column()
+                #expect(back.values == want.values && back.kind == .bool && back.level == .member, "\(src): column()")
+                #expect(back.unknownIsError == want.unknownIsError && back.unknownIsMissing == want.unknownIsMissing, "\(src): column()")
+                let tail = got.count & 63
+                if tail != 0 {
+                    #expect(got.values.last! >> UInt64(tail) == 0 && got.unknown.last! >> UInt64(tail) == 0, "\(src): bits past the rows")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: uncovered)
+    func otherLevelsAreLeftToColumns(_ src: String) throws {
+        let host = Self.hosts()[4]
+        let p = try Program(src, declarations: host.decls)
+        #expect(p.masks(host, level: .member, leaves: MaskLeaves()) == nil, "\(src)")
+    }
+
+    /// "Some member" from the bits: what a loop over each household's members that stops at
+    /// the first unknown one gives.
+    @Test func someInRangesIsTheMemberLoop() throws {
+        for host in Self.hosts() {
+            for src in Self.covered {
+                let p = try Program(src, declarations: host.decls)
+                let col = try #require(p.columns(host, level: .member))
+                let masks = try #require(p.masks(host, level: .member, leaves: MaskLeaves()))
+                let (values, before) = masks.someInRanges(host.memberRanges)
+                for (h, range) in host.memberRanges.enumerated() {
+                    var r: Int64 = 0, seen = false
+                    for m in range {
+                        if col.values[m] == VecColumn.unknown { seen = r == 1; r = VecColumn.unknown; break }
+                        if col.values[m] != 0 { r = 1 }
+                    }
+                    #expect(values[h] == r && before[h] == seen, "\(src), household \(h) (\(range))")
+                }
+            }
+        }
+    }
+
+    /// The C kernels, AVX2 and plain, against the rows one at a time: every relation, ids in
+    /// and out of tables of 1 to 64 codes, the extremes of Int64, row counts around words,
+    /// masks back into rows.
+    @Test func kernelsGiveEachRowsBit() {
+        var rng = SplitMix(7)
+        let specials: [Int64] = [.min, .min + 1, -1, 0, 1, 2, 15, 16, 17, 63, 64, 65, .max - 1, .max]
+        func bit(_ w: [UInt64], _ r: Int) -> Bool { w[r >> 6] >> UInt64(r & 63) & 1 != 0 }
+        func clean(_ w: [UInt64], _ n: Int) -> Bool { n & 63 == 0 || w.last! >> UInt64(n & 63) == 0 }
+        let relations: [(CMaskRelation, (Int64, Int64) -> Bool)] = [
+            (CMaskLess, { $0 < $1 }), (CMaskLessOrEqual, { $0 <= $1 }), (CMaskGreater, { $0 > $1 }),
+            (CMaskGreaterOrEqual, { $0 >= $1 }), (CMaskEqual, { $0 == $1 }), (CMaskNotEqual, { $0 != $1 }),
+        ]
+        defer { cmask_use_avx2(1) }
+        for avx2: Int32 in [0, 1] {
+            cmask_use_avx2(avx2)
+            for n in [0, 1, 4, 63, 64, 65, 127, 128, 200] {
+                let x = (0..<n).map { _ in rng.below(3) == 0 ? specials[rng.below(specials.count)] : Int64(rng.below(40)) - 5 }
+                for (relation, holds) in relations {
+                    for q in specials {
+                        let w = MaskEvaluator.words(x) { p, n, out in cmask_compare(p, n, relation, q, out) }
+                        #expect((0..<n).allSatisfy { bit(w, $0) == holds(x[$0], q) } && clean(w, n), "avx2 \(avx2), n \(n), q \(q)")
+                    }
+                }
+                // Masks back into rows: unknown rows never have a value bit.
+                let unknownWords = (0..<BoolMasks.words(n)).map { _ in rng.next() & rng.next() }
+                let valueWords = unknownWords.map { rng.next() & ~$0 }
+                let rows = [Int64](unsafeUninitializedCapacity: n) { out, done in
+                    cmask_unpack(valueWords, unknownWords, n, out.baseAddress)
+                    done = n
+                }
+                #expect((0..<n).allSatisfy { rows[$0] == (bit(unknownWords, $0) ? VecColumn.unknown : (bit(valueWords, $0) ? 1 : 0)) },
+                        "avx2 \(avx2), n \(n): unpack")
+                let low = MaskEvaluator.words(x) { p, n, out in cmask_low_bit(p, n, out) }
+                #expect((0..<n).allSatisfy { bit(low, $0) == (x[$0] & 1 != 0) } && clean(low, n), "avx2 \(avx2), n \(n)")
+                for count in [1, 5, 17, 63, 64] {
+                    let table = rng.next() & (count == 64 ? ~0 : (1 << UInt64(count)) - 1)
+                    var outside = [UInt64](repeating: 0, count: BoolMasks.words(n))
+                    let values = MaskEvaluator.words(x) { p, n, out in
+                        outside.withUnsafeMutableBufferPointer { cmask_lookup(p, n, table, UInt64(count), out, $0.baseAddress) }
+                    }
+                    for r in 0..<n {
+                        let inside = x[r] >= 0 && x[r] < count
+                        #expect(bit(outside, r) == !inside && bit(values, r) == (inside && table >> UInt64(x[r]) & 1 != 0),
+                                "avx2 \(avx2), n \(n), count \(count), id \(x[r])")
+                    }
+                    #expect(clean(values, n) && clean(outside, n))
+                }
+            }
+        }
+    }
+}
