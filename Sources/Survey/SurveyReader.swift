@@ -746,9 +746,7 @@ public final class SurveyReader {
         var r = rows.lowerBound
         while r < rows.upperBound {
             let (p, k) = cells.untrimmedCell(r, hidColumn)
-            if !(k == n && KeyScan.equal(p, id, n)) {
-                return (r, idIsASCII && SurveyReader.isBareID(p, k) && SurveyText.isASCII(p, k) ? .householdEnds : .rowByRow)
-            }
+            if !SurveyReader.isIDCell(p, k, of: id, n) { return (r, SurveyReader.afterHousehold(p, k, idIsASCII: idIsASCII)) }
             if clean && memberIDColumn >= 0 {
                 let (q, m) = cells.cell(r, memberIDColumn)
                 clean = memberIDIsNew(q, m)
@@ -758,12 +756,29 @@ public final class SurveyReader {
         return (r, .moreToSplit)
     }
 
+    /// True when a member row's household id cell, `p[0..<k]` untrimmed, is the household id
+    /// `id[0..<n]` byte for byte (which the row path finds equal too).
+    @inline(__always) private static func isIDCell(_ p: UnsafePointer<UInt8>, _ k: Int, of id: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        k == n && KeyScan.equal(p, id, n)
+    }
+
+    /// What a member row whose household id cell, `p[0..<k]` untrimmed, is not the household's
+    /// id (ASCII when `idIsASCII`) means: the household ends there when both ids are bare and
+    /// ASCII (the row path finds them different too); else only its comparison can tell.
+    @inline(__always) private static func afterHousehold(_ p: UnsafePointer<UInt8>, _ k: Int, idIsASCII: Bool) -> SplitMembers {
+        idIsASCII && isBareID(p, k) && SurveyText.isASCII(p, k) ? .householdEnds : .rowByRow
+    }
+
     /// Matches the household rows split ahead, from the chunk's next one on and up to `limit` of
     /// them, to the member rows split ahead (splitting more of both as they run out), in one loop: what
     /// `splitHouseholdRow`, `scanMembers` and `endHousehold` do for a household, without a call
     /// chain each. Stops before the first household that is not clean or that they must decide
     /// (its id cell not bare, a member row pending or only the row path can match, no row left
     /// to split), which they then read.
+    ///
+    /// Member ids are checked as they come while they increase (`AscendingMemberIDs`, no set);
+    /// from the first one that does not, the household's ids so far go into the set and the
+    /// rest are checked there, as `matchSplitMembers` checks them.
     private func matchSplitHouseholds(upTo limit: Int) {
         // A member row read a row at a time and not yet matched comes before any split.
         guard matchesRuns && splitsRuns && !memberPending else { return }
@@ -775,7 +790,7 @@ public final class SurveyReader {
         // Clean households meet no orphan: their member records are their member rows, shifted.
         let recordShift = ch.memberRecords.count &- firstMember
         let end = firstHousehold &+ limit
-        var memberCells = mcells.cells(base: mcsv.bufferBase)
+        var memberCells = mcells.cells(base: mcsv.bufferBase), membersSplit = mcells.count
         var r = firstHousehold, j = firstMember
         households: while r < end {
             if r == hcells.count {
@@ -783,26 +798,36 @@ public final class SurveyReader {
                 guard hcsv.appendCleanRecords(to: hcells, limit: min(end &- r, SurveyReader.runRows)) > 0 else { break }
                 hBase = hcsv.bufferBase
             }
-            let (p, n) = hcells.untrimmedCell(r, hidColumn, base: hBase)
-            guard SurveyReader.isBareID(p, n) else { break }
+            let (id, n) = hcells.untrimmedCell(r, hidColumn, base: hBase)
+            guard SurveyReader.isBareID(id, n) else { break }
             let line = hcells.lines[r]
-            let hid = UnsafeBufferPointer(start: p, count: n)
-            var clean = startHousehold(hid, line: Int(line), rowIsClean: true).clean
             // A clean household's id is ASCII.
-            guard clean else { break }
+            guard startHousehold(UnsafeBufferPointer(start: id, count: n), line: Int(line), rowIsClean: true).clean else { break }
+            var ascending = AscendingMemberIDs(), idsInSet = false
             var e = j
-            while true {
-                if e == mcells.count {
+            members: while true {
+                if e == membersSplit {
                     guard mcsv.appendCleanRecords(to: mcells, limit: SurveyReader.runRows) > 0 else { break households }
                     memberCells = mcells.cells(base: mcsv.bufferBase)
+                    membersSplit = mcells.count
                 }
-                let (to, next) = matchSplitMembers(memberCells, e..<mcells.count, hidColumn: memberHidColumn,
-                                                   memberIDColumn: memberIDColumn, of: hid, idIsASCII: true, clean: &clean)
-                e = to
-                if next == .householdEnds { break }
-                if next == .rowByRow { break households }
+                let (p, k) = memberCells.untrimmedCell(e, memberHidColumn)
+                if !SurveyReader.isIDCell(p, k, of: id, n) {
+                    if SurveyReader.afterHousehold(p, k, idIsASCII: true) == .householdEnds { break members }
+                    break households
+                }
+                if memberIDColumn >= 0 {
+                    let (q, m) = memberCells.cell(e, memberIDColumn)
+                    if idsInSet {
+                        guard memberIDIsNew(q, m) else { break households }
+                    } else if !ascending.take(q, m) {
+                        guard memberIDsAreNew(memberCells, j..<(e &+ 1), column: memberIDColumn) else { break households }
+                        idsInSet = true
+                    }
+                }
+                e &+= 1
             }
-            guard clean && e > j else { break }
+            guard e > j else { break }
             ch.households.append(ColumnChunk.Household(record: hcells.recordStart(r), line: line, row: r, memberRows: j..<e,
                                                        memberRecords: (j &+ recordShift)..<(e &+ recordShift)))
             r &+= 1
@@ -811,6 +836,19 @@ public final class SurveyReader {
         ch.memberRecords.append(mcells, firstMember..<j)
         ch.householdRowsTaken = r
         ch.memberRowsTaken = j
+    }
+
+    /// True when the member ids of `rows` (of one household, split ahead) are all new, each
+    /// checked by `memberIDIsNew` after those before it: the bulk loop's way back to the set
+    /// when its household's ids stop increasing.
+    @inline(never) private func memberIDsAreNew(_ cells: CellSpans.Cells, _ rows: Range<Int>, column: Int) -> Bool {
+        chunkMemberIDs.removeAll()
+        shortMemberIDCount = 0
+        for r in rows {
+            let (q, m) = cells.cell(r, column)
+            guard memberIDIsNew(q, m) else { return false }
+        }
+        return true
     }
 
     /// Gives the member rows split ahead from row `r` of the chunk's cells on back to the reader.
