@@ -255,7 +255,10 @@ public struct RecordTable: Sendable {
             }
             // Source slot s is slot s + shift here.
             let shift = Int32(truncatingIfNeeded: strings.count) &- low
-            if low <= high { strings.append(contentsOf: source.strings[Int(low)...Int(high)]) }
+            // Through a buffer: an array slice is appended an element at a time.
+            if low <= high {
+                source.strings.withUnsafeBufferPointer { strings.append(contentsOf: UnsafeBufferPointer(rebasing: $0[Int(low)...Int(high)])) }
+            }
             var n = 0
             for g in sourceIDs.indices { n &+= size(g) }
             guard n > 0 else { return }

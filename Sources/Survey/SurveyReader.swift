@@ -287,8 +287,8 @@ public final class SurveyReader {
 
     /// Reads the current household row and its members: the next member rows when streaming,
     /// else the indexed ones; or, when `recorded` is given, the member rows the column path met
-    /// for it (`chunk`'s records in that range, orphans among them, in file order).
-    private func processHousehold(_ batch: inout SurveyBatch, recorded: Range<Int>? = nil) {
+    /// for it (orphans among them, in file order).
+    private func processHousehold(_ batch: inout SurveyBatch, recorded: [ColumnChunk.MemberRecord]? = nil) {
         counts.householdsRead += 1
         let line = households.csv.recordLine
         var issues: [RowIssue] = []
@@ -335,9 +335,7 @@ public final class SurveyReader {
         }
         seenMemberIDs.removeAll()
         if let recorded {
-            let ch = chunk
-            for i in recorded {
-                let record = ch.memberRecords[i]
+            for record in recorded {
                 members.csv.seek(fileOffset: record.offset, line: Int(record.line))
                 _ = members.csv.next()
                 if record.orphan { orphanMember() } else { takeMember() }
@@ -787,8 +785,9 @@ public final class SurveyReader {
         let hidColumn = households.hidCol
         let memberHidColumn = members.hidCol, memberIDColumn = memberIDColumn
         let firstHousehold = ch.householdRowsTaken, firstMember = ch.memberRowsTaken
-        // Clean households meet no orphan: their member records are their member rows, shifted.
-        let recordShift = ch.memberRecords.count &- firstMember
+        // Clean households meet no orphan: their member rows are all the rows met for them, and
+        // no record is kept (`ColumnChunk.memberRowsMet`).
+        let noRecords = ch.memberRecords.count..<ch.memberRecords.count
         let end = firstHousehold &+ limit
         var memberCells = mcells.cells(base: mcsv.bufferBase), membersSplit = mcells.count
         var r = firstHousehold, j = firstMember
@@ -829,11 +828,10 @@ public final class SurveyReader {
             }
             guard e > j else { break }
             ch.households.append(ColumnChunk.Household(record: hcells.recordStart(r), line: line, row: r, memberRows: j..<e,
-                                                       memberRecords: (j &+ recordShift)..<(e &+ recordShift)))
+                                                       memberRecords: noRecords))
             r &+= 1
             j = e
         }
-        ch.memberRecords.append(mcells, firstMember..<j)
         ch.householdRowsTaken = r
         ch.memberRowsTaken = j
     }
@@ -886,6 +884,28 @@ public final class SurveyReader {
         return true
     }
 
+    /// The reference date of a household whose review day is `day` (a day number, or absent:
+    /// `--as-of`, else today, when it has none) and its members' birth limit. A survey's
+    /// households share a few review days, which come back in any order: the last few are
+    /// kept (`recentReviewDays`), a date from a day number costing a hundred-odd instructions.
+    @inline(never) private func reference(ofReviewDay day: Int64) -> ReviewDay {
+        if let known = recentReviewDays.first(where: { $0.day == day }) { return known }
+        let date = day == RecordTable.absent ? asOf ?? today : CivilDate(dayNumber: Int32(truncatingIfNeeded: day))
+        let known = ReviewDay(day: day, date: date, limit: members.birthLimit(date))
+        if recentReviewDays.count == SurveyReader.recentReviewDayCount { recentReviewDays.removeFirst() }
+        recentReviewDays.append(known)
+        return known
+    }
+
+    /// A review day (or absent) with its reference date and birth limit.
+    private struct ReviewDay {
+        let day: Int64
+        let date: CivilDate
+        let limit: TableInput.BirthLimit
+    }
+    @exclusivity(unchecked) private var recentReviewDays: [ReviewDay] = []
+    private static let recentReviewDayCount = 8
+
     /// Decodes the clean households of the chunk a column at a time, then puts the chunk's
     /// households into the batch in file order: the clean ones whose cells all decode as they
     /// are, the others through the row path (`processHousehold`), which finds their problems.
@@ -897,29 +917,15 @@ public final class SurveyReader {
         if nh > 0 {
             households.decodeColumns(ch.householdCells, base: hcsv.bufferBase, values: ch.householdValues, stride: ch.householdStride,
                                      failed: ch.householdFailed, births: nil)
-            var last: (CivilDate, TableInput.BirthLimit)?
-            // Households of a survey share a few review dates: the date of the last day number.
-            var lastReview: (Int64, CivilDate)?
+            // The review day of each household (absent when `--as-of` overrides it), its
+            // reference date and birth limit looked up again only when it changes.
+            let reviews: UnsafePointer<Int64>? = asOf == nil ? hReview.map { UnsafePointer(ch.householdValues + $0 &* ch.householdStride) } : nil
+            var last: ReviewDay?
             for k in 0..<nh {
-                var ref = asOf
-                if ref == nil, let r = hReview, case let v = ch.householdValues[r &* ch.householdStride &+ k], v != RecordTable.absent {
-                    if let l = lastReview, l.0 == v {
-                        ref = l.1
-                    } else {
-                        let date = CivilDate(dayNumber: Int32(truncatingIfNeeded: v))
-                        ref = date
-                        lastReview = (v, date)
-                    }
-                }
-                let date = ref ?? today
-                ch.references[k] = date
-                if let l = last, l.0 == date {
-                    ch.limits[k] = l.1
-                } else {
-                    let l = members.birthLimit(date)
-                    ch.limits[k] = l
-                    last = (date, l)
-                }
+                let day = reviews?[k] ?? RecordTable.absent
+                if last?.day != day { last = reference(ofReviewDay: day) }
+                ch.references[k] = last.unsafelyUnwrapped.date
+                ch.limits[k] = last.unsafelyUnwrapped.limit
             }
             for h in ch.households where h.row >= 0 {
                 for j in h.memberRows { ch.householdOfMember[j] = Int32(truncatingIfNeeded: h.row) }
@@ -930,14 +936,17 @@ public final class SurveyReader {
         }
         var runStart = 0
         var readAgain = false
-        for i in 0..<ch.households.count {
+        // Nearly always every household of the chunk is clean and all its cells decoded: then
+        // none is looked at one by one.
+        let allDecoded = ch.householdRowsTaken == ch.households.count && !ch.anyFailed(households: nh, members: nm)
+        for i in 0..<(allDecoded ? 0 : ch.households.count) {
             let h = ch.households[i]
             if h.row >= 0 && !ch.householdFailed[h.row] && !h.memberRows.contains(where: { ch.memberFailed[$0] }) { continue }
             appendClean(ch.households[runStart..<i], &batch)
             runStart = i + 1
             hcsv.seek(fileOffset: h.record, line: Int(h.line))
             _ = hcsv.next()
-            processHousehold(&batch, recorded: h.memberRecords)
+            processHousehold(&batch, recorded: ch.memberRowsMet(h))
             readAgain = true
         }
         appendClean(ch.households[runStart...], &batch)
@@ -1016,7 +1025,8 @@ private final class ColumnChunk {
         var row: Int
         /// Its members' rows in `memberCells` (none when it is not clean).
         var memberRows: Range<Int>
-        /// The member rows met for it, in `memberRecords`.
+        /// The member rows met for it, in `memberRecords`; none kept for a clean household met
+        /// by `matchSplitHouseholds` (see `memberRowsMet`).
         var memberRecords: Range<Int>
     }
 
@@ -1075,6 +1085,13 @@ private final class ColumnChunk {
         }
     }
 
+    /// The member rows met for household `h`, in file order, to read it again row by row: a
+    /// clean household's are its member rows (it met no orphan), another's its records.
+    func memberRowsMet(_ h: Household) -> [MemberRecord] {
+        guard h.row >= 0 else { return h.memberRecords.map { memberRecords[$0] } }
+        return h.memberRows.map { MemberRecord(offset: memberCells.recordStart($0), line: memberCells.lines[$0], orphan: false) }
+    }
+
     /// Where `readChunk` left the files: the next household row, and the member row pending
     /// (`memberPendingAtEnd`) or the next one.
     @exclusivity(unchecked) var householdsEnd = (offset: 0, line: 0)
@@ -1119,6 +1136,21 @@ private final class ColumnChunk {
         householdRowsTaken = 0
         memberRowsTaken = 0
         memberRecords.removeAll()
+    }
+
+    /// True when a cell of one of the first `nh` household rows or `nm` member rows did not
+    /// decode (`householdFailed`, `memberFailed`).
+    func anyFailed(households nh: Int, members nm: Int) -> Bool {
+        ColumnChunk.anyTrue(householdFailed, nh) || ColumnChunk.anyTrue(memberFailed, nm)
+    }
+
+    /// `p[0..<n].contains(true)` as one loop of byte ORs (vectorised), with no early exit.
+    private static func anyTrue(_ p: UnsafePointer<Bool>, _ n: Int) -> Bool {
+        UnsafeRawPointer(p).withMemoryRebound(to: UInt8.self, capacity: n) { bytes in
+            var any: UInt8 = 0
+            for i in 0..<n { any |= bytes[i] }
+            return any != 0
+        }
     }
 
     /// Room for the decoded values of `nh` household rows and `nm` member rows (all trivial
