@@ -678,13 +678,13 @@ public final class SurveyReader {
             guard let match = members.householdIDCellMatches(hid.baseAddress!, hid.count, idIsASCII: hidIsASCII)
                     ?? members.householdIDMatches(hid) else {
                 memberPending = false
-                ch.memberRecords.append(members.csv, orphan: true)
+                ch.memberRecords.append(ColumnChunk.MemberRecord(members.csv, orphan: true))
                 clean = false
                 continue
             }
             if !match { break }
             memberPending = false
-            ch.memberRecords.append(members.csv, orphan: false)
+            ch.memberRecords.append(ColumnChunk.MemberRecord(members.csv, orphan: false))
             if clean {
                 if members.recordIsClean && memberRowIDIsNew() {
                     ch.memberCells.append(members.csv)
@@ -722,7 +722,7 @@ public final class SurveyReader {
         if first == cells.count && mcsv.appendCleanRecords(to: cells, limit: SurveyReader.runRows) == 0 { return .rowByRow }
         let (r, next) = matchSplitMembers(cells.cells(base: mcsv.bufferBase), first..<cells.count, hidColumn: members.hidCol,
                                           memberIDColumn: memberIDColumn, of: hid, idIsASCII: idIsASCII, clean: &clean)
-        ch.memberRecords.append(cells, first..<r)
+        ch.memberRecords.append(count: r &- first) { ColumnChunk.MemberRecord(cells, first &+ $0) }
         ch.memberRowsTaken = r
         if next == .rowByRow { unsplitMembers(from: r) }
         return next
@@ -820,6 +820,8 @@ public final class SurveyReader {
                     if idsInSet {
                         guard memberIDIsNew(q, m) else { break households }
                     } else if !ascending.take(q, m) {
+                        // A member id not after the last: the household's ids so far go into
+                        // the set, which decides this one and the rest.
                         guard memberIDsAreNew(memberCells, j..<(e &+ 1), column: memberIDColumn) else { break households }
                         idsInSet = true
                     }
@@ -927,7 +929,7 @@ public final class SurveyReader {
                 ch.references[k] = last.unsafelyUnwrapped.date
                 ch.limits[k] = last.unsafelyUnwrapped.limit
             }
-            for h in ch.households where h.row >= 0 {
+            for h in ch.households.all where h.row >= 0 {
                 for j in h.memberRows { ch.householdOfMember[j] = Int32(truncatingIfNeeded: h.row) }
             }
             members.decodeColumns(ch.memberCells, base: mcsv.bufferBase, values: ch.memberValues, stride: ch.memberStride,
@@ -942,14 +944,14 @@ public final class SurveyReader {
         for i in 0..<(allDecoded ? 0 : ch.households.count) {
             let h = ch.households[i]
             if h.row >= 0 && !ch.householdFailed[h.row] && !h.memberRows.contains(where: { ch.memberFailed[$0] }) { continue }
-            appendClean(ch.households[runStart..<i], &batch)
+            appendClean(ch.households.all[runStart..<i], &batch)
             runStart = i + 1
             hcsv.seek(fileOffset: h.record, line: Int(h.line))
             _ = hcsv.next()
             processHousehold(&batch, recorded: ch.memberRowsMet(h))
             readAgain = true
         }
-        appendClean(ch.households[runStart...], &batch)
+        appendClean(ch.households.all[runStart...], &batch)
         if readAgain {
             // Back where `readChunk` left both files.
             hcsv.seek(fileOffset: ch.householdsEnd.offset, line: ch.householdsEnd.line)
@@ -961,7 +963,7 @@ public final class SurveyReader {
 
     /// Appends clean households of the chunk, consecutive in file order, whose cells all
     /// decoded, with their members: their values, texts and lines a column at a time.
-    private func appendClean(_ run: ArraySlice<ColumnChunk.Household>, _ batch: inout SurveyBatch) {
+    private func appendClean(_ run: Slice<UnsafeBufferPointer<ColumnChunk.Household>>, _ batch: inout SurveyBatch) {
         guard let first = run.first, let last = run.last else { return }
         let ch = chunk
         // The values of the rows the row path appended before these.
@@ -1031,7 +1033,7 @@ private final class ColumnChunk {
     }
 
     /// The chunk's households in file order.
-    @exclusivity(unchecked) var households: [Household] = []
+    let households = PlainList<Household>()
     /// The clean household rows, then any rows split ahead of the households read.
     let householdCells: CellSpans
     /// The member rows of clean households, then any rows split ahead of the members matched.
@@ -1040,48 +1042,73 @@ private final class ColumnChunk {
     @exclusivity(unchecked) var householdRowsTaken = 0
     @exclusivity(unchecked) var memberRowsTaken = 0
     /// Every member row met, in file order (orphans too).
-    let memberRecords = MemberRecords()
+    let memberRecords = PlainList<MemberRecord>()
     struct MemberRecord {
         var offset: Int
         var line: Int32
         /// True for a row with no household (`orphanMember`).
         var orphan: Bool
+
+        /// The current record of `csv`.
+        init(_ csv: CSVReader, orphan: Bool) {
+            self.init(offset: csv.recordFileOffset, line: Int32(truncatingIfNeeded: csv.recordLine), orphan: orphan)
+        }
+
+        /// Row `r` of `cells` (not an orphan).
+        @inline(__always) init(_ cells: CellSpans, _ r: Int) {
+            self.init(offset: cells.recordStart(r), line: cells.lines[r], orphan: false)
+        }
+
+        init(offset: Int, line: Int32, orphan: Bool) {
+            self.offset = offset
+            self.line = line
+            self.orphan = orphan
+        }
     }
 
-    /// The member rows met, in plain memory: a row costs a few stores, not an array append.
-    final class MemberRecords {
+    /// Values in plain memory: an append costs a few stores, not an array append (no check
+    /// that the storage is not shared).
+    final class PlainList<Element> {
         @exclusivity(unchecked) private(set) var count = 0
         @exclusivity(unchecked) private var capacity = 1024
-        @exclusivity(unchecked) private var records = UnsafeMutablePointer<MemberRecord>.allocate(capacity: 1024)
+        @exclusivity(unchecked) private var items = UnsafeMutablePointer<Element>.allocate(capacity: 1024)
 
-        deinit { records.deallocate() }
+        deinit {
+            items.deinitialize(count: count)
+            items.deallocate()
+        }
 
-        subscript(i: Int) -> MemberRecord { records[i] }
+        subscript(i: Int) -> Element { items[i] }
 
-        func removeAll() { count = 0 }
+        /// All of them, valid until the next change.
+        var all: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: items, count: count) }
 
-        /// Adds the current record of `csv`.
-        func append(_ csv: CSVReader, orphan: Bool) {
+        func removeAll() {
+            items.deinitialize(count: count)
+            count = 0
+        }
+
+        @inline(__always) func append(_ item: Element) {
             reserve(1)
-            records[count] = MemberRecord(offset: csv.recordFileOffset, line: Int32(truncatingIfNeeded: csv.recordLine), orphan: orphan)
+            (items + count).initialize(to: item)
             count += 1
         }
 
-        /// Adds the records `rows` of `cells` (none an orphan).
-        @inline(__always) func append(_ cells: CellSpans, _ rows: Range<Int>) {
-            reserve(rows.count)
-            let out = records + count
-            for r in rows { out[r &- rows.lowerBound] = MemberRecord(offset: cells.recordStart(r), line: cells.lines[r], orphan: false) }
-            count += rows.count
+        /// Adds `n` values, `item(i)` for i in `0..<n`.
+        @inline(__always) func append(count n: Int, _ item: (Int) -> Element) {
+            reserve(n)
+            let out = items + count
+            for i in 0..<n { (out + i).initialize(to: item(i)) }
+            count += n
         }
 
         @inline(__always) private func reserve(_ n: Int) {
             guard count + n > capacity else { return }
             capacity = max(capacity * 2, count + n)
-            let more = UnsafeMutablePointer<MemberRecord>.allocate(capacity: capacity)
-            more.moveInitialize(from: records, count: count)
-            records.deallocate()
-            records = more
+            let more = UnsafeMutablePointer<Element>.allocate(capacity: capacity)
+            more.moveInitialize(from: items, count: count)
+            items.deallocate()
+            items = more
         }
     }
 
@@ -1089,7 +1116,7 @@ private final class ColumnChunk {
     /// clean household's are its member rows (it met no orphan), another's its records.
     func memberRowsMet(_ h: Household) -> [MemberRecord] {
         guard h.row >= 0 else { return h.memberRecords.map { memberRecords[$0] } }
-        return h.memberRows.map { MemberRecord(offset: memberCells.recordStart($0), line: memberCells.lines[$0], orphan: false) }
+        return h.memberRows.map { MemberRecord(memberCells, $0) }
     }
 
     /// Where `readChunk` left the files: the next household row, and the member row pending
@@ -1130,7 +1157,7 @@ private final class ColumnChunk {
     }
 
     func removeAll() {
-        households.removeAll(keepingCapacity: true)
+        households.removeAll()
         householdCells.removeAll()
         memberCells.removeAll()
         householdRowsTaken = 0
