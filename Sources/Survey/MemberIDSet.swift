@@ -71,3 +71,25 @@ struct MemberIDSet {
         return s.withUTF8 { insert($0) }
     }
 }
+
+/// The member ids of one household while they come in increasing order, as they nearly always
+/// do ("1", "2", "3", ...): an id greater than the greatest one before it is new, with no look-up
+/// in a set. Ids are ordered by length, then by their bytes, and only ASCII ids of 1...7 bytes
+/// are taken; any other id, or one not greater than the last, is for the set to decide.
+struct AscendingMemberIDs {
+    /// The key of the last id taken; 0 before the first (every key is greater: its length is).
+    private var last: UInt64 = 0
+
+    /// Takes `p[0..<n]` (a trimmed cell in a CSV buffer, which has slack for a word load past
+    /// its end) when it is an ASCII id of 1...7 bytes greater than the last one taken; false
+    /// (and nothing taken) otherwise.
+    @inline(__always) mutating func take(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        guard UInt(bitPattern: n &- 1) < 7 else { return false }
+        let word = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self) & (UInt64.max &>> UInt64(truncatingIfNeeded: 64 &- 8 &* n))
+        // Big-endian, the first byte on top, moved down one byte: the length goes above it.
+        let key = word.byteSwapped &>> 8 | UInt64(truncatingIfNeeded: n) &<< 56
+        guard word & 0x8080_8080_8080_8080 == 0 && key > last else { return false }
+        last = key
+        return true
+    }
+}

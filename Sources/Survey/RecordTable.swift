@@ -255,7 +255,11 @@ public struct RecordTable: Sendable {
             }
             // Source slot s is slot s + shift here.
             let shift = Int32(truncatingIfNeeded: strings.count) &- low
-            if low <= high { strings.append(contentsOf: source.strings[Int(low)...Int(high)]) }
+            // One append each: appending the slice copies each String through the runtime's
+            // generic copy, at twice the instructions.
+            if low <= high {
+                for s in Int(low)...Int(high) { strings.append(source.strings[s]) }
+            }
             var n = 0
             for g in sourceIDs.indices { n &+= size(g) }
             guard n > 0 else { return }

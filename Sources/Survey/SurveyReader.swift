@@ -287,8 +287,8 @@ public final class SurveyReader {
 
     /// Reads the current household row and its members: the next member rows when streaming,
     /// else the indexed ones; or, when `recorded` is given, the member rows the column path met
-    /// for it (`chunk`'s records in that range, orphans among them, in file order).
-    private func processHousehold(_ batch: inout SurveyBatch, recorded: Range<Int>? = nil) {
+    /// for it (orphans among them, in file order).
+    private func processHousehold(_ batch: inout SurveyBatch, recorded: [ColumnChunk.MemberRecord]? = nil) {
         counts.householdsRead += 1
         let line = households.csv.recordLine
         var issues: [RowIssue] = []
@@ -335,9 +335,7 @@ public final class SurveyReader {
         }
         seenMemberIDs.removeAll()
         if let recorded {
-            let ch = chunk
-            for i in recorded {
-                let record = ch.memberRecords[i]
+            for record in recorded {
                 members.csv.seek(fileOffset: record.offset, line: Int(record.line))
                 _ = members.csv.next()
                 if record.orphan { orphanMember() } else { takeMember() }
@@ -680,13 +678,13 @@ public final class SurveyReader {
             guard let match = members.householdIDCellMatches(hid.baseAddress!, hid.count, idIsASCII: hidIsASCII)
                     ?? members.householdIDMatches(hid) else {
                 memberPending = false
-                ch.memberRecords.append(members.csv, orphan: true)
+                ch.memberRecords.append(ColumnChunk.MemberRecord(members.csv, orphan: true))
                 clean = false
                 continue
             }
             if !match { break }
             memberPending = false
-            ch.memberRecords.append(members.csv, orphan: false)
+            ch.memberRecords.append(ColumnChunk.MemberRecord(members.csv, orphan: false))
             if clean {
                 if members.recordIsClean && memberRowIDIsNew() {
                     ch.memberCells.append(members.csv)
@@ -724,7 +722,7 @@ public final class SurveyReader {
         if first == cells.count && mcsv.appendCleanRecords(to: cells, limit: SurveyReader.runRows) == 0 { return .rowByRow }
         let (r, next) = matchSplitMembers(cells.cells(base: mcsv.bufferBase), first..<cells.count, hidColumn: members.hidCol,
                                           memberIDColumn: memberIDColumn, of: hid, idIsASCII: idIsASCII, clean: &clean)
-        ch.memberRecords.append(cells, first..<r)
+        ch.memberRecords.append(count: r &- first) { ColumnChunk.MemberRecord(cells, first &+ $0) }
         ch.memberRowsTaken = r
         if next == .rowByRow { unsplitMembers(from: r) }
         return next
@@ -746,9 +744,7 @@ public final class SurveyReader {
         var r = rows.lowerBound
         while r < rows.upperBound {
             let (p, k) = cells.untrimmedCell(r, hidColumn)
-            if !(k == n && KeyScan.equal(p, id, n)) {
-                return (r, idIsASCII && SurveyReader.isBareID(p, k) && SurveyText.isASCII(p, k) ? .householdEnds : .rowByRow)
-            }
+            if !SurveyReader.isIDCell(p, k, of: id, n) { return (r, SurveyReader.afterHousehold(p, k, idIsASCII: idIsASCII)) }
             if clean && memberIDColumn >= 0 {
                 let (q, m) = cells.cell(r, memberIDColumn)
                 clean = memberIDIsNew(q, m)
@@ -758,12 +754,29 @@ public final class SurveyReader {
         return (r, .moreToSplit)
     }
 
+    /// True when a member row's household id cell, `p[0..<k]` untrimmed, is the household id
+    /// `id[0..<n]` byte for byte (which the row path finds equal too).
+    @inline(__always) private static func isIDCell(_ p: UnsafePointer<UInt8>, _ k: Int, of id: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        k == n && KeyScan.equal(p, id, n)
+    }
+
+    /// What a member row whose household id cell, `p[0..<k]` untrimmed, is not the household's
+    /// id (ASCII when `idIsASCII`) means: the household ends there when both ids are bare and
+    /// ASCII (the row path finds them different too); else only its comparison can tell.
+    @inline(__always) private static func afterHousehold(_ p: UnsafePointer<UInt8>, _ k: Int, idIsASCII: Bool) -> SplitMembers {
+        idIsASCII && isBareID(p, k) && SurveyText.isASCII(p, k) ? .householdEnds : .rowByRow
+    }
+
     /// Matches the household rows split ahead, from the chunk's next one on and up to `limit` of
     /// them, to the member rows split ahead (splitting more of both as they run out), in one loop: what
     /// `splitHouseholdRow`, `scanMembers` and `endHousehold` do for a household, without a call
     /// chain each. Stops before the first household that is not clean or that they must decide
     /// (its id cell not bare, a member row pending or only the row path can match, no row left
     /// to split), which they then read.
+    ///
+    /// Member ids are checked as they come while they increase (`AscendingMemberIDs`, no set);
+    /// from the first one that does not, the household's ids so far go into the set and the
+    /// rest are checked there, as `matchSplitMembers` checks them.
     private func matchSplitHouseholds(upTo limit: Int) {
         // A member row read a row at a time and not yet matched comes before any split.
         guard matchesRuns && splitsRuns && !memberPending else { return }
@@ -772,10 +785,11 @@ public final class SurveyReader {
         let hidColumn = households.hidCol
         let memberHidColumn = members.hidCol, memberIDColumn = memberIDColumn
         let firstHousehold = ch.householdRowsTaken, firstMember = ch.memberRowsTaken
-        // Clean households meet no orphan: their member records are their member rows, shifted.
-        let recordShift = ch.memberRecords.count &- firstMember
+        // Clean households meet no orphan: their member rows are all the rows met for them, and
+        // no record is kept (`ColumnChunk.memberRowsMet`).
+        let noRecords = ch.memberRecords.count..<ch.memberRecords.count
         let end = firstHousehold &+ limit
-        var memberCells = mcells.cells(base: mcsv.bufferBase)
+        var memberCells = mcells.cells(base: mcsv.bufferBase), membersSplit = mcells.count
         var r = firstHousehold, j = firstMember
         households: while r < end {
             if r == hcells.count {
@@ -783,34 +797,58 @@ public final class SurveyReader {
                 guard hcsv.appendCleanRecords(to: hcells, limit: min(end &- r, SurveyReader.runRows)) > 0 else { break }
                 hBase = hcsv.bufferBase
             }
-            let (p, n) = hcells.untrimmedCell(r, hidColumn, base: hBase)
-            guard SurveyReader.isBareID(p, n) else { break }
+            let (id, n) = hcells.untrimmedCell(r, hidColumn, base: hBase)
+            guard SurveyReader.isBareID(id, n) else { break }
             let line = hcells.lines[r]
-            let hid = UnsafeBufferPointer(start: p, count: n)
-            var clean = startHousehold(hid, line: Int(line), rowIsClean: true).clean
             // A clean household's id is ASCII.
-            guard clean else { break }
+            guard startHousehold(UnsafeBufferPointer(start: id, count: n), line: Int(line), rowIsClean: true).clean else { break }
+            var ascending = AscendingMemberIDs(), idsInSet = false
             var e = j
-            while true {
-                if e == mcells.count {
+            members: while true {
+                if e == membersSplit {
                     guard mcsv.appendCleanRecords(to: mcells, limit: SurveyReader.runRows) > 0 else { break households }
                     memberCells = mcells.cells(base: mcsv.bufferBase)
+                    membersSplit = mcells.count
                 }
-                let (to, next) = matchSplitMembers(memberCells, e..<mcells.count, hidColumn: memberHidColumn,
-                                                   memberIDColumn: memberIDColumn, of: hid, idIsASCII: true, clean: &clean)
-                e = to
-                if next == .householdEnds { break }
-                if next == .rowByRow { break households }
+                let (p, k) = memberCells.untrimmedCell(e, memberHidColumn)
+                if !SurveyReader.isIDCell(p, k, of: id, n) {
+                    if SurveyReader.afterHousehold(p, k, idIsASCII: true) == .householdEnds { break members }
+                    break households
+                }
+                if memberIDColumn >= 0 {
+                    let (q, m) = memberCells.cell(e, memberIDColumn)
+                    if idsInSet {
+                        guard memberIDIsNew(q, m) else { break households }
+                    } else if !ascending.take(q, m) {
+                        // A member id not after the last: the household's ids so far go into
+                        // the set, which decides this one and the rest.
+                        guard memberIDsAreNew(memberCells, j..<(e &+ 1), column: memberIDColumn) else { break households }
+                        idsInSet = true
+                    }
+                }
+                e &+= 1
             }
-            guard clean && e > j else { break }
+            guard e > j else { break }
             ch.households.append(ColumnChunk.Household(record: hcells.recordStart(r), line: line, row: r, memberRows: j..<e,
-                                                       memberRecords: (j &+ recordShift)..<(e &+ recordShift)))
+                                                       memberRecords: noRecords))
             r &+= 1
             j = e
         }
-        ch.memberRecords.append(mcells, firstMember..<j)
         ch.householdRowsTaken = r
         ch.memberRowsTaken = j
+    }
+
+    /// True when the member ids of `rows` (of one household, split ahead) are all new, each
+    /// checked by `memberIDIsNew` after those before it: the bulk loop's way back to the set
+    /// when its household's ids stop increasing.
+    @inline(never) private func memberIDsAreNew(_ cells: CellSpans.Cells, _ rows: Range<Int>, column: Int) -> Bool {
+        chunkMemberIDs.removeAll()
+        shortMemberIDCount = 0
+        for r in rows {
+            let (q, m) = cells.cell(r, column)
+            guard memberIDIsNew(q, m) else { return false }
+        }
+        return true
     }
 
     /// Gives the member rows split ahead from row `r` of the chunk's cells on back to the reader.
@@ -848,6 +886,28 @@ public final class SurveyReader {
         return true
     }
 
+    /// The reference date of a household whose review day is `day` (a day number, or absent:
+    /// `--as-of`, else today, when it has none) and its members' birth limit. A survey's
+    /// households share a few review days, which come back in any order: the last few are
+    /// kept (`recentReviewDays`), a date from a day number costing a hundred-odd instructions.
+    @inline(never) private func reference(ofReviewDay day: Int64) -> ReviewDay {
+        if let known = recentReviewDays.first(where: { $0.day == day }) { return known }
+        let date = day == RecordTable.absent ? asOf ?? today : CivilDate(dayNumber: Int32(truncatingIfNeeded: day))
+        let known = ReviewDay(day: day, date: date, limit: members.birthLimit(date))
+        if recentReviewDays.count == SurveyReader.recentReviewDayCount { recentReviewDays.removeFirst() }
+        recentReviewDays.append(known)
+        return known
+    }
+
+    /// A review day (or absent) with its reference date and birth limit.
+    private struct ReviewDay {
+        let day: Int64
+        let date: CivilDate
+        let limit: TableInput.BirthLimit
+    }
+    @exclusivity(unchecked) private var recentReviewDays: [ReviewDay] = []
+    private static let recentReviewDayCount = 8
+
     /// Decodes the clean households of the chunk a column at a time, then puts the chunk's
     /// households into the batch in file order: the clean ones whose cells all decode as they
     /// are, the others through the row path (`processHousehold`), which finds their problems.
@@ -859,31 +919,17 @@ public final class SurveyReader {
         if nh > 0 {
             households.decodeColumns(ch.householdCells, base: hcsv.bufferBase, values: ch.householdValues, stride: ch.householdStride,
                                      failed: ch.householdFailed, births: nil)
-            var last: (CivilDate, TableInput.BirthLimit)?
-            // Households of a survey share a few review dates: the date of the last day number.
-            var lastReview: (Int64, CivilDate)?
+            // The review day of each household (absent when `--as-of` overrides it), its
+            // reference date and birth limit looked up again only when it changes.
+            let reviews: UnsafePointer<Int64>? = asOf == nil ? hReview.map { UnsafePointer(ch.householdValues + $0 &* ch.householdStride) } : nil
+            var last: ReviewDay?
             for k in 0..<nh {
-                var ref = asOf
-                if ref == nil, let r = hReview, case let v = ch.householdValues[r &* ch.householdStride &+ k], v != RecordTable.absent {
-                    if let l = lastReview, l.0 == v {
-                        ref = l.1
-                    } else {
-                        let date = CivilDate(dayNumber: Int32(truncatingIfNeeded: v))
-                        ref = date
-                        lastReview = (v, date)
-                    }
-                }
-                let date = ref ?? today
-                ch.references[k] = date
-                if let l = last, l.0 == date {
-                    ch.limits[k] = l.1
-                } else {
-                    let l = members.birthLimit(date)
-                    ch.limits[k] = l
-                    last = (date, l)
-                }
+                let day = reviews?[k] ?? RecordTable.absent
+                if last?.day != day { last = reference(ofReviewDay: day) }
+                ch.references[k] = last.unsafelyUnwrapped.date
+                ch.limits[k] = last.unsafelyUnwrapped.limit
             }
-            for h in ch.households where h.row >= 0 {
+            for h in ch.households.all where h.row >= 0 {
                 for j in h.memberRows { ch.householdOfMember[j] = Int32(truncatingIfNeeded: h.row) }
             }
             members.decodeColumns(ch.memberCells, base: mcsv.bufferBase, values: ch.memberValues, stride: ch.memberStride,
@@ -892,17 +938,20 @@ public final class SurveyReader {
         }
         var runStart = 0
         var readAgain = false
-        for i in 0..<ch.households.count {
+        // Nearly always every household of the chunk is clean and all its cells decoded: then
+        // none is looked at one by one.
+        let allDecoded = ch.householdRowsTaken == ch.households.count && !ch.anyFailed(households: nh, members: nm)
+        for i in 0..<(allDecoded ? 0 : ch.households.count) {
             let h = ch.households[i]
             if h.row >= 0 && !ch.householdFailed[h.row] && !h.memberRows.contains(where: { ch.memberFailed[$0] }) { continue }
-            appendClean(ch.households[runStart..<i], &batch)
+            appendClean(ch.households.all[runStart..<i], &batch)
             runStart = i + 1
             hcsv.seek(fileOffset: h.record, line: Int(h.line))
             _ = hcsv.next()
-            processHousehold(&batch, recorded: h.memberRecords)
+            processHousehold(&batch, recorded: ch.memberRowsMet(h))
             readAgain = true
         }
-        appendClean(ch.households[runStart...], &batch)
+        appendClean(ch.households.all[runStart...], &batch)
         if readAgain {
             // Back where `readChunk` left both files.
             hcsv.seek(fileOffset: ch.householdsEnd.offset, line: ch.householdsEnd.line)
@@ -914,7 +963,7 @@ public final class SurveyReader {
 
     /// Appends clean households of the chunk, consecutive in file order, whose cells all
     /// decoded, with their members: their values, texts and lines a column at a time.
-    private func appendClean(_ run: ArraySlice<ColumnChunk.Household>, _ batch: inout SurveyBatch) {
+    private func appendClean(_ run: Slice<UnsafeBufferPointer<ColumnChunk.Household>>, _ batch: inout SurveyBatch) {
         guard let first = run.first, let last = run.last else { return }
         let ch = chunk
         // The values of the rows the row path appended before these.
@@ -978,12 +1027,13 @@ private final class ColumnChunk {
         var row: Int
         /// Its members' rows in `memberCells` (none when it is not clean).
         var memberRows: Range<Int>
-        /// The member rows met for it, in `memberRecords`.
+        /// The member rows met for it, in `memberRecords`; none kept for a clean household met
+        /// by `matchSplitHouseholds` (see `memberRowsMet`).
         var memberRecords: Range<Int>
     }
 
     /// The chunk's households in file order.
-    @exclusivity(unchecked) var households: [Household] = []
+    let households = PlainList<Household>()
     /// The clean household rows, then any rows split ahead of the households read.
     let householdCells: CellSpans
     /// The member rows of clean households, then any rows split ahead of the members matched.
@@ -992,49 +1042,81 @@ private final class ColumnChunk {
     @exclusivity(unchecked) var householdRowsTaken = 0
     @exclusivity(unchecked) var memberRowsTaken = 0
     /// Every member row met, in file order (orphans too).
-    let memberRecords = MemberRecords()
+    let memberRecords = PlainList<MemberRecord>()
     struct MemberRecord {
         var offset: Int
         var line: Int32
         /// True for a row with no household (`orphanMember`).
         var orphan: Bool
+
+        /// The current record of `csv`.
+        init(_ csv: CSVReader, orphan: Bool) {
+            self.init(offset: csv.recordFileOffset, line: Int32(truncatingIfNeeded: csv.recordLine), orphan: orphan)
+        }
+
+        /// Row `r` of `cells` (not an orphan).
+        @inline(__always) init(_ cells: CellSpans, _ r: Int) {
+            self.init(offset: cells.recordStart(r), line: cells.lines[r], orphan: false)
+        }
+
+        init(offset: Int, line: Int32, orphan: Bool) {
+            self.offset = offset
+            self.line = line
+            self.orphan = orphan
+        }
     }
 
-    /// The member rows met, in plain memory: a row costs a few stores, not an array append.
-    final class MemberRecords {
+    /// Values in plain memory: an append costs a few stores, not an array append (no check
+    /// that the storage is not shared).
+    final class PlainList<Element> {
         @exclusivity(unchecked) private(set) var count = 0
         @exclusivity(unchecked) private var capacity = 1024
-        @exclusivity(unchecked) private var records = UnsafeMutablePointer<MemberRecord>.allocate(capacity: 1024)
+        @exclusivity(unchecked) private var items = UnsafeMutablePointer<Element>.allocate(capacity: 1024)
 
-        deinit { records.deallocate() }
+        deinit {
+            items.deinitialize(count: count)
+            items.deallocate()
+        }
 
-        subscript(i: Int) -> MemberRecord { records[i] }
+        subscript(i: Int) -> Element { items[i] }
 
-        func removeAll() { count = 0 }
+        /// All of them, valid until the next change.
+        var all: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: items, count: count) }
 
-        /// Adds the current record of `csv`.
-        func append(_ csv: CSVReader, orphan: Bool) {
+        func removeAll() {
+            items.deinitialize(count: count)
+            count = 0
+        }
+
+        @inline(__always) func append(_ item: Element) {
             reserve(1)
-            records[count] = MemberRecord(offset: csv.recordFileOffset, line: Int32(truncatingIfNeeded: csv.recordLine), orphan: orphan)
+            (items + count).initialize(to: item)
             count += 1
         }
 
-        /// Adds the records `rows` of `cells` (none an orphan).
-        @inline(__always) func append(_ cells: CellSpans, _ rows: Range<Int>) {
-            reserve(rows.count)
-            let out = records + count
-            for r in rows { out[r &- rows.lowerBound] = MemberRecord(offset: cells.recordStart(r), line: cells.lines[r], orphan: false) }
-            count += rows.count
+        /// Adds `n` values, `item(i)` for i in `0..<n`.
+        @inline(__always) func append(count n: Int, _ item: (Int) -> Element) {
+            reserve(n)
+            let out = items + count
+            for i in 0..<n { (out + i).initialize(to: item(i)) }
+            count += n
         }
 
         @inline(__always) private func reserve(_ n: Int) {
             guard count + n > capacity else { return }
             capacity = max(capacity * 2, count + n)
-            let more = UnsafeMutablePointer<MemberRecord>.allocate(capacity: capacity)
-            more.moveInitialize(from: records, count: count)
-            records.deallocate()
-            records = more
+            let more = UnsafeMutablePointer<Element>.allocate(capacity: capacity)
+            more.moveInitialize(from: items, count: count)
+            items.deallocate()
+            items = more
         }
+    }
+
+    /// The member rows met for household `h`, in file order, to read it again row by row: a
+    /// clean household's are its member rows (it met no orphan), another's its records.
+    func memberRowsMet(_ h: Household) -> [MemberRecord] {
+        guard h.row >= 0 else { return h.memberRecords.map { memberRecords[$0] } }
+        return h.memberRows.map { MemberRecord(memberCells, $0) }
     }
 
     /// Where `readChunk` left the files: the next household row, and the member row pending
@@ -1075,12 +1157,27 @@ private final class ColumnChunk {
     }
 
     func removeAll() {
-        households.removeAll(keepingCapacity: true)
+        households.removeAll()
         householdCells.removeAll()
         memberCells.removeAll()
         householdRowsTaken = 0
         memberRowsTaken = 0
         memberRecords.removeAll()
+    }
+
+    /// True when a cell of one of the first `nh` household rows or `nm` member rows did not
+    /// decode (`householdFailed`, `memberFailed`).
+    func anyFailed(households nh: Int, members nm: Int) -> Bool {
+        ColumnChunk.anyTrue(householdFailed, nh) || ColumnChunk.anyTrue(memberFailed, nm)
+    }
+
+    /// `p[0..<n].contains(true)` as one loop of byte ORs (vectorised), with no early exit.
+    private static func anyTrue(_ p: UnsafePointer<Bool>, _ n: Int) -> Bool {
+        UnsafeRawPointer(p).withMemoryRebound(to: UInt8.self, capacity: n) { bytes in
+            var any: UInt8 = 0
+            for i in 0..<n { any |= bytes[i] }
+            return any != 0
+        }
     }
 
     /// Room for the decoded values of `nh` household rows and `nm` member rows (all trivial
