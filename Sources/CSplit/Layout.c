@@ -32,11 +32,15 @@ INLINE uint64_t breaksSSE2(const uint8_t *p) {
     return m;
 }
 
+/// A byte is a line feed (0A) or a quote (22) when it equals this table's entry for its low
+/// nibble: one shuffle and one compare per 32 bytes (a byte with the high bit set is looked up
+/// as 00, which it is not; 00 itself is looked up as FF).
 AVX2 INLINE uint64_t breaksAVX2(const uint8_t *p) {
-    const __m256i lf = _mm256_set1_epi8('\n'), quote = _mm256_set1_epi8('"');
+    const __m256i table = _mm256_setr_epi8(-1, 0, '"', 0, 0, 0, 0, 0, 0, 0, '\n', 0, 0, 0, 0, 0,
+                                           -1, 0, '"', 0, 0, 0, 0, 0, 0, 0, '\n', 0, 0, 0, 0, 0);
     __m256i v0 = _mm256_loadu_si256((const __m256i *)p), v1 = _mm256_loadu_si256((const __m256i *)(p + 32));
-    uint64_t m0 = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v0, lf), _mm256_cmpeq_epi8(v0, quote)));
-    uint64_t m1 = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v1, lf), _mm256_cmpeq_epi8(v1, quote)));
+    uint64_t m0 = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(table, v0), v0));
+    uint64_t m1 = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(table, v1), v1));
     return m0 | m1 << 32;
 }
 
@@ -76,10 +80,12 @@ typedef struct {
     uint64_t breaks;
 } Breaks;
 
-/// The breaks of the block from `base`, without those at or past the end of the data.
+/// The breaks of the block from `base`, without those at or past the end of the data (only
+/// the last block is cut).
 INLINE uint64_t blockBreaks(const uint8_t *bytes, ptrdiff_t base, ptrdiff_t end, const LayoutVariant *v) {
     uint64_t m = v->breaks(bytes + base);
-    return end - base < 64 ? m & ((1ull << (end - base)) - 1) : m;
+    if (__builtin_expect(end - base < 64, 0)) m &= (1ull << (end - base)) - 1;
+    return m;
 }
 
 INLINE Breaks breaksFrom(const uint8_t *bytes, ptrdiff_t at, ptrdiff_t end, const LayoutVariant *v) {
@@ -150,10 +156,13 @@ INLINE CLayoutStop memberRuns(CLayoutRuns *r, const LayoutVariant *v) {
     if (at >= end) return CLayoutBufferEnd;
     Breaks breaks = breaksFrom(b, at, end, v);
     CLayoutStop why;
+    // Rows are taken from before `stop`, and far enough from the end to compare with the prefix.
+    ptrdiff_t before = stop < end - k ? stop : end - k;
     for (;;) {
-        if (at >= stop) { why = CLayoutAtStop; break; }
-        // Too close to the end to tell whether the row starts with the prefix.
-        if (end - at <= k) { why = CLayoutBufferEnd; break; }
+        if (at >= before) {
+            why = at >= stop ? CLayoutAtStop : CLayoutBufferEnd;
+            break;
+        }
         // A row of the run: the prefix holds no break, so the row's first break is its end or
         // a quote after the prefix.
         const bool same = k > 0 && sameBytes(b + at, r->prefix, k);
@@ -171,6 +180,7 @@ INLINE CLayoutStop memberRuns(CLayoutRuns *r, const LayoutVariant *v) {
             if (r->runs == r->runLimit || r->idsUsed + n > r->idsCapacity) { why = CLayoutRunsFull; break; }
             appendRun(r, b + at, n, at, line);
             k = n + 1;
+            before = stop < end - k ? stop : end - k;
         }
         takeBreak(&breaks);
         at = nl + 1;
@@ -182,26 +192,32 @@ INLINE CLayoutStop memberRuns(CLayoutRuns *r, const LayoutVariant *v) {
     return why;
 }
 
-INLINE ptrdiff_t keyFields(const uint8_t *b, ptrdiff_t at, ptrdiff_t end, ptrdiff_t column, ptrdiff_t *starts,
-                           ptrdiff_t *ends, ptrdiff_t *cells, const LayoutVariant *v) {
-    if (at >= end) return CLAYOUT_NO_LINE_FEED;
+INLINE CLayoutStop keyRows(CLayoutRows *r, const LayoutVariant *v) {
+    const uint8_t *const b = r->bytes;
+    const ptrdiff_t end = r->end, column = r->column;
+    ptrdiff_t at = r->at, *out = r->rows;
+    if (at >= end) return CLayoutBufferEnd;
     Breaks breaks = breaksFrom(b, at, end, v);
-    const ptrdiff_t nl = nextBreak(&breaks, v);
-    if (nl < 0) return CLAYOUT_NO_LINE_FEED;
-    if (b[nl] == '"') return CLAYOUT_QUOTE;
-    // Only a CR right before the line feed (a CRLF line end) is left out of the last cell.
-    const ptrdiff_t lineEnd = nl > at && b[nl - 1] == '\r' ? nl - 1 : nl;
-    ptrdiff_t s = at, n = 0;
-    for (;;) {
-        const ptrdiff_t comma = firstComma(b, s, lineEnd);
-        starts[n] = s;
-        ends[n] = comma;
-        n++;
-        if (comma == lineEnd || n > column) break;
-        s = comma + 1;
+    CLayoutStop why = CLayoutRunsFull;
+    for (ptrdiff_t n = 0; n < r->rowLimit; n++, out += 4) {
+        const ptrdiff_t nl = nextBreak(&breaks, v);
+        if (nl < 0) { why = CLayoutBufferEnd; break; }
+        if (b[nl] == '"') { why = CLayoutRowForReader; break; }
+        takeBreak(&breaks);
+        // Only a CR right before the line feed (a CRLF line end) is left out of the last cell.
+        const ptrdiff_t lineEnd = nl > at && b[nl - 1] == '\r' ? nl - 1 : nl;
+        ptrdiff_t start = at, comma = firstComma(b, at, lineEnd), cells = 1;
+        while (cells <= column && comma < lineEnd) {
+            start = comma + 1;
+            comma = firstComma(b, start, lineEnd);
+            cells++;
+        }
+        out[0] = nl, out[1] = start, out[2] = comma, out[3] = cells;
+        at = nl + 1;
     }
-    *cells = n;
-    return nl;
+    r->rowsTaken = (out - r->rows) / 4;
+    r->at = at;
+    return why;
 }
 
 #if defined(__x86_64__)
@@ -216,20 +232,11 @@ CLayoutStop clayout_member_runs(CLayoutRuns *runs, CSplitKernel kernel) {
     return kernel == CSplitAVX2 ? memberRunsAVX2(runs) : memberRunsSSE2(runs);
 }
 
-AVX2 static ptrdiff_t keyFieldsAVX2(const uint8_t *b, ptrdiff_t at, ptrdiff_t end, ptrdiff_t column, ptrdiff_t *starts,
-                                    ptrdiff_t *ends, ptrdiff_t *cells) {
-    return keyFields(b, at, end, column, starts, ends, cells, &avx2);
-}
+AVX2 static CLayoutStop keyRowsAVX2(CLayoutRows *r) { return keyRows(r, &avx2); }
+static CLayoutStop keyRowsSSE2(CLayoutRows *r) { return keyRows(r, &sse2); }
 
-static ptrdiff_t keyFieldsSSE2(const uint8_t *b, ptrdiff_t at, ptrdiff_t end, ptrdiff_t column, ptrdiff_t *starts,
-                               ptrdiff_t *ends, ptrdiff_t *cells) {
-    return keyFields(b, at, end, column, starts, ends, cells, &sse2);
-}
-
-ptrdiff_t clayout_key_fields(const uint8_t *bytes, ptrdiff_t at, ptrdiff_t end, ptrdiff_t column,
-                             ptrdiff_t *starts, ptrdiff_t *ends, ptrdiff_t *cells, CSplitKernel kernel) {
-    return kernel == CSplitAVX2 ? keyFieldsAVX2(bytes, at, end, column, starts, ends, cells)
-                                : keyFieldsSSE2(bytes, at, end, column, starts, ends, cells);
+CLayoutStop clayout_key_rows(CLayoutRows *rows, CSplitKernel kernel) {
+    return kernel == CSplitAVX2 ? keyRowsAVX2(rows) : keyRowsSSE2(rows);
 }
 
 #else
@@ -241,10 +248,9 @@ CLayoutStop clayout_member_runs(CLayoutRuns *runs, CSplitKernel kernel) {
     return memberRuns(runs, &plain);
 }
 
-ptrdiff_t clayout_key_fields(const uint8_t *bytes, ptrdiff_t at, ptrdiff_t end, ptrdiff_t column,
-                             ptrdiff_t *starts, ptrdiff_t *ends, ptrdiff_t *cells, CSplitKernel kernel) {
+CLayoutStop clayout_key_rows(CLayoutRows *rows, CSplitKernel kernel) {
     (void)kernel;
-    return keyFields(bytes, at, end, column, starts, ends, cells, &plain);
+    return keyRows(rows, &plain);
 }
 
 #endif

@@ -336,12 +336,15 @@ final class CSVReader {
     }
 
     /// Like `next()`, but only fields 0...`column` are split, and lines without quotes are split
-    /// by the layout kernel (`clayout_key_fields`: the line feed and any quote of a row from one
-    /// mask per 64-byte block, for the quick order check over the id columns). `quick: false`
-    /// searches with `memchr` instead: the plain pass, which tests compare with.
+    /// by the layout kernel, many rows ahead (`clayout_key_rows`: the line feed and any quote of
+    /// a row from one mask per 64-byte block, for the quick order check over the id columns;
+    /// only field `column`'s offsets are then set). `quick: false` searches with `memchr`
+    /// instead: the plain pass, which tests compare with.
     /// `unquotedOnly` returns false, reading nothing, at a record with a quote (or the last,
     /// unended one) instead of reading it with `next()`: `atEnd` then tells it from the end.
-    func nextKeyFields(column: Int, quick: Bool = true, unquotedOnly: Bool = false) -> Bool {
+    /// `rowsAhead`: at most how many rows to split ahead (1 for a caller that reads one row and
+    /// then walks on with `walkMemberRuns`).
+    func nextKeyFields(column: Int, quick: Bool = true, unquotedOnly: Bool = false, rowsAhead: Int = KeyRows.capacity) -> Bool {
         /// `next()` for a record with a quote (or the last, unended one). When `next()` moves
         /// the buffer to read more, `noQuoteUntil` (an offset into it) no longer holds and the
         /// next quote is searched for again: kept, it let a later quoted record be split at its
@@ -353,6 +356,11 @@ final class CSVReader {
             return more
         }
 
+        // The usual row: split ahead already.
+        if quick && keyRows.holdsRow(at: bufferFileOffset &+ pos, column: column) {
+            takeKeyRow()
+            return true
+        }
         while column >= fCap { growFields() }
         while true {
             if pos >= len {
@@ -363,14 +371,11 @@ final class CSVReader {
             }
             let b = UnsafePointer(buf)
             if quick {
-                var cells = 0
-                let nl = clayout_key_fields(b, pos, len, column, fStart, fEnd, &cells, layoutKernel)
-                if nl >= 0 {
-                    fieldCount = cells
-                    takeKeyRecord(lineFeed: nl)
+                if keyRows.holdsRow(at: bufferFileOffset + pos, column: column) || readKeyRows(column: column, limit: rowsAhead) {
+                    takeKeyRow()
                     return true
                 }
-                guard nl == CLAYOUT_QUOTE || eof else {
+                guard keyRows.stop == CLayoutRowForReader || eof else {
                     refill()
                     noQuoteUntil = 0
                     continue
@@ -426,10 +431,65 @@ final class CSVReader {
         nonASCIIEnd = pos
     }
 
-    /// The kernel of the layout pass's walks (`clayout_member_runs`, `clayout_key_fields`): the
+    /// The kernel of the layout pass's walks (`clayout_member_runs`, `clayout_key_rows`): the
     /// splitter's choice for this CPU. Another only in tests, which check that every kernel
     /// walks as the plain pass reads.
     @exclusivity(unchecked) var layoutKernel = CSVReader.bestSplitKernel
+
+    /// Rows without quotes split up to their key cell by `clayout_key_rows`, ahead of
+    /// `nextKeyFields`: one walk over the blocks of many rows, not a call and a search per row.
+    final class KeyRows {
+        static let capacity = 64
+        /// Four offsets a row (`CLayoutRows.rows`), buffer offsets when `base` was the buffer's
+        /// file offset.
+        let rows = UnsafeMutablePointer<Int>.allocate(capacity: 4 * KeyRows.capacity)
+        var count = 0, next = 0, base = 0, column = -1
+        /// File offset of the next row's start.
+        var nextStart = -1
+        /// Why the last read ahead stopped.
+        var stop = CLayoutBufferEnd
+
+        deinit { rows.deallocate() }
+
+        /// Whether the next row read ahead starts at file offset `start` and has cell `column` split.
+        @inline(__always) func holdsRow(at start: Int, column: Int) -> Bool {
+            next < count && start == nextStart && column == self.column
+        }
+    }
+
+    @exclusivity(unchecked) private let keyRows = KeyRows()
+
+    /// Reads up to `limit` rows ahead from the current position with `clayout_key_rows`; false
+    /// when it stops before the first (`keyRows.stop` tells why).
+    private func readKeyRows(column: Int, limit: Int) -> Bool {
+        var ahead = CLayoutRows()
+        ahead.bytes = UnsafePointer(buf)
+        ahead.at = pos
+        ahead.end = len
+        ahead.column = column
+        ahead.rows = keyRows.rows
+        ahead.rowLimit = min(limit, KeyRows.capacity)
+        keyRows.stop = clayout_key_rows(&ahead, layoutKernel)
+        keyRows.count = ahead.rowsTaken
+        keyRows.next = 0
+        keyRows.base = bufferFileOffset
+        keyRows.column = column
+        keyRows.nextStart = bufferFileOffset + pos
+        return ahead.rowsTaken > 0
+    }
+
+    /// Makes the next row read ahead the current record (its cells up to the key cell; only
+    /// the key cell's offsets are set, which is all the layout pass reads).
+    @inline(__always) private func takeKeyRow() {
+        let r = keyRows.rows + 4 * keyRows.next, shift = keyRows.base - bufferFileOffset
+        let cells = r[3]
+        fStart[cells - 1] = r[1] + shift
+        fEnd[cells - 1] = r[2] + shift
+        fieldCount = cells
+        keyRows.next += 1
+        keyRows.nextStart = keyRows.base + r[0] + 1
+        takeKeyRecord(lineFeed: r[0] + shift)
+    }
 
     /// Walks the rows from the current position with `clayout_member_runs` (the layout pass over
     /// members.csv when the household id is the first column): `walk` gives the current run's

@@ -8,7 +8,7 @@ import Darwin
 ///
 /// The pass handles millions of ids of a few bytes each: a `memcmp` or `memcpy` call then costs
 /// more in its set-up than in its work, so ids of 4 to 16 bytes go as words, with no call. The
-/// rows themselves are walked by the C kernel (`clayout_member_runs`, `clayout_key_fields`).
+/// rows themselves are walked by the C kernel (`clayout_member_runs`, `clayout_key_rows`).
 enum KeyScan {
     /// Offset of the first `byte` in `b[from..<end]`, or `end` when there is none (`memchr`).
     @inline(__always) static func plainFirst(_ byte: UInt8, _ b: UnsafePointer<UInt8>, from: Int, end: Int) -> Int {

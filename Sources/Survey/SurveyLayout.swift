@@ -447,7 +447,8 @@ final class MemberRuns: @unchecked Sendable {
                 secondRuns.stop()
                 limit = Int.max
             }
-            guard m.nextKeyFields(column: mCol, quick: quick, unquotedOnly: unconfirmed) else {
+            // One row when the layout kernel walks on after it.
+            guard m.nextKeyFields(column: mCol, quick: quick, unquotedOnly: unconfirmed, rowsAhead: mCol == 0 ? 1 : CSVReader.KeyRows.capacity) else {
                 guard unconfirmed && !m.atEnd else { break }
                 // A record with a quote before the start is confirmed: give up, unless it was.
                 if settle(.dropped) { return }

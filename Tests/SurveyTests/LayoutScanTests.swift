@@ -341,7 +341,7 @@ extension LayoutScanTests {
     /// scan by the tests above): random buffers of awkward rows (quotes, line breaks in quotes,
     /// CRLF, lone CR, blanks around ids, empty ids, rows longer than a block) ending anywhere,
     /// with line feeds and quotes past their end, from any place, with any prefix, limit and
-    /// room for runs; and the key fields of any row, up to any column.
+    /// room for runs; and the key cells of rows read ahead, of any column.
     @Test func layoutKernelsWalkAlike() {
         var rng = SplitMix(seed: 0xC0FF_EE42)
         func pick<T>(_ a: [T]) -> T { a[Int(rng.next() % UInt64(a.count))] }
@@ -368,7 +368,7 @@ extension LayoutScanTests {
             let prefix = rng.next() % 4 == 0 ? [] : Array((pick(rowIDs) + ",").utf8)
             let prefixCapacity = max(prefix.count, pick([1, 4, 256]))
             let idsCapacity = pick([0, 8, 1024]), runLimit = pick([0, 1, 3, 100])
-            let column = Int(rng.next() % 4)
+            let column = Int(rng.next() % 4), rowLimit = pick([1, 2, 64])
             var walks: [[Int]] = [], rows: [[Int]] = []
             for kernel in kernels {
                 let p = UnsafeMutablePointer<UInt8>.allocate(capacity: prefixCapacity)
@@ -398,11 +398,17 @@ extension LayoutScanTests {
                 found += (0..<walk.prefixLength).map { Int(p[$0]) } + (0..<walk.idsUsed).map { Int(runIDs[$0]) }
                 found += (0..<walk.runs).flatMap { [idEnds[$0], offsets[$0], lines[$0]] }
                 walks.append(found)
-                let starts = UnsafeMutablePointer<Int>.allocate(capacity: column + 1), cellEnds = UnsafeMutablePointer<Int>.allocate(capacity: column + 1)
-                defer { starts.deallocate(); cellEnds.deallocate() }
-                var cells = 0
-                let nl = clayout_key_fields(bytes, at, end, column, starts, cellEnds, &cells, kernel)
-                rows.append([nl] + (nl >= 0 ? [cells] + (0..<cells).flatMap { [starts[$0], cellEnds[$0]] } : []))
+                let ahead = UnsafeMutablePointer<Int>.allocate(capacity: 4 * rowLimit)
+                defer { ahead.deallocate() }
+                var keyRows = CLayoutRows()
+                keyRows.bytes = UnsafePointer(bytes)
+                keyRows.at = at
+                keyRows.end = end
+                keyRows.column = column
+                keyRows.rows = ahead
+                keyRows.rowLimit = rowLimit
+                let stopped = clayout_key_rows(&keyRows, kernel)
+                rows.append([Int(stopped.rawValue), keyRows.at, keyRows.rowsTaken] + (0..<(4 * keyRows.rowsTaken)).map { ahead[$0] })
             }
             #expect(walks.allSatisfy { $0 == walks[0] }, "\(String(decoding: text, as: UTF8.self).debugDescription) \(at) \(end) \(stop)")
             #expect(rows.allSatisfy { $0 == rows[0] }, "\(String(decoding: text, as: UTF8.self).debugDescription) \(at) \(end) \(column)")

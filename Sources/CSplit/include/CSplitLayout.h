@@ -40,7 +40,9 @@ typedef enum {
     /// A row for `CSVReader.nextKeyFields`: one with a quote, or an id cell that is empty, has
     /// a blank at an end, is the whole row, or is longer than `prefixCapacity`.
     CLayoutRowForReader = 2,
-    /// The row starts a new run and `runLimit` runs are taken (or its id does not fit `ids`).
+    /// As many runs (rows) are taken as there is room for: the row starts a new run and
+    /// `runLimit` runs are taken, or its id does not fit `ids` (`clayout_key_rows`: `rowLimit`
+    /// rows are taken).
     CLayoutRunsFull = 3,
 } CLayoutStop;
 
@@ -48,17 +50,25 @@ typedef enum {
 /// The line feeds and quotes of every 64-byte block are found together, once per block.
 CLayoutStop clayout_member_runs(CLayoutRuns *runs, CSplitKernel kernel);
 
-/// No line feed before the end of the data (`clayout_key_fields`).
-#define CLAYOUT_NO_LINE_FEED (-1)
-/// A quote before the row's line feed (`clayout_key_fields`).
-#define CLAYOUT_QUOTE (-2)
+/// Rows without quotes split up to one cell, read ahead for `CSVReader.nextKeyFields` (the
+/// layout pass over households.csv).
+typedef struct {
+    /// The reader's buffer; at least 64 bytes past `end` must be readable.
+    const uint8_t *bytes;
+    /// Offset in `bytes` of the next row (moved past the rows taken), and the end of the data.
+    ptrdiff_t at, end;
+    /// The cell wanted.
+    ptrdiff_t column;
+    /// Four offsets per row taken, at most `rowLimit` rows: its line feed, the start and end of
+    /// cell `column` (a CR before the line feed is not part of the last cell), and its cells up
+    /// to `column + 1` (fewer: the row has no cell `column`, and the two before are its last's).
+    ptrdiff_t *rows;
+    ptrdiff_t rowsTaken, rowLimit;
+} CLayoutRows;
 
-/// The row from `at` as `CSVReader.nextKeyFields` reads a row without quotes: returns the
-/// offset of its line feed, and cells 0...`column` (fewer when the row has fewer) go to
-/// `starts`/`ends` (`*cells` of them; a CR before the line feed is not part of the last).
-/// Returns `CLAYOUT_QUOTE` when a quote comes first, `CLAYOUT_NO_LINE_FEED` when neither comes
-/// before `end`. At least 64 bytes past `end` must be readable.
-ptrdiff_t clayout_key_fields(const uint8_t *bytes, ptrdiff_t at, ptrdiff_t end, ptrdiff_t column,
-                             ptrdiff_t *starts, ptrdiff_t *ends, ptrdiff_t *cells, CSplitKernel kernel);
+/// Splits the rows of `rows` from `at` on (see `CLayoutRows`) with `kernel`, which the CPU must
+/// run, until a row with a quote (`CLayoutRowForReader`), one not ended in the buffer
+/// (`CLayoutBufferEnd`), or `rowLimit` rows (`CLayoutRunsFull`).
+CLayoutStop clayout_key_rows(CLayoutRows *rows, CSplitKernel kernel);
 
 #endif
