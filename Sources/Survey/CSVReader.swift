@@ -425,8 +425,8 @@ final class CSVReader {
         recordExtraLines = 0
         recordIsASCII = false
         recordIsPlain = true
-        line += 1
-        pos = nl + 1
+        line &+= 1
+        pos = nl &+ 1
         nonASCIIStart = recordStart
         nonASCIIEnd = pos
     }
@@ -481,14 +481,15 @@ final class CSVReader {
     /// Makes the next row read ahead the current record (its cells up to the key cell; only
     /// the key cell's offsets are set, which is all the layout pass reads).
     @inline(__always) private func takeKeyRow() {
-        let r = keyRows.rows + 4 * keyRows.next, shift = keyRows.base - bufferFileOffset
+        let ahead = keyRows
+        let r = ahead.rows + 4 &* ahead.next, shift = ahead.base &- bufferFileOffset
         let cells = r[3]
-        fStart[cells - 1] = r[1] + shift
-        fEnd[cells - 1] = r[2] + shift
+        fStart[cells &- 1] = r[1] &+ shift
+        fEnd[cells &- 1] = r[2] &+ shift
         fieldCount = cells
-        keyRows.next += 1
-        keyRows.nextStart = keyRows.base + r[0] + 1
-        takeKeyRecord(lineFeed: r[0] + shift)
+        ahead.next &+= 1
+        ahead.nextStart = ahead.base &+ r[0] &+ 1
+        takeKeyRecord(lineFeed: r[0] &+ shift)
     }
 
     /// Walks the rows from the current position with `clayout_member_runs` (the layout pass over
