@@ -336,11 +336,15 @@ final class CSVReader {
     }
 
     /// Like `next()`, but only fields 0...`column` are split, and lines without quotes are split
-    /// by the short searches of `KeyScan` (for the quick order check over the id columns).
-    /// `quick: false` searches with `memchr` instead: the plain pass, which tests compare with.
+    /// by the layout kernel, many rows ahead (`clayout_key_rows`: the line feed and any quote of
+    /// a row from one mask per 64-byte block, for the quick order check over the id columns;
+    /// only field `column`'s offsets are then set). `quick: false` searches with `memchr`
+    /// instead: the plain pass, which tests compare with.
     /// `unquotedOnly` returns false, reading nothing, at a record with a quote (or the last,
     /// unended one) instead of reading it with `next()`: `atEnd` then tells it from the end.
-    func nextKeyFields(column: Int, quick: Bool = true, unquotedOnly: Bool = false) -> Bool {
+    /// `rowsAhead`: at most how many rows to split ahead (1 for a caller that reads one row and
+    /// then walks on with `walkMemberRuns`).
+    func nextKeyFields(column: Int, quick: Bool = true, unquotedOnly: Bool = false, rowsAhead: Int = KeyRows.capacity) -> Bool {
         /// `next()` for a record with a quote (or the last, unended one). When `next()` moves
         /// the buffer to read more, `noQuoteUntil` (an offset into it) no longer holds and the
         /// next quote is searched for again: kept, it let a later quoted record be split at its
@@ -352,6 +356,12 @@ final class CSVReader {
             return more
         }
 
+        // The usual row: split ahead already.
+        if quick && keyRows.holdsRow(at: bufferFileOffset &+ pos, column: column) {
+            takeKeyRow()
+            return true
+        }
+        while column >= fCap { growFields() }
         while true {
             if pos >= len {
                 if eof { return false }
@@ -359,9 +369,21 @@ final class CSVReader {
                 noQuoteUntil = 0
                 continue
             }
-            if pos >= noQuoteUntil { findNextQuote() }
             let b = UnsafePointer(buf)
-            let nl = quick ? KeyScan.first(0x0A, b, from: pos, end: len) : KeyScan.plainFirst(0x0A, b, from: pos, end: len)
+            if quick {
+                if keyRows.holdsRow(at: bufferFileOffset + pos, column: column) || readKeyRows(column: column, limit: rowsAhead) {
+                    takeKeyRow()
+                    return true
+                }
+                guard keyRows.stop == CLayoutRowForReader || eof else {
+                    refill()
+                    noQuoteUntil = 0
+                    continue
+                }
+                return unquotedOnly ? false : nextWithQuoteSearch()
+            }
+            if pos >= noQuoteUntil { findNextQuote() }
+            let nl = KeyScan.plainFirst(0x0A, b, from: pos, end: len)
             guard nl < len else {
                 if eof { return unquotedOnly ? false : nextWithQuoteSearch() }
                 refill()
@@ -369,21 +391,20 @@ final class CSVReader {
                 continue
             }
             if nl >= noQuoteUntil { return unquotedOnly ? false : nextWithQuoteSearch() }
-            takeKeyFields(b, lineFeed: nl, column: column, quick: quick)
+            takeKeyFields(b, lineFeed: nl, column: column)
             return true
         }
     }
 
     /// Makes the record from `pos` to the line feed at `nl` (no quote before it) the current
-    /// one, with fields 0...`column` split, as `nextKeyFields` reads it.
-    @inline(__always) private func takeKeyFields(_ b: UnsafePointer<UInt8>, lineFeed nl: Int, column: Int, quick: Bool) {
+    /// one, with fields 0...`column` split by `memchr` (the plain pass).
+    private func takeKeyFields(_ b: UnsafePointer<UInt8>, lineFeed nl: Int, column: Int) {
         var lineEnd = nl
         if lineEnd > pos && buf[lineEnd - 1] == 0x0D { lineEnd -= 1 }
         fieldCount = 0
-        issue = nil
         var s = pos
         while fieldCount <= column {
-            let c = quick ? KeyScan.firstNear(0x2C, b, from: s, end: lineEnd) : KeyScan.plainFirst(0x2C, b, from: s, end: lineEnd)
+            let c = KeyScan.plainFirst(0x2C, b, from: s, end: lineEnd)
             if c < lineEnd {
                 addField(s, c, 0)
                 s = c + 1
@@ -392,72 +413,118 @@ final class CSVReader {
                 break
             }
         }
+        takeKeyRecord(lineFeed: nl)
+    }
+
+    /// Makes the record from `pos` to the line feed at `nl`, a record without quotes whose key
+    /// fields are split, the current one.
+    @inline(__always) private func takeKeyRecord(lineFeed nl: Int) {
+        issue = nil
         recordStart = pos
         recordLine = line
         recordExtraLines = 0
         recordIsASCII = false
         recordIsPlain = true
-        line += 1
-        pos = nl + 1
+        line &+= 1
+        pos = nl &+ 1
         nonASCIIStart = recordStart
         nonASCIIEnd = pos
     }
 
-    /// `skipRecords(startingWith: prefix, before: limit)` and then `nextKeyFields(column: 0)`
-    /// in one walk over the line feeds of the buffer, taken from one mask per 64-byte block,
-    /// for the layout pass over members.csv when the household id is the first column: the
-    /// rows of the run are skipped and the next row, which starts the next run, is read with
-    /// no search of its own. Returns false when it meets a row it does not read as those two
-    /// would without refilling the buffer or searching for quotes (one at `limit` or later,
-    /// one with a quote, one not ended in the buffer, the buffer ending within `prefix`, a
-    /// line break within `prefix`): the rows before it are skipped, and the caller goes on
-    /// with those two.
-    func nextKeyFieldsAfterRecords(startingWith prefix: UnsafeBufferPointer<UInt8>, before limit: Int) -> Bool {
-        let k = prefix.count, p = prefix.baseAddress!
-        let b = UnsafePointer(buf), end = len, stop = limit &- bufferFileOffset
-        var at = pos, rows = 0
-        defer {
-            pos = at
-            line &+= rows
+    /// The kernel of the layout pass's walks (`clayout_member_runs`, `clayout_key_rows`): the
+    /// splitter's choice for this CPU. Another only in tests, which check that every kernel
+    /// walks as the plain pass reads.
+    @exclusivity(unchecked) var layoutKernel = CSVReader.bestSplitKernel
+
+    /// Rows without quotes split up to their key cell by `clayout_key_rows`, ahead of
+    /// `nextKeyFields`: one walk over the blocks of many rows, not a call and a search per row.
+    final class KeyRows {
+        static let capacity = 64
+        /// Four offsets a row (`CLayoutRows.rows`), buffer offsets when `base` was the buffer's
+        /// file offset.
+        let rows = UnsafeMutablePointer<Int>.allocate(capacity: 4 * KeyRows.capacity)
+        var count = 0, next = 0, base = 0, column = -1
+        /// File offset of the next row's start.
+        var nextStart = -1
+        /// Why the last read ahead stopped.
+        var stop = CLayoutBufferEnd
+
+        deinit { rows.deallocate() }
+
+        /// Whether the next row read ahead starts at file offset `start` and has cell `column` split.
+        @inline(__always) func holdsRow(at start: Int, column: Int) -> Bool {
+            next < count && start == nextStart && column == self.column
         }
-        guard at < end else { return false }
-        // The line feeds from `at` on in the block from `base` (blocks start below `end`).
-        var base = at, lfs = KeyScan.lineFeeds(b + base)
-        while at < stop && end &- at > k {
-            if at >= noQuoteUntil {
-                pos = at
-                findNextQuote()
-            }
-            while lfs == 0 {
-                base &+= 64
-                if base >= end { return false }
-                lfs = KeyScan.lineFeeds(b + base)
-            }
-            let nl = base &+ lfs.trailingZeroBitCount
-            lfs &= lfs &- 1
-            if nl >= end || nl >= noQuoteUntil { return false }
-            let same = KeyScan.equal(b + at, p, k)
-            // A row of the run ends at the first line feed past the prefix (`skipRecords`).
-            if same && nl < at &+ k { return false }
-            if !same {
-                line &+= rows
-                rows = 0
-                pos = at
-                takeKeyFields(b, lineFeed: nl, column: 0, quick: true)
-                at = pos
-                return true
-            }
-            at = nl &+ 1
-            rows &+= 1
-        }
-        return false
+    }
+
+    @exclusivity(unchecked) private let keyRows = KeyRows()
+
+    /// Reads up to `limit` rows ahead from the current position with `clayout_key_rows`; false
+    /// when it stops before the first (`keyRows.stop` tells why).
+    private func readKeyRows(column: Int, limit: Int) -> Bool {
+        var ahead = CLayoutRows()
+        ahead.bytes = UnsafePointer(buf)
+        ahead.at = pos
+        ahead.end = len
+        ahead.column = column
+        ahead.rows = keyRows.rows
+        ahead.rowLimit = min(limit, KeyRows.capacity)
+        keyRows.stop = clayout_key_rows(&ahead, layoutKernel)
+        keyRows.count = ahead.rowsTaken
+        keyRows.next = 0
+        keyRows.base = bufferFileOffset
+        keyRows.column = column
+        keyRows.nextStart = bufferFileOffset + pos
+        return ahead.rowsTaken > 0
+    }
+
+    /// Makes the next row read ahead the current record (its cells up to the key cell; only
+    /// the key cell's offsets are set, which is all the layout pass reads).
+    @inline(__always) private func takeKeyRow() {
+        let ahead = keyRows
+        let r = ahead.rows + 4 &* ahead.next, shift = ahead.base &- bufferFileOffset
+        let cells = r[3]
+        fStart[cells &- 1] = r[1] &+ shift
+        fEnd[cells &- 1] = r[2] &+ shift
+        fieldCount = cells
+        ahead.next &+= 1
+        ahead.nextStart = ahead.base &+ r[0] &+ 1
+        takeKeyRecord(lineFeed: r[0] &+ shift)
+    }
+
+    /// Walks the rows from the current position with `clayout_member_runs` (the layout pass over
+    /// members.csv when the household id is the first column): `walk` gives the current run's
+    /// prefix and where new runs go; rows from file offset `limit` on are not taken. The reader
+    /// then stands on the row the walk stopped at, which `skipRecords` and `nextKeyFields` read.
+    func walkMemberRuns(_ walk: inout CLayoutRuns, before limit: Int) -> CLayoutStop {
+        walk.bytes = UnsafePointer(buf)
+        walk.at = pos
+        walk.end = len
+        walk.stop = limit &- bufferFileOffset
+        walk.line = line
+        walk.fileOffset = bufferFileOffset
+        let why = clayout_member_runs(&walk, layoutKernel)
+        pos = walk.at
+        line = walk.line
+        return why
+    }
+
+    /// Whether rows may be taken as a run's by their first bytes, `prefix` (an id and its
+    /// comma): not when it holds a line feed, CR or quote (a quoted id), which unquoted rows
+    /// can spell across a line break (`H` LF `1,b` after `"H` LF `1",a`) though they are rows
+    /// of other ids.
+    static func runsMayBeSkipped(by prefix: UnsafeBufferPointer<UInt8>) -> Bool {
+        !prefix.contains { $0 == 0x0A || $0 == 0x0D || $0 == 0x22 }
     }
 
     /// Skips the records that start with `prefix` (the id of a run and its comma) and hold no
     /// quote, without splitting them: the layout pass over the members of one household. Stops
     /// before the first other record, or the first that starts at file offset `limit` or later;
-    /// returns how many it skipped. `quick` as in `nextKeyFields`.
+    /// returns how many it skipped. `quick` as in `nextKeyFields`: the rows are walked with
+    /// `clayout_member_runs`, and only the row it stops at is looked at here. Skips nothing
+    /// for a prefix that `runsMayBeSkipped` rejects.
     func skipRecords(startingWith prefix: UnsafeBufferPointer<UInt8>, quick: Bool = true, before limit: Int = Int.max) -> Int {
+        guard CSVReader.runsMayBeSkipped(by: prefix) else { return 0 }
         var skipped = 0
         let k = prefix.count, p = prefix.baseAddress!
         while true {
@@ -468,51 +535,26 @@ final class CSVReader {
                 if len - pos < k + 1 && eof { return skipped }
                 continue
             }
-            let b = UnsafePointer(buf)
             // The limit as a buffer position.
             let stop = limit &- bufferFileOffset
             if pos >= stop { return skipped }
             if quick {
-                // The run's rows in this buffer, with the offset and count in registers; the
-                // steps below then take the row this stops at (another id, a quote, the end of
-                // the buffer, which needs a refill first). The line feeds are taken from one
-                // mask per 64-byte block, each block read once: the blocks do not wait for the
-                // row before to be found, as a search from each row's start would.
-                let end = len
-                var at = pos, rows = 0, clear = noQuoteUntil
-                var base = at, lfs = KeyScan.lineFeeds(b + base)
-                while end &- at > k && at < stop && KeyScan.equal(b + at, p, k) {
-                    if at >= clear {
-                        pos = at
-                        findNextQuote()
-                        clear = noQuoteUntil
-                    }
-                    // The first line feed from `at + k` on (below `end`: blocks start there).
-                    let from = at &+ k
-                    while from &- base >= 64 {
-                        base &+= 64
-                        lfs = KeyScan.lineFeeds(b + base)
-                    }
-                    var m = lfs & (~UInt64(0) &<< UInt64(from &- base))
-                    while m == 0 {
-                        base &+= 64
-                        if base >= end { break }
-                        lfs = KeyScan.lineFeeds(b + base)
-                        m = lfs
-                    }
-                    let nl = m == 0 ? end : min(base &+ m.trailingZeroBitCount, end)
-                    if nl >= end || nl >= clear { break }
-                    at = nl &+ 1
-                    rows &+= 1
-                }
-                pos = at
-                line += rows
-                skipped += rows
-                if rows > 0 { continue }
+                // The run's rows in this buffer: the walk stops at the first row of another id
+                // (no new runs are taken), and the steps below then take the row it stops at (a
+                // quote, the end of the buffer, which needs a refill first).
+                var walk = CLayoutRuns()
+                walk.prefix = UnsafeMutablePointer(mutating: p)
+                walk.prefixLength = k
+                walk.prefixCapacity = k
+                let before = line
+                _ = walkMemberRuns(&walk, before: limit)
+                skipped += line - before
+                if line > before { continue }
             }
-            if quick ? !KeyScan.equal(b + pos, p, k) : memcmp(b + pos, p, k) != 0 { return skipped }
+            let b = UnsafePointer(buf)
+            if memcmp(b + pos, p, k) != 0 { return skipped }
             if pos >= noQuoteUntil { findNextQuote() }
-            let nl = quick ? KeyScan.first(0x0A, b, from: pos + k, end: len) : KeyScan.plainFirst(0x0A, b, from: pos + k, end: len)
+            let nl = KeyScan.plainFirst(0x0A, b, from: pos + k, end: len)
             guard nl < len else {
                 if eof { return skipped }
                 refill()

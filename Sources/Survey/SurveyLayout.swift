@@ -1,3 +1,4 @@
+import CSplit
 import Diagnostics
 import Dispatch
 #if canImport(Glibc)
@@ -200,6 +201,32 @@ final class MemberRuns: @unchecked Sendable {
             count += 1
         }
 
+        /// Appends the runs that start in the rows `clayout_member_runs` walks from `m`'s place,
+        /// up to a full chunk; `prefix` follows the last run. Returns why the walk stopped.
+        fileprivate func appendRuns(walking m: CSVReader, prefix: inout RunPrefix, before limit: Int) -> CLayoutStop {
+            var walk = CLayoutRuns()
+            walk.prefix = prefix.bytes
+            // A prefix not to compare raw matches no row: every row then has another id.
+            walk.prefixLength = prefix.comparesRaw ? prefix.count : 0
+            walk.prefixCapacity = prefix.capacity
+            walk.ids = bytes
+            walk.idsUsed = used
+            walk.idsCapacity = capacity
+            walk.idEnds = ends
+            walk.offsets = offsets
+            walk.lines = lines
+            walk.runs = count
+            walk.runLimit = MemberRuns.runsPerChunk
+            let why = m.walkMemberRuns(&walk, before: limit)
+            if walk.runs > count {
+                used = walk.idsUsed
+                count = walk.runs
+                prefix.count = walk.prefixLength
+                prefix.comparesRaw = true
+            }
+            return why
+        }
+
         func id(_ r: Int) -> (UnsafePointer<UInt8>, Int) {
             let s = r == 0 ? 0 : ends[r - 1]
             return (UnsafePointer(bytes + s), ends[r] - s)
@@ -391,51 +418,48 @@ final class MemberRuns: @unchecked Sendable {
         var limit = isSecond ? Int.max : secondStart
         var unconfirmed = isSecond
         var chunk = Chunk()
-        // The current run's id followed by a comma (reused: no allocation per run).
-        let comma = UInt8(ascii: ",")
-        var prefix = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
-        var prefixCapacity = 256
-        var prefixLength = 0
-        defer { prefix.deallocate() }
+        var prefix = RunPrefix()
+        defer { prefix.bytes.deallocate() }
         while true {
-            // The rest of the current run, when the id is the first column (as in review
-            // exports): compared as a prefix, not split into fields; when the row after it is
-            // plain, it is read from the same line-feed masks.
-            let run = UnsafeBufferPointer(start: prefix, count: prefixLength)
-            let idFirst = prefixLength > 0 && mCol == 0
-            if !(idFirst && quick && m.nextKeyFieldsAfterRecords(startingWith: run, before: limit)) {
-                if idFirst { _ = m.skipRecords(startingWith: run, quick: quick, before: limit) }
-                if m.nextRecordFileOffset >= limit {
-                    if m.nextRecordFileOffset == limit && settle(.confirmed) {
-                        secondLine = m.line
-                        lastID = Array(UnsafeBufferPointer(start: prefix, count: max(0, prefixLength - 1)))
-                        break
-                    }
-                    // Not a record start, or the second scanner gave up: scan on alone.
-                    _ = settle(.dropped)
-                    secondRuns.stop()
-                    limit = Int.max
-                }
-                guard m.nextKeyFields(column: mCol, quick: quick, unquotedOnly: unconfirmed) else {
-                    guard unconfirmed && !m.atEnd else { break }
-                    // A record with a quote before the start is confirmed: give up, unless it was.
-                    if settle(.dropped) { return }
-                    unconfirmed = false
+            // When the id is the first column (as in review exports), the layout kernel walks
+            // the rows: a run's rows are compared with its prefix, not split into fields, and
+            // the rows that start runs go straight into the chunk. It stops at a row it leaves
+            // to the steps below (a quote, an id with blanks, the end of the buffer, the limit).
+            if mCol == 0 && quick {
+                _ = chunk.appendRuns(walking: m, prefix: &prefix, before: limit)
+                if chunk.isFull {
+                    guard q.push(chunk) else { return }
+                    chunk = Chunk()
                     continue
                 }
+            }
+            if mCol == 0 && prefix.count > 0 {
+                _ = m.skipRecords(startingWith: UnsafeBufferPointer(start: prefix.bytes, count: prefix.count), quick: quick, before: limit)
+            }
+            if m.nextRecordFileOffset >= limit {
+                if m.nextRecordFileOffset == limit && settle(.confirmed) {
+                    secondLine = m.line
+                    lastID = Array(UnsafeBufferPointer(start: prefix.bytes, count: max(0, prefix.count - 1)))
+                    break
+                }
+                // Not a record start, or the second scanner gave up: scan on alone.
+                _ = settle(.dropped)
+                secondRuns.stop()
+                limit = Int.max
+            }
+            // One row when the layout kernel walks on after it.
+            guard m.nextKeyFields(column: mCol, quick: quick, unquotedOnly: unconfirmed, rowsAhead: mCol == 0 ? 1 : CSVReader.KeyRows.capacity) else {
+                guard unconfirmed && !m.atEnd else { break }
+                // A record with a quote before the start is confirmed: give up, unless it was.
+                if settle(.dropped) { return }
+                unconfirmed = false
+                continue
             }
             guard mCol < m.fieldCount else { continue }
             let (p, n) = m.trimmedField(mCol)
             guard n > 0 else { continue }
-            if prefixLength > 0, n == prefixLength - 1, quick ? KeyScan.equal(prefix, p, n) : memcmp(prefix, p, n) == 0 { continue }
-            if n + 1 > prefixCapacity {
-                prefix.deallocate()
-                prefixCapacity = n + 1
-                prefix = .allocate(capacity: prefixCapacity)
-            }
-            KeyScan.copy(p, n, to: prefix)
-            prefix[n] = comma
-            prefixLength = n + 1
+            if prefix.count > 0, n == prefix.count - 1, quick ? KeyScan.equal(prefix.bytes, p, n) : memcmp(prefix.bytes, p, n) == 0 { continue }
+            prefix.set(p, n)
             chunk.append(p, n, offset: m.recordFileOffset, line: m.recordLine)
             if chunk.isFull {
                 guard q.push(chunk) else { return }
@@ -444,6 +468,28 @@ final class MemberRuns: @unchecked Sendable {
         }
         if chunk.count > 0 { guard q.push(chunk) else { return } }
         _ = q.push(nil)
+    }
+}
+
+/// The current run's household id followed by a comma: the rows of the run start with it
+/// (reused from run to run: no allocation per run).
+private struct RunPrefix {
+    var bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    var capacity = 256
+    var count = 0
+    /// Whether rows may be compared with it as raw bytes (`CSVReader.runsMayBeSkipped`).
+    var comparesRaw = true
+
+    mutating func set(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        if n + 1 > capacity {
+            bytes.deallocate()
+            capacity = n + 1
+            bytes = .allocate(capacity: capacity)
+        }
+        KeyScan.copy(p, n, to: bytes)
+        bytes[n] = UInt8(ascii: ",")
+        count = n + 1
+        comparesRaw = CSVReader.runsMayBeSkipped(by: UnsafeBufferPointer(start: bytes, count: count))
     }
 }
 

@@ -1,4 +1,5 @@
 import Testing
+import CSplit
 import Diagnostics
 @testable import Survey
 #if canImport(Glibc)
@@ -209,9 +210,7 @@ import Glibc
         }
     }
 
-    /// The inlined searches, comparisons and copies agree with `memchr`, `memcmp` and `memcpy`
-    /// wherever the match falls (first byte, a block edge, past the end, nowhere) and whatever
-    /// the lengths.
+    /// The inlined comparisons and copies agree with `memcmp` and `memcpy` whatever the lengths.
     @Test func searchesAgreeWithTheLibrary() {
         var rng = SplitMix(seed: 42)
         let b = UnsafeMutablePointer<UInt8>.allocate(capacity: 400 + 64)
@@ -219,10 +218,6 @@ import Glibc
         for _ in 0..<3000 {
             for i in 0..<(400 + 64) { b[i] = [0x41, 0x42, 0x0A, 0x2C][Int(rng.next() % 4)] | (rng.next() % 5 == 0 ? 0 : 0x40) }
             let from = Int(rng.next() % 200), end = from + Int(rng.next() % 200)
-            for byte: UInt8 in [0x0A, 0x2C, 0x4A] {
-                #expect(KeyScan.first(byte, b, from: from, end: end) == KeyScan.plainFirst(byte, b, from: from, end: end))
-                #expect(KeyScan.firstNear(byte, b, from: from, end: end) == KeyScan.plainFirst(byte, b, from: from, end: end))
-            }
             let na = Int(rng.next() % 20), nb = Int(rng.next() % 20)
             let a = b + from, c = rng.next() % 2 == 0 ? b + from + 1 + Int(rng.next() % 3) : b + end
             let expected = memcmp(a, c, min(na, nb)).signum()
@@ -288,12 +283,13 @@ import Glibc
 }
 
 extension LayoutScanTests {
-    /// The quick members scan, which reads a run's first row from the line-feed masks it skips
-    /// the run's other rows with (`CSVReader.nextKeyFieldsAfterRecords`), finds the runs —
-    /// ids, offsets, lines — of the plain scan: random member files of awkward rows (quoted ids
-    /// and cells with line breaks, blanks around ids, empty ids, CRLF, lone CR, blank lines,
-    /// rows of one cell, rows longer than a block, ids with a line break in their prefix), with
-    /// buffers from 16 bytes on, by one scanner and by two.
+    /// The quick members scan, which walks the rows with the layout kernel
+    /// (`clayout_member_runs`: line feeds and quotes from one mask per 64-byte block, a run's
+    /// rows compared with its prefix), finds the runs — ids, offsets, lines — of the plain scan:
+    /// random member files of awkward rows (quoted ids and cells with line breaks, blanks around
+    /// ids, empty ids, CRLF, lone CR, blank lines, rows of one cell, rows longer than a block,
+    /// unquoted rows that spell a quoted id with a line break across lines), with buffers from
+    /// 16 bytes on, by one scanner and by two.
     @Test func runsFromLineFeedMasksAreThoseOfThePlainScan() throws {
         var rng = SplitMix(seed: 0xF00D_5CA9)
         let ids = ["H1", "H2", "H10", "H11", "HOUSEHOLD-0000000000012", "Hà", "\"H2\"", "\" H3\"", "\"H,4\"", "\"H\n6\"",
@@ -317,14 +313,105 @@ extension LayoutScanTests {
             write(path, text)
             let bufferSize = [16, 37, 173, 4 << 20][round % 4]
             let plain = try Self.runs(path, column: 0, splitFrom: Int.max, bufferSize: bufferSize, quick: false)
-            // Two scanners only in rounds without the rows that start with a quoted id's prefix:
-            // a second scanner that starts on a line inside such a row (one row to the first)
-            // reads its lines as rows of their own, with the old scan as with this one.
-            let splits: [Int] = round % 10 == 0 ? [Int.max] : [Int.max, 0]
-            for splitFrom in splits {
+            for splitFrom in [Int.max, 0] {
                 let quick = try Self.runs(path, column: 0, splitFrom: splitFrom, bufferSize: bufferSize)
                 #expect(quick.runs == plain.runs, "round \(round), buffer \(bufferSize), split from \(splitFrom): \(text.debugDescription)")
             }
+        }
+    }
+}
+
+extension LayoutScanTests {
+    /// Unquoted rows that spell a quoted id with a line break across lines (`H` LF `1,b` after
+    /// `"H` LF `1",a`) are rows of their own ids, as the reader reads them, not rows of that
+    /// id's run: both scans find the runs `H\n1`, `H`, `1`, by one scanner and by two.
+    @Test func rowsSpellingAQuotedIdAcrossLinesAreNotItsRun() throws {
+        let path = tempDir("layout-spelled-id") + "/members.csv"
+        write(path, "household_id,x\n\"H\n1\",a\nH\n1,b\nH\n1,c\n")
+        let ids = ["H\n1@15:2", "H@23:4", "1@25:5", "H@29:6", "1@31:7"]
+        for bufferSize in [16, 4 << 20] {
+            #expect(try Self.runs(path, column: 0, splitFrom: Int.max, bufferSize: bufferSize, quick: false).runs == ids)
+            for splitFrom in [Int.max, 0] {
+                #expect(try Self.runs(path, column: 0, splitFrom: splitFrom, bufferSize: bufferSize).runs == ids)
+            }
+        }
+    }
+
+    /// Every layout kernel this CPU runs walks alike (the best one is checked against the plain
+    /// scan by the tests above): random buffers of awkward rows (quotes, line breaks in quotes,
+    /// CRLF, lone CR, blanks around ids, empty ids, rows longer than a block) ending anywhere,
+    /// with line feeds and quotes past their end, from any place, with any prefix, limit and
+    /// room for runs; and the key cells of rows read ahead, of any column.
+    @Test func layoutKernelsWalkAlike() {
+        var rng = SplitMix(seed: 0xC0FF_EE42)
+        func pick<T>(_ a: [T]) -> T { a[Int(rng.next() % UInt64(a.count))] }
+        let ids = ["H1", "H2", "H10", "HOUSEHOLD-0000000000012", " H3", "H4 ", "", "\"H5\"", "H\"6", "Hà", "A", "H1\r"]
+        let tails = ["", ",1,name", ",x", ",\"q\nr\"", "," + String(repeating: "long ", count: 20), ",2\r", ",,"]
+        let ends = ["\n", "\n", "\r\n", "\r", "\n\n"]
+        let kernels = CSVReaderTests.splitKernels
+        for _ in 0..<3000 {
+            var text: [UInt8] = []
+            var rowIDs: [String] = []
+            for _ in 0..<(1 + Int(rng.next() % 30)) {
+                let id = rng.next() % 3 == 0 ? pick(ids) : "A" + String(rng.next() % 4)
+                rowIDs.append(id)
+                for _ in 0..<(1 + Int(rng.next() % 3)) { text += Array((id + pick(tails) + pick(ends)).utf8) }
+            }
+            // Past the data: line feeds, quotes and commas that are not in it.
+            let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: text.count + 64)
+            defer { bytes.deallocate() }
+            bytes.update(from: text, count: text.count)
+            for i in 0..<64 { bytes[text.count + i] = pick([0x0A, 0x22, 0x2C, 0x41]) }
+            let end = Int(rng.next() % UInt64(text.count + 1))
+            let at = rng.next() % 2 == 0 ? 0 : Int(rng.next() % UInt64(end + 1))
+            let stop = rng.next() % 2 == 0 ? Int.max : Int(rng.next() % UInt64(end + 1))
+            let prefix = rng.next() % 4 == 0 ? [] : Array((pick(rowIDs) + ",").utf8)
+            let prefixCapacity = max(prefix.count, pick([1, 4, 256]))
+            let idsCapacity = pick([0, 8, 1024]), runLimit = pick([0, 1, 3, 100])
+            let column = Int(rng.next() % 4), rowLimit = pick([1, 2, 64])
+            var walks: [[Int]] = [], rows: [[Int]] = []
+            for kernel in kernels {
+                let p = UnsafeMutablePointer<UInt8>.allocate(capacity: prefixCapacity)
+                let runIDs = UnsafeMutablePointer<UInt8>.allocate(capacity: idsCapacity)
+                let idEnds = UnsafeMutablePointer<Int>.allocate(capacity: runLimit + 1), offsets = UnsafeMutablePointer<Int>.allocate(capacity: runLimit + 1)
+                let lines = UnsafeMutablePointer<Int>.allocate(capacity: runLimit + 1)
+                defer { p.deallocate(); runIDs.deallocate(); idEnds.deallocate(); offsets.deallocate(); lines.deallocate() }
+                p.update(from: prefix, count: prefix.count)
+                var walk = CLayoutRuns()
+                walk.bytes = UnsafePointer(bytes)
+                walk.at = at
+                walk.end = end
+                walk.stop = stop
+                walk.line = 7
+                walk.fileOffset = 1000
+                walk.prefix = p
+                walk.prefixLength = prefix.count
+                walk.prefixCapacity = prefixCapacity
+                walk.ids = runIDs
+                walk.idsCapacity = idsCapacity
+                walk.idEnds = idEnds
+                walk.offsets = offsets
+                walk.lines = lines
+                walk.runLimit = runLimit
+                let why = clayout_member_runs(&walk, kernel)
+                var found = [Int(why.rawValue), walk.at, walk.line, walk.prefixLength, walk.runs, walk.idsUsed]
+                found += (0..<walk.prefixLength).map { Int(p[$0]) } + (0..<walk.idsUsed).map { Int(runIDs[$0]) }
+                found += (0..<walk.runs).flatMap { [idEnds[$0], offsets[$0], lines[$0]] }
+                walks.append(found)
+                let ahead = UnsafeMutablePointer<Int>.allocate(capacity: 4 * rowLimit)
+                defer { ahead.deallocate() }
+                var keyRows = CLayoutRows()
+                keyRows.bytes = UnsafePointer(bytes)
+                keyRows.at = at
+                keyRows.end = end
+                keyRows.column = column
+                keyRows.rows = ahead
+                keyRows.rowLimit = rowLimit
+                let stopped = clayout_key_rows(&keyRows, kernel)
+                rows.append([Int(stopped.rawValue), keyRows.at, keyRows.rowsTaken] + (0..<(4 * keyRows.rowsTaken)).map { ahead[$0] })
+            }
+            #expect(walks.allSatisfy { $0 == walks[0] }, "\(String(decoding: text, as: UTF8.self).debugDescription) \(at) \(end) \(stop)")
+            #expect(rows.allSatisfy { $0 == rows[0] }, "\(String(decoding: text, as: UTF8.self).debugDescription) \(at) \(end) \(column)")
         }
     }
 }
