@@ -333,6 +333,32 @@ INLINE bool takeBlock(Splitter *s, const uint8_t *p, uint64_t live, const Varian
 /// What became of a whole block taken the short way.
 typedef enum { BlockEndsRun, BlockTaken, BlockNotPlain } BlockStep;
 
+/// `takeRecords` for a block whose line feeds have no CR before them and no delimiter after
+/// them, with all the cells of the block written in one go: a record's start comes right after
+/// its line before's end, so the offsets of the delimiters and of the bytes after line feeds,
+/// lowest first, are those of the records' slots, but for each line feed's two (its record's
+/// end and the next one's start, the same offset). A record then has its cells when its line
+/// feed's offset went to its end slot, which the next start's copies.
+AVX2 INLINE BlockStep takePlainRecords(Splitter *s, const uint8_t *p, uint64_t delimiters, uint64_t lineFeeds) {
+    const ptrdiff_t at = (ptrdiff_t)p + s->frame->fileOffsetAfter;
+    ptrdiff_t *end = s->recordEnd;
+    ptrdiff_t *const cell = writeCellsAVX2(s->cell, at, delimiters | lineFeeds << 1)
+                          + (lineFeeds >> 63); // a start in the next block
+    BlockStep step = BlockTaken;
+    for (; lineFeeds; lineFeeds &= lineFeeds - 1) {
+        const ptrdiff_t next = at + (ptrdiff_t)_tzcnt_u64(lineFeeds);
+        // Slots from `cell` on hold no offset of the run's.
+        if (end >= cell || *end != next) { step = BlockEndsRun; break; }
+        end[1] = next;
+        end += s->frame->stride;
+        if (end == s->frame->wantedEnd) { step = BlockEndsRun; break; }
+    }
+    if (cell > end) step = BlockEndsRun;
+    s->recordEnd = end;
+    s->cell = cell;
+    return step;
+}
+
 /// A whole block with no quote, no CR and no forbidden lead, the common case, taken with its
 /// two loads and the fewest masks: the quotes and CRs, the forbidden leads, and the leads of
 /// three bytes come from nibble look-ups, the test for the rare ones of them is one `vptest`
@@ -354,24 +380,32 @@ AVX2 INLINE BlockStep takePlainBlockAVX2(Splitter *s, const uint8_t *p) {
     const __m256i lineFeeds0 = equalAVX2(v0, '\n'), lineFeeds1 = equalAVX2(v1, '\n');
     const uint64_t lineFeeds = bits32(lineFeeds0, lineFeeds1);
     const uint64_t delimiters = bits32(_mm256_or_si256(equalAVX2(v0, ','), lineFeeds0), _mm256_or_si256(equalAVX2(v1, ','), lineFeeds1));
+    // A record that starts with a delimiter (an empty first cell, a blank line; rare) would
+    // share its start's offset with its first cell's in `takePlainRecords`.
+    if (lineFeeds << 1 & delimiters) return BlockNotPlain;
     notePadding(s, delimiters, bits32(lowAVX2(v0), lowAVX2(v1)) & ~(lineFeeds | high));
-    return takeRecords(s, p, delimiters, lineFeeds, 0, true, &avx2) ? BlockTaken : BlockEndsRun;
+    return takePlainRecords(s, p, delimiters, lineFeeds);
 }
 
-/// Takes a whole block: false when the run ends in it.
+/// The short way for plain blocks (`takePlainBlockAVX2`), and the way of any whole block.
+typedef BlockStep (*PlainBlock)(Splitter *s, const uint8_t *p);
 typedef bool (*WholeBlock)(Splitter *s, const uint8_t *p);
+
+/// SSE2 takes every block the one way.
+INLINE BlockStep takeNoPlainBlock(Splitter *s, const uint8_t *p) {
+    (void)s, (void)p;
+    return BlockNotPlain;
+}
 
 INLINE bool takeWholeBlockSSE2(Splitter *s, const uint8_t *p) { return takeBlock(s, p, ~0ull, &sse2); }
 
-/// A whole block that is not plain: rare, so out of the loop, whose registers it would crowd.
+/// A whole block that is not plain: rare, so out of line.
 AVX2 __attribute__((noinline)) static bool takeUnusualBlockAVX2(Splitter *s, const uint8_t *p) {
     return takeBlock(s, p, ~0ull, &avx2);
 }
 
 AVX2 INLINE bool takeWholeBlockAVX2(Splitter *s, const uint8_t *p) {
-    const BlockStep step = takePlainBlockAVX2(s, p);
-    if (__builtin_expect(step != BlockNotPlain, 1)) return step == BlockTaken;
-    // Through a copy, so that the loop's splitter stays in registers.
+    // Through a copy, so that the splitter of the loop of plain blocks stays in registers.
     Splitter unusual = *s;
     const bool more = takeUnusualBlockAVX2(&unusual, p);
     *s = unusual;
@@ -380,7 +414,7 @@ AVX2 INLINE bool takeWholeBlockAVX2(Splitter *s, const uint8_t *p) {
 
 /// The run's whole blocks go with all their bytes live, so that only the last one, cut by the
 /// end of the data, works out which are.
-INLINE CSplitResult split(const CSplitRun *run, const Variant *variant, WholeBlock takeWholeBlock) {
+INLINE CSplitResult split(const CSplitRun *run, const Variant *variant, PlainBlock takePlainBlock, WholeBlock takeWholeBlock) {
     ptrdiff_t *const firstEnd = run->offsets + run->columns;
     RunFrame frame = {
         .stride = run->columns + 1,
@@ -400,7 +434,13 @@ INLINE CSplitResult split(const CSplitRun *run, const Variant *variant, WholeBlo
     const uint8_t *p = run->bytes + run->start;
     const ptrdiff_t bytes = run->end - run->start;
     bool more = true;
-    for (ptrdiff_t blocks = bytes / 64; more && blocks > 0; blocks--, p += 64) more = takeWholeBlock(&s, p);
+    for (ptrdiff_t blocks = bytes / 64; more && blocks > 0; blocks--, p += 64) {
+        // Plain blocks in a loop of their own, with no call in it that would take its registers.
+        BlockStep step = BlockTaken;
+        for (; blocks > 0 && (step = takePlainBlock(&s, p)) == BlockTaken; blocks--) p += 64;
+        if (blocks == 0) break;
+        more = step == BlockNotPlain && takeWholeBlock(&s, p);
+    }
     if (more && bytes % 64) takeBlock(&s, p, (1ull << bytes % 64) - 1, variant);
     const ptrdiff_t records = (s.recordEnd - firstEnd) / frame.stride;
     // Clean records take a line each.
@@ -410,9 +450,9 @@ INLINE CSplitResult split(const CSplitRun *run, const Variant *variant, WholeBlo
     return result;
 }
 
-static CSplitResult splitBaseline(const CSplitRun *run) { return split(run, &sse2, takeWholeBlockSSE2); }
+static CSplitResult splitBaseline(const CSplitRun *run) { return split(run, &sse2, takeNoPlainBlock, takeWholeBlockSSE2); }
 
-AVX2 static CSplitResult splitAVX2(const CSplitRun *run) { return split(run, &avx2, takeWholeBlockAVX2); }
+AVX2 static CSplitResult splitAVX2(const CSplitRun *run) { return split(run, &avx2, takePlainBlockAVX2, takeWholeBlockAVX2); }
 
 CSplitKernel csplit_best_kernel(void) {
     __builtin_cpu_init();
