@@ -368,14 +368,16 @@ AVX2 INLINE BlockStep takePlainBlockAVX2(Splitter *s, const uint8_t *p) {
     const __m256i v0 = loadAVX2(p), v1 = loadAVX2(p + 32);
     const __m256i odd = _mm256_or_si256(quoteOrCRAVX2(v0), quoteOrCRAVX2(v1));
     const uint64_t high = bits32(v0, v1);
-    // A block without high bits still ends the sequences the block before left open.
-    if (high | s->utf8Carry) {
+    if (high) {
         const __m256i kinds0 = leadKindsAVX2(v0), kinds1 = leadKindsAVX2(v1);
         const __m256i rare = _mm256_or_si256(odd, _mm256_or_si256(kinds0, kinds1));
         if (!_mm256_testz_si256(rare, _mm256_set1_epi8(FORBIDDEN_LEAD_BITS))) return BlockNotPlain;
         if (!utf8Accepts(allowedUTF8ClassesAVX2(v0, v1, kinds0, kinds1, high), ~0ull, &s->utf8Carry)) return BlockEndsRun;
     } else if (!_mm256_testz_si256(odd, odd)) {
         return BlockNotPlain;
+    } else if (s->utf8Carry) {
+        // A block without high bits still ends the sequences the block before left open.
+        return BlockEndsRun;
     }
     const __m256i lineFeeds0 = equalAVX2(v0, '\n'), lineFeeds1 = equalAVX2(v1, '\n');
     const uint64_t lineFeeds = bits32(lineFeeds0, lineFeeds1);
@@ -433,13 +435,15 @@ INLINE CSplitResult split(const CSplitRun *run, const Variant *variant, PlainBlo
     run->offsets[0] = run->start + run->fileOffset;
     const uint8_t *p = run->bytes + run->start;
     const ptrdiff_t bytes = run->end - run->start;
+    const uint8_t *const wholeEnd = p + bytes / 64 * 64;
     bool more = true;
-    for (ptrdiff_t blocks = bytes / 64; more && blocks > 0; blocks--, p += 64) {
+    while (more && p != wholeEnd) {
         // Plain blocks in a loop of their own, with no call in it that would take its registers.
-        BlockStep step = BlockTaken;
-        for (; blocks > 0 && (step = takePlainBlock(&s, p)) == BlockTaken; blocks--) p += 64;
-        if (blocks == 0) break;
+        BlockStep step;
+        while ((step = takePlainBlock(&s, p)) == BlockTaken && (p += 64) != wholeEnd) {}
+        if (step == BlockTaken) break;
         more = step == BlockNotPlain && takeWholeBlock(&s, p);
+        p += 64;
     }
     if (more && bytes % 64) takeBlock(&s, p, (1ull << bytes % 64) - 1, variant);
     const ptrdiff_t records = (s.recordEnd - firstEnd) / frame.stride;
