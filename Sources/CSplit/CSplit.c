@@ -334,12 +334,12 @@ INLINE bool takeBlock(Splitter *s, const uint8_t *p, uint64_t live, const Varian
 typedef enum { BlockEndsRun, BlockTaken, BlockNotPlain } BlockStep;
 
 /// `takeRecords` for a block whose line feeds have no CR before them and no delimiter after
-/// them, with all the cells of the block written in one go: a record's start comes right after
-/// its line before's end, so the offsets of the delimiters and of the bytes after line feeds,
+/// them, with all the cells of the block written in one go: a record starts right after the end
+/// of the one before, so the offsets of the delimiters and of the bytes after line feeds,
 /// lowest first, are those of the records' slots, but for each line feed's two (its record's
 /// end and the next one's start, the same offset). A record then has its cells when its line
 /// feed's offset went to its end slot, which the next start's copies.
-AVX2 INLINE BlockStep takePlainRecords(Splitter *s, const uint8_t *p, uint64_t delimiters, uint64_t lineFeeds) {
+AVX2 INLINE BlockStep takePlainRecordsAVX2(Splitter *s, const uint8_t *p, uint64_t delimiters, uint64_t lineFeeds) {
     const ptrdiff_t at = (ptrdiff_t)p + s->frame->fileOffsetAfter;
     ptrdiff_t *end = s->recordEnd;
     ptrdiff_t *const cell = writeCellsAVX2(s->cell, at, delimiters | lineFeeds << 1)
@@ -383,10 +383,10 @@ AVX2 INLINE BlockStep takePlainBlockAVX2(Splitter *s, const uint8_t *p) {
     const uint64_t lineFeeds = bits32(lineFeeds0, lineFeeds1);
     const uint64_t delimiters = bits32(_mm256_or_si256(equalAVX2(v0, ','), lineFeeds0), _mm256_or_si256(equalAVX2(v1, ','), lineFeeds1));
     // A record that starts with a delimiter (an empty first cell, a blank line; rare) would
-    // share its start's offset with its first cell's in `takePlainRecords`.
+    // share its start's offset with its first cell's in `takePlainRecordsAVX2`.
     if (lineFeeds << 1 & delimiters) return BlockNotPlain;
     notePadding(s, delimiters, bits32(lowAVX2(v0), lowAVX2(v1)) & ~(lineFeeds | high));
-    return takePlainRecords(s, p, delimiters, lineFeeds);
+    return takePlainRecordsAVX2(s, p, delimiters, lineFeeds);
 }
 
 /// The short way for plain blocks (`takePlainBlockAVX2`), and the way of any whole block.
