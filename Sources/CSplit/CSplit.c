@@ -19,19 +19,20 @@ typedef struct {
     uint64_t lineFeeds, commas;
     /// Bytes with the high bit set (not ASCII).
     uint64_t high;
-    /// Bytes up to a space, line breaks included.
+    /// Bytes below 0x21 as signed bytes: those up to a space, line breaks included, and the
+    /// high ones (one signed compare finds them; `high` takes those out).
     uint64_t low;
     /// Whether the block has a quote or a CR: rare, so their mask is made only then.
     bool quotesOrCRs;
 } BlockMasks;
 
-/// The bytes of a block by their part in the accented letters of Vietnamese text: continuation
-/// bytes (80–BF), leads that need no check beyond their continuation bytes (C2–DF, and E1–EF
-/// but not ED), and the three-byte leads among those. As signed bytes each class is a range
-/// that one or two signed compares find: continuation bytes are -128...-65, leads C2–DF
-/// -62...-33, leads E1–EF -31...-17 (without ED, -19).
+/// The high bytes of a block by their part in UTF-8: continuation bytes (80–BF), leads (the
+/// others), leads of three bytes (E0 on; of four or more too, which are all forbidden), and the
+/// forbidden leads: those of no accented letter of Vietnamese text, nor of any valid sequence but
+/// through the row path's full check (C0, C1, E0, ED, F0–FF). When none is forbidden, the leads
+/// are those of two bytes (C2–DF) and of three (E1–EC, EE, EF).
 typedef struct {
-    uint64_t continuations, leads, threeByteLeads;
+    uint64_t continuations, leads, threeByteLeads, forbidden;
 } UTF8Classes;
 
 /// The operations on a 64-byte block that differ by instruction set.
@@ -39,12 +40,12 @@ typedef struct {
     BlockMasks (*masks)(const uint8_t *block);
     /// The quotes and CRs of a block, a bit per byte.
     uint64_t (*quotesAndCRs)(const uint8_t *block);
-    /// The classes of the 16-byte lanes of a block that hold `high` bytes (others hold none).
+    /// The classes of the high bytes of a block, `high` (those of other bytes are not set).
     UTF8Classes (*utf8Classes)(const uint8_t *block, uint64_t high);
     /// Writes `at` plus the place of each set bit of `cells`, lowest first, from `out` on, and
-    /// returns how many. Up to three more offsets past them may be written (`CSplitRun.offsets`
-    /// has the slack): the cells that follow overwrite them.
-    ptrdiff_t (*writeCells)(ptrdiff_t *out, ptrdiff_t at, uint64_t cells);
+    /// returns where the next goes. Up to four more offsets past them may be written
+    /// (`CSplitRun.offsets` has the slack): the cells that follow overwrite them.
+    ptrdiff_t *(*writeCells)(ptrdiff_t *out, ptrdiff_t at, uint64_t cells);
 } Variant;
 
 // MARK: SSE2
@@ -61,7 +62,7 @@ INLINE __m128i equalSSE2(__m128i v, char byte) { return _mm_cmpeq_epi8(v, _mm_se
 
 INLINE __m128i quoteOrCRSSE2(__m128i v) { return _mm_or_si128(equalSSE2(v, '"'), equalSSE2(v, '\r')); }
 
-INLINE __m128i lowSSE2(__m128i v) { return _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v); }
+INLINE __m128i lowSSE2(__m128i v) { return _mm_cmplt_epi8(v, _mm_set1_epi8(0x21)); }
 
 INLINE BlockMasks masksSSE2(const uint8_t *p) {
     __m128i v0 = loadSSE2(p), v1 = loadSSE2(p + 16), v2 = loadSSE2(p + 32), v3 = loadSSE2(p + 48);
@@ -81,8 +82,11 @@ INLINE uint64_t quotesAndCRsSSE2(const uint8_t *p) {
                   quoteOrCRSSE2(loadSSE2(p + 48)));
 }
 
+/// SSE2 has no byte shuffle to look nibbles up in, so the leads allowed are found by range
+/// instead, as signed bytes: C2–DF are -62...-33, E1–EF -31...-17 but ED -19; any other
+/// high byte that is not a continuation is a forbidden lead.
 INLINE UTF8Classes utf8ClassesSSE2(const uint8_t *p, uint64_t high) {
-    UTF8Classes c = {0, 0, 0};
+    UTF8Classes c = {0, 0, 0, 0};
     for (int lane = 0; lane < 64; lane += 16) {
         if (!((high >> lane) & 0xFFFF)) continue;
         __m128i v = loadSSE2(p + lane);
@@ -93,14 +97,14 @@ INLINE UTF8Classes utf8ClassesSSE2(const uint8_t *p, uint64_t high) {
         c.leads |= bits16(leads) << lane;
         c.threeByteLeads |= bits16(threeByteLeads) << lane;
     }
+    c.forbidden = high & ~(c.continuations | c.leads);
     return c;
 }
 
 /// Without `popcnt` and `tzcnt`: a bit at a time, until none is left.
-INLINE ptrdiff_t writeCellsSSE2(ptrdiff_t *out, ptrdiff_t at, uint64_t cells) {
-    ptrdiff_t n = 0;
-    for (; cells; cells &= cells - 1) out[n++] = at + __builtin_ctzll(cells);
-    return n;
+INLINE ptrdiff_t *writeCellsSSE2(ptrdiff_t *out, ptrdiff_t at, uint64_t cells) {
+    for (; cells; cells &= cells - 1) *out++ = at + __builtin_ctzll(cells);
+    return out;
 }
 
 static const Variant sse2 = {masksSSE2, quotesAndCRsSSE2, utf8ClassesSSE2, writeCellsSSE2};
@@ -115,9 +119,39 @@ AVX2 INLINE __m256i loadAVX2(const uint8_t *p) { return _mm256_loadu_si256((cons
 
 AVX2 INLINE __m256i equalAVX2(__m256i v, char byte) { return _mm256_cmpeq_epi8(v, _mm256_set1_epi8(byte)); }
 
-AVX2 INLINE __m256i lowAVX2(__m256i v) { return _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(0x20)), v); }
+AVX2 INLINE __m256i lowAVX2(__m256i v) { return _mm256_cmpgt_epi8(_mm256_set1_epi8(0x21), v); }
 
-AVX2 INLINE __m256i quoteOrCRAVX2(__m256i v) { return _mm256_or_si256(equalAVX2(v, '"'), equalAVX2(v, '\r')); }
+/// Looks each byte's low nibble up in a 16-byte `table` (repeated in both 128-bit lanes, as
+/// `vpshufb` looks up within a lane); a byte with the high bit set gives 0.
+AVX2 INLINE __m256i byLowNibbleAVX2(__m256i table, __m256i v) { return _mm256_shuffle_epi8(table, v); }
+
+/// A quote or a CR: the byte its low nibble looks up (2: '"', D: CR; other entries match no
+/// byte) is the byte itself. One shuffle and one compare instead of two compares and an OR.
+AVX2 INLINE __m256i quoteOrCRAVX2(__m256i v) {
+    const __m256i table = _mm256_setr_epi8(-1, -1, '"', -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, '\r', -1, -1,
+                                           -1, -1, '"', -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, '\r', -1, -1);
+    return _mm256_cmpeq_epi8(byLowNibbleAVX2(table, v), v);
+}
+
+/// Bit 7: a lead of three bytes or more (E0–FF). Bits 0–2: a forbidden lead (0: C0, C1; 1: E0,
+/// ED; 2: F0–FF), as the table of its high nibble (which kinds it may be) and that of its low
+/// nibble (which kinds that low nibble is forbidden in) both have the bit.
+AVX2 INLINE __m256i leadKindsAVX2(__m256i v) {
+    const __m256i byHigh = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0, (char)0x82, (char)0x84,
+                                            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0, (char)0x82, (char)0x84);
+    const __m256i byLow = _mm256_setr_epi8((char)0x87, (char)0x85, (char)0x84, (char)0x84, (char)0x84, (char)0x84, (char)0x84, (char)0x84,
+                                           (char)0x84, (char)0x84, (char)0x84, (char)0x84, (char)0x84, (char)0x86, (char)0x84, (char)0x84,
+                                           (char)0x87, (char)0x85, (char)0x84, (char)0x84, (char)0x84, (char)0x84, (char)0x84, (char)0x84,
+                                           (char)0x84, (char)0x84, (char)0x84, (char)0x84, (char)0x84, (char)0x86, (char)0x84, (char)0x84);
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    return _mm256_and_si256(byLowNibbleAVX2(byHigh, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)),
+                            byLowNibbleAVX2(byLow, _mm256_and_si256(v, nibble)));
+}
+
+/// The bits of `leadKindsAVX2` that mark a forbidden lead.
+#define FORBIDDEN_LEAD_BITS 0x07
+
+AVX2 INLINE __m256i continuationAVX2(__m256i v) { return _mm256_cmpgt_epi8(_mm256_set1_epi8(-64), v); }
 
 AVX2 INLINE BlockMasks masksAVX2(const uint8_t *p) {
     __m256i v0 = loadAVX2(p), v1 = loadAVX2(p + 32);
@@ -135,27 +169,32 @@ AVX2 INLINE uint64_t quotesAndCRsAVX2(const uint8_t *p) {
     return bits32(quoteOrCRAVX2(loadAVX2(p)), quoteOrCRAVX2(loadAVX2(p + 32)));
 }
 
+/// The classes but the forbidden leads, which a plain block (`takePlainBlockAVX2`) has none of.
+AVX2 INLINE UTF8Classes allowedUTF8ClassesAVX2(__m256i v0, __m256i v1, __m256i kinds0, __m256i kinds1, uint64_t high) {
+    UTF8Classes c;
+    c.continuations = bits32(continuationAVX2(v0), continuationAVX2(v1));
+    c.leads = high & ~c.continuations;
+    c.threeByteLeads = bits32(kinds0, kinds1);
+    c.forbidden = 0;
+    return c;
+}
+
 AVX2 INLINE UTF8Classes utf8ClassesAVX2(const uint8_t *p, uint64_t high) {
-    (void)high;
-    UTF8Classes c = {0, 0, 0};
-    for (int half = 0; half < 64; half += 32) {
-        __m256i v = loadAVX2(p + half);
-        __m256i threeByteLeads = _mm256_andnot_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(-19)),
-                                                     _mm256_and_si256(_mm256_cmpgt_epi8(v, _mm256_set1_epi8(-32)), _mm256_cmpgt_epi8(_mm256_set1_epi8(-16), v)));
-        __m256i leads = _mm256_or_si256(_mm256_and_si256(_mm256_cmpgt_epi8(v, _mm256_set1_epi8(-63)), _mm256_cmpgt_epi8(_mm256_set1_epi8(-32), v)), threeByteLeads);
-        c.continuations |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8(-64), v)) << half;
-        c.leads |= (uint64_t)(uint32_t)_mm256_movemask_epi8(leads) << half;
-        c.threeByteLeads |= (uint64_t)(uint32_t)_mm256_movemask_epi8(threeByteLeads) << half;
-    }
+    const __m256i v0 = loadAVX2(p), v1 = loadAVX2(p + 32), kinds0 = leadKindsAVX2(v0), kinds1 = leadKindsAVX2(v1);
+    UTF8Classes c = allowedUTF8ClassesAVX2(v0, v1, kinds0, kinds1, high);
+    const __m256i forbidden = _mm256_set1_epi8(FORBIDDEN_LEAD_BITS), none = _mm256_setzero_si256();
+    c.forbidden = bits32(_mm256_cmpgt_epi8(_mm256_and_si256(kinds0, forbidden), none),
+                         _mm256_cmpgt_epi8(_mm256_and_si256(kinds1, forbidden), none));
     return c;
 }
 
 /// Four cells a step whatever the count (their number from `popcnt`), so that a cell costs a
 /// `tzcnt`, an add, a store and a `blsr`, with no branch of its own; `tzcnt` of no bit is 64,
-/// whose offsets are among those overwritten.
-AVX2 INLINE ptrdiff_t writeCellsAVX2(ptrdiff_t *out, ptrdiff_t at, uint64_t cells) {
-    const ptrdiff_t n = _mm_popcnt_u64(cells);
-    while (cells) {
+/// whose offsets are among those overwritten. The first step goes even without cells: nearly
+/// every call has some (a record's have at least its line feed).
+AVX2 INLINE ptrdiff_t *writeCellsAVX2(ptrdiff_t *out, ptrdiff_t at, uint64_t cells) {
+    ptrdiff_t *const next = out + _mm_popcnt_u64(cells);
+    do {
         out[0] = at + (ptrdiff_t)_tzcnt_u64(cells);
         cells = _blsr_u64(cells);
         out[1] = at + (ptrdiff_t)_tzcnt_u64(cells);
@@ -165,50 +204,99 @@ AVX2 INLINE ptrdiff_t writeCellsAVX2(ptrdiff_t *out, ptrdiff_t at, uint64_t cell
         out[3] = at + (ptrdiff_t)_tzcnt_u64(cells);
         cells = _blsr_u64(cells);
         out += 4;
-    }
-    return n;
+    } while (cells);
+    return next;
 }
 
 static const Variant avx2 = {masksAVX2, quotesAndCRsAVX2, utf8ClassesAVX2, writeCellsAVX2};
 
 // MARK: the splitting
 
-/// True when the `live` bytes of a block whose high bytes are `high` and `classes` pass: every
-/// lead is one of Vietnamese letters with exactly the continuation bytes it calls for (those
-/// called for past the block, `carry`, are checked with the next one). False when they are
-/// not valid UTF-8, or hold other leads, which only `SurveyText.firstInvalidUTF8` decides: the
+/// True when the `live` bytes of a block of these `classes` pass: no lead is forbidden, and
+/// each has exactly the continuation bytes it calls for (those called for past the block,
+/// `carry`, are checked with the next one). False when they are not valid UTF-8, or hold other
+/// leads than those of Vietnamese letters, which only `SurveyText.firstInvalidUTF8` decides: the
 /// run then ends before the block's record, for the row path.
-INLINE bool utf8Accepts(UTF8Classes classes, uint64_t high, uint64_t live, uint64_t *carry) {
-    uint64_t continuations = classes.continuations & live, leads = classes.leads & live;
-    uint64_t threeByteLeads = classes.threeByteLeads & live;
-    if (high & ~(continuations | leads)) return false;
+INLINE bool utf8Accepts(UTF8Classes classes, uint64_t live, uint64_t *carry) {
+    if (classes.forbidden & live) return false;
+    const uint64_t leads = classes.leads & live, threeByteLeads = classes.threeByteLeads & live;
     // A sequence cut off by the end of the live bytes belongs to a record that ends past them,
     // which is not taken.
-    if (continuations != ((leads << 1 | threeByteLeads << 2 | *carry) & live)) return false;
+    if ((classes.continuations & live) != ((leads << 1 | threeByteLeads << 2 | *carry) & live)) return false;
     *carry = leads >> 63 | threeByteLeads >> 62;
     return true;
 }
 
-/// A run being split: what carries from one block to the next.
+/// What a run's blocks need now and then: in memory (`split` hands it to a function), so that
+/// the loop's registers go to what every block changes.
 typedef struct {
-    const ptrdiff_t columns, endLine;
+    /// Offsets a record takes: its start, its other cells' and its end.
+    ptrdiff_t stride;
     /// Added to a block's address: the file offset of the byte after its first.
-    const ptrdiff_t fileOffsetAfter;
-    /// Record r's line goes to `lineOf[line of r]`.
-    int32_t *const lineOf;
-    /// The current record's offsets, and where its next cell's goes.
-    ptrdiff_t *record, *cell;
-    /// The line of the current record: the records taken are counted by it.
-    ptrdiff_t line;
-    /// Continuation bytes that the leads of the block before call for in this one (bits 0, 1).
-    uint64_t utf8Carry;
+    ptrdiff_t fileOffsetAfter;
+    /// The slot past the most records wanted.
+    ptrdiff_t *wantedEnd;
     /// Whether a blank (any byte up to a space but a line break, which `CellSpans.Cells`
     /// would trim) is next to a delimiter: some cell then may be padded (`mayBePadded`).
-    uint64_t padding;
-    /// Whether the last byte of the block before is a delimiter, and a blank (bit 0 of each:
-    /// the run's first cell starts as after a delimiter).
-    uint64_t delimiterBefore, blankBefore;
+    bool padded;
+} RunFrame;
+
+/// A run being split: what carries from one block to the next.
+typedef struct {
+    RunFrame *frame;
+    /// The slot of the current record's end (its start and cells are the `stride - 1` slots
+    /// before it), and where its next cell's offset goes: the records taken are counted by
+    /// `recordEnd`.
+    ptrdiff_t *recordEnd, *cell;
+    /// Continuation bytes that the leads of the block before call for in this one (bits 0, 1).
+    uint64_t utf8Carry;
+    /// The delimiters and blanks of the block before (of their last byte, bit 63: the run's
+    /// first cell starts as after a delimiter).
+    uint64_t delimitersBefore, blanksBefore;
 } Splitter;
+
+/// Notes whether a blank of a block is next to one of its delimiters: a cell is padded when a
+/// blank follows a delimiter or comes before one. Each pair of neighbours is looked at once, a
+/// byte with the one before it (the block before's last for the first, shifted in: `shld`).
+/// Rare, so a branch rather than a mask kept.
+INLINE void notePadding(Splitter *s, uint64_t delimiters, uint64_t blanks) {
+    const uint64_t pairs = (blanks & (delimiters << 1 | s->delimitersBefore >> 63))
+                           | (delimiters & (blanks << 1 | s->blanksBefore >> 63));
+    if (__builtin_expect(pairs != 0, 0)) s->frame->padded = true;
+    s->delimitersBefore = delimiters;
+    s->blanksBefore = blanks;
+}
+
+/// Takes the records of the block at `p` that end in it at `lineFeeds` (their cells end at
+/// `delimiters`, commas and line feeds, and the last before the CR of a CRLF, `crlf`), and the
+/// cells of the one it leaves open; false when the run ends here: at a record of the wrong
+/// number of cells, at the most records wanted, or when the block's bytes are not all `usable`.
+INLINE bool takeRecords(Splitter *s, const uint8_t *p, uint64_t delimiters, uint64_t lineFeeds, uint64_t crlf,
+                        bool usable, const Variant *variant) {
+    const ptrdiff_t at = (ptrdiff_t)p + s->frame->fileOffsetAfter;
+    ptrdiff_t *end = s->recordEnd, *cell = s->cell;
+    bool more = true;
+    for (; lineFeeds; lineFeeds &= lineFeeds - 1) {
+        // The record's cells and its end, at the delimiters up to its line feed: the line
+        // feed's offset, the next record's start, goes to the end slot too.
+        const uint64_t through = lineFeeds ^ (lineFeeds - 1);
+        cell = variant->writeCells(cell, at, delimiters & through);
+        if (cell != end + 1) { more = false; break; }
+        delimiters &= ~through;
+        end[1] = end[0];
+        end[0] -= (ptrdiff_t)((crlf << 1 & lineFeeds & -lineFeeds) != 0);
+        cell = end + 2;
+        end += s->frame->stride;
+        if (end == s->frame->wantedEnd) { more = false; break; }
+    }
+    if (more) {
+        cell = variant->writeCells(cell, at, delimiters);
+        more = cell <= end && usable;
+    }
+    s->recordEnd = end;
+    s->cell = cell;
+    return more;
+}
 
 /// Takes the records of the 64-byte block at `p` (its `live` bytes) that are clean and ended
 /// in it, and the cells of the one it leaves open; false when the run ends here: at a record
@@ -232,78 +320,143 @@ INLINE bool takeBlock(Splitter *s, const uint8_t *p, uint64_t live, const Varian
     // A block without high bits still ends the sequences the block before left open.
     const uint64_t high = m.high & live;
     if (high) {
-        if (!utf8Accepts(variant->utf8Classes(p, high), high, live, &s->utf8Carry)) return false;
+        if (!utf8Accepts(variant->utf8Classes(p, high), live, &s->utf8Carry)) return false;
     } else if (s->utf8Carry) {
         return false;
     }
-    uint64_t commas = m.commas & usable, lineFeeds = m.lineFeeds & usable;
-    // The taken records' cells end at commas, line feeds and the CRs of CRLFs. A cell is
-    // padded when a blank follows a delimiter or comes before one: each pair of neighbours is
-    // looked at once, a byte with the one before it (the block before's last for the first).
-    const uint64_t delimiters = commas | lineFeeds | crlf;
-    const uint64_t blanks = m.low & usable & ~(lineFeeds | crlf);
-    s->padding |= (blanks & (delimiters << 1 | s->delimiterBefore)) | (delimiters & (blanks << 1 | s->blankBefore));
-    s->delimiterBefore = delimiters >> 63;
-    s->blankBefore = blanks >> 63;
-    const ptrdiff_t at = (ptrdiff_t)p + s->fileOffsetAfter;
-    ptrdiff_t *o = s->record, *cell = s->cell;
-    const ptrdiff_t columns = s->columns;
-    bool more = true;
-    while (lineFeeds) {
-        const int t = __builtin_ctzll(lineFeeds);
-        const uint64_t before = (1ull << t) - 1;
-        cell += variant->writeCells(cell, at, commas & before);
-        if (cell != o + columns) { more = false; break; }
-        commas &= ~before;
-        const ptrdiff_t next = at + t;
-        // The last cell ends before the CR of a CRLF.
-        o[columns] = next - (ptrdiff_t)((crlf << 1) >> t & 1);
-        s->lineOf[s->line] = (int32_t)s->line;
-        s->line += 1;
-        o += columns + 1;
-        o[0] = next;
-        cell = o + 1;
-        if (s->line == s->endLine) { more = false; break; }
-        lineFeeds &= lineFeeds - 1;
+    const uint64_t delimiters = (m.commas | m.lineFeeds) & usable, lineFeeds = m.lineFeeds & usable;
+    // The taken records' cells end at commas, line feeds and the CRs of CRLFs.
+    notePadding(s, delimiters | crlf, m.low & usable & ~(lineFeeds | crlf | m.high));
+    return takeRecords(s, p, delimiters, lineFeeds, crlf, usable == ~0ull, variant);
+}
+
+/// What became of a whole block taken the short way.
+typedef enum { BlockEndsRun, BlockTaken, BlockNotPlain } BlockStep;
+
+/// `takeRecords` for a block whose line feeds have no CR before them and no delimiter after
+/// them, with all the cells of the block written in one go: a record starts right after the end
+/// of the one before, so the offsets of the delimiters and of the bytes after line feeds,
+/// lowest first, are those of the records' slots, but for each line feed's two (its record's
+/// end and the next one's start, the same offset). A record then has its cells when its line
+/// feed's offset went to its end slot, which the next start's copies.
+AVX2 INLINE BlockStep takePlainRecordsAVX2(Splitter *s, const uint8_t *p, uint64_t delimiters, uint64_t lineFeeds) {
+    const ptrdiff_t at = (ptrdiff_t)p + s->frame->fileOffsetAfter;
+    ptrdiff_t *end = s->recordEnd;
+    ptrdiff_t *const cell = writeCellsAVX2(s->cell, at, delimiters | lineFeeds << 1)
+                          + (lineFeeds >> 63); // a start in the next block
+    BlockStep step = BlockTaken;
+    for (; lineFeeds; lineFeeds &= lineFeeds - 1) {
+        const ptrdiff_t next = at + (ptrdiff_t)_tzcnt_u64(lineFeeds);
+        // Slots from `cell` on hold no offset of the run's.
+        if (end >= cell || *end != next) { step = BlockEndsRun; break; }
+        end[1] = next;
+        end += s->frame->stride;
+        if (end == s->frame->wantedEnd) { step = BlockEndsRun; break; }
     }
-    if (more) {
-        cell += variant->writeCells(cell, at, commas);
-        more = cell <= o + columns && usable == ~0ull;
-    }
-    s->record = o;
+    if (cell > end) step = BlockEndsRun;
+    s->recordEnd = end;
     s->cell = cell;
+    return step;
+}
+
+/// A whole block with no quote, no CR and no forbidden lead, the common case, taken with its
+/// two loads and the fewest masks: the quotes and CRs, the forbidden leads, and the leads of
+/// three bytes come from nibble look-ups, the test for the rare ones of them is one `vptest`
+/// and their masks are made only in `takeBlock`, which any other block goes to
+/// (`BlockNotPlain`, before anything of it is taken).
+AVX2 INLINE BlockStep takePlainBlockAVX2(Splitter *s, const uint8_t *p) {
+    const __m256i v0 = loadAVX2(p), v1 = loadAVX2(p + 32);
+    const __m256i odd = _mm256_or_si256(quoteOrCRAVX2(v0), quoteOrCRAVX2(v1));
+    const uint64_t high = bits32(v0, v1);
+    if (high) {
+        const __m256i kinds0 = leadKindsAVX2(v0), kinds1 = leadKindsAVX2(v1);
+        const __m256i rare = _mm256_or_si256(odd, _mm256_or_si256(kinds0, kinds1));
+        if (!_mm256_testz_si256(rare, _mm256_set1_epi8(FORBIDDEN_LEAD_BITS))) return BlockNotPlain;
+        if (!utf8Accepts(allowedUTF8ClassesAVX2(v0, v1, kinds0, kinds1, high), ~0ull, &s->utf8Carry)) return BlockEndsRun;
+    } else if (!_mm256_testz_si256(odd, odd)) {
+        return BlockNotPlain;
+    } else if (s->utf8Carry) {
+        // A block without high bits still ends the sequences the block before left open.
+        return BlockEndsRun;
+    }
+    const __m256i lineFeeds0 = equalAVX2(v0, '\n'), lineFeeds1 = equalAVX2(v1, '\n');
+    const uint64_t lineFeeds = bits32(lineFeeds0, lineFeeds1);
+    const uint64_t delimiters = bits32(_mm256_or_si256(equalAVX2(v0, ','), lineFeeds0), _mm256_or_si256(equalAVX2(v1, ','), lineFeeds1));
+    // A record that starts with a delimiter (an empty first cell, a blank line; rare) would
+    // share its start's offset with its first cell's in `takePlainRecordsAVX2`.
+    if (lineFeeds << 1 & delimiters) return BlockNotPlain;
+    notePadding(s, delimiters, bits32(lowAVX2(v0), lowAVX2(v1)) & ~(lineFeeds | high));
+    return takePlainRecordsAVX2(s, p, delimiters, lineFeeds);
+}
+
+/// The short way for plain blocks (`takePlainBlockAVX2`), and the way of any whole block.
+typedef BlockStep (*PlainBlock)(Splitter *s, const uint8_t *p);
+typedef bool (*WholeBlock)(Splitter *s, const uint8_t *p);
+
+/// SSE2 takes every block the one way.
+INLINE BlockStep takeNoPlainBlock(Splitter *s, const uint8_t *p) {
+    (void)s, (void)p;
+    return BlockNotPlain;
+}
+
+INLINE bool takeWholeBlockSSE2(Splitter *s, const uint8_t *p) { return takeBlock(s, p, ~0ull, &sse2); }
+
+/// A whole block that is not plain: rare, so out of line.
+AVX2 __attribute__((noinline)) static bool takeUnusualBlockAVX2(Splitter *s, const uint8_t *p) {
+    return takeBlock(s, p, ~0ull, &avx2);
+}
+
+AVX2 INLINE bool takeWholeBlockAVX2(Splitter *s, const uint8_t *p) {
+    // Through a copy, so that the splitter of the loop of plain blocks stays in registers.
+    Splitter unusual = *s;
+    const bool more = takeUnusualBlockAVX2(&unusual, p);
+    *s = unusual;
     return more;
 }
 
 /// The run's whole blocks go with all their bytes live, so that only the last one, cut by the
 /// end of the data, works out which are.
-INLINE CSplitResult split(const CSplitRun *run, const Variant *variant) {
-    Splitter s = {
-        .columns = run->columns,
-        .endLine = run->line + run->limit,
+INLINE CSplitResult split(const CSplitRun *run, const Variant *variant, PlainBlock takePlainBlock, WholeBlock takeWholeBlock) {
+    ptrdiff_t *const firstEnd = run->offsets + run->columns;
+    RunFrame frame = {
+        .stride = run->columns + 1,
         .fileOffsetAfter = run->fileOffset + 1 - (ptrdiff_t)run->bytes,
-        .lineOf = run->lines - run->line,
-        .record = run->offsets,
+        .wantedEnd = firstEnd + run->limit * (run->columns + 1),
+        .padded = false,
+    };
+    Splitter s = {
+        .frame = &frame,
+        .recordEnd = firstEnd,
         .cell = run->offsets + 1,
-        .line = run->line,
         .utf8Carry = 0,
-        .padding = 0,
-        .delimiterBefore = 1,
-        .blankBefore = 0,
+        .delimitersBefore = 1ull << 63,
+        .blanksBefore = 0,
     };
     run->offsets[0] = run->start + run->fileOffset;
-    const uint8_t *p = run->bytes + run->start, *const end = run->bytes + run->end;
+    const uint8_t *p = run->bytes + run->start;
+    const ptrdiff_t bytes = run->end - run->start;
+    const uint8_t *const wholeEnd = p + bytes / 64 * 64;
     bool more = true;
-    for (; more && end - p >= 64; p += 64) more = takeBlock(&s, p, ~0ull, variant);
-    if (more && p < end) takeBlock(&s, p, (1ull << (end - p)) - 1, variant);
+    while (more && p != wholeEnd) {
+        // Plain blocks in a loop of their own, with no call in it that would take its registers.
+        BlockStep step;
+        while ((step = takePlainBlock(&s, p)) == BlockTaken && (p += 64) != wholeEnd) {}
+        if (step == BlockTaken) break;
+        more = step == BlockNotPlain && takeWholeBlock(&s, p);
+        p += 64;
+    }
+    if (more && bytes % 64) takeBlock(&s, p, (1ull << bytes % 64) - 1, variant);
+    const ptrdiff_t records = (s.recordEnd - firstEnd) / frame.stride;
+    // Clean records take a line each.
+    for (ptrdiff_t r = 0; r < records; r++) run->lines[r] = (int32_t)(run->line + r);
     // The first record not taken.
-    CSplitResult result = {s.line - run->line, s.record[0] - run->fileOffset, s.line, s.padding != 0};
+    CSplitResult result = {records, s.recordEnd[-run->columns] - run->fileOffset, run->line + records, frame.padded};
     return result;
 }
 
-static CSplitResult splitBaseline(const CSplitRun *run) { return split(run, &sse2); }
+static CSplitResult splitBaseline(const CSplitRun *run) { return split(run, &sse2, takeNoPlainBlock, takeWholeBlockSSE2); }
 
-AVX2 static CSplitResult splitAVX2(const CSplitRun *run) { return split(run, &avx2); }
+AVX2 static CSplitResult splitAVX2(const CSplitRun *run) { return split(run, &avx2, takePlainBlockAVX2, takeWholeBlockAVX2); }
 
 CSplitKernel csplit_best_kernel(void) {
     __builtin_cpu_init();

@@ -82,6 +82,58 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
     return out
 }
 
+/// Splits the file at `path` in runs (`appendCleanRecords` with `kernel`, at most `limit()`
+/// records a run, the cells emptied when `empties()`, and a record read with `next()` after a
+/// run that splits none) and checks each record split against `next()`'s reading of the file:
+/// clean (plain, `columns` fields, valid UTF-8), with the same offset, line and cells; the reader
+/// then stands where `next()` goes on. Returns, for each record of the file, whether a run split
+/// it and whether it is clean.
+func splitRunsAgainstNext(path: String, columns: Int, bufferSize size: Int, kernel: CSplitKernel, context: String,
+                          limit: () -> Int, empties: () -> Bool) throws -> (split: [Bool], clean: [Bool]) {
+    // Every record as `next()` reads it: offset, line, cells, and whether it is clean.
+    let plain = try CSVReader(path: path, bufferSize: size)
+    var records: [(offset: Int, line: Int, cells: [[UInt8]], clean: Bool)] = []
+    while plain.next() {
+        let cells = (0..<plain.fieldCount).map { Array(UnsafeBufferPointer(start: plain.fieldStart($0), count: plain.fieldLength($0))) }
+        // Plain: ended by a line feed, with no quote and no CR but a CRLF's.
+        let (p, n) = plain.recordBytes
+        let bytes = Array(UnsafeBufferPointer(start: p, count: n))
+        var body = bytes.dropLast()
+        if body.last == 0x0D { body = body.dropLast() }
+        let clean = bytes.last == 0x0A && !body.contains(0x22) && !body.contains(0x0D) && plain.fieldCount == columns
+            && SurveyText.firstInvalidUTF8(p, n) == nil
+        records.append((plain.recordFileOffset, plain.recordLine, cells, clean))
+    }
+    let runs = try CSVReader(path: path, bufferSize: size)
+    runs.splitKernel = kernel
+    let spans = CellSpans(columns: columns, capacity: 4)
+    var split = Array(repeating: false, count: records.count)
+    var k = 0
+    while k < records.count {
+        let before = spans.count
+        let n = runs.appendCleanRecords(to: spans, limit: limit())
+        for r in before..<(before + n) {
+            let want = records[k]
+            #expect(want.clean, "\(context), record \(k) split but not clean")
+            #expect(spans.recordStart(r) == want.offset && Int(spans.lines[r]) == want.line, "\(context), record \(k)")
+            let cells = (0..<columns).map { c in
+                let (p, n) = spans.untrimmedCell(r, c, base: runs.bufferBase)
+                return Array(UnsafeBufferPointer(start: p, count: n))
+            }
+            #expect(cells == want.cells, "\(context), record \(k)")
+            split[k] = true
+            k += 1
+        }
+        if empties() { spans.removeAll() }
+        if n > 0 { continue }
+        guard runs.next() else { break }
+        #expect(runs.recordFileOffset == records[k].offset && runs.recordLine == records[k].line, "\(context), record \(k) read after a run")
+        k += 1
+    }
+    #expect(k == records.count && !runs.next(), "\(context)")
+    return (split, records.map(\.clean))
+}
+
 @Suite struct CSVReaderTests {
     /// The splitter kernels this CPU runs: the baseline one always, AVX2 where there is AVX2.
     static let splitKernels = [CSplitBaseline] + (CSVReader.bestSplitKernel == CSplitAVX2 ? [CSplitAVX2] : [])
@@ -144,52 +196,58 @@ func trickyCSV(seed: UInt64, rows: Int) -> [UInt8] {
             let path = dir + "/t\(seed).csv"
             writeBytes(path, bytes)
             for size in [16, 64, 100, 333, 4096] {
-                // Every record as `next()` reads it: offset, line, cells, and whether it is clean.
-                let plain = try CSVReader(path: path, bufferSize: size)
-                var records: [(offset: Int, line: Int, cells: [[UInt8]], clean: Bool)] = []
-                while plain.next() {
-                    let cells = (0..<plain.fieldCount).map { Array(UnsafeBufferPointer(start: plain.fieldStart($0), count: plain.fieldLength($0))) }
-                    // Plain: ended by a line feed, with no quote and no CR but a CRLF's.
-                    let (p, n) = plain.recordBytes
-                    let bytes = Array(UnsafeBufferPointer(start: p, count: n))
-                    var body = bytes.dropLast()
-                    if body.last == 0x0D { body = body.dropLast() }
-                    let clean = bytes.last == 0x0A && !body.contains(0x22) && !body.contains(0x0D) && plain.fieldCount == columns
-                        && SurveyText.firstInvalidUTF8(p, n) == nil
-                    records.append((plain.recordFileOffset, plain.recordLine, cells, clean))
-                }
-                let runs = try CSVReader(path: path, bufferSize: size)
-                runs.splitKernel = kernel
-                let spans = CellSpans(columns: columns, capacity: 4)
-                var k = 0, split = 0
-                while k < records.count {
-                    let before = spans.count
-                    let n = runs.appendCleanRecords(to: spans, limit: 1 + rnd(40))
-                    for r in before..<(before + n) {
-                        let want = records[k]
-                        #expect(want.clean, "seed \(seed), buffer \(size), record \(k) split but not clean")
-                        #expect(spans.recordStart(r) == want.offset && Int(spans.lines[r]) == want.line, "seed \(seed), buffer \(size), record \(k)")
-                        let cells = (0..<columns).map { c in
-                            let (p, n) = spans.untrimmedCell(r, c, base: runs.bufferBase)
-                            return Array(UnsafeBufferPointer(start: p, count: n))
-                        }
-                        #expect(cells == want.cells, "seed \(seed), buffer \(size), record \(k)")
-                        k += 1
-                    }
-                    split += n
-                    if rnd(5) == 0 { spans.removeAll() }
-                    if n > 0 { continue }
-                    guard runs.next() else { break }
-                    #expect(runs.recordFileOffset == records[k].offset && runs.recordLine == records[k].line,
-                            "seed \(seed), buffer \(size), record \(k) read after a run")
-                    k += 1
-                }
-                #expect(k == records.count && !runs.next(), "seed \(seed), buffer \(size)")
+                let (split, clean) = try splitRunsAgainstNext(path: path, columns: columns, bufferSize: size, kernel: kernel,
+                                                              context: "seed \(seed), buffer \(size)",
+                                                              limit: { 1 + rnd(40) }, empties: { rnd(5) == 0 })
+                let splitCount = split.filter { $0 }.count
                 // Runs stop at the buffer's end (which small buffers meet on every other record).
                 if !awkward && size >= 4096 {
-                    #expect(split * 10 > records.filter(\.clean).count * 9, "seed \(seed), buffer \(size): \(split) split")
+                    #expect(splitCount * 10 > clean.filter { $0 }.count * 9, "seed \(seed), buffer \(size): \(splitCount) split")
                 }
-                #expect(split > 0)
+                #expect(splitCount > 0)
+            }
+        }
+    }
+
+    /// A UTF-8 sequence at every place of the run's first two 64-byte blocks (and across their
+    /// end): a run splits every record when the sequence is one the splitter's quick check takes
+    /// (leads C2–DF, E1–EC, EE, EF with their continuation bytes), and stops before the record
+    /// that holds any other (the forbidden leads C0, C1, E0, ED, F0–FF, valid UTF-8 or not, and
+    /// broken sequences), which `next()` then reads. Each kernel this CPU runs is checked.
+    @Test(arguments: CSVReaderTests.splitKernels)
+    func utf8LeadsAtEveryPlaceOfABlock(_ kernel: CSplitKernel) throws {
+        let dir = tempDir("csv-leads-\(kernel.rawValue)")
+        let taken: [[UInt8]] = [
+            Array("ễ".utf8), Array("Đ".utf8), [0xC2, 0x80], [0xDF, 0xBF], [0xE1, 0x80, 0x80], [0xEC, 0xBF, 0xBF], [0xEE, 0x80, 0x80],
+            [0xEF, 0xBF, 0xBF],
+        ]
+        let refused: [[UInt8]] = [
+            [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0xA0, 0x80], [0xED, 0x9F, 0xBF], [0xF0, 0x90, 0x80, 0x80], [0xF4, 0x8F, 0xBF, 0xBF],
+            [0xF5, 0x80, 0x80, 0x80], [0xF8, 0x80], [0xFF], [0x80], [0xBF, 0x80], [0xC3], [0xE1, 0xBA], [0xC3, 0xA9, 0xA9],
+            [0xE1, 0x41, 0x80], [0xC3, 0xE1, 0xBA, 0x80],
+        ]
+        for (isTaken, sequences) in [(true, taken), (false, refused)] {
+            for (s, sequence) in sequences.enumerated() {
+                let path = dir + "/s\(isTaken)\(s).csv"
+                for place in 0..<130 {
+                    // Short records up to the place, the sequence inside a cell there, short
+                    // records after it.
+                    var bytes: [UInt8] = []
+                    while bytes.count + 4 <= place { bytes += Array("a,b\n".utf8) }
+                    while bytes.count < place { bytes.append(0x78) }
+                    bytes += sequence + Array("y,z\n".utf8)
+                    let row = place / 4
+                    for _ in 0..<20 { bytes += Array("c,d\n".utf8) }
+                    writeBytes(path, bytes)
+                    let (split, _) = try splitRunsAgainstNext(path: path, columns: 2, bufferSize: 4096, kernel: kernel,
+                                                              context: "sequence \(sequence), place \(place)",
+                                                              limit: { 1000 }, empties: { false })
+                    if isTaken {
+                        #expect(!split.contains(false), "sequence \(sequence), place \(place)")
+                    } else {
+                        #expect(!split[row], "sequence \(sequence), place \(place)")
+                    }
+                }
             }
         }
     }
