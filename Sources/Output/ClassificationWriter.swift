@@ -100,6 +100,26 @@ public struct ClassificationWriter {
             for case .classified(let r) in batch.allOutcomes() { appendRow(r, to: &out) }
             return
         }
+        // The rows are written straight into a new array's storage, which becomes `out` when it
+        // is empty (a batch's rows of `povrules classify`): no copy of the batch's bytes, unless
+        // the rows outgrow the estimate.
+        var spilled: [UInt8]?
+        let rows = [UInt8](unsafeUninitializedCapacity: batch.count * RowBytes.rowEstimate + 256) { storage, initialized in
+            var bytes = RowBytes(writingInto: storage)
+            putRows(batch, to: &bytes)
+            if bytes.isInPlace {
+                initialized = bytes.count
+            } else {
+                spilled = Array(UnsafeBufferPointer(start: bytes.base, count: bytes.count))
+                initialized = 0
+            }
+            bytes.free()
+        }
+        if out.isEmpty { out = spilled ?? rows } else { out.append(contentsOf: spilled ?? rows) }
+    }
+
+    /// The CSV rows of `appendRows`, put into `bytes`.
+    private mutating func putRows(_ batch: ClassifiedBatch, to bytes: inout RowBytes) {
         // The cells that depend on a group's rule set, as bytes once per batch: status and area
         // by code, each indicator column's indicator, the rule set's reference; and the most
         // bytes of a row after its texts.
@@ -172,10 +192,8 @@ public struct ClassificationWriter {
         let ids = batch.householdIDField.map(table.textIndexes), villages = batch.villageField.map(table.textIndexes)
         let texts = table.pooledTexts
         let areaCodes = batch.areaField.map { table.values[$0] }
-        var bytes = RowBytes(capacity: batch.count * 96 + 256)
         var villageCells = PooledCells(texts: texts)
         defer {
-            bytes.free()
             villageCells.free()
             made.free()
         }
@@ -235,7 +253,6 @@ public struct ClassificationWriter {
             }
             made.put(g.ends[x.newlyEscaped ? 1 : 0], to: &bytes)
         }
-        out.append(contentsOf: UnsafeBufferPointer(start: bytes.base, count: bytes.count))
     }
 
     /// The row of a household decided over columns, from its `ColumnRow`.
@@ -297,13 +314,34 @@ struct RowBytes {
     private(set) var base: UnsafeMutablePointer<UInt8>
     private(set) var count = 0
     private var capacity: Int
+    /// Whether `base` is this buffer's own allocation (not storage lent by `writingInto`).
+    private var owned = true
+
+    /// The bytes a row of classification results takes, about (a batch's first guess).
+    static let rowEstimate = 96
 
     init(capacity: Int) {
         self.capacity = max(capacity, 64)
         base = .allocate(capacity: self.capacity)
     }
 
-    func free() { base.deallocate() }
+    /// Puts bytes into `storage` (an array's uninitialized capacity) while they fit, then into
+    /// a buffer of its own with them copied (`isInPlace` false).
+    init(writingInto storage: UnsafeMutableBufferPointer<UInt8>) {
+        guard let start = storage.baseAddress, storage.count > 0 else {
+            capacity = 64
+            base = .allocate(capacity: capacity)
+            return
+        }
+        base = start
+        capacity = storage.count
+        owned = false
+    }
+
+    /// Whether the bytes are still in the storage given to `writingInto`.
+    var isInPlace: Bool { !owned }
+
+    func free() { if owned { base.deallocate() } }
 
     /// Room for `n` more bytes.
     @inline(__always)
@@ -312,9 +350,10 @@ struct RowBytes {
         let c = max(capacity * 2, count + n)
         let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
         grown.initialize(from: base, count: count)
-        base.deallocate()
+        if owned { base.deallocate() }
         base = grown
         capacity = c
+        owned = true
     }
 
     @inline(__always)
@@ -372,15 +411,19 @@ struct RowBytes {
     }
 
     /// Puts `CSVText.cell(s)`, reserving room for it; the text's bytes as they are when it
-    /// needs neither a formula guard nor quotes (almost always).
+    /// needs neither a formula guard nor quotes (almost always), checked and copied in the same
+    /// words.
     mutating func putCell(_ s: String) {
-        var s = s
-        let plain = s.withUTF8 { b -> Bool in
-            guard CSVText.isPlain(b) else { return false }
-            reserve(b.count)
-            put(b)
+        let plain = s.utf8.withContiguousStorageIfAvailable { b -> Bool in
+            reserve(b.count + RowBytes.word)
+            let to = UnsafeMutableRawPointer(base + count)
+            // Words past a quoted byte may be stored: `count` moves only when all were plain.
+            guard CSVText.isPlain(b, eachWord: { at, w in to.storeBytes(of: w, toByteOffset: at, as: UInt64.self) }) else {
+                return false
+            }
+            count += b.count
             return true
-        }
+        } ?? false
         if !plain { put(Array(CSVText.cell(s).utf8)) }
     }
 }
@@ -476,6 +519,15 @@ public enum CSVText {
     /// to quote.
     @inline(__always)
     static func isPlain(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        isPlain(b, eachWord: { _, _ in })
+    }
+
+    /// `isPlain(b)`, handing each word of the text it checks to `eachWord` with its byte offset
+    /// (in memory order; words may overlap, with the same bytes where they do, and a text
+    /// shorter than a word is one word with zeros after it): a copy of a plain text costs no
+    /// more loads than its check.
+    @inline(__always)
+    static func isPlain(_ b: UnsafeBufferPointer<UInt8>, eachWord: (Int, UInt64) -> Void) -> Bool {
         guard let base = b.baseAddress, b.count > 0 else { return true }
         let first = base[0]
         if first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: "@") {
@@ -483,18 +535,28 @@ public enum CSVText {
         }
         // Eight bytes a step, the last step over the text's last eight bytes (a byte seen twice
         // is the same answer); shorter texts in one word.
-        let n = b.count
+        let n = b.count, raw = UnsafeRawPointer(base)
         guard n >= 8 else {
-            // Gathered into a word, zeros after the text (no zero byte is a byte to quote).
+            // Gathered into a word, zeros after the text (no zero byte is a byte to quote): from
+            // 4 bytes on, the first four and the last four (overlapping: the same bytes or'ed).
             var w: UInt64 = 0
-            for k in 0..<n { w |= UInt64(base[k]) << UInt64(8 * k) }
-            return !quotedByteIn(w)
+            if n >= 4 {
+                let low = UInt64(UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)))
+                let high = UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)))
+                w = low | high << UInt64(8 * (n - 4))
+            } else {
+                for k in 0..<n { w |= UInt64(base[k]) << UInt64(8 * k) }
+            }
+            guard !quotedByteIn(w) else { return false }
+            eachWord(0, w.littleEndian)
+            return true
         }
-        let raw = UnsafeRawPointer(base)
         var i = 0
         while i < n {
             let at = min(i, n - 8)
-            if quotedByteIn(raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) { return false }
+            let w = raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+            if quotedByteIn(UInt64(littleEndian: w)) { return false }
+            eachWord(at, w)
             i += 8
         }
         return true

@@ -44,8 +44,7 @@ struct ClassifyCommand: ParsableCommand {
         // the bytes are the same as formatting here, so they are written as they are.
         try run.forEachClassified(prepare: { batch in
             var own = ClassificationWriter(format: format)
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(batch.count * 96)
+            var bytes: [UInt8] = []  // appendRows makes its storage (an empty array is replaced)
             own.appendRows(batch, to: &bytes)
             return FormattedRows(bytes: bytes, columns: own.indicatorIDs, mismatched: own.mismatchedRuleSets)
         }) { batch, rows in

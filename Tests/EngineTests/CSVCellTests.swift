@@ -30,6 +30,14 @@ import Testing
                     var s = chars.joined()
                     let plain = s.withUTF8 { CSVText.isPlain($0) }
                     #expect(plain == (CSVText.cell(s) == s), "\(s.debugDescription)")
+                    // The row buffer's cell, checked and copied in the same words, after a byte
+                    // (words stored unaligned).
+                    var bytes = RowBytes(capacity: 1)
+                    bytes.put(7)
+                    bytes.putCell(s)
+                    #expect(Array(UnsafeBufferPointer(start: bytes.base, count: bytes.count)) == [7] + Array(CSVText.cell(s).utf8),
+                            "\(s.debugDescription)")
+                    bytes.free()
                 }
             }
         }
@@ -44,24 +52,52 @@ import Testing
     }
 
     /// The in-place row buffer of `ClassificationWriter.appendRows` writes the same bytes as
-    /// the array appends, growing from a buffer too small for one cell.
-    @Test func rowBytesMatchArrayAppends() {
-        var bytes = RowBytes(capacity: 1)
-        defer { bytes.free() }
-        var expected: [UInt8] = []
-        for (k, s) in Self.cells.enumerated() {
+    /// the array appends, growing from a buffer too small for one cell; and into an array's
+    /// storage (`appendRows`' rows of a batch): too small for one cell, for some (the bytes
+    /// move to a buffer of its own), for all (they stay in the array).
+    @Test(arguments: [nil, 1, 100, 100_000] as [Int?])
+    func rowBytesMatchArrayAppends(lent: Int?) {
+        let expected = Self.rowBytesExpected()
+        guard let lent else {
+            var bytes = RowBytes(capacity: 1)
+            defer { bytes.free() }
+            Self.putRowBytes(&bytes)
+            #expect(Array(UnsafeBufferPointer(start: bytes.base, count: bytes.count)) == expected)
+            return
+        }
+        var moved: [UInt8]?
+        let rows = [UInt8](unsafeUninitializedCapacity: lent) { storage, initialized in
+            var bytes = RowBytes(writingInto: storage)
+            defer { bytes.free() }
+            Self.putRowBytes(&bytes)
+            initialized = bytes.isInPlace ? bytes.count : 0
+            if !bytes.isInPlace { moved = Array(UnsafeBufferPointer(start: bytes.base, count: bytes.count)) }
+        }
+        #expect((moved == nil) == (lent > expected.count + 100))
+        #expect((moved ?? rows) == expected)
+    }
+
+    /// Cells of every kind, ints and words (`rowBytesExpected` as array appends).
+    static func putRowBytes(_ bytes: inout RowBytes) {
+        for (k, s) in cells.enumerated() {
             bytes.putCell(s)
-            CSVText.appendCell(s, to: &expected)
             bytes.reserve(21)
             bytes.putInt(k * 1_000_003 - 7)
-            CSVText.appendInt(k * 1_000_003 - 7, to: &expected)
             bytes.put(Array(s.utf8))
-            expected += Array(s.utf8)
             bytes.reserve(8)
             bytes.putWord(0x3132_3334_3536_3738 &+ UInt64(k))
+        }
+    }
+
+    static func rowBytesExpected() -> [UInt8] {
+        var expected: [UInt8] = []
+        for (k, s) in cells.enumerated() {
+            CSVText.appendCell(s, to: &expected)
+            CSVText.appendInt(k * 1_000_003 - 7, to: &expected)
+            expected += Array(s.utf8)
             expected += [0x38 + UInt8(k), 0x37, 0x36, 0x35, 0x34, 0x33, 0x32, 0x31]
         }
-        #expect(Array(UnsafeBufferPointer(start: bytes.base, count: bytes.count)) == expected)
+        return expected
     }
 
     /// Cells made once per pooled text and copied after are those made text by text: each
