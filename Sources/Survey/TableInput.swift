@@ -944,15 +944,28 @@ final class TableInput {
                                                         _ table: Unmanaged<CommaSpellings>) -> Int {
         // In locals: the stores through `out` could alias the column's memory for all the
         // compiler knows, and it would load it again for every cell.
-        let cells = column.cells, base = cells.base, out = column.out
+        let cells = column.cells, base = cells.base, out = column.out, missed = column.missed
         let words = UnsafePointer(table._withUnsafeGuaranteedRef { $0.words })
-        var misses = 0
+        // The loop makes no call, so that its values stay in registers: a cell its slot does
+        // not hold goes to after it.
+        var missEnd = missed
         cells.forEachOffset(column: column.col, rows: 0..<column.rows) { r, o in
-            let p = base + o[0]
-            let s = CommaSpellings.slot(first: p[0])
+            let p = base + o[0], s = CommaSpellings.slot(first: p[0])
             if CommaSpellings.matches(words, s, p) {
                 out[r] = CommaSpellings.value(words, s)
-            } else if !commaMiss(column, r, p, o[1] &- 1 &- o[0], spellings, table) {
+            } else {
+                missEnd[0] = r
+                missEnd += 1
+            }
+        }
+        // In their order, each as the loop would have read it at its turn: its slot may have
+        // learnt its spelling from a cell before it.
+        var misses = 0
+        for k in 0..<(missEnd - missed) {
+            let r = missed[k], (p, n) = cells.untrimmedCell(r, column.col), s = CommaSpellings.slot(first: p[0])
+            if CommaSpellings.matches(words, s, p) {
+                out[r] = CommaSpellings.value(words, s)
+            } else if !commaMiss(column, r, p, n, spellings, table) {
                 misses &+= 1
             }
         }

@@ -267,6 +267,24 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
         try expectRowAndColumnPathsAgree(dir)
     }
 
+    /// Flags and codes of the columns read by their first byte and comma (`CommaSpellings`) that
+    /// their slots do not hold when the loop reaches them, left for after it: spellings first
+    /// met in the chunk (then learnt from the first of them, in order), other cases, unknown
+    /// ones, empty cells, and spellings that share a first byte with one in its slot. A cell
+    /// decoded after the loop from the wrong row or with the wrong slot, or one left for after
+    /// the loop but also decoded in it, would read otherwise than the row path.
+    @Test func commaCellsLeftForAfterTheLoopReadLikeTheRowPath() throws {
+        let dir = fixtureWithOddValues("column-path-comma-after-the-loop", [
+            "internet": ["yes", "1", "true", "có", "TRUE", "", "maybe", "false", "0", "không", "t"],
+            "walls_durable": ["false", "no", "", "f", "true", "fals", "1"],
+            "dwelling": ["rented", "own", "Own", "x", "", "other", "ownx", "o"],
+            "health_insurance": ["no", "true", "2", "", "yes", "không", "false"],
+            "sex": ["f", "female", "male", "F", "", "males", "m"],
+            "in_school": ["0", "1", "false", "true", "nope"],
+        ], every: 2)
+        try expectRowAndColumnPathsAgree(dir)
+    }
+
     /// The fixture survey with every `every`-th row taking the next of `odd`'s values in each
     /// column it names (the others keep theirs), in a new directory `name`.
     func fixtureWithOddValues(_ name: String, _ odd: [String: [String]], every: Int = 3) -> String {
