@@ -153,6 +153,10 @@ extension Classifier {
         // the column later stages read; else by the column path.
         func boolColumn(_ p: Program, _ level: VecLevel) -> VecColumn? {
             if let m = p.masks(c, level: level, leaves: leaves) { return m.column() }
+            return columnPathBools(p, level)
+        }
+        /// The column path alone, for callers that have just found the masks cannot take `p`.
+        func columnPathBools(_ p: Program, _ level: VecLevel) -> VecColumn? {
             guard let col = p.columns(c, level: level), col.kind == .bool else { return nil }
             return col
         }
@@ -186,8 +190,8 @@ extension Classifier {
             func send(_ r: Int) { needs[level == .household ? r : Int(owner[r])] = true }
             // A field stored as a value is empty where absent (`VecColumn.unknown`): as masks,
             // the condition and the empty rows meet a word at a time.
-            let source = req.program.source
-            if table.fields[req.fieldIndex].type != .text,
+            let source = req.program.source, masksTried = table.fields[req.fieldIndex].type != .text
+            if masksTried,
                let m = conditionMasks[level]?[source] ?? req.program.masks(c, level: level, leaves: leaves) {
                 conditionMasks[level, default: [:]][source] = m
                 let empty = leaves.unknownRows(table.values[req.fieldIndex]), lax = !m.unknownIsError
@@ -204,7 +208,9 @@ extension Classifier {
             if let known = conditions[level]?[req.program.source] {
                 col = known
             } else {
-                guard let made = boolColumn(req.program, level) else { return false }
+                guard let made = masksTried ? columnPathBools(req.program, level) : boolColumn(req.program, level) else {
+                    return false
+                }
                 conditions[level, default: [:]][req.program.source] = made
                 col = made
             }
@@ -247,7 +253,7 @@ extension Classifier {
                     missingOnly = masks.unknownIsMissing
                     (values, before) = masks.someInRanges(c.memberRanges)
                 } else {
-                    guard let col = boolColumn(ind.program, .member) else { return nil }
+                    guard let col = columnPathBools(ind.program, .member) else { return nil }
                     missingOnly = col.unknownIsMissing
                     (values, before) = Self.someMember(col, c.memberRanges)
                 }

@@ -776,19 +776,11 @@ final class TableInput {
         var ageMonths: UnsafeMutablePointer<Int32>
     }
 
-    /// The birth limit of reference date `date`. The few reference dates of a survey (its review
-    /// days) come back household after household in any order: their limits are kept, not
-    /// worked out again.
+    /// The birth limit of reference date `date` (the reader keeps those of the review days it
+    /// met last: `SurveyReader.reference(ofReviewDay:)`).
     func birthLimit(_ date: CivilDate) -> BirthLimit {
-        for l in recentLimits where l.ages.date == date { return l }
-        let l = BirthLimit(date, maxAge: birthMaxAge)
-        if recentLimits.count == TableInput.recentLimitCount { recentLimits.removeFirst() }
-        recentLimits.append(l)
-        return l
+        BirthLimit(date, maxAge: birthMaxAge)
     }
-    /// Limits of the reference dates met last, for `birthLimit`.
-    @exclusivity(unchecked) private var recentLimits: [BirthLimit] = []
-    private static let recentLimitCount = 8
 
     /// Decodes the `spans.count` clean records of `spans` (`recordIsClean`; their bytes at
     /// `spans.cell`) a column at a time into `values` (field f of record i at
