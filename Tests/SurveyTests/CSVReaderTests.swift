@@ -252,6 +252,44 @@ func splitRunsAgainstNext(path: String, columns: Int, bufferSize size: Int, kern
         }
     }
 
+    /// Blocks of every number of cells, 0 to 64, at every place of a run's first block: records
+    /// of many short cells (none, one or two bytes; a letter first, so that the blocks are plain)
+    /// put from a few to more than the 14 cells that a plain block's cells are written in one
+    /// go for (`writeBlockCellsAVX2`, the rest in steps) in a block, and records of one cell up
+    /// to a whole block long put none; a two-byte letter now and then, so that blocks with and
+    /// without high bytes alternate. Every record is clean, so a run splits all of them, with the
+    /// cells `next()` reads. Each kernel this CPU runs is checked.
+    @Test(arguments: CSVReaderTests.splitKernels)
+    func blocksOfEveryCellCountSplitAsNextReads(_ kernel: CSplitKernel) throws {
+        let dir = tempDir("csv-dense-\(kernel.rawValue)")
+        for columns in [1, 3, 9, 40] {
+            var random = XorShift(seed: UInt64(columns), mix: 0xA076_1D64_78BD_642F)
+            func rnd(_ n: Int) -> Int { random.below(n) }
+            for place in 0..<64 {
+                // A first line that puts the records `place` bytes into the file.
+                var bytes = place == 0 ? [] : Array(repeating: UInt8(0x78), count: place - 1) + [0x0A]
+                for _ in 0..<60 {
+                    // A record of long cells one time in three, of short ones otherwise.
+                    let long = rnd(3) == 0
+                    for c in 0..<columns {
+                        if c > 0 { bytes.append(0x2C) }
+                        let length = c == 0 ? 1 + rnd(long ? 64 : 2) : rnd(long ? 64 : 3)
+                        for _ in 0..<length { bytes += rnd(8) == 0 ? Array("ơ".utf8) : [0x61] }
+                    }
+                    bytes.append(0x0A)
+                }
+                let path = dir + "/c\(columns)p\(place).csv"
+                writeBytes(path, bytes)
+                // One buffer for the whole file: runs stop at a buffer's end.
+                let (split, _) = try splitRunsAgainstNext(path: path, columns: columns, bufferSize: 1 << 20, kernel: kernel,
+                                                          context: "columns \(columns), place \(place)",
+                                                          limit: { 1000 }, empties: { false })
+                // The first line is a record of one cell, split only when the file has one column.
+                #expect(!split.dropFirst(place == 0 ? 0 : 1).contains(false), "columns \(columns), place \(place)")
+            }
+        }
+    }
+
     /// Cells read through `CellSpans` (one at a time and a column at a time, as the column
     /// decode reads them) are trimmed exactly as `trimmedField` trims the row's field: records
     /// split in runs (`appendCleanRecords`) and added a row at a time (`append`), with blanks
