@@ -7,8 +7,11 @@ public struct RecordTable: Sendable {
     public var count: Int
     public let file: String
     /// Raw column storage: Int64 bit patterns (Double bits for decimals, day numbers for dates,
-    /// code ids, code-set masks, 0/1 for flags); `absent` when missing.
+    /// code ids, code-set masks, 0/1 for flags); `absent` when missing. Empty for text fields,
+    /// whose cells are in the text columns (`text`, `textIndexes`).
     public internal(set) var values: [[Int64]]
+    /// The fields with values in `values`: all but the texts.
+    private let valueFields: [Int]
     /// While the reader builds the table, the rows of `values` that hold values; the columns
     /// have `valueRoom` rows, the rest not yet written (see `writeValues`, `endValues`).
     private var valueRows = 0
@@ -59,6 +62,7 @@ public struct RecordTable: Sendable {
         self.columns = columns
         count = 0
         values = Array(repeating: [], count: fields.count)
+        valueFields = fields.indices.filter { if case .text = fields[$0].type { false } else { true } }
         textColumns = Array(repeating: TextColumn(), count: fields.count)
         lines = []
         var idx: [String: Int] = [:]
@@ -155,7 +159,7 @@ public struct RecordTable: Sendable {
     mutating func endValues(_ store: RowStore) {
         takeValues(store)
         if valueRoom > valueRows {
-            for f in values.indices { values[f].removeLast(valueRoom &- valueRows) }
+            for f in valueFields { values[f].removeLast(valueRoom &- valueRows) }
         }
         valueRoom = valueRows
     }
@@ -164,9 +168,9 @@ public struct RecordTable: Sendable {
     /// at `source + f * stride`) to the value columns.
     mutating func appendValues(_ source: UnsafePointer<Int64>, stride: Int, from: Int, count n: Int) {
         guard n > 0 else { return }
-        let fieldCount = values.count
+        let valueFields = self.valueFields
         _ = writeValues(rows: n) { columns in
-            for f in 0..<fieldCount { columns[f].update(from: source + (f &* stride &+ from), count: n) }
+            for f in valueFields { columns[f].update(from: source + (f &* stride &+ from), count: n) }
             return true
         }
     }
@@ -175,27 +179,35 @@ public struct RecordTable: Sendable {
     /// f's at `columns[f][0..<n]`, and appends them when it returns true (when false, they are
     /// left unwritten, as before the call). A decoder writing there stores each value once,
     /// instead of into a scratch block that is copied: a batch's columns are megabytes, out of
-    /// the cache, and that copy cost more than the decode's own stores.
+    /// the cache, and that copy cost more than the decode's own stores. A text field's
+    /// `columns[f]` is scratch, shared by them all, whose values are dropped.
     mutating func writeValues(rows n: Int, _ body: (_ columns: UnsafePointer<UnsafeMutablePointer<Int64>>) -> Bool) -> Bool {
         makeRoom(n)
-        let row = valueRows
-        let written = withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Int64>.self, capacity: Swift.max(1, values.count)) { pointers in
-            values.withUnsafeMutableBufferPointer { columns in
-                RecordTable.holding(columns, from: 0, at: row, into: pointers.baseAddress!) { body(pointers.baseAddress!) }
+        let row = valueRows, valueFields = self.valueFields, fieldCount = fields.count
+        let written = withUnsafeTemporaryAllocation(of: Int64.self, capacity: Swift.max(1, n)) { dropped in
+            withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Int64>.self, capacity: Swift.max(1, fieldCount)) { pointers in
+                pointers.baseAddress!.initialize(repeating: dropped.baseAddress!, count: fieldCount)
+                return values.withUnsafeMutableBufferPointer { columns in
+                    valueFields.withUnsafeBufferPointer { valueFields in
+                        RecordTable.holding(columns, valueFields, from: 0, at: row, into: pointers.baseAddress!) { body(pointers.baseAddress!) }
+                    }
+                }
             }
         }
         if written { valueRows &+= n }
         return written
     }
 
-    /// Calls `body` with `pointers[f]` at row `row` of column f, for every column from `f` on,
-    /// while each column's storage is held (`withUnsafeMutableBufferPointer`).
-    private static func holding(_ columns: UnsafeMutableBufferPointer<[Int64]>, from f: Int, at row: Int,
-                                into pointers: UnsafeMutablePointer<UnsafeMutablePointer<Int64>>, _ body: () -> Bool) -> Bool {
-        guard f < columns.count else { return body() }
+    /// Calls `body` with `pointers[f]` at row `row` of column f, for every field f of `fields`
+    /// from the k-th on, while each column's storage is held (`withUnsafeMutableBufferPointer`).
+    private static func holding(_ columns: UnsafeMutableBufferPointer<[Int64]>, _ fields: UnsafeBufferPointer<Int>, from k: Int,
+                                at row: Int, into pointers: UnsafeMutablePointer<UnsafeMutablePointer<Int64>>,
+                                _ body: () -> Bool) -> Bool {
+        guard k < fields.count else { return body() }
+        let f = fields[k]
         return columns[f].withUnsafeMutableBufferPointer { column in
             pointers[f] = column.baseAddress! + row
-            return holding(columns, from: f &+ 1, at: row, into: pointers, body)
+            return holding(columns, fields, from: k &+ 1, at: row, into: pointers, body)
         }
     }
 
@@ -206,7 +218,7 @@ public struct RecordTable: Sendable {
         let needed = valueRows &+ Swift.max(n, 1)
         guard needed > valueRoom else { return }
         let room = Swift.max(needed, 2 &* valueRoom), rows = valueRows
-        for f in values.indices {
+        for f in valueFields {
             values[f] = values[f].withUnsafeBufferPointer { old in
                 [Int64](unsafeUninitializedCapacity: room) { column, done in
                     if rows > 0 { column.baseAddress!.initialize(from: old.baseAddress!, count: rows) }
