@@ -7,8 +7,15 @@ public struct RecordTable: Sendable {
     public var count: Int
     public let file: String
     /// Raw column storage: Int64 bit patterns (Double bits for decimals, day numbers for dates,
-    /// code ids, code-set masks, 0/1 for flags); `absent` when missing.
+    /// code ids, code-set masks, 0/1 for flags); `absent` when missing. Empty for text fields,
+    /// whose cells are in the text columns (`text`, `textIndexes`).
     public internal(set) var values: [[Int64]]
+    /// The fields with values in `values`: all but the texts.
+    private let valueFields: [Int]
+    /// While the reader builds the table, the rows of `values` that hold values; the columns
+    /// have `valueRoom` rows, the rest not yet written (see `writeValues`, `endValues`).
+    private var valueRows = 0
+    private var valueRoom = 0
     /// Text cells as indexes into `strings` (`noText` when absent; empty for non-text fields).
     /// Freeing a batch then frees a few plain arrays and the distinct strings, instead of
     /// releasing an optional String per cell; and a value repeated on consecutive rows (the
@@ -55,6 +62,7 @@ public struct RecordTable: Sendable {
         self.columns = columns
         count = 0
         values = Array(repeating: [], count: fields.count)
+        valueFields = fields.indices.filter { if case .text = fields[$0].type { false } else { true } }
         textColumns = Array(repeating: TextColumn(), count: fields.count)
         lines = []
         var idx: [String: Int] = [:]
@@ -147,14 +155,78 @@ public struct RecordTable: Sendable {
         store.count = 0
     }
 
+    /// `takeValues`, then cuts the value columns to the rows written: the table is complete.
+    mutating func endValues(_ store: RowStore) {
+        takeValues(store)
+        if valueRoom > valueRows {
+            for f in valueFields { values[f].removeLast(valueRoom &- valueRows) }
+        }
+        valueRoom = valueRows
+    }
+
     /// Appends rows `from..<from + n` of the column-major values at `source` (field f's column
     /// at `source + f * stride`) to the value columns.
     mutating func appendValues(_ source: UnsafePointer<Int64>, stride: Int, from: Int, count n: Int) {
         guard n > 0 else { return }
-        for f in 0..<values.count {
-            let column: UnsafePointer<Int64> = source + (f &* stride &+ from)
-            values[f].append(contentsOf: UnsafeBufferPointer(start: column, count: n))
+        let valueFields = self.valueFields
+        _ = writeValues(rows: n) { columns in
+            for f in valueFields { columns[f].update(from: source + (f &* stride &+ from), count: n) }
+            return true
         }
+    }
+
+    /// Lets `body` write the values of the next `n` rows straight into the value columns, field
+    /// f's at `columns[f][0..<n]`, and appends them when it returns true (when false, they are
+    /// left unwritten, as before the call). A decoder writing there stores each value once,
+    /// instead of into a scratch block that is copied: a batch's columns are megabytes, out of
+    /// the cache, and that copy cost more than the decode's own stores. A text field's
+    /// `columns[f]` is scratch, shared by them all, whose values are dropped.
+    mutating func writeValues(rows n: Int, _ body: (_ columns: UnsafePointer<UnsafeMutablePointer<Int64>>) -> Bool) -> Bool {
+        makeRoom(n)
+        let row = valueRows, valueFields = self.valueFields, fieldCount = fields.count
+        let written = withUnsafeTemporaryAllocation(of: Int64.self, capacity: Swift.max(1, n)) { dropped in
+            withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Int64>.self, capacity: Swift.max(1, fieldCount)) { pointers in
+                pointers.baseAddress!.initialize(repeating: dropped.baseAddress!, count: fieldCount)
+                return values.withUnsafeMutableBufferPointer { columns in
+                    valueFields.withUnsafeBufferPointer { valueFields in
+                        RecordTable.holding(columns, valueFields, from: 0, at: row, into: pointers.baseAddress!) { body(pointers.baseAddress!) }
+                    }
+                }
+            }
+        }
+        if written { valueRows &+= n }
+        return written
+    }
+
+    /// Calls `body` with `pointers[f]` at row `row` of column f, for every field f of `fields`
+    /// from the k-th on, while each column's storage is held (`withUnsafeMutableBufferPointer`).
+    private static func holding(_ columns: UnsafeMutableBufferPointer<[Int64]>, _ fields: UnsafeBufferPointer<Int>, from k: Int,
+                                at row: Int, into pointers: UnsafeMutablePointer<UnsafeMutablePointer<Int64>>,
+                                _ body: () -> Bool) -> Bool {
+        guard k < fields.count else { return body() }
+        let f = fields[k]
+        return columns[f].withUnsafeMutableBufferPointer { column in
+            pointers[f] = column.baseAddress! + row
+            return holding(columns, fields, from: k &+ 1, at: row, into: pointers, body)
+        }
+    }
+
+    /// Room in every value column for `n` rows after those written, at least one: new room is
+    /// left unwritten (`Int64` needs no initializing), each row written before the table is
+    /// read, or cut by `endValues`.
+    private mutating func makeRoom(_ n: Int) {
+        let needed = valueRows &+ Swift.max(n, 1)
+        guard needed > valueRoom else { return }
+        let room = Swift.max(needed, 2 &* valueRoom), rows = valueRows
+        for f in valueFields {
+            values[f] = values[f].withUnsafeBufferPointer { old in
+                [Int64](unsafeUninitializedCapacity: room) { column, done in
+                    if rows > 0 { column.baseAddress!.initialize(from: old.baseAddress!, count: rows) }
+                    done = room
+                }
+            }
+        }
+        valueRoom = room
     }
 
     /// Appends `n` texts of field `field`, the i-th `text(i)`, for rows appended a column at a
@@ -286,7 +358,7 @@ public struct RecordTable: Sendable {
     }
 
     mutating func reserve(_ n: Int, textFields: [Int]) {
-        for f in values.indices { values[f].reserveCapacity(n) }
+        makeRoom(n)
         for f in textFields { textColumns[f].ids.reserveCapacity(n) }
         strings.reserveCapacity(n)
         lines.reserveCapacity(n)

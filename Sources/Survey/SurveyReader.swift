@@ -280,8 +280,8 @@ public final class SurveyReader {
         }
         counts.blankRows += blank
         if batch.households.count == 0 && finished { return nil }
-        batch.households.takeValues(hStore)
-        batch.members.takeValues(mStore)
+        batch.households.endValues(hStore)
+        batch.members.endValues(mStore)
         return batch
     }
 
@@ -916,42 +916,42 @@ public final class SurveyReader {
         let hcsv = households.csv, mcsv = members.csv
         let nh = ch.householdCells.count, nm = ch.memberCells.count
         ch.reserve(households: nh, members: nm)
-        if nh > 0 {
-            households.decodeColumns(ch.householdCells, base: hcsv.bufferBase, values: ch.householdValues, stride: ch.householdStride,
-                                     failed: ch.householdFailed, births: nil)
-            // The review day of each household (absent when `--as-of` overrides it), its
-            // reference date and birth limit looked up again only when it changes.
-            let reviews: UnsafePointer<Int64>? = asOf == nil ? hReview.map { UnsafePointer(ch.householdValues + $0 &* ch.householdStride) } : nil
-            var last: ReviewDay?
-            for k in 0..<nh {
-                let day = reviews?[k] ?? RecordTable.absent
-                if last?.day != day { last = reference(ofReviewDay: day) }
-                ch.references[k] = last.unsafelyUnwrapped.date
-                ch.limits[k] = last.unsafelyUnwrapped.limit
+        // The values of the rows the row path appended before the chunk's.
+        batch.households.takeValues(hStore)
+        batch.members.takeValues(mStore)
+        var valuesInBatch = false
+        if nh > 0 && ch.householdRowsTaken == ch.households.count {
+            // Every household of the chunk is clean (nearly always): its rows are the batch's
+            // next rows, in order, and are decoded straight into its columns. When a cell
+            // fails, the values go back to the chunk for the households to be put in one by one.
+            valuesInBatch = batch.households.writeValues(rows: nh) { householdColumns in
+                decodeHouseholds(into: householdColumns)
+                return batch.members.writeValues(rows: nm) { memberColumns in
+                    decodeMembers(into: memberColumns)
+                    if !ch.anyFailed(households: nh, members: nm) { return true }
+                    ch.keepValues(households: householdColumns, nh, members: memberColumns, nm)
+                    return false
+                }
             }
-            for h in ch.households.all where h.row >= 0 {
-                for j in h.memberRows { ch.householdOfMember[j] = Int32(truncatingIfNeeded: h.row) }
-            }
-            members.decodeColumns(ch.memberCells, base: mcsv.bufferBase, values: ch.memberValues, stride: ch.memberStride,
-                                  failed: ch.memberFailed,
-                                  births: TableInput.BirthColumn(households: ch.householdOfMember, limits: ch.limits, ageMonths: ch.ageMonths))
+        } else if nh > 0 {
+            decodeHouseholds(into: ch.householdColumns)
+            decodeMembers(into: ch.memberColumns)
         }
         var runStart = 0
         var readAgain = false
         // Nearly always every household of the chunk is clean and all its cells decoded: then
         // none is looked at one by one.
-        let allDecoded = ch.householdRowsTaken == ch.households.count && !ch.anyFailed(households: nh, members: nm)
-        for i in 0..<(allDecoded ? 0 : ch.households.count) {
+        for i in 0..<(valuesInBatch ? 0 : ch.households.count) {
             let h = ch.households[i]
             if h.row >= 0 && !ch.householdFailed[h.row] && !h.memberRows.contains(where: { ch.memberFailed[$0] }) { continue }
-            appendClean(ch.households.all[runStart..<i], &batch)
+            appendClean(ch.households.all[runStart..<i], &batch, valuesInBatch: false)
             runStart = i + 1
             hcsv.seek(fileOffset: h.record, line: Int(h.line))
             _ = hcsv.next()
             processHousehold(&batch, recorded: ch.memberRowsMet(h))
             readAgain = true
         }
-        appendClean(ch.households.all[runStart...], &batch)
+        appendClean(ch.households.all[runStart...], &batch, valuesInBatch: valuesInBatch)
         if readAgain {
             // Back where `readChunk` left both files.
             hcsv.seek(fileOffset: ch.householdsEnd.offset, line: ch.householdsEnd.line)
@@ -961,18 +961,49 @@ public final class SurveyReader {
         }
     }
 
+    /// Decodes the chunk's clean household rows into `columns` (field f's at `columns[f]`), with
+    /// each one's reference date and birth limit, and marks each member row with its household.
+    private func decodeHouseholds(into columns: UnsafePointer<UnsafeMutablePointer<Int64>>) {
+        let ch = chunk, nh = ch.householdCells.count
+        households.decodeColumns(ch.householdCells, base: households.csv.bufferBase, columns: columns, failed: ch.householdFailed,
+                                 births: nil)
+        // The review day of each household (absent when `--as-of` overrides it), its
+        // reference date and birth limit looked up again only when it changes.
+        let reviews: UnsafePointer<Int64>? = asOf == nil ? hReview.map { UnsafePointer(columns[$0]) } : nil
+        var last: ReviewDay?
+        for k in 0..<nh {
+            let day = reviews?[k] ?? RecordTable.absent
+            if last?.day != day { last = reference(ofReviewDay: day) }
+            ch.references[k] = last.unsafelyUnwrapped.date
+            ch.limits[k] = last.unsafelyUnwrapped.limit
+        }
+        for h in ch.households.all where h.row >= 0 {
+            for j in h.memberRows { ch.householdOfMember[j] = Int32(truncatingIfNeeded: h.row) }
+        }
+    }
+
+    /// Decodes the chunk's member rows (of clean households) into `columns`, with their ages.
+    private func decodeMembers(into columns: UnsafePointer<UnsafeMutablePointer<Int64>>) {
+        let ch = chunk
+        members.decodeColumns(ch.memberCells, base: members.csv.bufferBase, columns: columns, failed: ch.memberFailed,
+                              births: TableInput.BirthColumn(households: ch.householdOfMember, limits: ch.limits, ageMonths: ch.ageMonths))
+    }
+
     /// Appends clean households of the chunk, consecutive in file order, whose cells all
-    /// decoded, with their members: their values, texts and lines a column at a time.
-    private func appendClean(_ run: Slice<UnsafeBufferPointer<ColumnChunk.Household>>, _ batch: inout SurveyBatch) {
+    /// decoded, with their members: their values (unless `valuesInBatch`: decoded there
+    /// already), texts and lines a column at a time.
+    private func appendClean(_ run: Slice<UnsafeBufferPointer<ColumnChunk.Household>>, _ batch: inout SurveyBatch, valuesInBatch: Bool) {
         guard let first = run.first, let last = run.last else { return }
         let ch = chunk
-        // The values of the rows the row path appended before these.
-        batch.households.takeValues(hStore)
-        batch.members.takeValues(mStore)
         let k0 = first.row, nh = last.row + 1 - k0
         let j0 = first.memberRows.lowerBound, nm = last.memberRows.upperBound - j0
-        batch.households.appendValues(ch.householdValues, stride: ch.householdStride, from: k0, count: nh)
-        batch.members.appendValues(ch.memberValues, stride: ch.memberStride, from: j0, count: nm)
+        if !valuesInBatch {
+            // The values of the rows the row path appended before these.
+            batch.households.takeValues(hStore)
+            batch.members.takeValues(mStore)
+            batch.households.appendValues(ch.householdValues, stride: ch.householdStride, from: k0, count: nh)
+            batch.members.appendValues(ch.memberValues, stride: ch.memberStride, from: j0, count: nm)
+        }
         let hBase = households.csv.bufferBase, mBase = members.csv.bufferBase
         // The household ids, one String each, which their members' rows take too.
         let hidField = households.hidField
@@ -1137,12 +1168,20 @@ private final class ColumnChunk {
     @exclusivity(unchecked) private(set) var memberFailed: UnsafeMutablePointer<Bool> = .allocate(capacity: 1)
     @exclusivity(unchecked) private(set) var householdOfMember: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
     @exclusivity(unchecked) private(set) var ageMonths: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
+    /// Where each field's values are in `householdValues` and `memberValues`, as
+    /// `TableInput.decodeColumns` takes them.
+    let householdColumns: UnsafeMutablePointer<UnsafeMutablePointer<Int64>>
+    let memberColumns: UnsafeMutablePointer<UnsafeMutablePointer<Int64>>
 
     init(householdFields: Int, householdColumns: Int, memberFields: Int, memberColumns: Int) {
         self.householdFields = max(1, householdFields)
         self.memberFields = max(1, memberFields)
         householdCells = CellSpans(columns: householdColumns, capacity: SurveyReader.chunkHouseholds)
         memberCells = CellSpans(columns: memberColumns, capacity: SurveyReader.chunkHouseholds * 8)
+        self.householdColumns = .allocate(capacity: self.householdFields)
+        self.memberColumns = .allocate(capacity: self.memberFields)
+        ColumnChunk.point(self.householdColumns, self.householdFields, into: householdValues, stride: 0)
+        ColumnChunk.point(self.memberColumns, self.memberFields, into: memberValues, stride: 0)
     }
 
     deinit {
@@ -1154,6 +1193,8 @@ private final class ColumnChunk {
         memberFailed.deallocate()
         householdOfMember.deallocate()
         ageMonths.deallocate()
+        householdColumns.deallocate()
+        memberColumns.deallocate()
     }
 
     func removeAll() {
@@ -1190,6 +1231,7 @@ private final class ColumnChunk {
             ColumnChunk.reallocate(&references, n)
             ColumnChunk.reallocate(&limits, n)
             householdStride = n
+            ColumnChunk.point(householdColumns, householdFields, into: householdValues, stride: n)
         }
         if nm > memberStride {
             let n = max(nm, memberStride * 2)
@@ -1198,7 +1240,23 @@ private final class ColumnChunk {
             ColumnChunk.reallocate(&householdOfMember, n)
             ColumnChunk.reallocate(&ageMonths, n)
             memberStride = n
+            ColumnChunk.point(memberColumns, memberFields, into: memberValues, stride: n)
         }
+    }
+
+    /// Sets `columns[f]` to field f's column of `values`, `stride` values apart.
+    private static func point(_ columns: UnsafeMutablePointer<UnsafeMutablePointer<Int64>>, _ fields: Int,
+                              into values: UnsafeMutablePointer<Int64>, stride: Int) {
+        for f in 0..<fields { columns[f] = values + f &* stride }
+    }
+
+    /// Copies the values of the first `nh` household rows and `nm` member rows, decoded into
+    /// `households` and `members` (field f's at `[f]`), into `householdValues` and
+    /// `memberValues`: for a chunk decoded into its batch in which a cell failed.
+    func keepValues(households: UnsafePointer<UnsafeMutablePointer<Int64>>, _ nh: Int,
+                    members: UnsafePointer<UnsafeMutablePointer<Int64>>, _ nm: Int) {
+        for f in 0..<householdFields { householdColumns[f].update(from: households[f], count: nh) }
+        for f in 0..<memberFields { memberColumns[f].update(from: members[f], count: nm) }
     }
 
     /// Frees `p` and makes it `n` values of room (their old values are not kept: `reserve`

@@ -783,12 +783,12 @@ final class TableInput {
     }
 
     /// Decodes the `spans.count` clean records of `spans` (`recordIsClean`; their bytes at
-    /// `spans.cell`) a column at a time into `values` (field f of record i at
-    /// `values[f * stride + i]`): one loop per column, of one kind, instead of a dispatch per
-    /// cell. Marks in `failed` each record in which `decode` would find a problem; those are read
+    /// `spans.cell`) a column at a time into `columns` (field f of record i at
+    /// `columns[f][i]`: a batch's own columns, or a scratch block): one loop per column, of one
+    /// kind, instead of a dispatch per cell. Marks in `failed` each record in which `decode` would find a problem; those are read
     /// again with `decode` for the messages, so this finds no message itself. Text fields keep
     /// their default value here; their texts come from `appendTexts`.
-    func decodeColumns(_ spans: CellSpans, base: UnsafePointer<UInt8>, values: UnsafeMutablePointer<Int64>, stride: Int,
+    func decodeColumns(_ spans: CellSpans, base: UnsafePointer<UInt8>, columns: UnsafePointer<UnsafeMutablePointer<Int64>>,
                        failed: UnsafeMutablePointer<Bool>, births: BirthColumn?) {
         let rows = spans.count
         if planSkip != skipField { buildPlan() }
@@ -796,7 +796,7 @@ final class TableInput {
         // cell or one that fails, as `decode` leaves it): only the other fields are filled.
         for k in 0..<unwrittenCount {
             let f = unwritten[k]
-            (values + f &* stride).update(repeating: defaultVals[f], count: rows)
+            columns[f].update(repeating: defaultVals[f], count: rows)
         }
         failed.update(repeating: false, count: rows)
         let missed = missedRows(rows)
@@ -804,7 +804,7 @@ final class TableInput {
         let cells = spans.cells(base: base)
         for k in 0..<planCount {
             let pl = plan[k]
-            let column = DecodedColumn(cells: cells, col: pl.col, rows: rows, out: values + pl.field &* stride, failed: failed,
+            let column = DecodedColumn(cells: cells, col: pl.col, rows: rows, out: columns[pl.field], failed: failed,
                                        missed: missed,
                                        empty: defaultVals[pl.field], required: pl.required)
             // One loop per kind, each in a function of its own: the cell's work inlined in it,
