@@ -996,10 +996,33 @@ final class TableInput {
         }
     }
 
+    /// Codes by their slot (`ShortSpellings.slotValue`; an empty cell's too, once met, unless
+    /// the field is required), in a loop with neither a call nor a branch on the cell: a cell
+    /// its slot does not hold is left for after it, in order (`slotMiss`).
     @inline(never) private static func decodeCodes(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>) {
-        let words = UnsafePointer(spellings._withUnsafeGuaranteedRef { $0.words }), out = column.out
-        column.forEachCell { r, p, n in
-            let v = spelling(spellings, words, p, n)
+        // In locals: the stores through `out` could alias the column's memory for all the
+        // compiler knows, and it would load it again for every cell.
+        let slots = UnsafePointer(spellings._withUnsafeGuaranteedRef { $0.slots }), out = column.out, missed = column.missed
+        let cells = column.cells, padded = cells.mayBePadded, stride = cells.stride
+        var missEnd = missed, o = cells.starts + column.col
+        // One record a step, padded or not in the same loop: the cell's work holds many values,
+        // and a second copy of it spilled them.
+        for r in 0..<column.rows {
+            let (p, n) = cells.cell(at: o, padded: padded)
+            let (v, held) = ShortSpellings.slotValue(slots, p, n)
+            out[r] = v
+            missEnd[0] = r
+            missEnd += held ? 0 : 1
+            o += stride
+        }
+        for k in 0..<(missEnd - missed) {
+            let r = missed[k], (p, n) = column.cells.cell(r, column.col)
+            if n == 0 {
+                out[r] = column.empty
+                if column.required { column.failed[r] = true } else { spellings._withUnsafeGuaranteedRef { $0.learnSlot(p, 0, column.empty) } }
+                continue
+            }
+            let v = spellings._withUnsafeGuaranteedRef { $0.slotMiss(p, n) }
             if v >= 0 { out[r] = v } else { column.fail(r) }
         }
     }

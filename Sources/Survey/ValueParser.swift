@@ -237,9 +237,18 @@ final class ShortSpellings {
     static let stride = 1 + wayWords * ways
     let words: UnsafeMutablePointer<UInt64>
     let token: TokenTable
+    /// Spellings met, one a slot by a hash of their first word and length, for the code decode's
+    /// loop: a cell is checked against its slot's one spelling with no branch on its length and
+    /// no search of ways (codes of many lengths sharing first bytes and prefixes made the search
+    /// of the ways mispredict at most cells). A slot's words: the spelling's four words as
+    /// `slotKey` gives them, its length plus one (0: an unused slot) and its value.
+    let slots: UnsafeMutablePointer<UInt64>
+    static let slotCount = 128, slotWords = 8
 
     init(_ token: TokenTable) {
         self.token = token
+        slots = .allocate(capacity: ShortSpellings.slotCount * ShortSpellings.slotWords)
+        slots.initialize(repeating: 0, count: ShortSpellings.slotCount * ShortSpellings.slotWords)
         let count = (ShortSpellings.longest + 1) * ShortSpellings.stride
         words = .allocate(capacity: count)
         words.initialize(repeating: 0, count: count)
@@ -250,10 +259,66 @@ final class ShortSpellings {
         }
     }
 
-    deinit { words.deallocate() }
+    deinit {
+        words.deallocate()
+        slots.deallocate()
+    }
 
     @inline(__always) private static func load(_ p: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
         UnsafeRawPointer(p + offset).loadUnaligned(as: UInt64.self)
+    }
+
+    /// The words of spelling `p[0..<n]` that with its length hold every byte: its first word
+    /// masked to its length, and (0 for a shorter spelling) the word ending at its end beyond 8
+    /// bytes, the words at 8 and n - 16 beyond 16. Taken with no branch on the length; reads 16
+    /// bytes from `p` (the CSV buffer has slack) and none before it.
+    @inline(__always) static func slotKey(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64, UInt64, UInt64) {
+        // All ones past a length, else 0, and the bounds of the length, by arithmetic: as
+        // conditions they were compiled to branches, which mispredict on columns of many lengths.
+        @inline(__always) func past(_ k: Int) -> Int { (k &- n) &>> 63 }
+        let some = past(0), past8 = past(8), past16 = past(16)
+        let upTo8 = 8 &+ ((n &- 8) & ~past8), from8 = 8 &+ ((n &- 8) & past8), from16 = 16 &+ ((n &- 16) & past16)
+        return (load(p, 0) & (UInt64.max &>> UInt64(truncatingIfNeeded: 64 &- 8 &* upTo8)) & UInt64(bitPattern: Int64(some)),
+                load(p, from8 &- 8) & UInt64(bitPattern: Int64(past8)), load(p, 8) & UInt64(bitPattern: Int64(past16)),
+                load(p, from16 &- 16) & UInt64(bitPattern: Int64(past16)))
+    }
+
+    /// The slot of a spelling of `n` bytes whose first word (masked) is `first`.
+    @inline(__always) static func slot(_ slots: UnsafePointer<UInt64>, _ first: UInt64, _ n: Int) -> UnsafePointer<UInt64> {
+        let h = (first ^ UInt64(truncatingIfNeeded: n)) &* 0x9E37_79B9_7F4A_7C15
+        return slots + Int(truncatingIfNeeded: h &>> 57) &* slotWords
+    }
+
+    /// The value of spelling `p[0..<n]` in `slots`, and whether its slot holds it (else the
+    /// value is meaningless). One compare of all its words at once: no branch.
+    @inline(__always) static func slotValue(_ slots: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>,
+                                            _ n: Int) -> (value: Int64, held: Bool) {
+        let k = slotKey(p, n), e = slot(slots, k.0, n)
+        let differs = (e[0] ^ k.0) | (e[1] ^ k.1) | (e[2] ^ k.2) | (e[3] ^ k.3) | (e[4] ^ UInt64(truncatingIfNeeded: n &+ 1))
+        return (Int64(bitPattern: e[5]), differs == 0)
+    }
+
+    /// Puts spelling `p[0..<n]` (at most `longest` bytes; empty for an empty cell) and its value
+    /// in its slot, if the slot is unused.
+    func learnSlot(_ p: UnsafePointer<UInt8>, _ n: Int, _ v: Int64) {
+        guard n <= ShortSpellings.longest else { return }
+        let k = ShortSpellings.slotKey(p, n), e = UnsafeMutablePointer(mutating: ShortSpellings.slot(slots, k.0, n))
+        guard e[4] == 0 else { return }
+        (e[0], e[1], e[2], e[3]) = k
+        e[4] = UInt64(n + 1)
+        e[5] = UInt64(bitPattern: v)
+    }
+
+    /// The value of spelling `p[0..<n]` (n > 0) whose slot did not hold it in a loop: its slot
+    /// (which may have learnt it since), else its way, else the token table; a known spelling
+    /// then takes its slot if unused. Negative for an unknown spelling.
+    @inline(never) func slotMiss(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64 {
+        let held = ShortSpellings.slotValue(slots, p, n)
+        if held.held { return held.value }
+        let way = ShortSpellings.value(words, p, n)
+        let v = way >= 0 ? way : resolve(p, n)
+        if v >= 0 { learnSlot(p, n, v) }
+        return v
     }
 
     /// The word of a spelling ending at its end, for more than 8 bytes; 0 for a shorter one.

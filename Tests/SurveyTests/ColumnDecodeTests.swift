@@ -84,11 +84,10 @@ import Diagnostics
         }
     }
 
-    /// The ways give the token table's value for every spelling they answer, and answer again
-    /// for the spellings they took; spellings that share their first or last 8 bytes, their
-    /// length, or that hold NUL bytes are told apart.
-    @Test func spellingWaysGiveTheTokenTablesValues() {
-        var spellings: [[UInt8]] = []
+    /// `first` and spellings of 1...36 bytes that share their first or last 8 bytes, their
+    /// length, or hold NUL bytes; and a value for two thirds of them (the others unknown).
+    func spellingsSharingBytes(startingWith first: [[UInt8]]) -> ([[UInt8]], [String: Int64]) {
+        var spellings = first
         for n in 1...36 {
             for k in 0..<7 {
                 var s = [UInt8](repeating: 0x61, count: n)
@@ -103,6 +102,14 @@ import Diagnostics
         }
         let known = Dictionary(spellings.enumerated().filter { $0.offset % 3 != 2 }.map { (String(decoding: $0.element, as: UTF8.self), Int64($0.offset)) },
                                uniquingKeysWith: { a, _ in a })
+        return (spellings, known)
+    }
+
+    /// The ways give the token table's value for every spelling they answer, and answer again
+    /// for the spellings they took; spellings that share their first or last 8 bytes, their
+    /// length, or that hold NUL bytes are told apart.
+    @Test func spellingWaysGiveTheTokenTablesValues() {
+        let (spellings, known) = spellingsSharingBytes(startingWith: [])
         let table = TokenTable { known[$0] ?? -1 }
         let ways = ShortSpellings(table)
         for round in 0..<3 {
@@ -116,6 +123,50 @@ import Diagnostics
                     #expect(ways.resolve(p, s.count) == want, "\(s), round \(round)")
                 }
             }
+        }
+    }
+
+    /// A spelling slot (`ShortSpellings.slotValue`, the code decode's loop) holds a cell exactly
+    /// when the cell is the spelling it took, whatever bytes follow the cell: prefixes,
+    /// extensions, spellings that share their first or last 8 bytes or their length, that hold
+    /// NUL bytes, or the empty cell, are not taken for one another; `slotMiss` gives the token
+    /// table's value and a spelling too long for the slots is never held.
+    @Test func spellingSlotsAnswerOnlyForTheirSpelling() {
+        var state: UInt64 = 0x5851_F42D_4C95_7F2D
+        func rnd(_ n: Int) -> Int {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Int(state % UInt64(n))
+        }
+        let (spellings, known) = spellingsSharingBytes(startingWith: [[]])
+        for round in 0..<20 {
+            let table = ShortSpellings(TokenTable { known[$0] ?? -1 })
+            // What each slot was given: the empty cell as a column that is not required gives it.
+            var learnt: [[UInt8]: Int64] = [:]
+            func probe(_ s: [UInt8]) -> (value: Int64, held: Bool) {
+                // Slack that continues the spelling, or any bytes.
+                let slack = (0..<40).map { _ in round % 2 == 0 ? 0x61 : UInt8(truncatingIfNeeded: rnd(256)) }
+                return (s + slack).withUnsafeBufferPointer { ShortSpellings.slotValue(UnsafePointer(table.slots), $0.baseAddress!, s.count) }
+            }
+            var order = spellings
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rnd(i + 1)) }
+            for s in order {
+                let got = probe(s)
+                if got.held { #expect(learnt[s] == got.value, "\(s), round \(round)") } else { #expect(learnt[s] == nil || s.count > ShortSpellings.longest) }
+                let want = known[String(decoding: s, as: UTF8.self)] ?? -1
+                (s + [UInt8](repeating: 0x61, count: 40)).withUnsafeBufferPointer { b in
+                    let p = b.baseAddress!
+                    if s.isEmpty {
+                        table.learnSlot(p, 0, 77)
+                        if probe(s).held { learnt[s] = 77 }
+                    } else {
+                        #expect(table.slotMiss(p, s.count) == want, "\(s), round \(round)")
+                        if probe(s).held { learnt[s] = want }
+                    }
+                }
+                if s.count > ShortSpellings.longest { #expect(!probe(s).held, "\(s)") }
+            }
+            #expect(learnt.count > 20)
+            for s in spellings { if let v = learnt[s] { #expect(probe(s).held && probe(s).value == v, "\(s), round \(round)") } }
         }
     }
 
