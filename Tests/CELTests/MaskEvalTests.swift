@@ -170,6 +170,26 @@ struct SplitMix {
         }
     }
 
+    /// Members' predicate rows counted per household from bits (what `members.exists`, `all`,
+    /// `exists_one` and `filter(…).size()` read), with and without `popcnt`: the rows that are
+    /// neither 0 nor unknown, and the unknown ones, of each household's range.
+    @Test func memberCountsAreTheMemberLoop() {
+        defer { cmask_use_avx2(1) }
+        var rng = SplitMix(11)
+        for avx2: Int32 in [0, 1] {
+            cmask_use_avx2(avx2)
+            for host in Self.hosts() {
+                let p = (0..<host.memberHousehold.count).map { _ in [0, 1, 1, 2, VecColumn.unknown][rng.below(rng.below(3) == 0 ? 5 : 4)] }
+                let (trues, unknowns) = VecEvaluator.memberCounts(p, host.memberRanges)
+                for (h, range) in host.memberRanges.enumerated() {
+                    let rows = range.map { p[$0] }
+                    #expect(trues[h] == rows.filter { $0 != 0 && $0 != VecColumn.unknown }.count, "avx2 \(avx2), household \(h) (\(range))")
+                    #expect(unknowns[h] == rows.filter { $0 == VecColumn.unknown }.count, "avx2 \(avx2), household \(h) (\(range))")
+                }
+            }
+        }
+    }
+
     /// The C kernels, AVX2 and plain, against the rows one at a time: every relation, ids in
     /// and out of tables of 1 to 64 codes, the extremes of Int64, row counts around words,
     /// masks back into rows.
