@@ -158,6 +158,15 @@ public final class MaskLeaves {
         }
     }
 
+    /// Takes `m` as the masks of `column`, a bool column made from them (`BoolMasks.column()`),
+    /// so that expressions reading the column (a derived field, the income test) take the
+    /// bits instead of packing its rows again.
+    public func remember(_ column: [Int64], _ m: BoolMasks) {
+        let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        entries[Key(address: address, count: column.count, tag: Self.boolTag, constant: 0)] = (column, m.values)
+        entries[Key(address: address, count: column.count, tag: 0, constant: 0)] = (column, m.unknown)
+    }
+
     /// The masks `make` gives for `column`, made once per column and tag.
     func masks(_ column: [Int64], tag: Int, constant: Int64 = 0, _ make: () -> [UInt64]) -> [UInt64] {
         let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }

@@ -161,8 +161,10 @@ extension Classifier {
         // Bool expressions as masks when they allow (their `!`, `&&`, `||`, `?:` on words), as
         // the column later stages read; else by the column path.
         func boolColumn(_ p: Program, _ level: VecLevel) -> VecColumn? {
-            if let m = p.masks(c, level: level, leaves: leaves) { return m.column() }
-            return columnPathBools(p, level)
+            guard let m = p.masks(c, level: level, leaves: leaves) else { return columnPathBools(p, level) }
+            let col = m.column()
+            leaves.remember(col.values, m)
+            return col
         }
         /// The same as masks, for stages that read words (indicators, classes, `newly_escaped`).
         func boolMasks(_ p: Program, _ level: VecLevel) -> BoolMasks? {
