@@ -18,7 +18,8 @@ public struct BoolMasks: Sendable {
     public var unknownIsError: Bool
     public var unknownIsMissing: Bool
 
-    static func words(_ count: Int) -> Int { (count + 63) >> 6 }
+    /// Words for `count` rows.
+    public static func words(_ count: Int) -> Int { (count + 63) >> 6 }
 
     /// Row `r` as a column holds it: 0, 1 or `VecColumn.unknown`.
     public func row(_ r: Int) -> Int64 {
@@ -38,56 +39,37 @@ public struct BoolMasks: Sendable {
         return VecColumn(level: level, kind: .bool, values: rows, unknownIsError: unknownIsError, unknownIsMissing: unknownIsMissing)
     }
 
-    /// Per range of rows (a household's members): 1 when some row is true and none unknown,
-    /// 0 when none is either, unknown when some row is; `before`: some row before the first
-    /// unknown one is true (what a loop that stops at the first unknown member has seen).
-    public func someInRanges(_ ranges: [Range<Int>]) -> (values: [Int64], before: [Bool]) {
-        let nH = ranges.count, U = VecColumn.unknown
-        var out = [Int64](repeating: 0, count: nH), before = [Bool](repeating: false, count: nH)
-        values.withUnsafeBufferPointer { v in
-            unknown.withUnsafeBufferPointer { u in
-                ranges.withUnsafeBufferPointer { ranges in
-                    out.withUnsafeMutableBufferPointer { out in
-                        before.withUnsafeMutableBufferPointer { before in
-                            for h in 0..<nH {
-                                let lo = ranges[h].lowerBound, hi = ranges[h].upperBound
-                                if hi - lo <= 64 {
-                                    // A household's members in one word: the lowest unknown bit
-                                    // and the true bits below it.
-                                    let unknownBits = Self.window(u, lo, hi - lo), trueBits = Self.window(v, lo, hi - lo)
-                                    if unknownBits == 0 {
-                                        out[h] = trueBits != 0 ? 1 : 0
-                                    } else {
-                                        out[h] = U
-                                        before[h] = trueBits & ((unknownBits & (0 &- unknownBits)) &- 1) != 0
-                                    }
-                                    continue
-                                }
-                                let firstUnknown = Self.firstSet(u, lo, hi)
-                                let firstTrue = Self.firstSet(v, lo, firstUnknown)
-                                if firstUnknown < hi {
-                                    out[h] = U
-                                    before[h] = firstTrue < firstUnknown
-                                } else {
-                                    out[h] = firstTrue < hi ? 1 : 0
-                                }
-                            }
+    /// Per household (its member rows `bounds[2h] ..< bounds[2h + 1]`): true when some member
+    /// is true and none unknown, unknown when some member is, false otherwise (a loop over the
+    /// members that stops at the first unknown one; `trueBeforeFirstUnknown` tells what it had
+    /// seen). Household masks, so the indicators' tally and the classes stay words.
+    public func someInRanges(_ bounds: [Int64]) -> BoolMasks {
+        let n = bounds.count / 2, words = Self.words(n)
+        var someUnknown = [UInt64](repeating: 0, count: words)
+        let someTrue = [UInt64](unsafeUninitializedCapacity: words) { out, done in
+            values.withUnsafeBufferPointer { v in
+                unknown.withUnsafeBufferPointer { u in
+                    bounds.withUnsafeBufferPointer { b in
+                        someUnknown.withUnsafeMutableBufferPointer {
+                            cmask_some_in_ranges(v.baseAddress, u.baseAddress, b.baseAddress, n, out.baseAddress, $0.baseAddress)
                         }
                     }
                 }
             }
+            done = words
         }
-        return (out, before)
+        return BoolMasks(level: .household, count: n, values: someTrue, unknown: someUnknown,
+                         unknownIsError: unknownIsError, unknownIsMissing: unknownIsMissing)
     }
 
-    /// Bits `lo..<lo + n` (n at most 64) as one word, row `lo` in bit 0.
-    @inline(__always)
-    static func window(_ w: UnsafeBufferPointer<UInt64>, _ lo: Int, _ n: Int) -> UInt64 {
-        guard n > 0 else { return 0 }
-        let i = lo >> 6, shift = lo & 63
-        var x = w[i] &>> UInt64(shift)
-        if shift != 0 && shift + n > 64 { x |= w[i + 1] &<< UInt64(64 - shift) }
-        return x & (UInt64.max &>> UInt64(64 - n))
+    /// Whether some row of `rows` before the first unknown one is true.
+    public func trueBeforeFirstUnknown(in rows: Range<Int>) -> Bool {
+        values.withUnsafeBufferPointer { v in
+            unknown.withUnsafeBufferPointer { u in
+                let firstUnknown = Self.firstSet(u, rows.lowerBound, rows.upperBound)
+                return Self.firstSet(v, rows.lowerBound, firstUnknown) < firstUnknown
+            }
+        }
     }
 
     /// The first set bit in rows `lo..<hi`, or `hi`.
@@ -103,6 +85,53 @@ public struct BoolMasks: Sendable {
     }
 }
 
+extension BoolMasks {
+    /// A bool column's rows (0, 1 or unknown) as masks, with its flags.
+    public init(_ column: VecColumn) {
+        self.init(level: column.level, count: column.values.count,
+                  values: MaskEvaluator.words(column.values) { x, n, out in cmask_low_bit(x, n, out) },
+                  unknown: MaskEvaluator.words(column.values) { x, n, out in cmask_compare(x, n, CMaskEqual, VecColumn.unknown, out) },
+                  unknownIsError: column.unknownIsError, unknownIsMissing: column.unknownIsMissing)
+    }
+
+    /// Calls `body` with each set bit's row, in order.
+    @inline(__always)
+    public static func forEachRow(_ words: [UInt64], _ body: (Int) -> Void) {
+        for w in 0..<words.count {
+            var bits = words[w]
+            while bits != 0 {
+                body(w << 6 | bits.trailingZeroBitCount)
+                bits &= bits &- 1
+            }
+        }
+    }
+}
+
+extension VecEvaluator {
+    /// Per household: how many of its member rows of `p` are true (neither 0 nor unknown) and
+    /// how many unknown, by counting the bits of the rows' masks in its range.
+    static func memberCounts(_ p: [Int64], _ ranges: [Range<Int>]) -> (trues: [Int64], unknowns: [Int64]) {
+        let unknown = MaskEvaluator.words(p) { x, n, out in cmask_compare(x, n, CMaskEqual, VecColumn.unknown, out) }
+        var trues = MaskEvaluator.words(p) { x, n, out in cmask_compare(x, n, CMaskNotEqual, 0, out) }
+        for w in 0..<trues.count { trues[w] &= ~unknown[w] }
+        var bounds = [Int64]()
+        bounds.reserveCapacity(2 * ranges.count)
+        for r in ranges {
+            bounds.append(Int64(r.lowerBound))
+            bounds.append(Int64(r.upperBound))
+        }
+        let n = ranges.count
+        var unknowns = [Int64](repeating: 0, count: n)
+        let counts = [Int64](unsafeUninitializedCapacity: n) { out, done in
+            unknowns.withUnsafeMutableBufferPointer { u in
+                cmask_count_in_ranges(trues, unknown, bounds, n, out.baseAddress, u.baseAddress)
+            }
+            done = n
+        }
+        return (counts, unknowns)
+    }
+}
+
 /// Leaf masks of the expressions evaluated over one batch, kept so that a column tested by
 /// several expressions (a member's age, `m.child`, `m.in_school`) is turned into bits once.
 /// Entries hold their column, so its buffer (the key) cannot be reused while they live.
@@ -110,10 +139,14 @@ public final class MaskLeaves {
     struct Key: Hashable {
         let address: UInt
         let count: Int
-        /// `boolTag` for a bool column's true rows, 0 for its unknown rows.
+        /// `boolTag` for a bool column's true rows, 0 for its unknown rows, `compareTag` for the
+        /// known rows where a comparison with `constant` holds.
         let tag: Int
+        let constant: Int64
     }
     static let boolTag = -1
+    /// The tag of the comparison `relation` (`CMaskRelation`) with a constant.
+    static func compareTag(_ relation: CMaskRelation) -> Int { 1 + Int(relation.rawValue) }
     var entries: [Key: (column: [Int64], masks: [UInt64])] = [:]
 
     public init() {}
@@ -125,10 +158,19 @@ public final class MaskLeaves {
         }
     }
 
-    /// The masks `make` gives for `column`, made once per column and tag.
-    func masks(_ column: [Int64], tag: Int, _ make: () -> [UInt64]) -> [UInt64] {
+    /// Takes `m` as the masks of `column`, a bool column made from them (`BoolMasks.column()`),
+    /// so that expressions reading the column (a derived field, the income test) take the
+    /// bits instead of packing its rows again.
+    public func remember(_ column: [Int64], _ m: BoolMasks) {
         let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        let key = Key(address: address, count: column.count, tag: tag)
+        entries[Key(address: address, count: column.count, tag: Self.boolTag, constant: 0)] = (column, m.values)
+        entries[Key(address: address, count: column.count, tag: 0, constant: 0)] = (column, m.unknown)
+    }
+
+    /// The masks `make` gives for `column`, made once per column and tag.
+    func masks(_ column: [Int64], tag: Int, constant: Int64 = 0, _ make: () -> [UInt64]) -> [UInt64] {
+        let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let key = Key(address: address, count: column.count, tag: tag, constant: constant)
         if let e = entries[key] { return e.masks }
         let m = make()
         entries[key] = (column, m)
@@ -184,14 +226,34 @@ struct MaskEvaluator {
         case .binary(.in, let l, .cond(let c, let a, let b)):
             // As `VecEvaluator.binary`: `x in (c ? A : B)` is `c ? x in A : x in B`.
             return cond(c, .binary(.in, l, a), .binary(.in, l, b))
-        case .binary(let op, _, _) where op == .lt || op == .le || op == .gt || op == .ge || op == .eq || op == .ne || op == .in:
-            guard let o = columns.logicOperand(ir) else { return nil }
-            return leaf(o)
+        case .binary(let op, let l, .cond(let c, let a, let b)) where Self.relations.contains(op):
+            // `x < (c ? A : B)` with numbers A and B is `c ? x < A : x < B`: two comparisons
+            // with numbers instead of a column of the chosen numbers (with a column for a branch
+            // the unknown flags would not be the column path's).
+            guard sameForEveryRow(a), sameForEveryRow(b) else { return relation(ir) }
+            return cond(c, .binary(op, l, a), .binary(op, l, b))
+        case .binary(let op, _, _) where Self.relations.contains(op):
+            return relation(ir)
         default:
             guard let v = columns.eval(ir) else { return nil }
             return leaf(.value(v))
         }
     }
+
+    /// A comparison or look-up as a leaf.
+    mutating func relation(_ ir: IR) -> MaskValue? {
+        guard let o = columns.logicOperand(ir) else { return nil }
+        return leaf(o)
+    }
+
+    /// Whether `ir` is a constant (a number, a parameter).
+    mutating func sameForEveryRow(_ ir: IR) -> Bool {
+        guard case .constant? = columns.eval(ir) else { return false }
+        return true
+    }
+
+    /// The operators whose operands become leaves.
+    static let relations: Set<BinaryOp> = [.lt, .le, .gt, .ge, .eq, .ne, .in]
 
     // MARK: Operands
 
@@ -240,8 +302,13 @@ struct MaskEvaluator {
         default: relation = CMaskNotEqual
         }
         let unknown = unknownRows(c)
-        var values = Self.words(c.values) { x, n, out in cmask_compare(x, n, relation, q, out) }
-        for w in 0..<values.count { values[w] &= ~unknown[w] }
+        // Once per column, relation and number: several expressions compare a member's age with
+        // the same age.
+        let values = leaves.masks(c.values, tag: MaskLeaves.compareTag(relation), constant: q) {
+            var values = Self.words(c.values) { x, n, out in cmask_compare(x, n, relation, q, out) }
+            for w in 0..<values.count { values[w] &= ~unknown[w] }
+            return values
+        }
         return .masks(BoolMasks(level: level, count: count, values: values, unknown: unknown,
                                 unknownIsError: c.unknownIsError, unknownIsMissing: c.unknownIsMissing))
     }

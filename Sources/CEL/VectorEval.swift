@@ -298,7 +298,12 @@ struct VecEvaluator {
         out.withUnsafeMutableBufferPointer { buf in
             for i in 0..<n { buf[i] = f(i) }
         }
-        var c = VecColumn(level: level, kind: kind, values: out, unknownIsError: errors, unknownIsMissing: errors && missing)
+        return made(level, kind, errors: errors, missing: missing, out)
+    }
+
+    /// A column whose rows a kernel has just made (as `build` makes them).
+    func made(_ level: VecLevel, _ kind: VecKind, errors: Bool, missing: Bool, _ values: [Int64]) -> VecValue {
+        var c = VecColumn(level: level, kind: kind, values: values, unknownIsError: errors, unknownIsMissing: errors && missing)
         c.fresh = true
         return .column(c)
     }
@@ -1038,12 +1043,16 @@ struct VecEvaluator {
             let pv = eval(pred)
             inMemberLoop = false
             guard let pv, let pc = materialize(pv, .member, hint: .bool), pc.kind == .bool else { return nil }
-            let p = pc.values, r = ranges
-            return build(.household, count ? .int : .bool, errors: pc.unknownIsError, missing: pc.unknownIsMissing) { h in
-                var acc = Acc()
-                for k in r[h] { acc.add(p[k]) }
-                return acc.result(kind, count: count)
+            // What `Acc` would see of each household's members, from bit counts.
+            let (trues, unknowns) = Self.memberCounts(pc.values, ranges)
+            let out = [Int64](unsafeUninitializedCapacity: nH) { out, done in
+                for (h, r) in ranges.enumerated() {
+                    let t = trues[h], u = unknowns[h]
+                    out[h] = Acc(anyTrue: t > 0, anyFalse: Int64(r.count) - t - u > 0, anyUnknown: u > 0, n: t).result(kind, count: count)
+                }
+                done = nH
             }
+            return made(.household, count ? .int : .bool, errors: pc.unknownIsError, missing: pc.unknownIsMissing, out)
         }
         // A list written out, or a constant list: one predicate value per element.
         var elems: [VecValue] = []

@@ -184,6 +184,84 @@ void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, ui
     lookupRows(x, done, n, table, count, values, outside);
 }
 
+/// Whether rows lo ..< hi (lo < hi) of `w` have a set bit: one word for most households (a
+/// few members), their words in turn for a household whose members cross words.
+static inline bool anyInRows(const uint64_t *w, size_t lo, size_t hi) {
+    size_t first = lo >> 6, last = (hi - 1) >> 6;
+    uint64_t head = ~0ULL << (lo & 63), tail = ~0ULL >> (63 - ((hi - 1) & 63));
+    if (first == last) return (w[first] & head & tail) != 0;
+    if (w[first] & head) return true;
+    for (size_t k = first + 1; k < last; k++)
+        if (w[k]) return true;
+    return (w[last] & tail) != 0;
+}
+
+void cmask_some_in_ranges(const uint64_t *values, const uint64_t *unknown, const int64_t *bounds, size_t ranges,
+                          uint64_t *someTrue, uint64_t *someUnknown) {
+    for (size_t w = 0; w * 64 < ranges; w++) {
+        uint64_t trueBits = 0, unknownBits = 0;
+        size_t end = ranges - w * 64 < 64 ? ranges - w * 64 : 64;
+        const int64_t *b = bounds + 2 * w * 64;
+        for (size_t k = 0; k < end; k++) {
+            size_t lo = (size_t)b[2 * k], hi = (size_t)b[2 * k + 1];
+            if (lo >= hi) continue;
+            size_t first = lo >> 6;
+            uint64_t anyUnknown, anyTrue;
+            if (first == (hi - 1) >> 6) {
+                // Most households: one word holds the members, both masks read with one window.
+                uint64_t window = (~0ULL << (lo & 63)) & (~0ULL >> (63 - ((hi - 1) & 63)));
+                anyUnknown = (unknown[first] & window) != 0;
+                anyTrue = (values[first] & window) != 0;
+            } else {
+                anyUnknown = anyInRows(unknown, lo, hi);
+                anyTrue = anyInRows(values, lo, hi);
+            }
+            unknownBits |= anyUnknown << k;
+            trueBits |= (anyTrue & !anyUnknown) << k;
+        }
+        someTrue[w] = trueBits;
+        someUnknown[w] = unknownBits;
+    }
+}
+
+/// Set bits in rows lo ..< hi (lo < hi) of `w`.
+static inline __attribute__((always_inline)) int64_t countInRows(const uint64_t *w, size_t lo, size_t hi) {
+    size_t first = lo >> 6, last = (hi - 1) >> 6;
+    uint64_t head = ~0ULL << (lo & 63), tail = ~0ULL >> (63 - ((hi - 1) & 63));
+    if (first == last) return __builtin_popcountll(w[first] & head & tail);
+    int64_t n = __builtin_popcountll(w[first] & head) + __builtin_popcountll(w[last] & tail);
+    for (size_t k = first + 1; k < last; k++) n += __builtin_popcountll(w[k]);
+    return n;
+}
+
+static inline __attribute__((always_inline)) void countRanges(const uint64_t *values, const uint64_t *unknown, const int64_t *bounds,
+                                                              size_t ranges, int64_t *trueCount, int64_t *unknownCount) {
+    for (size_t h = 0; h < ranges; h++) {
+        size_t lo = (size_t)bounds[2 * h], hi = (size_t)bounds[2 * h + 1];
+        trueCount[h] = lo < hi ? countInRows(values, lo, hi) : 0;
+        unknownCount[h] = lo < hi ? countInRows(unknown, lo, hi) : 0;
+    }
+}
+
+#ifdef CMASK_X86
+/// The same with the `popcnt` instruction (every AVX2 processor has it).
+static __attribute__((target("popcnt"))) void countRangesPopcnt(const uint64_t *values, const uint64_t *unknown, const int64_t *bounds,
+                                                                 size_t ranges, int64_t *trueCount, int64_t *unknownCount) {
+    countRanges(values, unknown, bounds, ranges, trueCount, unknownCount);
+}
+#endif
+
+void cmask_count_in_ranges(const uint64_t *values, const uint64_t *unknown, const int64_t *bounds, size_t ranges,
+                           int64_t *trueCount, int64_t *unknownCount) {
+#ifdef CMASK_X86
+    if (hasAVX2()) {
+        countRangesPopcnt(values, unknown, bounds, ranges, trueCount, unknownCount);
+        return;
+    }
+#endif
+    countRanges(values, unknown, bounds, ranges, trueCount, unknownCount);
+}
+
 void cmask_use_avx2(int enabled) {
 #ifdef CMASK_X86
     avx2Wanted = enabled;

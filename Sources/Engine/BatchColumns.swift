@@ -14,11 +14,16 @@ final class BatchColumns: VectorHost {
     let householdCount: Int
     let memberRanges: [Range<Int>]
     let memberHousehold: [Int32]
+    /// Each household's member rows as a pair of bounds (`BoolMasks.someInRanges`).
+    let memberBounds: [Int64]
     /// The variables of the stage being evaluated, by slot.
     var slots: [RuleVariable] = []
     var householdDerived: [VecColumn?]
     var memberDerived: [VecColumn?]
-    var deprived: [VecColumn] = []
+    /// The indicators' decisions (after their missing-data policies), as columns only when an
+    /// expression reads `deprived` (`column(type:field:)`).
+    var deprived: [BoolMasks] = [] { didSet { deprivedColumns = [:] } }
+    private var deprivedColumns: [Int: VecColumn] = [:]
     var incomeBelowLine: VecColumn?
     var deprivations: VecColumn?
     var status: VecColumn?
@@ -42,8 +47,14 @@ final class BatchColumns: VectorHost {
         householdCount = batch.households.count
         memberRanges = batch.memberRanges
         var owner = [Int32](repeating: 0, count: batch.members.count)
-        for (h, r) in batch.memberRanges.enumerated() {
-            for m in r { owner[m] = Int32(h) }
+        let ranges = batch.memberRanges
+        memberBounds = [Int64](unsafeUninitializedCapacity: 2 * ranges.count) { bounds, done in
+            for (h, r) in ranges.enumerated() {
+                bounds[2 * h] = Int64(r.lowerBound)
+                bounds[2 * h + 1] = Int64(r.upperBound)
+                for m in r { owner[m] = Int32(h) }
+            }
+            done = 2 * ranges.count
         }
         memberHousehold = owner
         householdDerived = Array(repeating: nil, count: rules.householdDerived.count)
@@ -151,7 +162,11 @@ final class BatchColumns: VectorHost {
             if let c { memberCache[field] = c }
             return c
         case RuleEnvironment.deprivedTypeID:
-            return field < deprived.count ? deprived[field] : nil
+            guard field < deprived.count else { return nil }
+            if let c = deprivedColumns[field] { return c }
+            let c = VecColumn(level: .household, kind: .bool, values: deprived[field].column().values)
+            deprivedColumns[field] = c
+            return c
         default:
             return nil
         }

@@ -72,7 +72,7 @@ public struct ClassifiedBatch {
                          householdID: fields.householdID.flatMap { table.text($0, h) } ?? "?",
                          village: fields.village.flatMap { table.text($0, h) } ?? "", area: area,
                          status: d.statusCodes[Int(d.status[h])], deprivationCount: Int(d.deprivationCount[h]),
-                         incomeBelowLine: d.incomeBelowLine[h] == 1, newlyEscaped: d.newlyEscaped.map { $0[h] == 1 } ?? false)
+                         incomeBelowLine: d.incomeBelowLine[h] == 1, newlyEscaped: d.newlyEscaped.map { Self.bit($0, h) } ?? false)
     }
 
     /// Household table fields the results show (`HouseholdResult.householdID`, `.village`,
@@ -105,9 +105,13 @@ public struct ClassifiedBatch {
             for i in list { unknown |= 1 << UInt64(i) }
         }
         return ColumnCells(group: g, status: Int(d.status[h]), deprivationCount: Int(d.deprivationCount[h]),
-                           incomeBelowLine: d.incomeBelowLine[h] == 1, newlyEscaped: d.newlyEscaped.map { $0[h] == 1 } ?? false,
+                           incomeBelowLine: d.incomeBelowLine[h] == 1, newlyEscaped: d.newlyEscaped.map { Self.bit($0, h) } ?? false,
                            deprived: deprived, unknown: unknown)
     }
+
+    /// Bit `h` of household words (`ColumnDecision.deprived`, `.newlyEscaped`).
+    @inline(__always)
+    static func bit(_ words: [UInt64], _ h: Int) -> Bool { words[h >> 6] >> UInt64(h & 63) & 1 != 0 }
 
     /// The outcomes of the households classified one by one, in household order.
     public var scalarOutcomes: [HouseholdOutcome] { outcomes }
@@ -180,7 +184,7 @@ public struct ClassifiedBatch {
                 }
             } else {
                 var made = [Bool](repeating: false, count: nIndicators)
-                for i in 0..<nIndicators { made[i] = d.deprived[i][h] == 1 }
+                for i in 0..<nIndicators { made[i] = Self.bit(d.deprived[i], h) }
                 deprived = made
             }
             let r = row(h)
@@ -215,7 +219,7 @@ public struct ColumnRow {
     public func deprived(_ i: Int) -> Bool? {
         let d = group.decision
         if !d.unknownIndicators.isEmpty, let unknown = d.unknownIndicators[household], unknown.contains(i) { return nil }
-        return d.deprived[i][household] == 1
+        return ClassifiedBatch.bit(d.deprived[i], household)
     }
 }
 

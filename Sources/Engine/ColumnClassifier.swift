@@ -7,7 +7,8 @@ struct ColumnDecision {
     /// Households to classify one by one: some value they need was unknown to the kernels
     /// (missing, an error, undecided), or their classification is a rejection.
     var needsScalar: [Bool]
-    var deprived: [[Int64]]
+    /// Per indicator, its households' words: bit h set when household h is deprived.
+    var deprived: [[UInt64]]
     /// Bit i: deprived in indicator i; empty when there are more than 64 indicators.
     var deprivedBits: [UInt64]
     var deprivationCount: [Int64]
@@ -18,7 +19,8 @@ struct ColumnDecision {
     var statusCodes: [String]
     /// Indicators left unknown by their missing-data policy, of the households that have any.
     var unknownIndicators: [Int: [Int]]
-    var newlyEscaped: [Int64]?
+    /// Bit h: household h newly escaped.
+    var newlyEscaped: [UInt64]?
 }
 
 extension Classifier {
@@ -97,10 +99,17 @@ extension Classifier {
         var kept: [ClassifiedBatch.Group] = []
         var keptIndex = [Int32](repeating: -1, count: groups.count)
         var outcomes: [HouseholdOutcome] = []
+        // Whether each household goes one by one, read from its group's decision once per group
+        // (not a copy of the decision per household).
+        var oneByOne = [Bool](repeating: true, count: n)
+        for (g, d) in decisions.enumerated() {
+            guard let needs = d?.needsScalar else { continue }
+            for h in 0..<n where groupOf[h] == g { oneByOne[h] = needs[h] }
+        }
         for h in 0..<n {
             let g = Int(groupOf[h])
-            if g >= 0, let d = decisions[g], !d.needsScalar[h] {
-                if keptIndex[g] < 0 {
+            if !oneByOne[h] {
+                if keptIndex[g] < 0, let d = decisions[g] {
                     keptIndex[g] = Int32(kept.count)
                     kept.append(ClassifiedBatch.Group(rules: groups[g].0, decision: d, areaTexts: Self.codeTexts(groups[g].0, fields.area),
                                                       noMembers: emptyMemberLists(groups[g].0.indicators.count)))
@@ -152,8 +161,15 @@ extension Classifier {
         // Bool expressions as masks when they allow (their `!`, `&&`, `||`, `?:` on words), as
         // the column later stages read; else by the column path.
         func boolColumn(_ p: Program, _ level: VecLevel) -> VecColumn? {
-            if let m = p.masks(c, level: level, leaves: leaves) { return m.column() }
-            return columnPathBools(p, level)
+            guard let m = p.masks(c, level: level, leaves: leaves) else { return columnPathBools(p, level) }
+            let col = m.column()
+            leaves.remember(col.values, m)
+            return col
+        }
+        /// The same as masks, for stages that read words (indicators, classes, `newly_escaped`).
+        func boolMasks(_ p: Program, _ level: VecLevel) -> BoolMasks? {
+            if let m = p.masks(c, level: level, leaves: leaves) { return m }
+            return columnPathBools(p, level).map { BoolMasks($0) }
         }
         /// The column path alone, for callers that have just found the masks cannot take `p`.
         func columnPathBools(_ p: Program, _ level: VecLevel) -> VecColumn? {
@@ -237,48 +253,56 @@ extension Classifier {
         // Indicators: a member-level one is deprived when some member satisfies it. A missing
         // value is decided by the indicator's policy as the scalar loop decides it (which stops
         // at the first member without a value); any other unknown sends the household back.
-        var deprived: [[Int64]] = []
+        // Each indicator stays household masks: the policies visit the unknown bits only, and
+        // the tally the deprived ones.
         var unknownIndicators: [Int: [Int]] = [:]
         var tally = DeprivationTally(households: nH, indicators: rules.indicators.count)
+        var deprived: [BoolMasks] = []
         for (i, ind) in rules.indicators.enumerated() {
-            var values: [Int64]
-            // Member-level: some member before the first unknown one satisfies the condition.
-            var before: [Bool] = []
-            let missingOnly: Bool
+            var m: BoolMasks
+            // Member-level: whether some member before the first unknown one satisfies it.
+            var before: (Int) -> Bool = { _ in false }
             if ind.isMemberLevel {
                 c.use(.memberIndicator)
                 // As bit masks when the expression allows (its bools stay words up to the
                 // members' range test); else a column and a loop over each household's members.
-                if let masks = ind.program.masks(c, level: .member, leaves: leaves) {
-                    missingOnly = masks.unknownIsMissing
-                    (values, before) = masks.someInRanges(c.memberRanges)
+                if let members = ind.program.masks(c, level: .member, leaves: leaves) {
+                    m = members.someInRanges(c.memberBounds)
+                    before = { members.trueBeforeFirstUnknown(in: c.memberRanges[$0]) }
                 } else {
                     guard let col = columnPathBools(ind.program, .member) else { return nil }
-                    missingOnly = col.unknownIsMissing
-                    (values, before) = Self.someMember(col, c.memberRanges)
+                    let (values, seen) = Self.someMember(col, c.memberRanges)
+                    m = BoolMasks(VecColumn(level: .household, kind: .bool, values: values, unknownIsError: col.unknownIsError,
+                                            unknownIsMissing: col.unknownIsMissing))
+                    before = { seen[$0] }
                 }
             } else {
                 c.use(.householdIndicator)
-                guard let col = boolColumn(ind.program, .household) else { return nil }
-                missingOnly = col.unknownIsMissing
-                values = col.values
+                guard let masks = boolMasks(ind.program, .household) else { return nil }
+                m = masks
             }
-            for h in 0..<nH where values[h] == U {
-                guard missingOnly else { needs[h] = true; continue }
-                switch ind.indicator.missing {
-                case .error: needs[h] = true
-                case .deprived: values[h] = 1
-                case .notDeprived: values[h] = 0
-                case .unknown:
-                    values[h] = ind.isMemberLevel && before[h] ? 1 : 0
-                    unknownIndicators[h, default: []].append(i)
+            let missingOnly = m.unknownIsMissing
+            for w in 0..<m.unknown.count where m.unknown[w] != 0 {
+                var rows = m.unknown[w]
+                while rows != 0 {
+                    let h = w << 6 | rows.trailingZeroBitCount, bit = rows & (0 &- rows)
+                    rows &= rows &- 1
+                    guard missingOnly else { needs[h] = true; continue }
+                    switch ind.indicator.missing {
+                    case .error: needs[h] = true
+                    case .deprived: m.values[w] |= bit
+                    case .notDeprived: break
+                    case .unknown:
+                        if ind.isMemberLevel && before(h) { m.values[w] |= bit }
+                        unknownIndicators[h, default: []].append(i)
+                    }
+                    if ind.indicator.missing != .error { m.unknown[w] &= ~bit }
                 }
             }
-            // Counted while the column is still in cache.
-            tally.add(values, indicator: i)
-            deprived.append(values)
+            tally.add(m, indicator: i)
+            deprived.append(m)
         }
-        c.deprived = deprived.map { VecColumn(level: .household, kind: .bool, values: $0) }
+        c.deprived = deprived
         let (count, deprivedBits) = tally.finish()
         c.deprivations = VecColumn(level: .household, kind: .int, values: count)
 
@@ -291,10 +315,10 @@ extension Classifier {
         // rejection, made by the scalar path. A household with an unknown indicator is
         // undetermined without its classes.
         c.use(.householdClass)
-        var classColumns: [VecColumn] = []
+        var classes: [BoolMasks] = []
         for (_, p) in rules.classes {
-            guard let col = boolColumn(p, .household) else { return nil }
-            classColumns.append(col)
+            guard let m = boolMasks(p, .household) else { return nil }
+            classes.append(m)
         }
         var statusCodes = rules.classes.map(\.0.id)
         let undetermined: Int64
@@ -304,46 +328,57 @@ extension Classifier {
             undetermined = Int64(statusCodes.count)
             statusCodes.append("undetermined")
         }
-        var status = [Int64](repeating: U, count: nH)
-        let anyUnknown = !unknownIndicators.isEmpty
-        let classValues = classColumns.map(\.values), classMissing = classColumns.map(\.unknownIsMissing)
-        for h in 0..<nH {
-            if anyUnknown && unknownIndicators[h] != nil {
-                status[h] = undetermined
-                continue
-            }
-            var first: Int64 = U, matched = 0, unknown = false
-            for k in 0..<classValues.count {
-                let v = classValues[k][h]
-                if v == U {
-                    if classMissing[k] { continue }
-                    unknown = true
-                    break
-                }
-                if v != 0 {
-                    if matched == 0 { first = Int64(k) }
-                    matched += 1
-                }
-            }
-            if unknown || matched != 1 { needs[h] = true } else { status[h] = first }
-        }
+        let status = Self.status(classes, households: nH, undetermined: undetermined, unknownIndicators: unknownIndicators,
+                                 needs: &needs)
         c.status = VecColumn(level: .household, kind: .code(statusCodes), values: status)
 
-        var newlyEscaped: [Int64]?
+        var newlyEscaped: [UInt64]?
         if let p = rules.newlyEscaped {
             c.use(.newlyEscaped)
-            guard let col = boolColumn(p, .household) else { return nil }
-            // A missing value means not newly escaped.
-            if col.unknownIsMissing {
-                newlyEscaped = col.values.map { $0 == U ? 0 : $0 }
-            } else {
-                mark(col)
-                newlyEscaped = col.values
+            guard let m = boolMasks(p, .household) else { return nil }
+            // A missing value means not newly escaped (true rows are never unknown ones).
+            if !m.unknownIsMissing { BoolMasks.forEachRow(m.unknown) { needs[$0] = true } }
+            newlyEscaped = m.values
+        }
+        return ColumnDecision(needsScalar: needs, deprived: deprived.map(\.values), deprivedBits: deprivedBits, deprivationCount: count,
+                              incomeBelowLine: below.values, status: status, statusCodes: statusCodes,
+                              unknownIndicators: unknownIndicators, newlyEscaped: newlyEscaped)
+    }
+
+    /// Each household's status: the one class that matches, or `undetermined` for a household
+    /// with an indicator left unknown; a household where no class or several match, or a class
+    /// is unknown for another reason than a missing value, goes one by one (`needs`). Word by
+    /// word: a class matches at most once where its bit is in `ones` and not in `twos`.
+    static func status(_ classes: [BoolMasks], households nH: Int, undetermined: Int64, unknownIndicators: [Int: [Int]],
+                       needs: inout [Bool]) -> [Int64] {
+        var status = [Int64](repeating: VecColumn.unknown, count: nH)
+        var undeterminedRows = [UInt64](repeating: 0, count: BoolMasks.words(nH))
+        for h in unknownIndicators.keys { undeterminedRows[h >> 6] |= 1 << UInt64(h & 63) }
+        for w in 0..<undeterminedRows.count {
+            var ones: UInt64 = 0, twos: UInt64 = 0, unsure: UInt64 = 0
+            for m in classes {
+                let v = m.values[w]
+                if !m.unknownIsMissing { unsure |= m.unknown[w] }
+                twos |= ones & v
+                ones |= v
+            }
+            let settled = undeterminedRows[w], one = ones & ~twos & ~unsure & ~settled
+            for (k, m) in classes.enumerated() {
+                var rows = m.values[w] & one
+                while rows != 0 {
+                    status[w << 6 | rows.trailingZeroBitCount] = Int64(k)
+                    rows &= rows &- 1
+                }
+            }
+            let inWord = min(64, nH - w << 6)
+            var rows = (inWord == 64 ? ~0 : (1 << UInt64(inWord)) - 1) & ~one
+            while rows != 0 {
+                let h = w << 6 | rows.trailingZeroBitCount
+                rows &= rows &- 1
+                if settled >> UInt64(h & 63) & 1 != 0 { status[h] = undetermined } else { needs[h] = true }
             }
         }
-        return ColumnDecision(needsScalar: needs, deprived: deprived, deprivedBits: deprivedBits, deprivationCount: count, incomeBelowLine: below.values,
-                              status: status, statusCodes: statusCodes, unknownIndicators: unknownIndicators,
-                              newlyEscaped: newlyEscaped)
+        return status
     }
 }
 
@@ -372,49 +407,47 @@ extension Classifier {
 
 /// The deprivation count of each household of a batch and its indicators as bits (bit i:
 /// deprived in indicator i, for writers; up to 64 indicators), added up indicator by
-/// indicator as each column is decided.
+/// indicator from each one's household masks.
 struct DeprivationTally {
     private var count: [Int64]
-    /// The values or'ed: the sign bit is set once an indicator is unknown, which makes the
-    /// count unknown. A household with an unknown indicator goes one by one (`needsScalar`),
-    /// so its bits are never read.
-    private var seen: [Int64]
+    /// Households with an indicator left unknown: their count is unknown. Such a household goes
+    /// one by one (`needsScalar`), so its bits are never read.
+    private var unknown: [UInt64]
     private var bits: [UInt64]
     private let withBits: Bool
 
     init(households n: Int, indicators: Int) {
         count = [Int64](repeating: 0, count: n)
-        seen = [Int64](repeating: 0, count: n)
+        unknown = [UInt64](repeating: 0, count: BoolMasks.words(n))
         withBits = indicators <= 64
         bits = [UInt64](repeating: 0, count: withBits ? n : 0)
     }
 
-    /// Adds indicator `i`'s column (0, 1 or unknown per household): a pass that only adds,
-    /// ors and shifts, so it vectorises.
-    mutating func add(_ column: [Int64], indicator i: Int) {
-        column.withUnsafeBufferPointer { x in
-            count.withUnsafeMutableBufferPointer { k in
-                for h in 0..<k.count { k[h] &+= x[h] & 1 }
-            }
-            seen.withUnsafeMutableBufferPointer { seen in
-                for h in 0..<seen.count { seen[h] |= x[h] }
-            }
-            guard withBits else { return }
-            let shift = UInt64(i & 63)
+    /// Adds indicator `i`: a step per deprived household (a few per household in all), not a
+    /// pass over every household.
+    mutating func add(_ m: BoolMasks, indicator i: Int) {
+        let bit = UInt64(1) << UInt64(i & 63), withBits = withBits
+        count.withUnsafeMutableBufferPointer { count in
             bits.withUnsafeMutableBufferPointer { bits in
-                for h in 0..<bits.count { bits[h] |= UInt64(bitPattern: x[h] & 1) << shift }
+                m.values.withUnsafeBufferPointer { values in
+                    for w in 0..<values.count {
+                        var rows = values[w]
+                        while rows != 0 {
+                            let h = w << 6 | rows.trailingZeroBitCount
+                            rows &= rows &- 1
+                            count[h] &+= 1
+                            if withBits { bits[h] |= bit }
+                        }
+                    }
+                }
             }
         }
+        for w in 0..<unknown.count { unknown[w] |= m.unknown[w] }
     }
 
     /// The counts (unknown where an indicator was) and the bits (empty past 64 indicators).
     consuming func finish() -> (count: [Int64], bits: [UInt64]) {
-        let U = VecColumn.unknown
-        count.withUnsafeMutableBufferPointer { k in
-            seen.withUnsafeBufferPointer { seen in
-                for h in 0..<k.count where seen[h] < 0 { k[h] = U }
-            }
-        }
+        BoolMasks.forEachRow(unknown) { count[$0] = VecColumn.unknown }
         return (count, bits)
     }
 }

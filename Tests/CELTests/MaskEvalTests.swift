@@ -96,6 +96,8 @@ struct SplitMix {
         "m.insured ? true : false", "m.insured ? m.age > 3 : m.level == 'upper'", "m.age > 3 ? m.insured : m.age / 0 > 1",
         "(m.age / 0 > 1 ? m.insured : true) || m.age > 90", "m.age > 10 ? m.age / 0 > 1 : m.age / 0 > 2",
         "true", "false", "m.insured in [true]", "!m.insured || !m.insured",
+        "m.months < (m.insured ? 600 : 700)", "m.age >= (m.level == 'upper' ? params.min_age : 20) && m.insured",
+        "m.months / 12 < (m.age > 40 ? 50 : 30)", "m.age == (m.insured ? m.age : 3)",
     ]
 
     /// Expressions the mask path leaves to the column path (another level inside, a member loop).
@@ -139,22 +141,50 @@ struct SplitMix {
         #expect(p.masks(host, level: .member, leaves: MaskLeaves()) == nil, "\(src)")
     }
 
-    /// "Some member" from the bits: what a loop over each household's members that stops at
-    /// the first unknown one gives.
+    /// "Some member" from the bits, as household masks: what a loop over each household's
+    /// members that stops at the first unknown one gives, and what it saw before stopping.
     @Test func someInRangesIsTheMemberLoop() throws {
         for host in Self.hosts() {
+            let bounds = host.memberRanges.flatMap { [Int64($0.lowerBound), Int64($0.upperBound)] }
             for src in Self.covered {
                 let p = try Program(src, declarations: host.decls)
                 let col = try #require(p.columns(host, level: .member))
                 let masks = try #require(p.masks(host, level: .member, leaves: MaskLeaves()))
-                let (values, before) = masks.someInRanges(host.memberRanges)
+                let some = masks.someInRanges(bounds)
+                #expect(some.level == .household && some.count == host.householdCount)
+                #expect(some.unknownIsError == masks.unknownIsError && some.unknownIsMissing == masks.unknownIsMissing)
+                let tail = some.count & 63
+                if tail != 0 {
+                    #expect(some.values.last! >> UInt64(tail) == 0 && some.unknown.last! >> UInt64(tail) == 0, "\(src): bits past the rows")
+                }
                 for (h, range) in host.memberRanges.enumerated() {
                     var r: Int64 = 0, seen = false
                     for m in range {
                         if col.values[m] == VecColumn.unknown { seen = r == 1; r = VecColumn.unknown; break }
                         if col.values[m] != 0 { r = 1 }
                     }
-                    #expect(values[h] == r && before[h] == seen, "\(src), household \(h) (\(range))")
+                    #expect(some.row(h) == r, "\(src), household \(h) (\(range))")
+                    if r == VecColumn.unknown { #expect(masks.trueBeforeFirstUnknown(in: range) == seen, "\(src), household \(h)") }
+                }
+            }
+        }
+    }
+
+    /// Members' predicate rows counted per household from bits (what `members.exists`, `all`,
+    /// `exists_one` and `filter(…).size()` read), with and without `popcnt`: the rows that are
+    /// neither 0 nor unknown, and the unknown ones, of each household's range.
+    @Test func memberCountsAreTheMemberLoop() {
+        defer { cmask_use_avx2(1) }
+        var rng = SplitMix(11)
+        for avx2: Int32 in [0, 1] {
+            cmask_use_avx2(avx2)
+            for host in Self.hosts() {
+                let p = (0..<host.memberHousehold.count).map { _ in [0, 1, 1, 2, VecColumn.unknown][rng.below(rng.below(3) == 0 ? 5 : 4)] }
+                let (trues, unknowns) = VecEvaluator.memberCounts(p, host.memberRanges)
+                for (h, range) in host.memberRanges.enumerated() {
+                    let rows = range.map { p[$0] }
+                    #expect(trues[h] == rows.filter { $0 != 0 && $0 != VecColumn.unknown }.count, "avx2 \(avx2), household \(h) (\(range))")
+                    #expect(unknowns[h] == rows.filter { $0 == VecColumn.unknown }.count, "avx2 \(avx2), household \(h) (\(range))")
                 }
             }
         }

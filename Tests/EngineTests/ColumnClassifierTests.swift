@@ -216,6 +216,30 @@ import Testing
         #expect(scalar - rejected <= n / 10, "\(scalar) of \(n) households classified one by one, \(rejected) rejected")
     }
 
+    /// The four missing-data policies in turn on the indicators of the 2022 rule set (member
+    /// and household level), on surveys with blanks: the masks' policies, "some member before
+    /// the first unknown one" and the undetermined status give what the scalar loop gives.
+    @Test func missingDataPoliciesMatch() throws {
+        let dir = NSTemporaryDirectory() + "povrules-columns-policies-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.copyItem(atPath: Self.root + "/Rules", toPath: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/vn-mdp/2022-2026-nd07/indicators.yaml"
+        let policies = ["unknown", "deprived", "not_deprived", "error"]
+        let parts = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "missing: error")
+        #expect(parts.count > 8)
+        var changed = parts[0]
+        for (k, part) in parts.dropFirst().enumerated() { changed += "missing: " + policies[k % policies.count] + part }
+        try changed.write(toFile: path, atomically: true, encoding: .utf8)
+        let (schema, rules) = try Self.compiled(dir)
+        for seed: UInt64 in [21, 22] {
+            let survey = try Self.scrambled(seed: seed, reviewDates: ["2024-09-15"])
+            defer { try? FileManager.default.removeItem(atPath: survey) }
+            let (n, scalar, rejected) = try Self.compare(survey, schema, rules, batchSize: 300)
+            #expect(n > 0 && scalar < n, "\(scalar) of \(n) households classified one by one, \(rejected) rejected")
+        }
+    }
+
     /// A rule the kernels do not cover (`map`) sends its rule set's batches down the scalar
     /// path, with the same results.
     @Test func uncoveredRuleFallsBack() throws {

@@ -26,6 +26,18 @@ void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, ui
 /// of `values` (0 or 1).
 void cmask_unpack(const uint64_t *values, const uint64_t *unknown, size_t n, int64_t *out);
 
+/// Per range of rows (a household's members, rows bounds[2h] ..< bounds[2h + 1]): bit h of
+/// `someUnknown` set when some row of the range has its `unknown` bit, bit h of `someTrue` when
+/// none has and some row has its `values` bit. Output words: (ranges + 63) / 64, bits past the
+/// last range zero. Empty ranges have neither.
+void cmask_some_in_ranges(const uint64_t *values, const uint64_t *unknown, const int64_t *bounds, size_t ranges,
+                          uint64_t *someTrue, uint64_t *someUnknown);
+
+/// Per range of rows (rows bounds[2h] ..< bounds[2h + 1]): how many rows have their `values`
+/// bit (`trueCount[h]`) and how many their `unknown` bit (`unknownCount[h]`).
+void cmask_count_in_ranges(const uint64_t *values, const uint64_t *unknown, const int64_t *bounds, size_t ranges,
+                           int64_t *trueCount, int64_t *unknownCount);
+
 /// Whether the AVX2 loops are used (when the CPU has them); tests turn them off to check the
 /// plain loops against them.
 void cmask_use_avx2(int enabled);
