@@ -1128,7 +1128,9 @@ final class TableInput {
 
     /// Appends records `rows` of `spans` (clean, decoded; bytes from `base`) to `table`: their
     /// texts a column at a time, as `decode` sets them, all but field `except` (which the caller
-    /// appends), and their lines. Their values go in with `RecordTable.appendValues`.
+    /// appends), and their lines. Their values are decoded straight into the table
+    /// (`RecordTable.writeValues`), or appended from the chunk (`appendValues`) when the chunk
+    /// had a cell that failed.
     func appendTexts(_ spans: CellSpans, rows: Range<Int>, base: UnsafePointer<UInt8>, to table: inout RecordTable, except: Int) {
         let r0 = rows.lowerBound, n = rows.count
         for k in 0..<textFieldCount {
