@@ -56,6 +56,12 @@ final class SurveyRun {
         }
     }
 
+    /// Households per batch: as many as a part of a streaming survey holds, so that each part is
+    /// classified in one go and the classifier's per-batch costs (groups, mask leaves, column
+    /// set-up) are paid once per part. Measured at 1M households on two threads, alternated nine
+    /// times: 4.5 % less CPU than 4,096 for 5 MB more peak memory; 1,024 cost more.
+    static let batchHouseholds = 8192
+
     static func cores() -> Int {
         #if canImport(Glibc)
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -191,7 +197,7 @@ final class SurveyRun {
                     reader.read(part: job.parts[k])
                     var items: [(SurveyBatch, T)] = []
                     do {
-                        while let batch = try reader.next(maxHouseholds: 4096) {
+                        while let batch = try reader.next(maxHouseholds: SurveyRun.batchHouseholds) {
                             items.append((batch, job.work(classifier, batch)))
                         }
                         job.ring.put(k, .done(items, reader.takeReport()))
@@ -269,7 +275,7 @@ final class SurveyRun {
 
     func nextBatch() throws -> SurveyBatch? {
         do {
-            return try reader.next(maxHouseholds: 4096)
+            return try reader.next(maxHouseholds: SurveyRun.batchHouseholds)
         } catch let d as Diagnostic {
             Report.errors([d])
             throw ExitStatus.badInput
