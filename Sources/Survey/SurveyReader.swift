@@ -74,6 +74,9 @@ public final class SurveyReader {
                          asOf: asOf, today: CivilDate.today(), layout: nil, partSize: partSize)
     }
 
+    /// The most households a part holds when `partSize` is not given.
+    public static let largestPart = SurveyLayout.defaultPartSize
+
     /// The parts the survey splits into; more than one only when the files are in the same
     /// order (`streaming`). Read them with part readers (`makePartReader()`, `read(part:)`) on
     /// as many threads as there are, and `absorb` each part's report in part order: the
