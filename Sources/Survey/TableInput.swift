@@ -802,22 +802,37 @@ final class TableInput {
         let missed = missedRows(rows)
         var birthPlanned = false
         let cells = spans.cells(base: base)
-        for k in 0..<planCount {
+        @inline(__always) func decoded(_ pl: ColPlan, missed: UnsafeMutablePointer<Int>) -> DecodedColumn {
+            DecodedColumn(cells: cells, col: pl.col, rows: rows, out: columns[pl.field], failed: failed, missed: missed,
+                          empty: defaultVals[pl.field], required: pl.required)
+        }
+        var k = 0
+        while k < planCount {
             let pl = plan[k]
-            let column = DecodedColumn(cells: cells, col: pl.col, rows: rows, out: columns[pl.field], failed: failed,
-                                       missed: missed,
-                                       empty: defaultVals[pl.field], required: pl.required)
+            let column = decoded(pl, missed: missed)
+            defer { k += 1 }
             // One loop per kind, each in a function of its own: the cell's work inlined in it,
             // and few enough values live that they stay in registers.
             switch pl.kind {
             case .text, .personal: if pl.required { TableInput.checkPresent(column) }
             case .bool where !cells.mayBePadded && pl.commaSpellings != nil,
                  .code where !cells.mayBePadded && pl.commaSpellings != nil:
-                let misses = TableInput.decodeCommaCells(column, pl.spellings.unsafelyUnwrapped, pl.commaSpellings.unsafelyUnwrapped)
                 // A column whose cells mostly miss their slots (codes longer than a slot holds,
                 // spellings that share a first byte) pays for the slot and then for the length:
                 // it is read by length from its next chunk on.
-                if misses &* 2 > rows { plan[k].commaSpellings = nil }
+                if k + 1 < planCount, plan[k + 1].col == pl.col + 1, plan[k + 1].commaSpellings != nil,
+                   plan[k + 1].kind == .bool || plan[k + 1].kind == .code {
+                    let next = plan[k + 1]
+                    let misses = TableInput.decodeCommaPair(column, decoded(next, missed: missedRows(rows, second: true)),
+                                                            (pl.spellings.unsafelyUnwrapped, next.spellings.unsafelyUnwrapped),
+                                                            (pl.commaSpellings.unsafelyUnwrapped, next.commaSpellings.unsafelyUnwrapped))
+                    if misses.0 &* 2 > rows { plan[k].commaSpellings = nil }
+                    if misses.1 &* 2 > rows { plan[k + 1].commaSpellings = nil }
+                    k += 1
+                } else {
+                    let misses = TableInput.decodeCommaCells(column, pl.spellings.unsafelyUnwrapped, pl.commaSpellings.unsafelyUnwrapped)
+                    if misses &* 2 > rows { plan[k].commaSpellings = nil }
+                }
             case .bool: TableInput.decodeFlags(column, pl.spellings.unsafelyUnwrapped, trueValue: pl.flagTrue, falseValue: pl.flagFalse)
             case .code: TableInput.decodeCodes(column, pl.spellings.unsafelyUnwrapped)
             case .codeSet: TableInput.decodeCodeSets(column, pl.spellings.unsafelyUnwrapped, lists: pl.wholeLists.unsafelyUnwrapped)
@@ -844,16 +859,17 @@ final class TableInput {
         }
     }
 
-    /// Room for `rows` row numbers, for the decode loops' cells left for after the loop.
-    private func missedRows(_ rows: Int) -> UnsafeMutablePointer<Int> {
+    /// Room for `rows` row numbers, for the decode loops' cells left for after the loop; the
+    /// `second` room for the second column of a loop over two (`decodeCommaPair`).
+    private func missedRows(_ rows: Int, second: Bool = false) -> UnsafeMutablePointer<Int> {
         if missedCapacity < rows {
             missed.deallocate()
             missedCapacity = max(rows, 2 * missedCapacity)
-            missed = .allocate(capacity: missedCapacity)
+            missed = .allocate(capacity: 2 * missedCapacity)
         }
-        return missed
+        return second ? missed + missedCapacity : missed
     }
-    @exclusivity(unchecked) private var missed: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
+    @exclusivity(unchecked) private var missed: UnsafeMutablePointer<Int> = .allocate(capacity: 2)
     @exclusivity(unchecked) private var missedCapacity = 1
 
     /// One planned column of a chunk for the decode loops: its cells, where its values go, and
@@ -942,19 +958,52 @@ final class TableInput {
         // not hold goes to after it.
         var missEnd = missed
         cells.forEachOffset(column: column.col, rows: 0..<column.rows) { r, o in
-            let p = base + o[0], s = CommaSpellings.slot(first: p[0])
-            if CommaSpellings.matches(words, s, p) {
-                out[r] = CommaSpellings.value(words, s)
-            } else {
-                missEnd[0] = r
-                missEnd += 1
-            }
+            commaCell(words, base + o[0], out + r, r, &missEnd)
         }
-        // In their order, each as the loop would have read it at its turn: its slot may have
-        // learnt its spelling from a cell before it.
+        return commaMisses(column, spellings, table, missEnd - missed)
+    }
+
+    /// `decodeCommaCells` for two adjacent columns (`b` the one after `a`) in one loop: a
+    /// record's offsets and bytes are loaded once for both. Returns each column's misses.
+    @inline(never) private static func decodeCommaPair(_ a: DecodedColumn, _ b: DecodedColumn,
+                                                       _ spellings: (Unmanaged<ShortSpellings>, Unmanaged<ShortSpellings>),
+                                                       _ tables: (Unmanaged<CommaSpellings>, Unmanaged<CommaSpellings>)) -> (Int, Int) {
+        // In locals, as in `decodeCommaCells`.
+        let cells = a.cells, base = cells.base, outA = a.out, outB = b.out
+        let wordsA = UnsafePointer(tables.0._withUnsafeGuaranteedRef { $0.words })
+        let wordsB = UnsafePointer(tables.1._withUnsafeGuaranteedRef { $0.words })
+        var missA = a.missed, missB = b.missed
+        cells.forEachOffset(column: a.col, rows: 0..<a.rows) { r, o in
+            commaCell(wordsA, base + o[0], outA + r, r, &missA)
+            commaCell(wordsB, base + o[1], outB + r, r, &missB)
+        }
+        return (commaMisses(a, spellings.0, tables.0, missA - a.missed), commaMisses(b, spellings.1, tables.1, missB - b.missed))
+    }
+
+    /// A cell of `decodeCommaCells` at `p`: its value to `out` when its slot holds it, else its
+    /// row `r` left at `missEnd` for after the loop.
+    @inline(__always) private static func commaCell(_ words: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>,
+                                                    _ out: UnsafeMutablePointer<Int64>, _ r: Int,
+                                                    _ missEnd: inout UnsafeMutablePointer<Int>) {
+        let s = CommaSpellings.slot(first: p[0])
+        if CommaSpellings.matches(words, s, p) {
+            out.pointee = CommaSpellings.value(words, s)
+        } else {
+            missEnd[0] = r
+            missEnd += 1
+        }
+    }
+
+    /// The `count` cells of `column` a `decodeCommaCells` loop left (their rows at
+    /// `column.missed`), in their order, each as the loop would have read it at its turn: its
+    /// slot may have learnt its spelling from a cell before it. Returns the number of them whose
+    /// spelling no slot can hold.
+    private static func commaMisses(_ column: DecodedColumn, _ spellings: Unmanaged<ShortSpellings>,
+                                    _ table: Unmanaged<CommaSpellings>, _ count: Int) -> Int {
+        let words = UnsafePointer(table._withUnsafeGuaranteedRef { $0.words }), out = column.out
         var misses = 0
-        for k in 0..<(missEnd - missed) {
-            let r = missed[k], (p, n) = cells.untrimmedCell(r, column.col), s = CommaSpellings.slot(first: p[0])
+        for k in 0..<count {
+            let r = column.missed[k], (p, n) = column.cells.untrimmedCell(r, column.col), s = CommaSpellings.slot(first: p[0])
             if CommaSpellings.matches(words, s, p) {
                 out[r] = CommaSpellings.value(words, s)
             } else if !commaMiss(column, r, p, n, spellings, table) {

@@ -285,6 +285,33 @@ private func readingTranscript(_ dir: String, batch: Int, columns: Bool, partSiz
         try expectRowAndColumnPathsAgree(dir)
     }
 
+    /// Adjacent flag columns read two in one loop (`decodeCommaPair`: members' social_allowance
+    /// and able_to_work, trained … stable_livelihood; households' foundation_durable and
+    /// walls_durable, agri_household and poor_district) read as the row path reads them: every
+    /// spelling of a flag in either column of a pair (each column cycles through its own list,
+    /// so the two differ), other cases, unknown and empty cells, a quoted cell, with buffers
+    /// that cut records anywhere. A value put in the other column of its pair, or a cell left for
+    /// after the loop in the other column's list, would read otherwise.
+    @Test func adjacentFlagColumnsReadLikeTheRowPath() throws {
+        let flags = ["true", "false", "", "TRUE", "yes", "1", "0", "no", "có", "không", "x", "tru", "falsee", "f", "t",
+                     "false", "true", "\"true\"", "fals", "true"]
+        func rotated(_ k: Int) -> [String] { Array(flags[k...] + flags[..<k]) + Array(repeating: "false", count: k) }
+        let adjacent = ["social_allowance", "able_to_work", "trained", "certificate", "stunted", "underweight", "merit",
+                        "stable_livelihood", "foundation_durable", "walls_durable", "roof_durable", "agri_household",
+                        "poor_district", "ethnic_minority"]
+        let dir = fixtureWithOddValues("column-path-adjacent-flags",
+                                       Dictionary(uniqueKeysWithValues: adjacent.enumerated().map { ($1, rotated($0 % 7)) }), every: 2)
+        for batch in [1, 7, 300, 4096] {
+            let rows = try readingTranscript(dir, batch: batch, columns: false)
+            for bufferSize in [nil, 61, 97] {
+                let columns = try readingTranscript(dir, batch: batch, columns: true, bufferSize: bufferSize)
+                #expect(rows == columns, "batch \(batch), buffer \(bufferSize ?? 0)")
+                if rows != columns, let d = zip(rows, columns).first(where: { $0 != $1 }) { Issue.record("first difference:\n\(d.0)\n\(d.1)") }
+            }
+            #expect(rows.contains { $0.contains("rejected") })
+        }
+    }
+
     /// The fixture survey with every `every`-th row taking the next of `odd`'s values in each
     /// column it names (the others keep theirs), in a new directory `name`.
     func fixtureWithOddValues(_ name: String, _ odd: [String: [String]], every: Int = 3) -> String {
