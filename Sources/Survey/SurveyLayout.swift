@@ -36,12 +36,26 @@ struct SurveyLayout {
     var parts: [SurveyPart]
     /// Line of a repeated household row → line of the first row with its id.
     var duplicateOf: [Int32: Int32]
+    /// True for a layout taken without the pass (`assumingSorted`), which the reader checks as
+    /// it reads.
+    var assumed = false
 
     /// Households per part: small enough that the parts in flight take little memory, large
     /// enough that each costs little to start.
     static let defaultPartSize = 8192
     /// Fingerprints kept in memory at once: beyond this the check spills to temporary files.
     static let fingerprintsInMemory = 1 << 20
+
+    /// The layout of a survey taken to be sorted by household id, as review exports are, made
+    /// without reading either file: in order, one part (the files from the given offsets and
+    /// lines, after their headers), no repeated id. A reader of it checks, as it reads the
+    /// files from the start, what the pass would have found (`SurveyReader.sortedAssumptionFailed`):
+    /// a survey sorted by id is read once instead of twice.
+    static func assumingSorted(households: (offset: Int, line: Int), members: (offset: Int, line: Int)) -> SurveyLayout {
+        SurveyLayout(inOrder: true, parts: [SurveyPart(householdsStart: households.offset, householdsLine: households.line, householdsEnd: Int.max,
+                                                       membersStart: members.offset, membersLine: members.line, membersEnd: Int.max)],
+                     duplicateOf: [:], assumed: true)
+    }
 
     /// `expectedHouseholds` (an estimate) sizes the duplicate check. `plain` makes the pass
     /// without its shortcuts (`memchr` per row, every id in the fingerprint table): tests check
@@ -522,14 +536,12 @@ final class DuplicateFinder {
     private let expected: Int, inMemoryLimit: Int
     /// True while every id so far is ASCII and after the one before, with no table made yet.
     @exclusivity(unchecked) private(set) var ascending: Bool
-    /// The last id added while `ascending` (`lastLength` -1 before the first).
-    @exclusivity(unchecked) private var last: UnsafeMutablePointer<UInt8>
-    @exclusivity(unchecked) private var lastCapacity = 64, lastLength = -1
+    /// The ids added while `ascending`.
+    private let order = AscendingIDs()
 
     init(expected: Int, inMemoryLimit: Int = SurveyLayout.fingerprintsInMemory, ascendingShortcut: Bool = false) {
         self.expected = expected
         self.inMemoryLimit = inMemoryLimit
-        last = .allocate(capacity: lastCapacity)
         ascending = ascendingShortcut
         if !ascending { makeTable() }
     }
@@ -572,7 +584,6 @@ final class DuplicateFinder {
     deinit {
         for f in spills { fclose(f) }
         for r in ranges { r.deallocate() }
-        last.deallocate()
     }
 
     @exclusivity(unchecked) private var found: [Int32: Int32] = [:]
@@ -582,27 +593,13 @@ final class DuplicateFinder {
     /// every earlier row again, then this one.
     func add(_ p: UnsafePointer<UInt8>, _ n: Int, line: Int) -> Bool {
         if ascending {
-            if SurveyText.isASCII(p, n) && sortsAfterLast(p, n) {
-                if n > lastCapacity {
-                    last.deallocate()
-                    lastCapacity = n
-                    last = .allocate(capacity: n)
-                }
-                KeyScan.copy(p, n, to: last)
-                lastLength = n
-                return true
-            }
+            if order.take(p, n) { return true }
             ascending = false
             makeTable()
             return false
         }
         insert(p, n, line: line)
         return true
-    }
-
-    /// True when `p[0..<n]` sorts after the last id in byte order (shorter first on a tie).
-    @inline(__always) private func sortsAfterLast(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        lastLength < 0 || KeyScan.order(last, lastLength, p, n) < 0
     }
 
     private func insert(_ p: UnsafePointer<UInt8>, _ n: Int, line: Int) {
@@ -684,6 +681,31 @@ final class DuplicateFinder {
             }
         }
         return found
+    }
+}
+
+/// Whether ids come in ascending byte order, each ASCII and sorting after the one before
+/// (shorter first on a tie): such ids all differ. Only the last is kept.
+final class AscendingIDs {
+    private var last = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
+    private var capacity = 64
+    /// -1 before the first id.
+    private var length = -1
+
+    deinit { last.deallocate() }
+
+    /// Takes the next id `p[0..<n]`: false, keeping the last, when it is not ASCII or does not
+    /// sort after the last.
+    @inline(__always) func take(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        guard SurveyText.isASCII(p, n) && (length < 0 || KeyScan.order(last, length, p, n) < 0) else { return false }
+        if n > capacity {
+            last.deallocate()
+            capacity = n
+            last = .allocate(capacity: n)
+        }
+        KeyScan.copy(p, n, to: last)
+        length = n
+        return true
     }
 }
 

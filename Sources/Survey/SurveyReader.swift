@@ -67,11 +67,17 @@ public final class SurveyReader {
     /// Like `init`, but reports every header problem of both files at once.
     /// `partSize` is about how many households each part of `parts` holds; by default parts are
     /// small enough that even a small survey has a few to share out.
+    ///
+    /// `assumeSorted` skips the pass over the id columns (`SurveyLayout.assumingSorted`) for a
+    /// reader that reads the survey whole with `next`, for callers that can take back what they
+    /// made of it: the reader checks as it reads that the survey is what the pass would have found
+    /// streamable (ids ascending, so none repeats; members in the same order), and when it is not,
+    /// `next` ends early with `sortedAssumptionFailed` set, and the survey must be read again by a
+    /// reader opened without it.
     public static func open(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
-                            asOf: CivilDate? = nil, partSize: Int? = nil) throws(DiagnosticList) -> SurveyReader {
-        try
+                            asOf: CivilDate? = nil, partSize: Int? = nil, assumeSorted: Bool = false) throws(DiagnosticList) -> SurveyReader {
         try SurveyReader(householdsPath: householdsPath, membersPath: membersPath, schema: schema, mapping: mapping,
-                         asOf: asOf, today: CivilDate.today(), layout: nil, partSize: partSize)
+                         asOf: asOf, today: CivilDate.today(), layout: nil, partSize: partSize, assumeSorted: assumeSorted)
     }
 
     /// The most households a part holds when `partSize` is not given.
@@ -136,7 +142,7 @@ public final class SurveyReader {
 
     private init(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
                  asOf: CivilDate?, today: CivilDate, layout: SurveyLayout?,
-                 partSize: Int? = nil) throws(DiagnosticList) {
+                 partSize: Int? = nil, assumeSorted: Bool = false) throws(DiagnosticList) {
         self.schema = schema
         self.householdsPath = householdsPath
         self.membersPath = membersPath
@@ -172,6 +178,9 @@ public final class SurveyReader {
                             memberFields: schema.members.count, memberColumns: m.headers.count)
         if let layout {
             self.layout = layout
+        } else if assumeSorted {
+            self.layout = SurveyLayout.assumingSorted(households: (h.csv.nextRecordFileOffset, h.csv.line),
+                                                 members: (m.csv.nextRecordFileOffset, m.csv.line))
         } else {
             do {
                 let expected = SurveyReader.estimatedRows(householdsPath)
@@ -182,6 +191,7 @@ public final class SurveyReader {
         }
         streaming = self.layout.inOrder
         duplicateOf = self.layout.duplicateOf
+        ascendingIDs = self.layout.assumed ? AscendingIDs() : nil
         if !columnPathFits { usesColumnPath = false }
         if !streaming { buildIndex() }
     }
@@ -262,6 +272,7 @@ public final class SurveyReader {
             // row path would end it.
             while batch.households.count < maxHouseholds {
                 let more = readChunk(upTo: min(SurveyReader.chunkHouseholds, maxHouseholds - batch.households.count), blankRows: &blank)
+                if sortedAssumptionFailed { break }
                 takeChunk(&batch)
                 if !more {
                     households.csv.keepFrom = nil
@@ -279,7 +290,13 @@ public final class SurveyReader {
                     break
                 }
                 processHousehold(&batch)
+                if sortedAssumptionFailed { break }
             }
+        }
+        if sortedAssumptionFailed {
+            // What was read goes: the survey is read again without the assumption.
+            finished = true
+            return nil
         }
         counts.blankRows += blank
         if batch.households.count == 0 && finished { return nil }
@@ -312,6 +329,7 @@ public final class SurveyReader {
                 }
             }
         }
+        if haveHid && recorded == nil { hidBuf.withUnsafeBufferPointer { checkIDAscends($0, line: line) } }
         if let hs = hid, !duplicateOf.isEmpty, let prior = duplicateOf[Int32(truncatingIfNeeded: line)] {
             do {
                 issues.append(RowIssue(kind: "duplicate_household", location: households.csv.location(ofField: households.hidCol),
@@ -353,7 +371,7 @@ public final class SurveyReader {
                         counts.blankRows += blank
                         memberPending = true
                     }
-                    guard let match = members.householdIDMatches(hidBytes) else {
+                    guard let match = hidBytes.withUnsafeBufferPointer({ memberMatches($0) }) else {
                         orphanMember()
                         continue
                     }
@@ -499,6 +517,12 @@ public final class SurveyReader {
         if streaming {
             var blank = 0
             while memberPending || members.nextRecord(blankRows: &blank) {
+                // A member with an id matched no household: the pass would have found the
+                // files not in the same order.
+                if ascendingIDs != nil && members.rawHouseholdID() != nil {
+                    sortedAssumptionFailed = true
+                    return
+                }
                 orphanMember()
             }
             counts.blankRows += blank
@@ -513,6 +537,50 @@ public final class SurveyReader {
                 orphanMember()
             }
         }
+    }
+
+    // MARK: a survey assumed sorted
+
+    /// For a survey opened with `assumeSorted`: the household ids met so far, which must
+    /// ascend. Nil when the layout pass was made.
+    private let ascendingIDs: AscendingIDs?
+    /// The line of the last household whose id was checked: a household read again (by a
+    /// chunk's row-by-row steps after the bulk loop stopped at it) is not checked twice.
+    @exclusivity(unchecked) private var lastCheckedLine = 0
+    /// True once a survey opened with `assumeSorted` turned out not to be one the layout pass
+    /// finds in order with no repeated id: a household id not after the one before, or one
+    /// the pass might read otherwise (a quote, a blank or a control byte in it); a member row
+    /// with an id that matched no household; ids matched as NFC text, not as bytes. `next` then
+    /// returns nil, and the survey must be read again without the assumption.
+    public private(set) var sortedAssumptionFailed = false
+
+    /// Checks, for a survey assumed sorted, the id of the household on `line` before its
+    /// members are matched to it.
+    @inline(__always) private func checkIDAscends(_ hid: UnsafeBufferPointer<UInt8>, line: Int) {
+        guard let ids = ascendingIDs, line != lastCheckedLine else { return }
+        lastCheckedLine = line
+        if !(SurveyReader.isVisibleASCII(hid) && ids.take(hid.baseAddress!, hid.count)) { sortedAssumptionFailed = true }
+    }
+
+    /// True when every byte of `id` is visible ASCII other than a quote: the id is then its
+    /// cell's bytes however the cell is read (no escape, no line break to normalise, no blank
+    /// to trim), as the layout pass reads it.
+    private static func isVisibleASCII(_ id: UnsafeBufferPointer<UInt8>) -> Bool {
+        var ok = true
+        for b in id { ok = ok && b > 0x20 && b < 0x7F && b != 0x22 }
+        return ok
+    }
+
+    /// `householdIDMatches` for the current member row, whose id was not decided from its bytes;
+    /// for a survey assumed sorted, a match of ids whose bytes differ (NFC-equal spellings,
+    /// which the layout pass does not match) fails the assumption.
+    private func memberMatches(_ hid: UnsafeBufferPointer<UInt8>) -> Bool? {
+        let match = members.householdIDMatches(hid)
+        if match == true && ascendingIDs != nil {
+            let (p, n) = members.rawHouseholdID()!
+            if n != hid.count || memcmp(p, hid.baseAddress!, n) != 0 { sortedAssumptionFailed = true }
+        }
+        return match
     }
 
     // MARK: column path
@@ -679,7 +747,7 @@ public final class SurveyReader {
                 memberPending = true
             }
             guard let match = members.householdIDCellMatches(hid.baseAddress!, hid.count, idIsASCII: hidIsASCII)
-                    ?? members.householdIDMatches(hid) else {
+                    ?? memberMatches(hid) else {
                 memberPending = false
                 ch.memberRecords.append(ColumnChunk.MemberRecord(members.csv, orphan: true))
                 clean = false
@@ -704,6 +772,7 @@ public final class SurveyReader {
     /// and `matchSplitHouseholds`, with no member id yet: whether it is clean before its members
     /// are read (its row clean, its id ASCII and not repeated), and whether its id is ASCII.
     @inline(__always) private func startHousehold(_ hid: UnsafeBufferPointer<UInt8>, line: Int, rowIsClean: Bool) -> (clean: Bool, idIsASCII: Bool) {
+        checkIDAscends(hid, line: line)
         let hidIsASCII = SurveyText.isASCII(hid.baseAddress!, hid.count)
         chunkMemberIDs.removeAll()
         shortMemberIDCount = 0

@@ -33,9 +33,20 @@ struct ClassifyCommand: ParsableCommand {
 
     func run() throws {
         let rules = try LoadedRules.load(rulesOptions.resolve())
-        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads)
-        run.withReasons = format == .jsonl
         let sink = try OutputSink(path: output)
+        // Output to a file can be taken back: the survey may then be read assuming it sorted,
+        // and is read again, the file emptied, when it was not.
+        if try classify(rules, into: sink, assumingSorted: sink.canTakeBack) { return }
+        sink.takeBack()
+        _ = try classify(rules, into: sink, assumingSorted: false)
+    }
+
+    /// Classifies the survey into `sink`, then prints the summary; false, with the summary not
+    /// printed and the output to be taken back, when the survey was read assuming it sorted
+    /// (`assumingSorted`) and was not.
+    private func classify(_ rules: LoadedRules, into sink: OutputSink, assumingSorted: Bool) throws -> Bool {
+        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads, outputCanBeTakenBack: assumingSorted)
+        run.withReasons = format == .jsonl
         var writer = ClassificationWriter(format: format)
         var mismatched: Set<String> = []
         let format = self.format
@@ -57,12 +68,14 @@ struct ClassifyCommand: ParsableCommand {
                 sink.append { out in writer.appendRows(batch, to: &out) }
             }
         }
+        if run.mustReadAgain() { return false }
         sink.close()
         mismatched.formUnion(writer.mismatchedRuleSets)
         if !mismatched.isEmpty {
             Report.printErr("warning: households classified under \(mismatched.sorted().joined(separator: ", ")) have other indicators than the output columns; give --as-of or split the survey by rule period")
         }
         try run.finish()
+        return true
     }
 }
 

@@ -48,6 +48,22 @@ final class OutputSink {
         fflush(file)
     }
 
+    /// True when what was written can be taken back (`takeBack`): output to a regular file.
+    var canTakeBack: Bool {
+        guard owned else { return false }
+        var st = stat()
+        return fstat(fileno(file), &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// Drops everything written so far: the file is empty again.
+    func takeBack() {
+        precondition(canTakeBack)
+        buffer.removeAll(keepingCapacity: true)
+        fflush(file)
+        _ = ftruncate(fileno(file), 0)
+        rewind(file)
+    }
+
     func close() {
         flush()
         if owned { fclose(file) }

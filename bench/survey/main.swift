@@ -78,12 +78,19 @@ let rulesRoot = CommandLine.arguments.contains("--rules") ? "Rules" : "Rules"
 let schema: SurveySchema
 do { schema = try SurveySchema.shipped(rulesRoot: rulesRoot) } catch { print(error); exit(2) }
 
+/// One thread reads the survey whole: a survey sorted by household id then needs no layout pass
+/// (`assumeSorted`, checked as it is read), as `povrules classify --threads 1 -o FILE` reads it.
+var assumeSorted = threads == 1 && !layoutOnly
+func openReader(assumeSorted: Bool) -> SurveyReader {
+    do {
+        return try SurveyReader.open(householdsPath: hPath, membersPath: mPath, schema: schema, mapping: nil, assumeSorted: assumeSorted)
+    } catch { print(error); exit(2) }
+}
 let t0 = now()
 let cpu0 = cpuTime()
-let reader: SurveyReader
-do { reader = try SurveyReader(householdsPath: hPath, membersPath: mPath, schema: schema, mapping: nil) } catch { print(error); exit(2) }
-let layoutTime = now() - t0
-let layoutCPU = cpuTime() - cpu0
+var reader = openReader(assumeSorted: assumeSorted)
+var layoutTime = now() - t0
+var layoutCPU = cpuTime() - cpu0
 if layoutOnly {
     print("layout pass (order, parts, duplicate ids): \(layoutTime) s, \(layoutCPU) s CPU, \(reader.parts.count) parts")
     exit(0)
@@ -133,12 +140,25 @@ if threads > 1 && reader.streaming {
     batches = q.batches
     checksum = q.checksum
 } else {
-    do {
-        while let b = try reader.next(maxHouseholds: batch) {
-            batches += 1
-            checksum &+= b.members.count &+ Int(b.ageMonths.last ?? 0)
-        }
-    } catch { print(error); exit(2) }
+    func readWhole() {
+        batches = 0
+        checksum = 0
+        do {
+            while let b = try reader.next(maxHouseholds: batch) {
+                batches += 1
+                checksum &+= b.members.count &+ Int(b.ageMonths.last ?? 0)
+            }
+        } catch { print(error); exit(2) }
+    }
+    readWhole()
+    if reader.sortedAssumptionFailed {
+        print("not sorted by household id: read again after the layout pass")
+        assumeSorted = false
+        let l0 = now(), lc0 = cpuTime()
+        reader = openReader(assumeSorted: false)
+        (layoutTime, layoutCPU) = (now() - l0, cpuTime() - lc0)
+        readWhole()
+    }
 }
 let dt = now() - t0
 let cpu = cpuTime() - cpu0
@@ -151,7 +171,7 @@ func fmt(_ x: Double, _ d: Int = 1) -> String {
 }
 print("survey: \(work) (\(fmt(Double(bytes) / 1e6)) MB, \(c.householdsRead) households, \(c.membersRead) members, streaming: \(reader.streaming))")
 print("read:   \(fmt(dt, 3)) s  \(fmt(Double(bytes) / 1e6 / dt)) MB/s  \(fmt(Double(rows) / dt / 1e6, 2)) M rows/s  (\(batches) batches, \(reader.problems.count) problems, check \(checksum % 1000))")
-print("layout pass (order, parts, duplicate ids): \(fmt(layoutTime, 3)) s, \(fmt(layoutCPU, 3)) s CPU, \(reader.parts.count) parts; threads: \(threads)")
+print("layout pass (order, parts, duplicate ids): \(fmt(layoutTime, 3)) s, \(fmt(layoutCPU, 3)) s CPU, \(reader.parts.count) parts; threads: \(threads)\(assumeSorted ? "; none: assumed sorted, checked while reading" : "")")
 print("per core: \(fmt(cpu, 3)) s CPU  \(fmt(Double(bytes) / 1e6 / cpu)) MB/s  \(fmt(Double(rows) / cpu / 1e6, 2)) M rows/s")
 let s0 = now(), sc0 = cpuTime()
 var scanned = 0
