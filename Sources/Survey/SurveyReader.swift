@@ -68,17 +68,25 @@ public final class SurveyReader {
     /// `partSize` is about how many households each part of `parts` holds; by default parts are
     /// small enough that even a small survey has a few to share out.
     ///
-    /// `assumeSorted` skips the pass over the id columns (`SurveyLayout.assumingSorted`) for a
-    /// reader that reads the survey whole with `next`, for callers that can take back what they
-    /// made of it: the reader checks as it reads that the survey is what the pass would have found
-    /// streamable (ids ascending, so none repeats; members in the same order), and when it is not,
-    /// `next` ends early with `sortedAssumptionFailed` set, and the survey must be read again by a
-    /// reader opened without it.
+    /// `assumeSorted`, for callers that can take back what they made of the survey, skips most
+    /// of the pass over the id columns: the survey is taken to be sorted by household id, as
+    /// review exports are, and the readers check as they read that it is what the pass would
+    /// have found streamable (ids ascending, so none repeats; members in the same order). When
+    /// it is not, `next` ends early with `sortedAssumptionFailed` set (for parts: in the part's
+    /// report, which `absorb` takes), and the survey must be read again by a reader opened
+    /// without it. With `inParts` the parts are cut from households.csv alone
+    /// (`SurveyLayout.scanAssumingSorted`); without, for a reader that reads the survey whole
+    /// with `next`, there is no pass at all (`SurveyLayout.assumingSorted`).
     public static func open(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
-                            asOf: CivilDate? = nil, partSize: Int? = nil, assumeSorted: Bool = false) throws(DiagnosticList) -> SurveyReader {
+                            asOf: CivilDate? = nil, partSize: Int? = nil, assumeSorted: Bool = false,
+                            inParts: Bool = true) throws(DiagnosticList) -> SurveyReader {
         try SurveyReader(householdsPath: householdsPath, membersPath: membersPath, schema: schema, mapping: mapping,
-                         asOf: asOf, today: CivilDate.today(), layout: nil, partSize: partSize, assumeSorted: assumeSorted)
+                         asOf: asOf, today: CivilDate.today(), layout: nil, partSize: partSize,
+                         assume: assumeSorted && householdsPath != membersPath ? (inParts ? .sortedInParts : .sortedWhole) : nil)
     }
+
+    /// What a reader opened with `assumeSorted` takes for granted.
+    private enum Assumption { case sortedWhole, sortedInParts }
 
     /// The most households a part holds when `partSize` is not given.
     public static let largestPart = SurveyLayout.defaultPartSize
@@ -120,6 +128,29 @@ public final class SurveyReader {
         members.csv.restrict(from: part.membersStart, line: part.membersLine, to: part.membersEnd)
         finished = false
         memberPending = false
+        partOfUnplacedLines = layout.memberLines == nil ? nil : layout.parts.firstIndex(of: part)
+        problemsPlaced = 0
+        if let k = partOfUnplacedLines, k > 0, !startsOnAMemberWithAnID() {
+            sortedAssumptionFailed = true
+            layout.memberLines?.giveUp()
+            finished = true
+        }
+    }
+
+    /// True when the first row of the part's member rows that is not blank has a household id
+    /// (or there is none), for a part cut at a guessed record start: the rows without one
+    /// before the first with one belong to the part before, whose last household's rows they
+    /// follow.
+    private func startsOnAMemberWithAnID() -> Bool {
+        let csv = members.csv, start = csv.nextRecordFileOffset, line = csv.line
+        csv.keepFrom = start
+        defer {
+            csv.seek(fileOffset: start, line: line)
+            csv.keepFrom = nil
+        }
+        var blank = 0
+        guard members.nextRecord(blankRows: &blank) else { return true }
+        return members.rawHouseholdID() != nil
     }
 
     /// What a part reader found since the last call (problems and counts), leaving it empty for
@@ -129,12 +160,15 @@ public final class SurveyReader {
             problems = []
             problemCounts = [:]
             counts = SurveyCounts()
+            problemsPlaced = 0
         }
-        return SurveyPartReport(problems: problems, problemCounts: problemCounts, counts: counts)
+        return SurveyPartReport(problems: problems, problemCounts: problemCounts, counts: counts,
+                                sortedAssumptionFailed: sortedAssumptionFailed)
     }
 
     /// Adds a part's report, as if this reader had read the part itself.
     public func absorb(_ report: SurveyPartReport) {
+        if report.sortedAssumptionFailed { sortedAssumptionFailed = true }
         counts.add(report.counts)
         for (k, n) in report.problemCounts { problemCounts[k, default: 0] += n }
         for p in report.problems where problems.count < maxStoredProblems { problems.append(p) }
@@ -142,7 +176,7 @@ public final class SurveyReader {
 
     private init(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
                  asOf: CivilDate?, today: CivilDate, layout: SurveyLayout?,
-                 partSize: Int? = nil, assumeSorted: Bool = false) throws(DiagnosticList) {
+                 partSize: Int? = nil, assume: Assumption? = nil) throws(DiagnosticList) {
         self.schema = schema
         self.householdsPath = householdsPath
         self.membersPath = membersPath
@@ -178,15 +212,21 @@ public final class SurveyReader {
                             memberFields: schema.members.count, memberColumns: m.headers.count)
         if let layout {
             self.layout = layout
-        } else if assumeSorted {
+        } else if assume == .sortedWhole {
             self.layout = SurveyLayout.assumingSorted(households: (h.csv.nextRecordFileOffset, h.csv.line),
-                                                 members: (m.csv.nextRecordFileOffset, m.csv.line))
+                                                      members: (m.csv.nextRecordFileOffset, m.csv.line))
         } else {
             do {
                 let expected = SurveyReader.estimatedRows(householdsPath)
-                let size = partSize ?? min(SurveyLayout.defaultPartSize, max(256, expected / 16))
-                self.layout = try SurveyLayout.scan(householdsPath, h.hidCol, membersPath, m.hidCol,
-                                                    expectedHouseholds: expected, partSize: max(1, size))
+                let size = max(1, partSize ?? min(SurveyLayout.defaultPartSize, max(256, expected / 16)))
+                if assume == .sortedInParts,
+                   let sorted = try SurveyLayout.scanAssumingSorted(householdsPath, h.hidCol, membersPath, m.hidCol,
+                                                                    members: (m.csv.nextRecordFileOffset, m.csv.line), partSize: size) {
+                    self.layout = sorted
+                } else {
+                    self.layout = try SurveyLayout.scan(householdsPath, h.hidCol, membersPath, m.hidCol,
+                                                        expectedHouseholds: expected, partSize: size)
+                }
             } catch { throw DiagnosticList([error]) }
         }
         streaming = self.layout.inOrder
@@ -293,8 +333,10 @@ public final class SurveyReader {
                 if sortedAssumptionFailed { break }
             }
         }
+        if let k = partOfUnplacedLines, !sortedAssumptionFailed, !placeMemberLines(&batch, part: k) { sortedAssumptionFailed = true }
         if sortedAssumptionFailed {
             // What was read goes: the survey is read again without the assumption.
+            layout.memberLines?.giveUp()
             finished = true
             return nil
         }
@@ -569,6 +611,34 @@ public final class SurveyReader {
         var ok = true
         for b in id { ok = ok && b > 0x20 && b < 0x7F && b != 0x22 }
         return ok
+    }
+
+    /// For a part reader of parts cut without reading members.csv: the part being read, whose
+    /// member lines are counted from its start (`SurveyLayout.memberLines`).
+    @exclusivity(unchecked) private var partOfUnplacedLines: Int?
+    /// The part's problems already moved to their lines.
+    @exclusivity(unchecked) private var problemsPlaced = 0
+
+    /// Moves the batch's member rows, and the problems found since the last batch, from lines
+    /// counted from the start of part `k`'s member rows to their lines in members.csv, once the
+    /// parts before it are read (waiting for them); once part `k` is read, gives where the next
+    /// part's lines start. False when the survey turns out not sorted: a reader gave up, or the
+    /// part's slice of members.csv, cut at a guessed record start, ends inside a quoted value.
+    private func placeMemberLines(_ batch: inout SurveyBatch, part k: Int) -> Bool {
+        guard let chain = layout.memberLines, let first = chain.firstLine(of: k) else { return false }
+        if finished {
+            if members.csv.endedInsideQuotes && layout.parts[k].membersEnd != Int.max { return false }
+            chain.part(k, spans: members.csv.line, from: first)
+        }
+        let shift = Int32(truncatingIfNeeded: first)
+        for i in batch.members.lines.indices { batch.members.lines[i] &+= shift }
+        for i in problemsPlaced..<problems.count where problems[i].diagnostic.location?.file == membersPath {
+            var d = problems[i].diagnostic
+            d.location!.line += first
+            problems[i] = DataProblem(kind: problems[i].kind, diagnostic: d, householdID: problems[i].householdID)
+        }
+        problemsPlaced = problems.count
+        return true
     }
 
     /// `householdIDMatches` for the current member row, whose id was not decided from its bytes;

@@ -33,10 +33,10 @@ final class SurveyRun {
     }
 
     /// `outputCanBeTakenBack`: the caller can take back everything it made of the run (output
-    /// to a file it can write again from the start). A survey read whole on this thread (one
-    /// worker) is then read without the layout pass, assuming it sorted; when it is not,
-    /// `mustReadAgain()` says so after the batches, and the caller takes its output back and
-    /// runs again without this.
+    /// to a file it can write again from the start). The survey is then read assuming it sorted
+    /// (`SurveyReader.open`'s `assumeSorted`: no pass over members.csv before the parts, none at
+    /// all with one worker); when it is not, `mustReadAgain()` says so after the batches, and the
+    /// caller takes its output back and runs again without this.
     init(survey: SurveyOptions, rules: LoadedRules, asOf: String?, threads: Int? = nil, outputCanBeTakenBack: Bool = false) throws {
         var date: CivilDate?
         if let asOf {
@@ -51,7 +51,7 @@ final class SurveyRun {
             throw ExitStatus.badInput
         }
         let n = max(1, threads ?? SurveyRun.cores())
-        reader = try survey.openReader(schema: rules.schema, asOf: date, assumeSorted: outputCanBeTakenBack && n == 1)
+        reader = try survey.openReader(schema: rules.schema, asOf: date, assumeSorted: outputCanBeTakenBack, inParts: n > 1)
         let policy = ReferencePolicy(asOf: date)
         let labels = rules.codeLabels
         classifier = Classifier(library: rules.compiled, policy: policy, codeLabels: labels)
@@ -228,6 +228,11 @@ final class SurveyRun {
                 reader.absorb(report)
             }
             ring.release()
+            if reader.sortedAssumptionFailed {
+                // The rest is read again (see `init`).
+                ring.stop()
+                return
+            }
             progress.update(households: classified + engineRejected.count)
         }
         ring.finish()
