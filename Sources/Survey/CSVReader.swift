@@ -68,7 +68,10 @@ final class CSVReader {
     nonisolated(unsafe) static var quickPathByDefault = true
     @exclusivity(unchecked) var usesQuickPath = CSVReader.quickPathByDefault
 
-    init(path: String, bufferSize: Int = 4 << 20) throws(Diagnostic) {
+    /// Bytes of buffer a reader starts with.
+    static let defaultBufferSize = 4 << 20
+
+    init(path: String, bufferSize: Int = CSVReader.defaultBufferSize) throws(Diagnostic) {
         self.path = path
         fd = open(path, O_RDONLY)
         if fd < 0 {

@@ -33,20 +33,25 @@ struct ClassifyCommand: ParsableCommand {
 
     func run() throws {
         let rules = try LoadedRules.load(rulesOptions.resolve())
-        let sink = try OutputSink(path: output)
         // Output to a file can be taken back: the survey may then be read assuming it sorted,
         // and is read again, the file emptied, when it was not.
-        if try classify(rules, into: sink, assumingSorted: sink.canTakeBack) { return }
+        let run = try makeRun(rules, assumingSorted: OutputSink.canTakeBack(output))
+        let sink = try OutputSink(path: output)
+        if try classify(run, into: sink) { return }
         sink.takeBack()
-        _ = try classify(rules, into: sink, assumingSorted: false)
+        _ = try classify(try makeRun(rules, assumingSorted: false), into: sink)
+    }
+
+    private func makeRun(_ rules: LoadedRules, assumingSorted: Bool) throws -> SurveyRun {
+        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads, outputCanBeTakenBack: assumingSorted)
+        run.withReasons = format == .jsonl
+        return run
     }
 
     /// Classifies the survey into `sink`, then prints the summary; false, with the summary not
-    /// printed and the output to be taken back, when the survey was read assuming it sorted
-    /// (`assumingSorted`) and was not.
-    private func classify(_ rules: LoadedRules, into sink: OutputSink, assumingSorted: Bool) throws -> Bool {
-        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads, outputCanBeTakenBack: assumingSorted)
-        run.withReasons = format == .jsonl
+    /// printed and the output to be taken back, when the survey was read assuming it sorted and
+    /// was not (`SurveyRun.mustReadAgain`).
+    private func classify(_ run: SurveyRun, into sink: OutputSink) throws -> Bool {
         var writer = ClassificationWriter(format: format)
         var mismatched: Set<String> = []
         let format = self.format

@@ -48,16 +48,18 @@ final class OutputSink {
         fflush(file)
     }
 
-    /// True when what was written can be taken back (`takeBack`): output to a regular file.
-    var canTakeBack: Bool {
-        guard owned else { return false }
+    /// True when what is written to `path` can be taken back (`takeBack`): a regular file, or
+    /// none yet (not standard output, a pipe or a device).
+    static func canTakeBack(_ path: String?) -> Bool {
+        guard let path, path != "-" else { return false }
         var st = stat()
-        return fstat(fileno(file), &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+        guard stat(path, &st) == 0 else { return errno == ENOENT }
+        return (st.st_mode & S_IFMT) == S_IFREG
     }
 
-    /// Drops everything written so far: the file is empty again.
+    /// Drops everything written so far to a file that `canTakeBack`: it is empty again.
     func takeBack() {
-        precondition(canTakeBack)
+        precondition(owned)
         buffer.removeAll(keepingCapacity: true)
         fflush(file)
         _ = ftruncate(fileno(file), 0)
