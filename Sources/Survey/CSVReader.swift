@@ -55,6 +55,9 @@ final class CSVReader {
     @exclusivity(unchecked) private(set) var nonASCIIStart = 0, nonASCIIEnd = 0
     /// True when no field of the current record has flags (quotes, escapes, line breaks inside).
     @exclusivity(unchecked) private(set) var recordIsPlain = false
+    /// True when the file (or the shard `restrict` gives) ended inside a quoted value: then
+    /// the shard's end is no record's end.
+    @exclusivity(unchecked) private(set) var endedInsideQuotes = false
     /// Total bytes of the file read so far.
     @exclusivity(unchecked) private(set) var bytesRead = 0
 
@@ -65,7 +68,10 @@ final class CSVReader {
     nonisolated(unsafe) static var quickPathByDefault = true
     @exclusivity(unchecked) var usesQuickPath = CSVReader.quickPathByDefault
 
-    init(path: String, bufferSize: Int = 4 << 20) throws(Diagnostic) {
+    /// Bytes of buffer a reader starts with.
+    static let defaultBufferSize = 4 << 20
+
+    init(path: String, bufferSize: Int = CSVReader.defaultBufferSize) throws(Diagnostic) {
         self.path = path
         fd = open(path, O_RDONLY)
         if fd < 0 {
@@ -150,6 +156,7 @@ final class CSVReader {
         pos = 0
         eof = false
         readLimit = end
+        endedInsideQuotes = false
         keepFrom = nil
         noQuoteUntil = 0
         self.line = line
@@ -836,6 +843,7 @@ final class CSVReader {
                         if !eof { return false }
                         // Unterminated: the value runs to the end of the file.
                         if issue == nil { issue = CSVSyntaxIssue(kind: .unterminatedQuote, offset: open) }
+                        endedInsideQuotes = true
                         e = end
                         i = end
                         break

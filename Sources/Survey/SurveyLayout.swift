@@ -14,7 +14,8 @@ import Darwin
 public struct SurveyPart: Sendable, Equatable {
     /// File offset and line of the part's first households.csv row, and the offset it ends at.
     public var householdsStart: Int, householdsLine: Int, householdsEnd: Int
-    /// The same for members.csv.
+    /// The same for members.csv; the line is 0 for parts whose member lines are counted from
+    /// their start (`SurveyLayout.memberLines`).
     public var membersStart: Int, membersLine: Int, membersEnd: Int
 }
 
@@ -36,12 +37,82 @@ struct SurveyLayout {
     var parts: [SurveyPart]
     /// Line of a repeated household row → line of the first row with its id.
     var duplicateOf: [Int32: Int32]
+    /// True for a layout taken without the pass (`assumingSorted`, `scanAssumingSorted`), which
+    /// the readers check as they read.
+    var assumed = false
+    /// For parts cut without reading members.csv (`scanAssumingSorted`): where each part's member
+    /// lines start, known only once the parts before it are read. Each part's members are read
+    /// from line 0 and moved to their lines before the part is handed on.
+    var memberLines: MemberLineChain?
 
     /// Households per part: small enough that the parts in flight take little memory, large
     /// enough that each costs little to start.
     static let defaultPartSize = 8192
     /// Fingerprints kept in memory at once: beyond this the check spills to temporary files.
     static let fingerprintsInMemory = 1 << 20
+
+    /// The layout of a survey taken to be sorted by household id, as review exports are, made
+    /// without reading either file: in order, one part (the files from the given offsets and
+    /// lines, after their headers), no repeated id. A reader of it checks, as it reads the
+    /// files from the start, what the pass would have found (`SurveyReader.sortedAssumptionFailed`):
+    /// a survey sorted by id is read once instead of twice.
+    static func assumingSorted(households: (offset: Int, line: Int), members: (offset: Int, line: Int)) -> SurveyLayout {
+        freeAReaderBuffer()
+        return SurveyLayout(inOrder: true, parts: [SurveyPart(householdsStart: households.offset, householdsLine: households.line, householdsEnd: Int.max,
+                                                       membersStart: members.offset, membersLine: members.line, membersEnd: Int.max)],
+                     duplicateOf: [:], assumed: true)
+    }
+
+    /// Allocates and frees a block as large as a reader's buffer, as the pass does with its
+    /// readers' buffers. glibc maps a block above its threshold afresh at each allocation and
+    /// raises the threshold to the largest mapped block freed: without this, with no pass, the
+    /// threshold stays low and every batch's arrays are mapped and unmapped, a page fault per
+    /// page (134,000 page faults instead of 9,000 reading 1M households, +0.4 s of system time).
+    private static func freeAReaderBuffer() {
+        UnsafeMutablePointer<UInt8>.allocate(capacity: CSVReader.defaultBufferSize).deallocate()
+    }
+
+    /// The layout of a survey taken to be sorted by household id, in parts, for readers of the
+    /// parts that check as they read what the pass would have found (`SurveyReader.sortedAssumptionFailed`).
+    /// Only households.csv is scanned: its ids must ascend (else nil: the full pass is needed),
+    /// and it is cut every `partSize` households. Each part's slice of members.csv starts at the
+    /// first row whose id sorts at or after the part's first household id, found by a search of
+    /// a few small reads (`MemberStarts`), not by reading the file: a guess, which the reader of
+    /// the part before checks by ending there on a record's end. The parts' member lines are
+    /// counted from the start of their slice (`memberLines`).
+    static func scanAssumingSorted(_ hPath: String, _ hCol: Int, _ mPath: String, _ mCol: Int,
+                                   members: (offset: Int, line: Int), partSize: Int,
+                                   bufferSize: Int = CSVReader.defaultBufferSize) throws(Diagnostic) -> SurveyLayout? {
+        let h = try CSVReader(path: hPath, bufferSize: bufferSize)
+        _ = h.next()
+        var start = (offset: h.nextRecordFileOffset, line: h.line)
+        let ids = AscendingIDs()
+        var households = 0
+        var cuts: [(offset: Int, line: Int, id: [UInt8])] = []
+        while h.nextKeyFields(column: hCol) {
+            guard let (p, n) = key(h, hCol) else { continue }
+            guard ids.take(p, n) else { return nil }
+            if households > 0 && households % partSize == 0 {
+                cuts.append((h.recordFileOffset, h.recordLine, Array(UnsafeBufferPointer(start: p, count: n))))
+            }
+            households += 1
+        }
+        let starts = try MemberStarts(path: mPath, column: mCol, from: members.offset)
+        var parts: [SurveyPart] = []
+        var membersStart = members.offset
+        for (k, cut) in cuts.enumerated() {
+            let next = starts.first(atLeast: cut.id, from: membersStart, share: 1.0 / Double(cuts.count + 1 - k))
+            parts.append(SurveyPart(householdsStart: start.offset, householdsLine: start.line, householdsEnd: cut.offset,
+                                    membersStart: membersStart, membersLine: 0, membersEnd: next))
+            start = (cut.offset, cut.line)
+            membersStart = next
+        }
+        parts.append(SurveyPart(householdsStart: start.offset, householdsLine: start.line, householdsEnd: Int.max,
+                                membersStart: membersStart, membersLine: 0, membersEnd: Int.max))
+        var layout = SurveyLayout(inOrder: true, parts: parts, duplicateOf: [:], assumed: true)
+        layout.memberLines = MemberLineChain(parts: parts.count, firstLine: members.line)
+        return layout
+    }
 
     /// `expectedHouseholds` (an estimate) sizes the duplicate check. `plain` makes the pass
     /// without its shortcuts (`memchr` per row, every id in the fingerprint table): tests check
@@ -142,6 +213,187 @@ struct SurveyLayout {
         guard c < r.fieldCount else { return nil }
         let (p, n) = r.trimmedField(c)
         return n > 0 ? (p, n) : nil
+    }
+}
+
+/// Where the member rows of a household id start in members.csv sorted by household id, found
+/// with a few small reads instead of a pass over the file. Lines are taken to start after a line
+/// feed and a row's id is read from its line, which is a guess: a line feed inside quotes ends
+/// no record. A line whose id cell holds a quote, or that has no id, is passed over.
+final class MemberStarts {
+    private let fd: Int32
+    /// The file's size, and where its rows start (after the header).
+    let size: Int, start: Int
+    private let column: Int
+    /// A window of the file: `window[0..<windowCount]` are the bytes from `windowOffset`. A few
+    /// rows long: a search reads a window at each of a few dozen places per part.
+    private var window = [UInt8](repeating: 0, count: MemberStarts.scanBelow)
+    private var windowOffset = 0, windowCount = 0
+
+    init(path: String, column: Int, from start: Int) throws(Diagnostic) {
+        fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw Diagnostic.error(at: nil, "\(path): cannot open file: \(String(cString: strerror(errno)))") }
+        var st = stat()
+        size = fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+        self.start = start
+        self.column = column
+    }
+
+    deinit { close(fd) }
+
+    /// The first line at or after `from` (a line start) with an id at or after `id` in byte
+    /// order, or the file size when there is none. `share` is about the part of the rest of the
+    /// file before it: the search probes there first, then halves the range it is in.
+    func first(atLeast id: [UInt8], from: Int, share: Double) -> Int {
+        /// True when `line` has an id that sorts before `id`.
+        func before(_ line: (start: Int, id: [UInt8])?) -> Bool {
+            guard let line else { return false }
+            return KeyScan.order(line.id, line.id.count, id, id.count) < 0
+        }
+        let first = firstLineWithID(from: from)
+        guard before(first) else { return first?.start ?? size }
+        /// `before` for the first line with an id from the first line start at or after `offset`.
+        func beforeAt(_ offset: Int) -> Bool { before(firstLineWithID(from: lineStart(atOrAfter: offset))) }
+        // The first line with an id from `lo` on sorts before `id`, the one from `hi` on does
+        // not. From the guess, steps growing by half until past it, then halving.
+        var lo = from, hi = size
+        var step = max(MemberStarts.scanBelow, Int(Double(size - from) * share) / 2)
+        var probe = from + 2 * step
+        while probe < hi {
+            if !beforeAt(probe) { hi = probe; break }
+            lo = probe
+            probe += step
+            step += step / 2
+        }
+        while hi - lo > MemberStarts.scanBelow {
+            let mid = lo + (hi - lo) / 2
+            if beforeAt(mid) { lo = mid } else { hi = mid }
+        }
+        // Line by line from the last place known to sort before.
+        var at = lineStart(atOrAfter: lo)
+        while let line = firstLineWithID(from: at) {
+            if !before(line) { return line.start }
+            at = lineStart(atOrAfter: line.start + 1)
+        }
+        return size
+    }
+
+    /// Ranges this short are read line by line.
+    static let scanBelow = 4096
+
+    /// The first line start at or after `offset`: `offset` itself when it is the start or
+    /// follows a line feed; the size when there is none.
+    func lineStart(atOrAfter offset: Int) -> Int {
+        if offset <= start { return start }
+        var at = offset - 1
+        while at < size {
+            guard let b = bytes(at) else { return size }
+            if let i = b.firstIndex(of: 0x0A) { return at + (i - b.startIndex) + 1 }
+            at += b.count
+        }
+        return size
+    }
+
+    /// The first line from the line start `from` on whose id cell is readable, with that id.
+    private func firstLineWithID(from: Int) -> (start: Int, id: [UInt8])? {
+        var at = from
+        while at < size {
+            guard let (id, next) = line(at) else { return nil }
+            if let id { return (at, id) }
+            at = next
+        }
+        return nil
+    }
+
+    /// The id cell of the line starting at `at` (trimmed; nil when it is empty, the line is
+    /// short, or the cell holds a quote) and where the next line starts.
+    private func line(_ at: Int) -> ([UInt8]?, Int)? {
+        var cell: [UInt8] = [], k = 0, unreadable = false
+        var i = at
+        while i < size {
+            guard let b = bytes(i) else { return nil }
+            for (j, c) in b.enumerated() {
+                if c == 0x0A {
+                    return (k >= column && !unreadable ? MemberStarts.trimmed(cell) : nil, i + j + 1)
+                }
+                if k == column {
+                    if c == 0x2C || c == 0x0D { k += 1 } else if c == 0x22 { unreadable = true } else { cell.append(c) }
+                } else if c == 0x2C {
+                    k += 1
+                } else if c == 0x22 && k < column {
+                    unreadable = true
+                }
+            }
+            i += b.count
+        }
+        return (k >= column && !unreadable ? MemberStarts.trimmed(cell) : nil, size)
+    }
+
+    private static func trimmed(_ cell: [UInt8]) -> [UInt8]? {
+        var s = 0, e = cell.count
+        while s < e && (cell[s] == 0x20 || cell[s] == 0x09) { s += 1 }
+        while e > s && (cell[e - 1] == 0x20 || cell[e - 1] == 0x09) { e -= 1 }
+        return e > s ? Array(cell[s..<e]) : nil
+    }
+
+    /// The bytes of the file from `offset` on that the window holds, reading it there when it
+    /// does not; nil past the end.
+    private func bytes(_ offset: Int) -> ArraySlice<UInt8>? {
+        if offset < windowOffset || offset >= windowOffset + windowCount {
+            let n = window.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+            guard n > 0 else { return nil }
+            windowOffset = offset
+            windowCount = n
+        }
+        return window[(offset - windowOffset)..<windowCount]
+    }
+}
+
+/// The first line of each part's member rows, for parts cut without reading members.csv
+/// (`SurveyLayout.scanAssumingSorted`): part k's is part k-1's plus the lines part k-1 spans, which
+/// its reader gives once it has read the part. Readers wait for the lines of the parts before
+/// theirs (read at the same time on other threads, and claimed before theirs, so the wait is
+/// short and always ends); a reader that gives up (the survey is not sorted) ends every wait.
+final class MemberLineChain: @unchecked Sendable {
+    private var firstLines: [Int?]
+    private var failed = false
+    private var lock = pthread_mutex_t()
+    private var changed = pthread_cond_t()
+
+    init(parts: Int, firstLine: Int) {
+        firstLines = Array(repeating: nil, count: parts + 1)
+        firstLines[0] = firstLine
+        pthread_mutex_init(&lock, nil)
+        pthread_cond_init(&changed, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(&lock)
+        pthread_cond_destroy(&changed)
+    }
+
+    /// The first member line of part `k`, once known; nil when a reader gave up.
+    func firstLine(of k: Int) -> Int? {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        while firstLines[k] == nil && !failed { pthread_cond_wait(&changed, &lock) }
+        return failed ? nil : firstLines[k]
+    }
+
+    /// Part `k`'s member rows span `lines` lines.
+    func part(_ k: Int, spans lines: Int, from first: Int) {
+        pthread_mutex_lock(&lock)
+        firstLines[k + 1] = first + lines
+        pthread_cond_broadcast(&changed)
+        pthread_mutex_unlock(&lock)
+    }
+
+    /// A reader found the survey not sorted: every wait ends.
+    func giveUp() {
+        pthread_mutex_lock(&lock)
+        failed = true
+        pthread_cond_broadcast(&changed)
+        pthread_mutex_unlock(&lock)
     }
 }
 
@@ -343,21 +595,9 @@ final class MemberRuns: @unchecked Sendable {
     /// The offset just after the first line feed past the middle of the file at `path`, when the
     /// file holds at least `minimumSize` bytes and there is one before its end.
     private static func lineStart(pastMiddleOf path: String, minimumSize: Int) -> Int? {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, Int(st.st_size) >= minimumSize else { return nil }
-        let size = Int(st.st_size)
-        var block = [UInt8](repeating: 0, count: 1 << 16)
-        var at = size / 2
-        while at < size {
-            let n = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(at)) }
-            guard n > 0 else { return nil }
-            if let i = block[0..<n].firstIndex(of: 0x0A) { return at + i + 1 < size ? at + i + 1 : nil }
-            at += n
-        }
-        return nil
+        guard let file = try? MemberStarts(path: path, column: 0, from: 0), file.size >= minimumSize else { return nil }
+        let start = file.lineStart(atOrAfter: file.size / 2 + 1)
+        return start < file.size ? start : nil
     }
 
     func start() {
@@ -522,14 +762,12 @@ final class DuplicateFinder {
     private let expected: Int, inMemoryLimit: Int
     /// True while every id so far is ASCII and after the one before, with no table made yet.
     @exclusivity(unchecked) private(set) var ascending: Bool
-    /// The last id added while `ascending` (`lastLength` -1 before the first).
-    @exclusivity(unchecked) private var last: UnsafeMutablePointer<UInt8>
-    @exclusivity(unchecked) private var lastCapacity = 64, lastLength = -1
+    /// The ids added while `ascending`.
+    private let order = AscendingIDs()
 
     init(expected: Int, inMemoryLimit: Int = SurveyLayout.fingerprintsInMemory, ascendingShortcut: Bool = false) {
         self.expected = expected
         self.inMemoryLimit = inMemoryLimit
-        last = .allocate(capacity: lastCapacity)
         ascending = ascendingShortcut
         if !ascending { makeTable() }
     }
@@ -572,7 +810,6 @@ final class DuplicateFinder {
     deinit {
         for f in spills { fclose(f) }
         for r in ranges { r.deallocate() }
-        last.deallocate()
     }
 
     @exclusivity(unchecked) private var found: [Int32: Int32] = [:]
@@ -582,27 +819,13 @@ final class DuplicateFinder {
     /// every earlier row again, then this one.
     func add(_ p: UnsafePointer<UInt8>, _ n: Int, line: Int) -> Bool {
         if ascending {
-            if SurveyText.isASCII(p, n) && sortsAfterLast(p, n) {
-                if n > lastCapacity {
-                    last.deallocate()
-                    lastCapacity = n
-                    last = .allocate(capacity: n)
-                }
-                KeyScan.copy(p, n, to: last)
-                lastLength = n
-                return true
-            }
+            if order.take(p, n) { return true }
             ascending = false
             makeTable()
             return false
         }
         insert(p, n, line: line)
         return true
-    }
-
-    /// True when `p[0..<n]` sorts after the last id in byte order (shorter first on a tie).
-    @inline(__always) private func sortsAfterLast(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        lastLength < 0 || KeyScan.order(last, lastLength, p, n) < 0
     }
 
     private func insert(_ p: UnsafePointer<UInt8>, _ n: Int, line: Int) {
@@ -687,11 +910,38 @@ final class DuplicateFinder {
     }
 }
 
+/// Whether ids come in ascending byte order, each ASCII and sorting after the one before
+/// (shorter first on a tie): such ids all differ. Only the last is kept.
+final class AscendingIDs {
+    private var last = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
+    private var capacity = 64
+    /// -1 before the first id.
+    private var length = -1
+
+    deinit { last.deallocate() }
+
+    /// Takes the next id `p[0..<n]`: false, keeping the last, when it is not ASCII or does not
+    /// sort after the last.
+    @inline(__always) func take(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        guard SurveyText.isASCII(p, n) && (length < 0 || KeyScan.order(last, length, p, n) < 0) else { return false }
+        if n > capacity {
+            last.deallocate()
+            capacity = n
+            last = .allocate(capacity: n)
+        }
+        KeyScan.copy(p, n, to: last)
+        length = n
+        return true
+    }
+}
+
 /// What a part reader found in one part: its problems (in reading order) and counts.
 public struct SurveyPartReport: Sendable {
     public var problems: [DataProblem]
     public var problemCounts: [String: Int]
     public var counts: SurveyCounts
+    /// The survey, assumed sorted, was found not to be (`SurveyReader.sortedAssumptionFailed`).
+    public var sortedAssumptionFailed = false
 }
 
 extension SurveyCounts {

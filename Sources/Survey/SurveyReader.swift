@@ -67,12 +67,26 @@ public final class SurveyReader {
     /// Like `init`, but reports every header problem of both files at once.
     /// `partSize` is about how many households each part of `parts` holds; by default parts are
     /// small enough that even a small survey has a few to share out.
+    ///
+    /// `assumeSorted`, for callers that can take back what they made of the survey, skips most
+    /// of the pass over the id columns: the survey is taken to be sorted by household id, as
+    /// review exports are, and the readers check as they read that it is what the pass would
+    /// have found streamable (ids ascending, so none repeats; members in the same order). When
+    /// it is not, `next` ends early with `sortedAssumptionFailed` set (for parts: in the part's
+    /// report, which `absorb` takes), and the survey must be read again by a reader opened
+    /// without it. With `inParts` the parts are cut from households.csv alone
+    /// (`SurveyLayout.scanAssumingSorted`); without, for a reader that reads the survey whole
+    /// with `next`, there is no pass at all (`SurveyLayout.assumingSorted`).
     public static func open(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
-                            asOf: CivilDate? = nil, partSize: Int? = nil) throws(DiagnosticList) -> SurveyReader {
-        try
+                            asOf: CivilDate? = nil, partSize: Int? = nil, assumeSorted: Bool = false,
+                            inParts: Bool = true) throws(DiagnosticList) -> SurveyReader {
         try SurveyReader(householdsPath: householdsPath, membersPath: membersPath, schema: schema, mapping: mapping,
-                         asOf: asOf, today: CivilDate.today(), layout: nil, partSize: partSize)
+                         asOf: asOf, today: CivilDate.today(), layout: nil, partSize: partSize,
+                         assume: assumeSorted && householdsPath != membersPath ? (inParts ? .sortedInParts : .sortedWhole) : nil)
     }
+
+    /// What a reader opened with `assumeSorted` takes for granted.
+    private enum Assumption { case sortedWhole, sortedInParts }
 
     /// The most households a part holds when `partSize` is not given.
     public static let largestPart = SurveyLayout.defaultPartSize
@@ -114,6 +128,29 @@ public final class SurveyReader {
         members.csv.restrict(from: part.membersStart, line: part.membersLine, to: part.membersEnd)
         finished = false
         memberPending = false
+        partOfUnplacedLines = layout.memberLines == nil ? nil : layout.parts.firstIndex(of: part)
+        problemsPlaced = 0
+        if let k = partOfUnplacedLines, k > 0, !startsOnAMemberWithAnID() {
+            sortedAssumptionFailed = true
+            layout.memberLines?.giveUp()
+            finished = true
+        }
+    }
+
+    /// True when the first row of the part's member rows that is not blank has a household id
+    /// (or there is none), for a part cut at a guessed record start: the rows without one
+    /// before the first with one belong to the part before, whose last household's rows they
+    /// follow.
+    private func startsOnAMemberWithAnID() -> Bool {
+        let csv = members.csv, start = csv.nextRecordFileOffset, line = csv.line
+        csv.keepFrom = start
+        defer {
+            csv.seek(fileOffset: start, line: line)
+            csv.keepFrom = nil
+        }
+        var blank = 0
+        guard members.nextRecord(blankRows: &blank) else { return true }
+        return members.rawHouseholdID() != nil
     }
 
     /// What a part reader found since the last call (problems and counts), leaving it empty for
@@ -123,12 +160,15 @@ public final class SurveyReader {
             problems = []
             problemCounts = [:]
             counts = SurveyCounts()
+            problemsPlaced = 0
         }
-        return SurveyPartReport(problems: problems, problemCounts: problemCounts, counts: counts)
+        return SurveyPartReport(problems: problems, problemCounts: problemCounts, counts: counts,
+                                sortedAssumptionFailed: sortedAssumptionFailed)
     }
 
     /// Adds a part's report, as if this reader had read the part itself.
     public func absorb(_ report: SurveyPartReport) {
+        if report.sortedAssumptionFailed { sortedAssumptionFailed = true }
         counts.add(report.counts)
         for (k, n) in report.problemCounts { problemCounts[k, default: 0] += n }
         for p in report.problems where problems.count < maxStoredProblems { problems.append(p) }
@@ -136,7 +176,7 @@ public final class SurveyReader {
 
     private init(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
                  asOf: CivilDate?, today: CivilDate, layout: SurveyLayout?,
-                 partSize: Int? = nil) throws(DiagnosticList) {
+                 partSize: Int? = nil, assume: Assumption? = nil) throws(DiagnosticList) {
         self.schema = schema
         self.householdsPath = householdsPath
         self.membersPath = membersPath
@@ -172,16 +212,26 @@ public final class SurveyReader {
                             memberFields: schema.members.count, memberColumns: m.headers.count)
         if let layout {
             self.layout = layout
+        } else if assume == .sortedWhole {
+            self.layout = SurveyLayout.assumingSorted(households: (h.csv.nextRecordFileOffset, h.csv.line),
+                                                      members: (m.csv.nextRecordFileOffset, m.csv.line))
         } else {
             do {
                 let expected = SurveyReader.estimatedRows(householdsPath)
-                let size = partSize ?? min(SurveyLayout.defaultPartSize, max(256, expected / 16))
-                self.layout = try SurveyLayout.scan(householdsPath, h.hidCol, membersPath, m.hidCol,
-                                                    expectedHouseholds: expected, partSize: max(1, size))
+                let size = max(1, partSize ?? min(SurveyLayout.defaultPartSize, max(256, expected / 16)))
+                if assume == .sortedInParts,
+                   let sorted = try SurveyLayout.scanAssumingSorted(householdsPath, h.hidCol, membersPath, m.hidCol,
+                                                                    members: (m.csv.nextRecordFileOffset, m.csv.line), partSize: size) {
+                    self.layout = sorted
+                } else {
+                    self.layout = try SurveyLayout.scan(householdsPath, h.hidCol, membersPath, m.hidCol,
+                                                        expectedHouseholds: expected, partSize: size)
+                }
             } catch { throw DiagnosticList([error]) }
         }
         streaming = self.layout.inOrder
         duplicateOf = self.layout.duplicateOf
+        ascendingIDs = self.layout.assumed ? AscendingIDs() : nil
         if !columnPathFits { usesColumnPath = false }
         if !streaming { buildIndex() }
     }
@@ -262,6 +312,7 @@ public final class SurveyReader {
             // row path would end it.
             while batch.households.count < maxHouseholds {
                 let more = readChunk(upTo: min(SurveyReader.chunkHouseholds, maxHouseholds - batch.households.count), blankRows: &blank)
+                if sortedAssumptionFailed { break }
                 takeChunk(&batch)
                 if !more {
                     households.csv.keepFrom = nil
@@ -279,7 +330,15 @@ public final class SurveyReader {
                     break
                 }
                 processHousehold(&batch)
+                if sortedAssumptionFailed { break }
             }
+        }
+        if let k = partOfUnplacedLines, !sortedAssumptionFailed, !placeMemberLines(&batch, part: k) { sortedAssumptionFailed = true }
+        if sortedAssumptionFailed {
+            // What was read goes: the survey is read again without the assumption.
+            layout.memberLines?.giveUp()
+            finished = true
+            return nil
         }
         counts.blankRows += blank
         if batch.households.count == 0 && finished { return nil }
@@ -312,6 +371,7 @@ public final class SurveyReader {
                 }
             }
         }
+        if haveHid && recorded == nil { hidBuf.withUnsafeBufferPointer { checkIDAscends($0, line: line) } }
         if let hs = hid, !duplicateOf.isEmpty, let prior = duplicateOf[Int32(truncatingIfNeeded: line)] {
             do {
                 issues.append(RowIssue(kind: "duplicate_household", location: households.csv.location(ofField: households.hidCol),
@@ -353,7 +413,7 @@ public final class SurveyReader {
                         counts.blankRows += blank
                         memberPending = true
                     }
-                    guard let match = members.householdIDMatches(hidBytes) else {
+                    guard let match = hidBytes.withUnsafeBufferPointer({ memberMatches($0) }) else {
                         orphanMember()
                         continue
                     }
@@ -499,6 +559,12 @@ public final class SurveyReader {
         if streaming {
             var blank = 0
             while memberPending || members.nextRecord(blankRows: &blank) {
+                // A member with an id matched no household: the pass would have found the
+                // files not in the same order.
+                if ascendingIDs != nil && members.rawHouseholdID() != nil {
+                    sortedAssumptionFailed = true
+                    return
+                }
                 orphanMember()
             }
             counts.blankRows += blank
@@ -513,6 +579,78 @@ public final class SurveyReader {
                 orphanMember()
             }
         }
+    }
+
+    // MARK: a survey assumed sorted
+
+    /// For a survey opened with `assumeSorted`: the household ids met so far, which must
+    /// ascend. Nil when the layout pass was made.
+    private let ascendingIDs: AscendingIDs?
+    /// The line of the last household whose id was checked: a household read again (by a
+    /// chunk's row-by-row steps after the bulk loop stopped at it) is not checked twice.
+    @exclusivity(unchecked) private var lastCheckedLine = 0
+    /// True once a survey opened with `assumeSorted` turned out not to be one the layout pass
+    /// finds in order with no repeated id: a household id not after the one before, or one
+    /// the pass might read otherwise (a quote, a blank or a control byte in it); a member row
+    /// with an id that matched no household; ids matched as NFC text, not as bytes. `next` then
+    /// returns nil, and the survey must be read again without the assumption.
+    public private(set) var sortedAssumptionFailed = false
+
+    /// Checks, for a survey assumed sorted, the id of the household on `line` before its
+    /// members are matched to it.
+    @inline(__always) private func checkIDAscends(_ hid: UnsafeBufferPointer<UInt8>, line: Int) {
+        guard let ids = ascendingIDs, line != lastCheckedLine else { return }
+        lastCheckedLine = line
+        if !(SurveyReader.isVisibleASCII(hid) && ids.take(hid.baseAddress!, hid.count)) { sortedAssumptionFailed = true }
+    }
+
+    /// True when every byte of `id` is visible ASCII other than a quote: the id is then its
+    /// cell's bytes however the cell is read (no escape, no line break to normalise, no blank
+    /// to trim), as the layout pass reads it.
+    private static func isVisibleASCII(_ id: UnsafeBufferPointer<UInt8>) -> Bool {
+        var ok = true
+        for b in id { ok = ok && b > 0x20 && b < 0x7F && b != 0x22 }
+        return ok
+    }
+
+    /// For a part reader of parts cut without reading members.csv: the part being read, whose
+    /// member lines are counted from its start (`SurveyLayout.memberLines`).
+    @exclusivity(unchecked) private var partOfUnplacedLines: Int?
+    /// The part's problems already moved to their lines.
+    @exclusivity(unchecked) private var problemsPlaced = 0
+
+    /// Moves the batch's member rows, and the problems found since the last batch, from lines
+    /// counted from the start of part `k`'s member rows to their lines in members.csv, once the
+    /// parts before it are read (waiting for them); once part `k` is read, gives where the next
+    /// part's lines start. False when the survey turns out not sorted: a reader gave up, or the
+    /// part's slice of members.csv, cut at a guessed record start, ends inside a quoted value.
+    private func placeMemberLines(_ batch: inout SurveyBatch, part k: Int) -> Bool {
+        guard let chain = layout.memberLines, let first = chain.firstLine(of: k) else { return false }
+        if finished {
+            if members.csv.endedInsideQuotes && layout.parts[k].membersEnd != Int.max { return false }
+            chain.part(k, spans: members.csv.line, from: first)
+        }
+        let shift = Int32(truncatingIfNeeded: first)
+        for i in batch.members.lines.indices { batch.members.lines[i] &+= shift }
+        for i in problemsPlaced..<problems.count where problems[i].diagnostic.location?.file == membersPath {
+            var d = problems[i].diagnostic
+            d.location!.line += first
+            problems[i] = DataProblem(kind: problems[i].kind, diagnostic: d, householdID: problems[i].householdID)
+        }
+        problemsPlaced = problems.count
+        return true
+    }
+
+    /// `householdIDMatches` for the current member row, whose id was not decided from its bytes;
+    /// for a survey assumed sorted, a match of ids whose bytes differ (NFC-equal spellings,
+    /// which the layout pass does not match) fails the assumption.
+    private func memberMatches(_ hid: UnsafeBufferPointer<UInt8>) -> Bool? {
+        let match = members.householdIDMatches(hid)
+        if match == true && ascendingIDs != nil {
+            let (p, n) = members.rawHouseholdID()!
+            if n != hid.count || memcmp(p, hid.baseAddress!, n) != 0 { sortedAssumptionFailed = true }
+        }
+        return match
     }
 
     // MARK: column path
@@ -679,7 +817,7 @@ public final class SurveyReader {
                 memberPending = true
             }
             guard let match = members.householdIDCellMatches(hid.baseAddress!, hid.count, idIsASCII: hidIsASCII)
-                    ?? members.householdIDMatches(hid) else {
+                    ?? memberMatches(hid) else {
                 memberPending = false
                 ch.memberRecords.append(ColumnChunk.MemberRecord(members.csv, orphan: true))
                 clean = false
@@ -704,6 +842,7 @@ public final class SurveyReader {
     /// and `matchSplitHouseholds`, with no member id yet: whether it is clean before its members
     /// are read (its row clean, its id ASCII and not repeated), and whether its id is ASCII.
     @inline(__always) private func startHousehold(_ hid: UnsafeBufferPointer<UInt8>, line: Int, rowIsClean: Bool) -> (clean: Bool, idIsASCII: Bool) {
+        checkIDAscends(hid, line: line)
         let hidIsASCII = SurveyText.isASCII(hid.baseAddress!, hid.count)
         chunkMemberIDs.removeAll()
         shortMemberIDCount = 0

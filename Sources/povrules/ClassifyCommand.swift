@@ -33,9 +33,25 @@ struct ClassifyCommand: ParsableCommand {
 
     func run() throws {
         let rules = try LoadedRules.load(rulesOptions.resolve())
-        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads)
-        run.withReasons = format == .jsonl
+        // Output to a file can be taken back: the survey may then be read assuming it sorted,
+        // and is read again, the file emptied, when it was not.
+        let run = try makeRun(rules, assumingSorted: OutputSink.canTakeBack(output))
         let sink = try OutputSink(path: output)
+        if try classify(run, into: sink) { return }
+        sink.takeBack()
+        _ = try classify(try makeRun(rules, assumingSorted: false), into: sink)
+    }
+
+    private func makeRun(_ rules: LoadedRules, assumingSorted: Bool) throws -> SurveyRun {
+        let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads, outputCanBeTakenBack: assumingSorted)
+        run.withReasons = format == .jsonl
+        return run
+    }
+
+    /// Classifies the survey into `sink`, then prints the summary; false, with the summary not
+    /// printed and the output to be taken back, when the survey was read assuming it sorted and
+    /// was not (`SurveyRun.mustReadAgain`).
+    private func classify(_ run: SurveyRun, into sink: OutputSink) throws -> Bool {
         var writer = ClassificationWriter(format: format)
         var mismatched: Set<String> = []
         let format = self.format
@@ -57,12 +73,14 @@ struct ClassifyCommand: ParsableCommand {
                 sink.append { out in writer.appendRows(batch, to: &out) }
             }
         }
+        if run.mustReadAgain() { return false }
         sink.close()
         mismatched.formUnion(writer.mismatchedRuleSets)
         if !mismatched.isEmpty {
             Report.printErr("warning: households classified under \(mismatched.sorted().joined(separator: ", ")) have other indicators than the output columns; give --as-of or split the survey by rule period")
         }
         try run.finish()
+        return true
     }
 }
 

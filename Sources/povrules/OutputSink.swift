@@ -48,6 +48,24 @@ final class OutputSink {
         fflush(file)
     }
 
+    /// True when what is written to `path` can be taken back (`takeBack`): a regular file, or
+    /// none yet (not standard output, a pipe or a device).
+    static func canTakeBack(_ path: String?) -> Bool {
+        guard let path, path != "-" else { return false }
+        var st = stat()
+        guard stat(path, &st) == 0 else { return errno == ENOENT }
+        return (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// Drops everything written so far to a file that `canTakeBack`: it is empty again.
+    func takeBack() {
+        precondition(owned)
+        buffer.removeAll(keepingCapacity: true)
+        fflush(file)
+        _ = ftruncate(fileno(file), 0)
+        rewind(file)
+    }
+
     func close() {
         flush()
         if owned { fclose(file) }

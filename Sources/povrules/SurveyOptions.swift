@@ -23,11 +23,13 @@ struct SurveyOptions: ParsableArguments {
         return (households ?? survey + "/households.csv", members ?? survey + "/members.csv")
     }
 
-    func openReader(schema: SurveySchema, asOf: CivilDate? = nil) throws -> SurveyReader {
+    /// `assumeSorted`, `inParts`: see `SurveyReader.open`.
+    func openReader(schema: SurveySchema, asOf: CivilDate? = nil, assumeSorted: Bool = false, inParts: Bool = true) throws -> SurveyReader {
         let (h, m) = try paths()
         do {
             let map = try mapping.map { path throws(DiagnosticList) in try HeaderMapping.load(path) }
-            return try SurveyReader.open(householdsPath: h, membersPath: m, schema: schema, mapping: map, asOf: asOf)
+            return try SurveyReader.open(householdsPath: h, membersPath: m, schema: schema, mapping: map, asOf: asOf,
+                                         assumeSorted: assumeSorted, inParts: inParts)
         } catch {
             Report.errors(error.diagnostics)
             throw ExitStatus.badInput

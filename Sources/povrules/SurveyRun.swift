@@ -32,7 +32,12 @@ final class SurveyRun {
         didSet { for w in workers { w.withReasons = withReasons } }
     }
 
-    init(survey: SurveyOptions, rules: LoadedRules, asOf: String?, threads: Int? = nil) throws {
+    /// `outputCanBeTakenBack`: the caller can take back everything it made of the run (output
+    /// to a file it can write again from the start). The survey is then read assuming it sorted
+    /// (`SurveyReader.open`'s `assumeSorted`: no pass over members.csv before the parts, none at
+    /// all with one worker); when it is not, `mustReadAgain()` says so after the batches, and the
+    /// caller takes its output back and runs again without this.
+    init(survey: SurveyOptions, rules: LoadedRules, asOf: String?, threads: Int? = nil, outputCanBeTakenBack: Bool = false) throws {
         var date: CivilDate?
         if let asOf {
             guard let d = CivilDate(asOf) else {
@@ -45,11 +50,11 @@ final class SurveyRun {
             Report.printErr("error: --threads must be at least 1, found \(threads)")
             throw ExitStatus.badInput
         }
-        reader = try survey.openReader(schema: rules.schema, asOf: date)
+        let n = max(1, threads ?? SurveyRun.cores())
+        reader = try survey.openReader(schema: rules.schema, asOf: date, assumeSorted: outputCanBeTakenBack, inParts: n > 1)
         let policy = ReferencePolicy(asOf: date)
         let labels = rules.codeLabels
         classifier = Classifier(library: rules.compiled, policy: policy, codeLabels: labels)
-        let n = max(1, threads ?? SurveyRun.cores())
         workers = [classifier] + (1..<n).map { _ in Classifier(library: rules.compiled, policy: policy, codeLabels: labels) }
         for set in rules.library.ruleSets {
             for c in set.classes where !classOrder.contains(c.id) { classOrder.append(c.id) }
@@ -223,6 +228,11 @@ final class SurveyRun {
                 reader.absorb(report)
             }
             ring.release()
+            if reader.sortedAssumptionFailed {
+                // The rest is read again (see `init`).
+                ring.stop()
+                return
+            }
             progress.update(households: classified + engineRejected.count)
         }
         ring.finish()
@@ -283,6 +293,14 @@ final class SurveyRun {
     }
 
     private let progress = Progress()
+
+    /// True when the survey was read assuming it sorted and it was not (see `init`): the
+    /// batches ended early, and what was made of them must be taken back.
+    func mustReadAgain() -> Bool {
+        guard reader.sortedAssumptionFailed else { return false }
+        progress.clear()
+        return true
+    }
 
     /// Prints the problems and the accounting to standard error; exits 2 when rows (of either
     /// file) were rejected.

@@ -29,6 +29,31 @@ import Testing
         }
     }
 
+    /// Output to a file is made from the survey read assuming it sorted (no pass over
+    /// members.csv first); a survey that turns out not to be, here late (a member of the first
+    /// household moved to the end) or from the start, is read again and the file written anew.
+    /// The bytes, the summary and the status are those of standard output, on one thread or two.
+    @Test func outputToAFileIsStandardOutputSortedOrNot() throws {
+        let dir = NSTemporaryDirectory() + "povrules-unsorted-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = try String(contentsOfFile: Povrules.root + "/" + Self.survey + "/members.csv", encoding: .utf8)
+        var lines = text.split(separator: "\n").map(String.init)
+        lines.append(lines.remove(at: 1))
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/members.csv", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: Povrules.root + "/" + Self.survey + "/households.csv", toPath: dir + "/households.csv")
+        let out = dir + "/out.csv"
+        for survey in [Self.survey, dir, "Fixtures/surveys-invalid/duplicate-household", "Fixtures/surveys-invalid/unknown-household"] {
+            for threads in ["1", "2"] {
+                try String(repeating: "left over\n", count: 100_000).write(toFile: out, atomically: false, encoding: .utf8)
+                let toFile = try Povrules.run(["classify", survey, "--threads", threads, "-o", out])
+                let toStdout = try Povrules.run(["classify", survey, "--threads", threads])
+                #expect(try String(contentsOfFile: out, encoding: .utf8) == toStdout.stdout, "\(survey), \(threads) threads")
+                #expect(toFile.stderr == toStdout.stderr && toFile.status == toStdout.status, "\(survey), \(threads) threads")
+            }
+        }
+    }
+
     /// Households reviewed under two standards: the columns are the first household's, rows of
     /// the other standard fill the columns they share, and a warning says so. Parts that start
     /// with a household of the other standard are formatted again on the writing thread.

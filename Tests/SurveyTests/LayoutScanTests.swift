@@ -422,7 +422,7 @@ private func padded(_ v: Int, _ width: Int) -> String {
 }
 
 /// A small seeded generator, so a failing round can be run again.
-private struct SplitMix {
+struct SplitMix {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -78,12 +78,21 @@ let rulesRoot = CommandLine.arguments.contains("--rules") ? "Rules" : "Rules"
 let schema: SurveySchema
 do { schema = try SurveySchema.shipped(rulesRoot: rulesRoot) } catch { print(error); exit(2) }
 
+/// A survey sorted by household id is read with no layout pass on one thread, and with only
+/// households.csv's on more (`assumeSorted`, checked as it is read), as `povrules classify -o
+/// FILE` reads it; when it is not sorted, it is read again after the full pass.
+var assumeSorted = !layoutOnly
+@MainActor func openReader(assumeSorted: Bool) -> SurveyReader {
+    do {
+        return try SurveyReader.open(householdsPath: hPath, membersPath: mPath, schema: schema, mapping: nil,
+                                     assumeSorted: assumeSorted, inParts: threads > 1)
+    } catch { print(error); exit(2) }
+}
 let t0 = now()
 let cpu0 = cpuTime()
-let reader: SurveyReader
-do { reader = try SurveyReader(householdsPath: hPath, membersPath: mPath, schema: schema, mapping: nil) } catch { print(error); exit(2) }
-let layoutTime = now() - t0
-let layoutCPU = cpuTime() - cpu0
+var reader = openReader(assumeSorted: assumeSorted)
+var layoutTime = now() - t0
+var layoutCPU = cpuTime() - cpu0
 if layoutOnly {
     print("layout pass (order, parts, duplicate ids): \(layoutTime) s, \(layoutCPU) s CPU, \(reader.parts.count) parts")
     exit(0)
@@ -103,7 +112,7 @@ final class PartQueue: @unchecked Sendable {
     init(_ parts: [SurveyPart]) { self.parts = parts; reports = Array(repeating: nil, count: parts.count); pthread_mutex_init(&mutex, nil) }
     func locked<R>(_ body: () -> R) -> R { pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }; return body() }
 }
-if threads > 1 && reader.streaming {
+@MainActor func readInParts() {
     let q = PartQueue(reader.parts)
     var partReaders: [SurveyReader] = []
     do { for _ in 0..<threads { partReaders.append(try reader.makePartReader()) } } catch { print(error); exit(2) }
@@ -132,13 +141,26 @@ if threads > 1 && reader.streaming {
     for r in q.reports { reader.absorb(r!) }
     batches = q.batches
     checksum = q.checksum
-} else {
+}
+@MainActor func readWhole() {
+    batches = 0
+    checksum = 0
     do {
         while let b = try reader.next(maxHouseholds: batch) {
             batches += 1
             checksum &+= b.members.count &+ Int(b.ageMonths.last ?? 0)
         }
     } catch { print(error); exit(2) }
+}
+@MainActor func read() { if threads > 1 && reader.streaming { readInParts() } else { readWhole() } }
+read()
+if reader.sortedAssumptionFailed {
+    print("not sorted by household id: read again after the layout pass")
+    assumeSorted = false
+    let l0 = now(), lc0 = cpuTime()
+    reader = openReader(assumeSorted: false)
+    (layoutTime, layoutCPU) = (now() - l0, cpuTime() - lc0)
+    read()
 }
 let dt = now() - t0
 let cpu = cpuTime() - cpu0
@@ -151,7 +173,7 @@ func fmt(_ x: Double, _ d: Int = 1) -> String {
 }
 print("survey: \(work) (\(fmt(Double(bytes) / 1e6)) MB, \(c.householdsRead) households, \(c.membersRead) members, streaming: \(reader.streaming))")
 print("read:   \(fmt(dt, 3)) s  \(fmt(Double(bytes) / 1e6 / dt)) MB/s  \(fmt(Double(rows) / dt / 1e6, 2)) M rows/s  (\(batches) batches, \(reader.problems.count) problems, check \(checksum % 1000))")
-print("layout pass (order, parts, duplicate ids): \(fmt(layoutTime, 3)) s, \(fmt(layoutCPU, 3)) s CPU, \(reader.parts.count) parts; threads: \(threads)")
+print("layout pass (order, parts, duplicate ids): \(fmt(layoutTime, 3)) s, \(fmt(layoutCPU, 3)) s CPU, \(reader.parts.count) parts; threads: \(threads)\(assumeSorted ? "; survey assumed sorted, checked while reading" : "")")
 print("per core: \(fmt(cpu, 3)) s CPU  \(fmt(Double(bytes) / 1e6 / cpu)) MB/s  \(fmt(Double(rows) / cpu / 1e6, 2)) M rows/s")
 let s0 = now(), sc0 = cpuTime()
 var scanned = 0
