@@ -301,16 +301,38 @@ struct ReferenceDays {
     func areDates(_ dates: [CivilDate]) -> Bool {
         guard dates.count == days.count else { return false }
         guard let first = days.first else { return true }
-        var lastDay = first, lastDate = date(ofDay: first)
-        return days.withUnsafeBufferPointer { days in
-            dates.withUnsafeBufferPointer { dates in
-                for h in 0..<days.count where days[h] != lastDay || dates[h] != lastDate {
-                    lastDay = days[h]
-                    lastDate = date(ofDay: lastDay)
-                    if dates[h] != lastDate { return false }
-                }
-                return true
+        var lastDay = first, lastDate = date(ofDay: first), made = PerDay<CivilDate>()
+        for h in 0..<days.count where days[h] != lastDay || dates[h] != lastDate {
+            lastDay = days[h]
+            if let known = made[lastDay] {
+                lastDate = known
+            } else {
+                lastDate = date(ofDay: lastDay)
+                made[lastDay] = lastDate
             }
+            if dates[h] != lastDate { return false }
+        }
+        return true
+    }
+}
+
+/// Something made once per day of a batch (a day's rule-set group, its date), found again in a
+/// table of 64 slots by the day's low bits: a batch has a few days, in short runs (households
+/// reviewed on different days side by side), and a dictionary look-up per run cost more than
+/// the run's other work. A day whose slot another day took is made again.
+struct PerDay<Value> {
+    private var days = [Int32](repeating: 0, count: 64)
+    private var values = [Value?](repeating: nil, count: 64)
+
+    subscript(day: Int32) -> Value? {
+        get {
+            let slot = Int(UInt32(bitPattern: day) & 63)
+            return days[slot] == day ? values[slot] : nil
+        }
+        set {
+            let slot = Int(UInt32(bitPattern: day) & 63)
+            days[slot] = day
+            values[slot] = newValue
         }
     }
 }

@@ -31,11 +31,10 @@ extension Classifier {
         let n = batch.households.count
         guard n > 0 else { return nil }
         // `referenceDate` as day numbers: the group of a day (its rule set and parameter values,
-        // a function of the date) is looked up once per run of households with that day, and a
-        // date is made only for a day not seen before in the batch.
+        // a function of the date) is found once per run of households with that day, and made
+        // (a date, its rule set) once per day of the batch.
         let fixed = policy.asOf ?? (fields.reviewDate == nil ? policy.today : nil)
         let references = ReferenceDays(batch, reviewField: fields.reviewDate, fixed: fixed, today: policy.today)
-        var daysSeen: [Int32: Int32] = [:]
         // The kernels take the parameters as constants: each rule set and set of parameter
         // values in force in the batch (one, except in a batch spanning a change of rules) is
         // a pass over the whole batch, whose results are taken for its households only. A
@@ -46,7 +45,6 @@ extension Classifier {
         var sizes: [Int] = []
         /// The group of households on `day`, -1 for none (no rule set, or one the kernels do not cover).
         func group(onDay day: Int32) -> Int32 {
-            if let g = daysSeen[day] { return g }
             var g: Int32 = -1
             if case .success(let r) = rules(on: references.date(ofDay: day)), !columnsUnsupported.contains(ObjectIdentifier(r.0)) {
                 if let known = groups.firstIndex(where: { $0.0 === r.0 && Self.sameValues($0.1, r.1) }) {
@@ -57,25 +55,27 @@ extension Classifier {
                     g = Int32(groups.count - 1)
                 }
             }
-            daysSeen[day] = g
             return g
         }
-        var groupOf = [Int32](repeating: -1, count: n)
-        references.days.withUnsafeBufferPointer { days in
-            groupOf.withUnsafeMutableBufferPointer { groupOf in
-                var h = 0
-                while h < n {
-                    let day = days[h]
-                    var end = h + 1
-                    while end < n, days[end] == day { end += 1 }
-                    let g = group(onDay: day)
-                    if g >= 0 {
-                        sizes[Int(g)] += end - h
-                        for k in h..<end { groupOf[k] = g }
-                    }
-                    h = end
-                }
+        var groupOf = [Int32](repeating: -1, count: n), groupsByDay = PerDay<Int32>()
+        let days = references.days
+        var h = 0
+        while h < n {
+            let day = days[h]
+            var end = h + 1
+            while end < n, days[end] == day { end += 1 }
+            let g: Int32
+            if let known = groupsByDay[day] {
+                g = known
+            } else {
+                g = group(onDay: day)
+                groupsByDay[day] = g
             }
+            if g >= 0 {
+                sizes[Int(g)] += end - h
+                for k in h..<end { groupOf[k] = g }
+            }
+            h = end
         }
         var decisions: [ColumnDecision?] = []
         for ((rules, params), size) in zip(groups, sizes) {
