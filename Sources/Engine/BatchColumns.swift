@@ -141,16 +141,13 @@ final class BatchColumns: VectorHost {
                     // The reader's ages (`SurveyBatch.ageMonths`): the same completed months on
                     // the same reference dates, for rows with a birth date.
                     let raw = batch.members.values[i], ages = batch.ageMonths
-                    // One loop each for years and months, no branch per row.
                     let out = [Int64](unsafeUninitializedCapacity: raw.count) { buf, done in
                         raw.withUnsafeBufferPointer { r in
                             ages.withUnsafeBufferPointer { a in
-                                if years {
-                                    for m in 0..<r.count {
-                                        buf[m] = r[m] == RecordTable.absent ? VecColumn.unknown : CivilDate.completedYears(months: Int64(a[m]))
-                                    }
-                                } else {
-                                    for m in 0..<r.count { buf[m] = r[m] == RecordTable.absent ? VecColumn.unknown : Int64(a[m]) }
+                                for m in 0..<r.count {
+                                    if r[m] == RecordTable.absent { buf[m] = VecColumn.unknown; continue }
+                                    let months = Int64(a[m])
+                                    buf[m] = years ? CivilDate.completedYears(months: months) : months
                                 }
                             }
                         }
