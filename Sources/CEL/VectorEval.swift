@@ -81,6 +81,14 @@ public protocol VectorHost: AnyObject {
     /// without unknowns), for fields the host can answer `has()` for but not give as values
     /// (texts, dates); nil otherwise.
     func present(type: Int32, field: Int) -> VecColumn?
+    /// Bool field `field` of object type `type` when the host holds it as masks (a derived
+    /// field made by the mask path), nil otherwise: the mask path and member counts take the
+    /// masks as they are, and only the column path asks `column` for its rows.
+    func masks(type: Int32, field: Int) -> BoolMasks?
+}
+
+extension VectorHost {
+    public func masks(type: Int32, field: Int) -> BoolMasks? { nil }
 }
 
 extension Program {
@@ -965,7 +973,15 @@ struct VecEvaluator {
                 let p = x[i], q = y[i]
                 if p == U || q == U { return U }
                 let u = Double(bitPattern: UInt64(bitPattern: p)), w = Double(bitPattern: UInt64(bitPattern: q))
-                guard case .double(let r)? = try? arithmetic(op, .double(u), .double(w)) else { threw = true; return U }
+                // `arithmetic` of two doubles (IEEE, no error but for `%`) without a `Value` per row.
+                let r: Double
+                switch op {
+                case .add: r = u + w
+                case .sub: r = u - w
+                case .mul: r = u * w
+                case .div: r = u / w
+                default: threw = true; return U
+                }
                 let z = Int64(bitPattern: r.bitPattern)
                 if z == U { lossy = true }
                 return z
@@ -1038,13 +1054,23 @@ struct VecEvaluator {
         defer { locals[slot] = saved }
         if case .variable(let s) = range, case .memberList(let type)? = host.binding(s) {
             guard !inMemberLoop else { return nil }
-            locals[slot] = .memberRow(type)
-            inMemberLoop = true
-            let pv = eval(pred)
-            inMemberLoop = false
-            guard let pv, let pc = materialize(pv, .member, hint: .bool), pc.kind == .bool else { return nil }
-            // What `Acc` would see of each household's members, from bit counts.
-            let (trues, unknowns) = Self.memberCounts(pc.values, ranges)
+            // What `Acc` would see of each household's members, from bit counts: of the masks
+            // the host holds for a member's bool field (`x.dependant`), or of the predicate's rows.
+            let trues: [Int64], unknowns: [Int64], errors: Bool, missing: Bool
+            if case .field(.local(let s), let field, _, _) = pred, s == slot, let m = host.masks(type: type, field: field),
+               m.level == .member {
+                (trues, unknowns) = Self.memberCounts(trues: m.values, unknown: m.unknown, ranges)
+                // The flags of the field's column (`BoolMasks.column()` of a derived field).
+                (errors, missing) = (m.unknownIsError || m.unknownIsMissing, m.unknownIsMissing)
+            } else {
+                locals[slot] = .memberRow(type)
+                inMemberLoop = true
+                let pv = eval(pred)
+                inMemberLoop = false
+                guard let pv, let pc = materialize(pv, .member, hint: .bool), pc.kind == .bool else { return nil }
+                (trues, unknowns) = Self.memberCounts(pc.values, ranges)
+                (errors, missing) = (pc.unknownIsError, pc.unknownIsMissing)
+            }
             let out = [Int64](unsafeUninitializedCapacity: nH) { out, done in
                 for (h, r) in ranges.enumerated() {
                     let t = trues[h], u = unknowns[h]
@@ -1052,7 +1078,7 @@ struct VecEvaluator {
                 }
                 done = nH
             }
-            return made(.household, count ? .int : .bool, errors: pc.unknownIsError, missing: pc.unknownIsMissing, out)
+            return made(.household, count ? .int : .bool, errors: errors, missing: missing, out)
         }
         // A list written out, or a constant list: one predicate value per element.
         var elems: [VecValue] = []
@@ -1102,11 +1128,41 @@ struct VecEvaluator {
             errors = errors && m.unknownIsError
             missing = missing && m.unknownIsMissing
         }
-        return build(lv, count ? .int : .bool, errors: errors, missing: missing) { i in
-            for e in ec where e[i] == U { return U }
-            var acc = Acc()
-            for p in pc { acc.add(p[i]) }
-            return acc.result(kind, count: count)
+        return made(lv, count ? .int : .bool, errors: errors, missing: missing,
+                    Self.listReduce(kind, count: count, rows: self.count(lv), elements: ec, predicates: pc))
+    }
+
+    /// Each row of a macro over a list: unknown where an element is, else what `Acc` gives of
+    /// the predicates' rows. Column by column (a pass over each, no list of columns per row),
+    /// noting each row's true predicates and which other values it met.
+    static func listReduce(_ kind: MacroKind, count: Bool, rows: Int, elements: [[Int64]], predicates: [[Int64]]) -> [Int64] {
+        let sawFalse: UInt8 = 1, sawUnknown: UInt8 = 2, unknownElement: UInt8 = 4
+        var trues = [Int64](repeating: 0, count: rows), seen = [UInt8](repeating: 0, count: rows)
+        trues.withUnsafeMutableBufferPointer { trues in
+            seen.withUnsafeMutableBufferPointer { seen in
+                for e in elements {
+                    e.withUnsafeBufferPointer { e in
+                        for i in 0..<rows where e[i] == U { seen[i] |= unknownElement }
+                    }
+                }
+                for p in predicates {
+                    p.withUnsafeBufferPointer { p in
+                        for i in 0..<rows {
+                            let x = p[i]
+                            trues[i] &+= x != U && x != 0 ? 1 : 0
+                            seen[i] |= x == U ? sawUnknown : (x == 0 ? sawFalse : 0)
+                        }
+                    }
+                }
+            }
+        }
+        return [Int64](unsafeUninitializedCapacity: rows) { out, done in
+            for i in 0..<rows {
+                let n = trues[i], s = seen[i]
+                out[i] = s & unknownElement != 0 ? U
+                    : Acc(anyTrue: n > 0, anyFalse: s & sawFalse != 0, anyUnknown: s & sawUnknown != 0, n: n).result(kind, count: count)
+            }
+            done = rows
         }
     }
 
@@ -1116,6 +1172,9 @@ struct VecEvaluator {
             locals[slot] = .value(.constant(.string(code)))
             guard let p = eval(pred), self.kind(p) ?? .bool == .bool else { return nil }
             preds.append(p)
+        }
+        if let trueCodes = Self.codesWhereTrue(preds) {
+            return codeSetReduce(kind, c, codeCount: codes.count, trueCodes: trueCodes, count: count)
         }
         let lv = preds.reduce(c.level as VecLevel?) { join($0, level($1)) }!
         guard let rc = materialize(.column(c), lv, hint: nil) else { return nil }
@@ -1135,6 +1194,33 @@ struct VecEvaluator {
             var acc = Acc()
             for (bit, p) in pc.enumerated() where mask & (1 << UInt64(bit)) != 0 { acc.add(p[i]) }
             return acc.result(kind, count: count)
+        }
+    }
+}
+
+extension VecEvaluator {
+    /// The codes (bit k: code k) whose predicate is true, when every predicate is a constant
+    /// (`d in params.devices`); nil otherwise.
+    static func codesWhereTrue(_ preds: [VecValue]) -> UInt64? {
+        var trueCodes: UInt64 = 0
+        for (bit, p) in preds.enumerated() {
+            guard case .constant(.bool(let b)) = p else { return nil }
+            if b { trueCodes |= 1 << UInt64(bit) }
+        }
+        return trueCodes
+    }
+
+    /// `codeSetReduce` with a constant predicate per code: each row from its set's bits, in one
+    /// pass (no column of each code's predicate). The flags are those constant columns give:
+    /// unknown rows are the set's, never a missing value of the predicates.
+    func codeSetReduce(_ kind: MacroKind, _ c: VecColumn, codeCount: Int, trueCodes: UInt64, count: Bool) -> VecValue {
+        let codes: UInt64 = codeCount >= 64 ? ~0 : (1 << UInt64(codeCount)) - 1, falseCodes = codes & ~trueCodes
+        let s = c.values
+        return build(c.level, count ? .int : .bool, errors: c.unknownIsError, missing: false) { i in
+            let x = s[i]
+            if x == U { return U }
+            let set = UInt64(bitPattern: x), trues = set & trueCodes
+            return Acc(anyTrue: trues != 0, anyFalse: set & falseCodes != 0, n: Int64(trues.nonzeroBitCount)).result(kind, count: count)
         }
     }
 }

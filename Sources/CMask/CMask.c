@@ -31,6 +31,26 @@ static void compareRows(const int64_t *x, size_t from, size_t n, CMaskRelation r
     }
 }
 
+static void compareRows16(const int16_t *x, size_t from, size_t n, CMaskRelation relation, int16_t q, uint64_t *out) {
+    for (size_t r = from; r < n; r++) {
+        if ((r & 63) == 0) out[r >> 6] = 0;
+        out[r >> 6] |= (uint64_t)holds(x[r], relation, q) << (r & 63);
+    }
+}
+
+/// Rows from `from` to n of `x` as 16-bit numbers, rows equal to `skip` as 0; whether every
+/// other row lies in CMASK_NARROW_MIN ... CMASK_NARROW_MAX.
+static int narrowRows(const int64_t *x, size_t from, size_t n, int64_t skip, int16_t *out) {
+    int fits = 1;
+    for (size_t r = from; r < n; r++) {
+        int64_t v = x[r];
+        int skipped = v == skip;
+        fits &= skipped | ((v >= CMASK_NARROW_MIN) & (v <= CMASK_NARROW_MAX));
+        out[r] = skipped ? 0 : (int16_t)v;
+    }
+    return fits;
+}
+
 static void lowBitRows(const int64_t *x, size_t from, size_t n, uint64_t *out) {
     for (size_t r = from; r < n; r++) {
         if ((r & 63) == 0) out[r >> 6] = 0;
@@ -98,6 +118,67 @@ static AVX2 size_t compareAVX2(const int64_t *x, size_t n, CMaskRelation relatio
     case CMaskEqual: return compareWords(x, n, q, false, true, false, out);
     default: return compareWords(x, n, q, false, true, true, out);
     }
+}
+
+/// The 32 bits of two compares of 16 rows each (lanes all ones or zero), in row order: the
+/// signed pack to bytes interleaves the 128-bit halves, which the permute puts back.
+static inline AVX2 uint64_t bits32(__m256i a, __m256i b) {
+    __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi16(a, b), 0xD8);
+    return (uint32_t)_mm256_movemask_epi8(packed);
+}
+
+/// `compareWords` over 16-bit rows: 64 rows in four loads.
+static inline AVX2 size_t compare16Words(const int16_t *x, size_t n, int16_t q, bool swap, bool equal, bool invert, uint64_t *out) {
+    __m256i vq = _mm256_set1_epi16(q);
+    size_t w = 0;
+    for (; (w + 1) * 64 <= n; w++) {
+        const int16_t *p = x + w * 64;
+        uint64_t word = 0;
+        for (int k = 0; k < 2; k++) {
+            __m256i a = _mm256_loadu_si256((const __m256i *)(p + 32 * k)), b = _mm256_loadu_si256((const __m256i *)(p + 32 * k + 16));
+            __m256i ca = equal ? _mm256_cmpeq_epi16(a, vq) : (swap ? _mm256_cmpgt_epi16(vq, a) : _mm256_cmpgt_epi16(a, vq));
+            __m256i cb = equal ? _mm256_cmpeq_epi16(b, vq) : (swap ? _mm256_cmpgt_epi16(vq, b) : _mm256_cmpgt_epi16(b, vq));
+            word |= bits32(ca, cb) << (32 * k);
+        }
+        out[w] = invert ? ~word : word;
+    }
+    return w * 64;
+}
+
+static AVX2 size_t compare16AVX2(const int16_t *x, size_t n, CMaskRelation relation, int16_t q, uint64_t *out) {
+    switch (relation) {
+    case CMaskLess: return compare16Words(x, n, q, true, false, false, out);
+    case CMaskLessOrEqual: return compare16Words(x, n, q, false, false, true, out);
+    case CMaskGreater: return compare16Words(x, n, q, false, false, false, out);
+    case CMaskGreaterOrEqual: return compare16Words(x, n, q, true, false, true, out);
+    case CMaskEqual: return compare16Words(x, n, q, false, true, false, out);
+    default: return compare16Words(x, n, q, false, true, true, out);
+    }
+}
+
+/// Sixteen rows a step: each group of four checked against the bounds and `skip`, its low
+/// halves gathered in row order, and the two groups of eight packed to 16 bits (the pack
+/// interleaves the 128-bit halves, which the last permute puts back). Rows past a multiple of
+/// 16 are left to `narrowRows`; `fits` is 0 when some checked row was outside.
+static AVX2 size_t narrowAVX2(const int64_t *x, size_t n, int64_t skip, int16_t *out, int *fits) {
+    __m256i vskip = _mm256_set1_epi64x(skip), vmin = _mm256_set1_epi64x(CMASK_NARROW_MIN), vmax = _mm256_set1_epi64x(CMASK_NARROW_MAX);
+    __m256i lows = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6), outside = _mm256_setzero_si256();
+    size_t r = 0;
+    for (; r + 16 <= n; r += 16) {
+        __m256i v[4];
+        for (int k = 0; k < 4; k++) {
+            __m256i x4 = _mm256_loadu_si256((const __m256i *)(x + r + 4 * k));
+            __m256i skipped = _mm256_cmpeq_epi64(x4, vskip);
+            __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi64(x4, vmax), _mm256_cmpgt_epi64(vmin, x4));
+            outside = _mm256_or_si256(outside, _mm256_andnot_si256(skipped, bad));
+            v[k] = _mm256_permutevar8x32_epi32(_mm256_andnot_si256(skipped, x4), lows);
+        }
+        __m256i first = _mm256_permute2x128_si256(v[0], v[1], 0x20), second = _mm256_permute2x128_si256(v[2], v[3], 0x20);
+        __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(first, second), 0xD8);
+        _mm256_storeu_si256((__m256i *)(out + r), packed);
+    }
+    *fits = _mm256_testz_si256(outside, outside);
+    return r;
 }
 
 static AVX2 size_t lowBitAVX2(const int64_t *x, size_t n, uint64_t *out) {
@@ -168,6 +249,23 @@ void cmask_compare(const int64_t *x, size_t n, CMaskRelation relation, int64_t q
     compareRows(x, done, n, relation, q, out);
 }
 
+int cmask_narrow16(const int64_t *x, size_t n, int64_t skip, int16_t *out) {
+    size_t done = 0;
+    int fits = 1;
+#ifdef CMASK_X86
+    if (hasAVX2()) done = narrowAVX2(x, n, skip, out, &fits);
+#endif
+    return narrowRows(x, done, n, skip, out) & fits;
+}
+
+void cmask_compare16(const int16_t *x, size_t n, CMaskRelation relation, int16_t q, uint64_t *out) {
+    size_t done = 0;
+#ifdef CMASK_X86
+    if (hasAVX2()) done = compare16AVX2(x, n, relation, q, out);
+#endif
+    compareRows16(x, done, n, relation, q, out);
+}
+
 void cmask_low_bit(const int64_t *x, size_t n, uint64_t *out) {
     size_t done = 0;
 #ifdef CMASK_X86
@@ -196,31 +294,45 @@ static inline bool anyInRows(const uint64_t *w, size_t lo, size_t hi) {
     return (w[last] & tail) != 0;
 }
 
-void cmask_some_in_ranges(const uint64_t *values, const uint64_t *unknown, const int64_t *bounds, size_t ranges,
-                          uint64_t *someTrue, uint64_t *someUnknown) {
-    for (size_t w = 0; w * 64 < ranges; w++) {
-        uint64_t trueBits = 0, unknownBits = 0;
-        size_t end = ranges - w * 64 < 64 ? ranges - w * 64 : 64;
+void cmask_some_in_ranges(const uint64_t *values, const uint64_t *unknown, size_t masks, size_t stride, const int64_t *bounds,
+                          size_t ranges, uint64_t *someTrue, uint64_t *someUnknown) {
+    size_t words = (ranges + 63) / 64;
+    for (size_t w = 0; w < words; w++) {
+        // The 64 ranges of this word once for all the masks: most households have their members
+        // in one word (its index and the window of their bits); the others (`across`) are read
+        // after the masks' loop, and empty ranges read nothing (word 0, window 0).
+        size_t end = ranges - w * 64 < 64 ? ranges - w * 64 : 64, first[64];
+        uint64_t window[64], across = 0;
         const int64_t *b = bounds + 2 * w * 64;
         for (size_t k = 0; k < end; k++) {
             size_t lo = (size_t)b[2 * k], hi = (size_t)b[2 * k + 1];
+            first[k] = 0;
+            window[k] = 0;
             if (lo >= hi) continue;
-            size_t first = lo >> 6;
-            uint64_t anyUnknown, anyTrue;
-            if (first == (hi - 1) >> 6) {
-                // Most households: one word holds the members, both masks read with one window.
-                uint64_t window = (~0ULL << (lo & 63)) & (~0ULL >> (63 - ((hi - 1) & 63)));
-                anyUnknown = (unknown[first] & window) != 0;
-                anyTrue = (values[first] & window) != 0;
+            first[k] = lo >> 6;
+            if (first[k] == (hi - 1) >> 6) {
+                window[k] = (~0ULL << (lo & 63)) & (~0ULL >> (63 - ((hi - 1) & 63)));
             } else {
-                anyUnknown = anyInRows(unknown, lo, hi);
-                anyTrue = anyInRows(values, lo, hi);
+                across |= 1ULL << k;
             }
-            unknownBits |= anyUnknown << k;
-            trueBits |= (anyTrue & !anyUnknown) << k;
         }
-        someTrue[w] = trueBits;
-        someUnknown[w] = unknownBits;
+        for (size_t j = 0; j < masks; j++) {
+            const uint64_t *v = values + j * stride, *u = unknown + j * stride;
+            uint64_t trueBits = 0, unknownBits = 0;
+            for (size_t k = 0; k < end; k++) {
+                uint64_t anyUnknown = (u[first[k]] & window[k]) != 0, anyTrue = (v[first[k]] & window[k]) != 0;
+                unknownBits |= anyUnknown << k;
+                trueBits |= (anyTrue & !anyUnknown) << k;
+            }
+            for (uint64_t rest = across; rest; rest &= rest - 1) {
+                size_t k = (size_t)__builtin_ctzll(rest), lo = (size_t)b[2 * k], hi = (size_t)b[2 * k + 1];
+                uint64_t anyUnknown = anyInRows(u, lo, hi), anyTrue = anyInRows(v, lo, hi);
+                unknownBits |= anyUnknown << k;
+                trueBits |= (anyTrue & !anyUnknown) << k;
+            }
+            someTrue[j * words + w] = trueBits;
+            someUnknown[j * words + w] = unknownBits;
+        }
     }
 }
 

@@ -20,6 +20,9 @@ final class BatchColumns: VectorHost {
     var slots: [RuleVariable] = []
     var householdDerived: [VecColumn?]
     var memberDerived: [VecColumn?]
+    /// Bool member fields made by the mask path, held as masks (`masks(type:field:)`); their
+    /// columns are made only when the column path asks for them.
+    var memberDerivedMasks: [BoolMasks?]
     /// The indicators' decisions (after their missing-data policies), as columns only when an
     /// expression reads `deprived` (`column(type:field:)`).
     var deprived: [BoolMasks] = [] { didSet { deprivedColumns = [:] } }
@@ -36,29 +39,36 @@ final class BatchColumns: VectorHost {
     /// Whether the reader's ages (`SurveyBatch.ageMonths`) are those of birth-date field `i` on
     /// the reference dates of `referenceDays`; nil until asked.
     private var readerAges: Bool?
-    private let references: [CivilDate]?
+    private let references: ReferenceDays
 
-    init(rules: CompiledRuleSet, params: [Value], batch: SurveyBatch, referenceDays: [Int32], references: [CivilDate]? = nil) {
+    init(rules: CompiledRuleSet, params: [Value], batch: SurveyBatch, references: ReferenceDays) {
         self.rules = rules
         self.params = params
         self.batch = batch
-        self.referenceDays = referenceDays
         self.references = references
+        referenceDays = references.days
         householdCount = batch.households.count
         memberRanges = batch.memberRanges
-        var owner = [Int32](repeating: 0, count: batch.members.count)
         let ranges = batch.memberRanges
+        var owner = [Int32](repeating: 0, count: batch.members.count)
         memberBounds = [Int64](unsafeUninitializedCapacity: 2 * ranges.count) { bounds, done in
-            for (h, r) in ranges.enumerated() {
-                bounds[2 * h] = Int64(r.lowerBound)
-                bounds[2 * h + 1] = Int64(r.upperBound)
-                for m in r { owner[m] = Int32(h) }
+            owner.withUnsafeMutableBufferPointer { owner in
+                for (h, r) in ranges.enumerated() {
+                    bounds[2 * h] = Int64(r.lowerBound)
+                    bounds[2 * h + 1] = Int64(r.upperBound)
+                    var m = r.lowerBound
+                    while m < r.upperBound {
+                        owner[m] = Int32(truncatingIfNeeded: h)
+                        m += 1
+                    }
+                }
             }
             done = 2 * ranges.count
         }
         memberHousehold = owner
         householdDerived = Array(repeating: nil, count: rules.householdDerived.count)
         memberDerived = Array(repeating: nil, count: rules.memberDerived.count)
+        memberDerivedMasks = Array(repeating: nil, count: rules.memberDerived.count)
     }
 
     /// True when `batch.ageMonths` holds the completed months of birth-date field `i` of each
@@ -68,11 +78,7 @@ final class BatchColumns: VectorHost {
         guard batch.members.fields.firstIndex(where: { $0.type == .birthDate }) == i,
               batch.ageMonths.count == batch.members.count else { return false }
         if let known = readerAges { return known }
-        var same = false
-        if let refs = references, refs.count == householdCount, batch.referenceDates.count == householdCount {
-            same = true
-            for h in 0..<householdCount where refs[h] != batch.referenceDates[h] { same = false; break }
-        }
+        let same = batch.referenceDates.count == householdCount && references.areDates(batch.referenceDates)
         readerAges = same
         return same
     }
@@ -125,7 +131,9 @@ final class BatchColumns: VectorHost {
             let owner = memberHousehold
             switch rules.environment.memberFields[field].origin {
             case .survey(let i): c = surveyColumn(batch.members, rules.environment.schema.members, i, .member)
-            case .derived(let k): return memberDerived[k]
+            case .derived(let k):
+                if memberDerived[k] == nil, let m = memberDerivedMasks[k] { memberDerived[k] = Self.derivedColumn(m) }
+                return memberDerived[k]
             case .ageMonths(let i), .ageYears(let i):
                 let years: Bool
                 if case .ageYears = rules.environment.memberFields[field].origin { years = true } else { years = false }
@@ -170,6 +178,20 @@ final class BatchColumns: VectorHost {
         default:
             return nil
         }
+    }
+
+    func masks(type: Int32, field: Int) -> BoolMasks? {
+        guard type == RuleEnvironment.memberTypeID, field < rules.environment.memberFields.count,
+              case .derived(let k) = rules.environment.memberFields[field].origin else { return nil }
+        return memberDerivedMasks[k]
+    }
+
+    /// A derived field's column from its masks: a missing value leaves the field without a value
+    /// (nil on the scalar path, so `has()` is false), as `Classifier.decide` makes the others.
+    static func derivedColumn(_ m: BoolMasks) -> VecColumn {
+        var col = m.column()
+        if col.unknownIsMissing { col.unknownIsAbsent = true }
+        return col
     }
 
     func present(type: Int32, field: Int) -> VecColumn? {
@@ -233,5 +255,80 @@ final class BatchColumns: VectorHost {
         var out = [Int64](repeating: VecColumn.unknown, count: raw.count)
         for r in 0..<raw.count where raw[r] != RecordTable.absent { out[r] = f(raw[r], r) }
         return VecColumn(level: level, kind: .int, values: out, unknownIsAbsent: true)
+    }
+}
+
+/// Each household's reference date of a batch as a day number; a date is made only when asked.
+struct ReferenceDays {
+    let days: [Int32]
+    /// The date every household of the batch has (`--as-of`, or today for a survey without
+    /// review dates); nil when each has its own.
+    let fixed: CivilDate?
+
+    /// `fixed`, else each household's review date, or `today` for one without.
+    init(_ batch: SurveyBatch, reviewField: Int?, fixed: CivilDate?, today: CivilDate) {
+        self.fixed = fixed
+        let n = batch.households.count
+        if let fixed {
+            days = [Int32](repeating: fixed.dayNumber, count: n)
+            return
+        }
+        guard let f = reviewField else {
+            days = [Int32](repeating: today.dayNumber, count: n)
+            return
+        }
+        let todayDay = today.dayNumber, review = batch.households.values[f]
+        days = [Int32](unsafeUninitializedCapacity: n) { out, done in
+            review.withUnsafeBufferPointer { review in
+                for h in 0..<n { out[h] = review[h] == RecordTable.absent ? todayDay : Int32(truncatingIfNeeded: review[h]) }
+            }
+            done = n
+        }
+    }
+
+    /// The reference date of the households on day `day`.
+    func date(ofDay day: Int32) -> CivilDate { fixed ?? CivilDate(dayNumber: day) }
+
+    /// The reference date of household `h`.
+    func date(_ h: Int) -> CivilDate { date(ofDay: days[h]) }
+
+    /// Whether `dates` are these reference dates, household by household: compared once per
+    /// run of households with the same day and date (a batch has a few).
+    func areDates(_ dates: [CivilDate]) -> Bool {
+        guard dates.count == days.count else { return false }
+        guard let first = days.first else { return true }
+        var lastDay = first, lastDate = date(ofDay: first), made = PerDay<CivilDate>()
+        for h in 0..<days.count where days[h] != lastDay || dates[h] != lastDate {
+            lastDay = days[h]
+            if let known = made[lastDay] {
+                lastDate = known
+            } else {
+                lastDate = date(ofDay: lastDay)
+                made[lastDay] = lastDate
+            }
+            if dates[h] != lastDate { return false }
+        }
+        return true
+    }
+}
+
+/// Something made once per day of a batch (a day's rule-set group, its date), found again in a
+/// table of 64 slots by the day's low bits: a batch has a few days, in short runs (households
+/// reviewed on different days side by side), and a dictionary look-up per run cost more than
+/// the run's other work. A day whose slot another day took is made again.
+struct PerDay<Value> {
+    private var days = [Int32](repeating: 0, count: 64)
+    private var values = [Value?](repeating: nil, count: 64)
+
+    subscript(day: Int32) -> Value? {
+        get {
+            let slot = Int(UInt32(bitPattern: day) & 63)
+            return days[slot] == day ? values[slot] : nil
+        }
+        set {
+            let slot = Int(UInt32(bitPattern: day) & 63)
+            days[slot] = day
+            values[slot] = newValue
+        }
     }
 }

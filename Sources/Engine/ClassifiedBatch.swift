@@ -14,7 +14,9 @@ public struct ClassifiedBatch {
     let slot: [Int32]
     let groups: [Group]
     let outcomes: [HouseholdOutcome]
-    let references: [CivilDate]
+    /// Each household's reference date (decided over columns); nil for a batch classified
+    /// household by household, whose outcomes hold their dates.
+    let references: ReferenceDays?
 
     /// Households decided over columns under one rule set and set of parameter values.
     final class Group {
@@ -39,11 +41,11 @@ public struct ClassifiedBatch {
         slot = (0..<outcomes.count).map { -Int32($0 + 1) }
         groups = []
         self.outcomes = outcomes
-        references = []
+        references = nil
     }
 
     init(batch: SurveyBatch, fields: Classifier.BatchFields, slot: [Int32], groups: [Group], outcomes: [HouseholdOutcome],
-         references: [CivilDate]) {
+         references: ReferenceDays) {
         self.batch = batch
         self.fields = fields
         self.slot = slot
@@ -155,7 +157,8 @@ public struct ClassifiedBatch {
 
     /// The outcome of every household, in household order, as `Classifier.classifyEach` gives it.
     public func allOutcomes() -> [HouseholdOutcome] {
-        if groups.isEmpty { return outcomes }
+        // Groups are made only for a batch decided over columns, which has its reference days.
+        guard !groups.isEmpty, let references else { return outcomes }
         var out: [HouseholdOutcome] = []
         out.reserveCapacity(count)
         // Households with the same deprivations share one array (few patterns per batch).
@@ -189,7 +192,7 @@ public struct ClassifiedBatch {
             }
             let r = row(h)
             out.append(.classified(HouseholdResult(
-                householdID: r.householdID, village: r.village, area: r.area, referenceDate: references[h], rules: g.rules,
+                householdID: r.householdID, village: r.village, area: r.area, referenceDate: references.date(h), rules: g.rules,
                 status: r.status, deprivationCount: r.deprivationCount, incomeBelowLine: r.incomeBelowLine,
                 deprived: deprived, unknownIndicators: d.unknownIndicators.isEmpty ? [] : d.unknownIndicators[h] ?? [],
                 deprivedMembers: g.noMembers, newlyEscaped: r.newlyEscaped, incomeAmount: nil, incomeLine: nil,

@@ -30,14 +30,11 @@ extension Classifier {
     func classifyColumns(_ batch: SurveyBatch, fields: BatchFields) -> ClassifiedBatch? {
         let n = batch.households.count
         guard n > 0 else { return nil }
-        var references: [CivilDate] = [], referenceDays: [Int32] = []
-        references.reserveCapacity(n)
-        referenceDays.reserveCapacity(n)
-        // `referenceDate` as day numbers: a date is made, and the group of a day (its rule set
-        // and parameter values, a function of the date) looked up, once per day seen.
+        // `referenceDate` as day numbers: the group of a day (its rule set and parameter values,
+        // a function of the date) is found once per run of households with that day, and made
+        // (a date, its rule set) once per day of the batch.
         let fixed = policy.asOf ?? (fields.reviewDate == nil ? policy.today : nil)
-        let fixedDay = fixed?.dayNumber, todayDay = policy.today.dayNumber
-        var daysSeen: [Int32: (group: Int32, reference: CivilDate)] = [:]
+        let references = ReferenceDays(batch, reviewField: fields.reviewDate, fixed: fixed, today: policy.today)
         // The kernels take the parameters as constants: each rule set and set of parameter
         // values in force in the batch (one, except in a batch spanning a change of rules) is
         // a pass over the whole batch, whose results are taken for its households only. A
@@ -46,41 +43,39 @@ extension Classifier {
         // rule set the kernels do not cover, go one by one.
         var groups: [(CompiledRuleSet, [Value])] = []
         var sizes: [Int] = []
-        var groupOf = [Int32](repeating: -1, count: n)
-        for h in 0..<n {
-            let day = fixedDay ?? fields.reviewDate.flatMap { batch.households.dayNumber($0, h) } ?? todayDay
-            // Households of one reference date share its rule set and parameter values.
-            if h > 0, day == referenceDays[h - 1] {
-                references.append(references[h - 1])
-                referenceDays.append(day)
-                groupOf[h] = groupOf[h - 1]
-                if groupOf[h] >= 0 { sizes[Int(groupOf[h])] += 1 }
-                continue
+        /// The group of households on `day`, -1 for none (no rule set, or one the kernels do not cover).
+        func group(onDay day: Int32) -> Int32 {
+            var g: Int32 = -1
+            if case .success(let r) = rules(on: references.date(ofDay: day)), !columnsUnsupported.contains(ObjectIdentifier(r.0)) {
+                if let known = groups.firstIndex(where: { $0.0 === r.0 && Self.sameValues($0.1, r.1) }) {
+                    g = Int32(known)
+                } else {
+                    groups.append(r)
+                    sizes.append(0)
+                    g = Int32(groups.count - 1)
+                }
             }
-            if let (g, ref) = daysSeen[day] {
-                references.append(ref)
-                referenceDays.append(day)
-                groupOf[h] = g
-                if g >= 0 { sizes[Int(g)] += 1 }
-                continue
-            }
-            let ref = fixed ?? CivilDate(dayNumber: day)
-            references.append(ref)
-            referenceDays.append(day)
-            defer { daysSeen[day] = (groupOf[h], ref) }
-            guard case .success(let r) = rules(on: ref), !columnsUnsupported.contains(ObjectIdentifier(r.0)) else { continue }
-            // Most households share the previous household's group.
-            if h > 0, groupOf[h - 1] >= 0, groups[Int(groupOf[h - 1])].0 === r.0, Self.sameValues(groups[Int(groupOf[h - 1])].1, r.1) {
-                groupOf[h] = groupOf[h - 1]
-                sizes[Int(groupOf[h])] += 1
-            } else if let g = groups.firstIndex(where: { $0.0 === r.0 && Self.sameValues($0.1, r.1) }) {
-                groupOf[h] = Int32(g)
-                sizes[g] += 1
+            return g
+        }
+        var groupOf = [Int32](repeating: -1, count: n), groupsByDay = PerDay<Int32>()
+        let days = references.days
+        var h = 0
+        while h < n {
+            let day = days[h]
+            var end = h + 1
+            while end < n, days[end] == day { end += 1 }
+            let g: Int32
+            if let known = groupsByDay[day] {
+                g = known
             } else {
-                groups.append(r)
-                sizes.append(1)
-                groupOf[h] = Int32(groups.count - 1)
+                g = group(onDay: day)
+                groupsByDay[day] = g
             }
+            if g >= 0 {
+                sizes[Int(g)] += end - h
+                for k in h..<end { groupOf[k] = g }
+            }
+            h = end
         }
         var decisions: [ColumnDecision?] = []
         for ((rules, params), size) in zip(groups, sizes) {
@@ -88,7 +83,7 @@ extension Classifier {
                 decisions.append(nil)
                 continue
             }
-            let d = Self.decide(BatchColumns(rules: rules, params: params, batch: batch, referenceDays: referenceDays, references: references))
+            let d = Self.decide(BatchColumns(rules: rules, params: params, batch: batch, references: references))
             if d == nil { columnsUnsupported.insert(ObjectIdentifier(rules)) }
             decisions.append(d)
         }
@@ -191,7 +186,14 @@ extension Classifier {
         }
         c.use(.memberDerived)
         for (k, p) in rules.memberDerived.enumerated() {
-            guard let col = p.resultType == .bool ? boolColumn(p, .member) : p.columns(c, level: .member) else { return nil }
+            // A bool field the masks take stays masks (the rules read it by the mask path,
+            // or count it per household), with the unknown rows `derived` marks.
+            if p.resultType == .bool, let m = p.masks(c, level: .member, leaves: leaves) {
+                if !m.unknownIsMissing { BoolMasks.forEachRow(m.unknown) { needs[Int(owner[$0])] = true } }
+                c.memberDerivedMasks[k] = m
+                continue
+            }
+            guard let col = p.resultType == .bool ? columnPathBools(p, .member) : p.columns(c, level: .member) else { return nil }
             c.memberDerived[k] = derived(col)
         }
 
@@ -257,6 +259,18 @@ extension Classifier {
         // the tally the deprived ones.
         var unknownIndicators: [Int: [Int]] = [:]
         var tally = DeprivationTally(households: nH, indicators: rules.indicators.count)
+        // Member-level indicators the masks take, and "some member" of all of them in one pass
+        // over the households' member ranges.
+        c.use(.memberIndicator)
+        var memberMasks: [Int: BoolMasks] = [:]
+        for (i, ind) in rules.indicators.enumerated() where ind.isMemberLevel {
+            memberMasks[i] = ind.program.masks(c, level: .member, leaves: leaves)
+        }
+        let maskedIndicators = memberMasks.keys.sorted()
+        var someMember: [Int: BoolMasks] = [:]
+        for (i, m) in zip(maskedIndicators, BoolMasks.someInRanges(of: maskedIndicators.map { memberMasks[$0]! }, c.memberBounds)) {
+            someMember[i] = m
+        }
         var deprived: [BoolMasks] = []
         for (i, ind) in rules.indicators.enumerated() {
             var m: BoolMasks
@@ -266,8 +280,8 @@ extension Classifier {
                 c.use(.memberIndicator)
                 // As bit masks when the expression allows (its bools stay words up to the
                 // members' range test); else a column and a loop over each household's members.
-                if let members = ind.program.masks(c, level: .member, leaves: leaves) {
-                    m = members.someInRanges(c.memberBounds)
+                if let members = memberMasks[i], let some = someMember[i] {
+                    m = some
                     before = { members.trueBeforeFirstUnknown(in: c.memberRanges[$0]) }
                 } else {
                     guard let col = columnPathBools(ind.program, .member) else { return nil }

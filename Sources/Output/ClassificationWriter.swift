@@ -128,11 +128,11 @@ public struct ClassificationWriter {
             var area: [[UInt8]]
             var indicators: [Int]
             var tailBound: Int
-            /// The cells from status to income (`,status,count,income`) in `made`, by status,
-            /// deprivation count (below `counts`: one more than the rule set's indicators) and
-            /// income bit, made the first time a row has them (-1 before: a batch meets a few
-            /// of them); and the last ones (`,newly_escaped,ruleset` and the line's end) by
-            /// newly escaped.
+            /// The cells from area to income (`area,status,count,income`) in `made`, by area
+            /// (0 for none, else its code + 1), status, deprivation count (below `counts`: one
+            /// more than the rule set's indicators) and income bit, made the first time a row
+            /// has them (-1 before: a batch meets a few of them); and the last ones
+            /// (`,newly_escaped,ruleset` and the line's end) by newly escaped.
             var middles: [Int]
             var counts: Int
             var ends: [Int]
@@ -169,7 +169,7 @@ public struct ClassificationWriter {
             let indicators = columnsOf!.indicators, reference = columnsOf!.reference
             let bound = (area.map(\.count).max() ?? 0) + (status.map(\.count).max() ?? 0) + 2 * indicators.count + reference.count + 40
             let counts = batch.rules(ofGroup: g).ruleSet.indicators.count + 1
-            let middles = [Int](repeating: -1, count: status.count * counts * 2)
+            let middles = [Int](repeating: -1, count: (area.count + 1) * status.count * counts * 2)
             let ends = [zero, one].map { newly in made.make { putEnd(newly, reference, to: &$0) } }
             var fours: [UInt64]?
             if indicators.count <= 64, indicators.elementsEqual(0..<indicators.count) {
@@ -229,16 +229,21 @@ public struct ClassificationWriter {
             if let villages { villageCells.put(villages[h], to: &bytes) }
             bytes.reserve(g.tailBound)
             bytes.put(comma)
+            var area = 0
             if let areaCodes, case let v = areaCodes[h], v != RecordTable.absent, case let c = Int(Int32(truncatingIfNeeded: v)),
-               c >= 0, c < g.area.count { bytes.put(g.area[c]) }
+               c >= 0, c < g.area.count { area = c + 1 }
             if x.deprivationCount < g.counts {
-                let k = (x.status * g.counts + x.deprivationCount) * 2 + (x.incomeBelowLine ? 1 : 0)
+                let k = ((area * g.status.count + x.status) * g.counts + x.deprivationCount) * 2 + (x.incomeBelowLine ? 1 : 0)
                 if g.middles[k] < 0 {
-                    let status = g.status[x.status]
-                    g.middles[k] = made.make { putMiddle(status, x.deprivationCount, x.incomeBelowLine, to: &$0) }
+                    let cell = area > 0 ? g.area[area - 1] : [], status = g.status[x.status]
+                    g.middles[k] = made.make {
+                        $0.put(cell)
+                        putMiddle(status, x.deprivationCount, x.incomeBelowLine, to: &$0)
+                    }
                 }
                 made.put(g.middles[k], to: &bytes)
             } else {
+                if area > 0 { bytes.put(g.area[area - 1]) }
                 putMiddle(g.status[x.status], x.deprivationCount, x.incomeBelowLine, to: &bytes)
             }
             var first = 0

@@ -62,6 +62,24 @@ final class RandomColumns: VectorHost {
     func column(type: Int32, field: Int) -> VecColumn? { columns[Int(type)][field] }
 }
 
+/// `RandomColumns` holding its bool fields as masks too (as `BatchColumns` holds the derived
+/// fields the mask path made): the mask path and member counts read those.
+final class MaskHoldingColumns: VectorHost {
+    let base: RandomColumns
+    init(_ base: RandomColumns) { self.base = base }
+    var householdCount: Int { base.householdCount }
+    var memberRanges: [Range<Int>] { base.memberRanges }
+    var memberHousehold: [Int32] { base.memberHousehold }
+    func binding(_ slot: Int) -> VecBinding? { base.binding(slot) }
+    func constant(field: Int) -> Value? { base.constant(field: field) }
+    func present(type: Int32, field: Int) -> VecColumn? { nil }
+    func column(type: Int32, field: Int) -> VecColumn? { base.column(type: type, field: field) }
+    func masks(type: Int32, field: Int) -> BoolMasks? {
+        guard let c = base.column(type: type, field: field), c.kind == .bool else { return nil }
+        return BoolMasks(c)
+    }
+}
+
 /// A small deterministic generator, so that a failure can be run again.
 struct SplitMix {
     var state: UInt64
@@ -141,6 +159,30 @@ struct SplitMix {
         #expect(p.masks(host, level: .member, leaves: MaskLeaves()) == nil, "\(src)")
     }
 
+    /// Fields the host holds as masks give the rows and flags their columns give: in the mask
+    /// path, and counted per household in member loops.
+    @Test func masksHeldByTheHostAreItsColumns() throws {
+        let loops = ["members.exists(x, x.insured)", "members.all(x, x.insured)", "members.exists_one(x, x.insured)",
+                     "members.filter(x, x.insured).size() > 1", "double(members.filter(x, x.insured).size()) / double(size(members)) > 0.5"]
+        for base in Self.hosts() {
+            let held = MaskHoldingColumns(base)
+            for src in Self.covered {
+                let p = try Program(src, declarations: base.decls)
+                let want = try #require(p.masks(base, level: .member, leaves: MaskLeaves()), "\(src)")
+                let got = try #require(p.masks(held, level: .member, leaves: MaskLeaves()), "\(src)")
+                #expect(got.values == want.values && got.unknown == want.unknown, "\(src)")
+                #expect(got.unknownIsError == want.unknownIsError && got.unknownIsMissing == want.unknownIsMissing, "\(src)")
+            }
+            for src in loops {
+                let p = try Program(src, declarations: base.decls)
+                let want = try #require(p.columns(base, level: .household), "\(src)")
+                let got = try #require(p.columns(held, level: .household), "\(src)")
+                #expect(got.values == want.values, "\(src)")
+                #expect(got.unknownIsError == want.unknownIsError && got.unknownIsMissing == want.unknownIsMissing, "\(src)")
+            }
+        }
+    }
+
     /// "Some member" from the bits, as household masks: what a loop over each household's
     /// members that stops at the first unknown one gives, and what it saw before stopping.
     @Test func someInRangesIsTheMemberLoop() throws {
@@ -166,6 +208,23 @@ struct SplitMix {
                     #expect(some.row(h) == r, "\(src), household \(h) (\(range))")
                     if r == VecColumn.unknown { #expect(masks.trueBeforeFirstUnknown(in: range) == seen, "\(src), household \(h)") }
                 }
+            }
+        }
+    }
+
+    /// "Some member" of several masks in one pass is each one's alone, flags included.
+    @Test func someInRangesOfSeveralIsEachAlone() throws {
+        for host in Self.hosts() {
+            let bounds = host.memberRanges.flatMap { [Int64($0.lowerBound), Int64($0.upperBound)] }
+            let masks = try Self.covered.prefix(9).map { src in
+                try #require(try Program(src, declarations: host.decls).masks(host, level: .member, leaves: MaskLeaves()))
+            }
+            let together = BoolMasks.someInRanges(of: masks, bounds)
+            #expect(together.count == masks.count)
+            for (m, some) in zip(masks, together) {
+                let alone = m.someInRanges(bounds)
+                #expect(some.values == alone.values && some.unknown == alone.unknown && some.count == alone.count)
+                #expect(some.unknownIsError == m.unknownIsError && some.unknownIsMissing == m.unknownIsMissing)
             }
         }
     }
@@ -236,6 +295,48 @@ struct SplitMix {
                                 "avx2 \(avx2), n \(n), count \(count), id \(x[r])")
                     }
                     #expect(clean(values, n) && clean(outside, n))
+                }
+            }
+        }
+    }
+    /// Comparisons from 16-bit rows (`MaskLeaves.comparison` from a column's second number on)
+    /// against the 64-bit kernel, AVX2 and plain: rows at and past the 16-bit extremes, numbers
+    /// past them (clamped), unknown rows, columns that do not fit (compared wide).
+    @Test func narrowComparisonsAreTheWideOnes() {
+        var rng = SplitMix(13)
+        let edges: [Int64] = [.min, .min + 1, -32769, -32768, -32767, -32766, -1, 0, 1, 15, 16, 32765, 32766, 32767, 32768, .max]
+        let relations = [CMaskLess, CMaskLessOrEqual, CMaskGreater, CMaskGreaterOrEqual, CMaskEqual, CMaskNotEqual]
+        defer { cmask_use_avx2(1) }
+        for avx2: Int32 in [0, 1] {
+            cmask_use_avx2(avx2)
+            for n in [0, 1, 31, 32, 63, 64, 65, 130, 300] {
+                // In range with unknown rows, then with one row past each extreme.
+                let fitting = (0..<n).map { _ in
+                    rng.below(4) == 0 ? [VecColumn.unknown, -32767, 32766, 0][rng.below(4)] : Int64(rng.below(200)) - 50
+                }
+                var columns = [fitting]
+                if n > 0 {
+                    for bad: Int64 in [-32768, 32767, .max] {
+                        var x = fitting
+                        x[rng.below(n)] = bad
+                        columns.append(x)
+                    }
+                }
+                for (k, x) in columns.enumerated() {
+                    #expect((MaskLeaves.narrowed(x) != nil) == (k == 0), "avx2 \(avx2), n \(n), column \(k)")
+                    let known = MaskEvaluator.words(x) { p, n, out in cmask_compare(p, n, CMaskNotEqual, VecColumn.unknown, out) }
+                    let leaves = MaskLeaves()
+                    for relation in relations {
+                        for q in edges {
+                            let want = MaskEvaluator.words(x) { p, n, out in cmask_compare(p, n, relation, q, out) }
+                            let got = leaves.comparison(x, relation, q)
+                            #expect(got.count == want.count, "avx2 \(avx2), n \(n)")
+                            for w in 0..<min(got.count, want.count) where got[w] & known[w] != want[w] & known[w] {
+                                Issue.record("avx2 \(avx2), n \(n), column \(k), relation \(relation.rawValue), q \(q), word \(w)")
+                            }
+                            if n & 63 != 0, let last = got.last { #expect(last >> UInt64(n & 63) == 0, "bits past the rows") }
+                        }
+                    }
                 }
             }
         }

@@ -15,6 +15,18 @@ typedef enum {
 /// Bit set where `x[r] relation q` holds (signed comparison).
 void cmask_compare(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, uint64_t *out);
 
+/// The rows `cmask_narrow16` takes: a 16-bit number other than the two extremes, so that any
+/// Int64 compared with them gives the same bits as its nearest 16-bit number (clamped).
+#define CMASK_NARROW_MIN (-32767)
+#define CMASK_NARROW_MAX 32766
+
+/// x[r] as a 16-bit number into out[r] (0 where x[r] == skip); 1 when every row other than
+/// `skip` lies in CMASK_NARROW_MIN ... CMASK_NARROW_MAX, else 0 (`out` is then of no use).
+int cmask_narrow16(const int64_t *x, size_t n, int64_t skip, int16_t *out);
+
+/// `cmask_compare` over 16-bit rows: a quarter of the bytes, sixteen rows a compare.
+void cmask_compare16(const int16_t *x, size_t n, CMaskRelation relation, int16_t q, uint64_t *out);
+
 /// Bit set where x[r] is odd (the true rows of a bool column of 0, 1 and INT64_MIN).
 void cmask_low_bit(const int64_t *x, size_t n, uint64_t *out);
 
@@ -26,12 +38,14 @@ void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, ui
 /// of `values` (0 or 1).
 void cmask_unpack(const uint64_t *values, const uint64_t *unknown, size_t n, int64_t *out);
 
-/// Per range of rows (a household's members, rows bounds[2h] ..< bounds[2h + 1]): bit h of
-/// `someUnknown` set when some row of the range has its `unknown` bit, bit h of `someTrue` when
-/// none has and some row has its `values` bit. Output words: (ranges + 63) / 64, bits past the
-/// last range zero. Empty ranges have neither.
-void cmask_some_in_ranges(const uint64_t *values, const uint64_t *unknown, const int64_t *bounds, size_t ranges,
-                          uint64_t *someTrue, uint64_t *someUnknown);
+/// Per range of rows (a household's members, rows bounds[2h] ..< bounds[2h + 1]) and per mask j
+/// of `masks` (its words at values + j * stride and unknown + j * stride): bit h of mask j's
+/// `someUnknown` set when some row of the range has its `unknown` bit, bit h of its `someTrue`
+/// when none has and some row has its `values` bit. Output words: (ranges + 63) / 64 per mask,
+/// mask after mask, bits past the last range zero. Empty ranges have neither. Each range's
+/// window of rows is found once for all the masks.
+void cmask_some_in_ranges(const uint64_t *values, const uint64_t *unknown, size_t masks, size_t stride, const int64_t *bounds,
+                          size_t ranges, uint64_t *someTrue, uint64_t *someUnknown);
 
 /// Per range of rows (rows bounds[2h] ..< bounds[2h + 1]): how many rows have their `values`
 /// bit (`trueCount[h]`) and how many their `unknown` bit (`unknownCount[h]`).
