@@ -286,8 +286,8 @@ final class SurveyRun {
     func nextBatch() throws -> SurveyBatch? {
         do {
             return try reader.next(maxHouseholds: SurveyRun.batchHouseholds)
-        } catch let d as Diagnostic {
-            Report.errors([d])
+        } catch {
+            Report.errors([error])
             throw ExitStatus.badInput
         }
     }
