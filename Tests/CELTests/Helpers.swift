@@ -86,3 +86,19 @@ func compileError(_ src: String, _ decls: Declarations = Declarations(), expecti
 }
 
 func list(_ xs: Value...) -> Value { .list(.array(xs)) }
+
+/// A test host over another host's batch that changes only how it gives some columns: the
+/// batch's shape, bindings and constants are the other host's.
+protocol WrappingHost: VectorHost {
+    associatedtype Base: VectorHost
+    var base: Base { get }
+}
+
+extension WrappingHost {
+    var householdCount: Int { base.householdCount }
+    var memberRanges: [Range<Int>] { base.memberRanges }
+    var memberHousehold: [Int32] { base.memberHousehold }
+    func binding(_ slot: Int) -> VecBinding? { base.binding(slot) }
+    func constant(field: Int) -> Value? { base.constant(field: field) }
+    func present(type: Int32, field: Int) -> VecColumn? { nil }
+}

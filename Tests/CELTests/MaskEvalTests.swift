@@ -64,15 +64,9 @@ final class RandomColumns: VectorHost {
 
 /// `RandomColumns` holding its bool fields as masks too (as `BatchColumns` holds the derived
 /// fields the mask path made): the mask path and member counts read those.
-final class MaskHoldingColumns: VectorHost {
+final class MaskHoldingColumns: WrappingHost {
     let base: RandomColumns
     init(_ base: RandomColumns) { self.base = base }
-    var householdCount: Int { base.householdCount }
-    var memberRanges: [Range<Int>] { base.memberRanges }
-    var memberHousehold: [Int32] { base.memberHousehold }
-    func binding(_ slot: Int) -> VecBinding? { base.binding(slot) }
-    func constant(field: Int) -> Value? { base.constant(field: field) }
-    func present(type: Int32, field: Int) -> VecColumn? { nil }
     func column(type: Int32, field: Int) -> VecColumn? { base.column(type: type, field: field) }
     func masks(type: Int32, field: Int) -> BoolMasks? {
         guard let c = base.column(type: type, field: field), c.kind == .bool else { return nil }

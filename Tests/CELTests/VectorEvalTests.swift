@@ -284,16 +284,10 @@ final class ColumnFixture: VectorHost, Activation {
 /// The fixture's columns, each made once and handed out again on every request (as
 /// `BatchColumns` caches its survey columns): kernels that write their results over an
 /// operand's buffer must never write over these.
-final class CachingColumns: VectorHost {
+final class CachingColumns: WrappingHost {
     let base: ColumnFixture
     var cache: [Int: VecColumn] = [:]
     init(_ base: ColumnFixture) { self.base = base }
-    var householdCount: Int { base.householdCount }
-    var memberRanges: [Range<Int>] { base.memberRanges }
-    var memberHousehold: [Int32] { base.memberHousehold }
-    func binding(_ slot: Int) -> VecBinding? { base.binding(slot) }
-    func constant(field: Int) -> Value? { base.constant(field: field) }
-    func present(type: Int32, field: Int) -> VecColumn? { nil }
     func column(type: Int32, field: Int) -> VecColumn? {
         let key = Int(type) * 1000 + field
         if let c = cache[key] { return c }
