@@ -233,7 +233,6 @@ final class CSVReader {
     @inline(__always) var fieldStarts: UnsafePointer<Int> { UnsafePointer(fStart) }
     @inline(__always) var fieldEnds: UnsafePointer<Int> { UnsafePointer(fEnd) }
     @inline(__always) func fieldLength(_ k: Int) -> Int { fEnd[k] - fStart[k] }
-    @inline(__always) func fieldOffset(_ k: Int) -> Int { fStart[k] }
     @inline(__always) func fieldQuoted(_ k: Int) -> Bool { flags(k) & CSVReader.quoted != 0 }
     /// The flags of field `k`; the quick path leaves them unwritten for its (plain) records.
     @inline(__always) private func flags(_ k: Int) -> UInt8 { recordIsPlain ? 0 : fFlags[k] }
