@@ -161,6 +161,18 @@ func contains(_ container: Value, _ v: Value) throws(EvalError) -> Bool {
 let intOverflow = EvalError(.overflow, "integer overflow")
 let uintOverflow = EvalError(.overflow, "unsigned integer overflow")
 
+/// `op` on two doubles (IEEE: no error, a division by zero gives an infinity or NaN); nil for an
+/// operator doubles do not have (`%`).
+@inline(__always) func doubleArithmetic(_ op: BinaryOp, _ x: Double, _ y: Double) -> Double? {
+    switch op {
+    case .add: return x + y
+    case .sub: return x - y
+    case .mul: return x * y
+    case .div: return x / y
+    default: return nil
+    }
+}
+
 func arithmetic(_ op: BinaryOp, _ a: Value, _ b: Value) throws(EvalError) -> Value {
     switch (a, b) {
     case (.int(let x), .int(let y)):
@@ -196,13 +208,8 @@ func arithmetic(_ op: BinaryOp, _ a: Value, _ b: Value) throws(EvalError) -> Val
         if r.1 { throw uintOverflow }
         return .uint(r.0)
     case (.double(let x), .double(let y)):
-        switch op {
-        case .add: return .double(x + y)
-        case .sub: return .double(x - y)
-        case .mul: return .double(x * y)
-        case .div: return .double(x / y)
-        default: throw noMatchingOverload(op.rawValue, a, b)
-        }
+        guard let r = doubleArithmetic(op, x, y) else { throw noMatchingOverload(op.rawValue, a, b) }
+        return .double(r)
     case (.string(let x), .string(let y)) where op == .add:
         return .string(x + y)
     case (.bytes(let x), .bytes(let y)) where op == .add:

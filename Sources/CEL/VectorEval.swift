@@ -973,15 +973,8 @@ struct VecEvaluator {
                 let p = x[i], q = y[i]
                 if p == U || q == U { return U }
                 let u = Double(bitPattern: UInt64(bitPattern: p)), w = Double(bitPattern: UInt64(bitPattern: q))
-                // `arithmetic` of two doubles (IEEE, no error but for `%`) without a `Value` per row.
-                let r: Double
-                switch op {
-                case .add: r = u + w
-                case .sub: r = u - w
-                case .mul: r = u * w
-                case .div: r = u / w
-                default: threw = true; return U
-                }
+                // As `arithmetic` of two doubles, without a `Value` per row.
+                guard let r = doubleArithmetic(op, u, w) else { threw = true; return U }
                 let z = Int64(bitPattern: r.bitPattern)
                 if z == U { lossy = true }
                 return z

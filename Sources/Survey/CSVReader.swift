@@ -263,12 +263,9 @@ final class CSVReader {
     /// Field `k` with blanks trimmed, unescaped.
     @inline(__always) func trimmedField(_ k: Int) -> (UnsafePointer<UInt8>, Int) {
         if flags(k) & (CSVReader.escaped | CSVReader.crlf) != 0 { unescape(k) }
-        var s = fStart[k], e = fEnd[k]
+        let s = fStart[k], e = fEnd[k]
         // One test for the usual cell, which starts and ends with a visible byte.
-        if s < e && (buf[s] <= 0x20 || buf[e - 1] <= 0x20) {
-            while s < e, buf[s] == 0x20 || buf[s] == 0x09 { s += 1 }
-            while e > s, buf[e - 1] == 0x20 || buf[e - 1] == 0x09 { e -= 1 }
-        }
+        if s < e && (buf[s] <= 0x20 || buf[e - 1] <= 0x20) { return SurveyText.trimmingBlanks(buf + s, e - s) }
         return (UnsafePointer(buf + s), e - s)
     }
 

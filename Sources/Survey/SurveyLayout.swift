@@ -330,10 +330,11 @@ final class MemberStarts {
     }
 
     private static func trimmed(_ cell: [UInt8]) -> [UInt8]? {
-        var s = 0, e = cell.count
-        while s < e && (cell[s] == 0x20 || cell[s] == 0x09) { s += 1 }
-        while e > s && (cell[e - 1] == 0x20 || cell[e - 1] == 0x09) { e -= 1 }
-        return e > s ? Array(cell[s..<e]) : nil
+        cell.withUnsafeBufferPointer { c in
+            guard let base = c.baseAddress else { return nil }
+            let (p, n) = SurveyText.trimmingBlanks(base, c.count)
+            return n > 0 ? Array(UnsafeBufferPointer(start: p, count: n)) : nil
+        }
     }
 
     /// The bytes of the file from `offset` on that the window holds, reading it there when it

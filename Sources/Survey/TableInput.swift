@@ -359,10 +359,7 @@ final class TableInput {
     @inline(__always)
     func rawHouseholdID() -> (UnsafePointer<UInt8>, Int)? {
         guard hidCol >= 0, hidCol < csv.fieldCount else { return nil }
-        var p = csv.fieldStart(hidCol)
-        var n = csv.fieldLength(hidCol)
-        while n > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; n -= 1 }
-        while n > 0, p[n - 1] == 0x20 || p[n - 1] == 0x09 { n -= 1 }
+        let (p, n) = SurveyText.trimmingBlanks(csv.fieldStart(hidCol), csv.fieldLength(hidCol))
         return n > 0 ? (p, n) : nil
     }
 

@@ -4,6 +4,14 @@ import _Builtin_intrinsics.intel
 
 /// Text helpers: NFC normalisation, comparison keys, UTF-8 checks, all on bytes where it matters.
 public enum SurveyText {
+    /// `p[0..<n]` without the blanks (spaces and tabs) at its ends, as a cell is read.
+    @inline(__always) static func trimmingBlanks(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UnsafePointer<UInt8>, Int) {
+        var p = p, n = n
+        while n > 0, p[0] == 0x20 || p[0] == 0x09 { p += 1; n -= 1 }
+        while n > 0, p[n - 1] == 0x20 || p[n - 1] == 0x09 { n -= 1 }
+        return (p, n)
+    }
+
     /// The NFC form of `s` (precomposed accents), so text saved with decomposed accents (common on
     /// macOS) reads the same as text typed on Windows.
     public static func nfc(_ s: String) -> String {
