@@ -169,6 +169,11 @@ public struct ClassificationWriter {
             let indicators = columnsOf!.indicators, reference = columnsOf!.reference
             let bound = (area.map(\.count).max() ?? 0) + (status.map(\.count).max() ?? 0) + 2 * indicators.count + reference.count + 40
             let counts = batch.rules(ofGroup: g).ruleSet.indicators.count + 1
+            // The cells from area to income (`,area,status,count,income`) in `made`, by area (0
+            // for none, else its code + 1), status, deprivation count (below `counts`: one more
+            // than the rule set's indicators) and income bit, made the first time a row has them
+            // (-1 before: a batch meets a few of them); and the last ones
+            // (`,newly_escaped,ruleset` and the line's end) by newly escaped.
             let middles = [Int](repeating: -1, count: (area.count + 1) * status.count * counts * 2)
             let ends = [zero, one].map { newly in made.make { putEnd(newly, reference, to: &$0) } }
             var fours: [UInt64]?
