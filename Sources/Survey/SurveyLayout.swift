@@ -12,10 +12,10 @@ import Darwin
 /// part, so reading the parts one after the other reads the same rows, in the same order, with
 /// the same results, as reading the files whole.
 public struct SurveyPart: Sendable, Equatable {
-    /// File offset and line of the part's first households.csv row, and the offset it ends at.
+    /// File offset and line of the part's first households.csv row, and the offset it ends at;
+    /// the line is 0 for parts whose lines are counted from their start (`SurveyLayout.partLines`).
     public var householdsStart: Int, householdsLine: Int, householdsEnd: Int
-    /// The same for members.csv; the line is 0 for parts whose member lines are counted from
-    /// their start (`SurveyLayout.memberLines`).
+    /// The same for members.csv.
     public var membersStart: Int, membersLine: Int, membersEnd: Int
 }
 
@@ -37,13 +37,16 @@ struct SurveyLayout {
     var parts: [SurveyPart]
     /// Line of a repeated household row → line of the first row with its id.
     var duplicateOf: [Int32: Int32]
-    /// True for a layout taken without the pass (`assumingSorted`, `scanAssumingSorted`), which
+    /// True for a layout taken without the pass (`assumingSorted`, `cutAssumingSorted`), which
     /// the readers check as they read.
     var assumed = false
-    /// For parts cut without reading members.csv (`scanAssumingSorted`): where each part's member
-    /// lines start, known only once the parts before it are read. Each part's members are read
-    /// from line 0 and moved to their lines before the part is handed on.
-    var memberLines: MemberLineChain?
+    /// For parts cut at guessed places (`cutAssumingSorted`): where each part's lines start in
+    /// both files, known only once the parts before it are read. Each part's rows are read from
+    /// line 0 and moved to their lines before the part is handed on.
+    var partLines: PartLineChain?
+    /// For parts cut at guessed places: the household id each part starts with (none for the
+    /// first part), as the cut read it.
+    var partFirstIDs: [[UInt8]] = []
 
     /// Households per part: small enough that the parts in flight take little memory, large
     /// enough that each costs little to start.
@@ -74,43 +77,42 @@ struct SurveyLayout {
 
     /// The layout of a survey taken to be sorted by household id, in parts, for readers of the
     /// parts that check as they read what the pass would have found (`SurveyReader.sortedAssumptionFailed`).
-    /// Only households.csv is scanned: its ids must ascend (else nil: the full pass is needed),
-    /// and it is cut every `partSize` households. Each part's slice of members.csv starts at the
-    /// first row whose id sorts at or after the part's first household id, found by a search of
-    /// a few small reads (`MemberStarts`), not by reading the file: a guess, which the reader of
-    /// the part before checks by ending there on a record's end. The parts' member lines are
-    /// counted from the start of their slice (`memberLines`).
-    static func scanAssumingSorted(_ hPath: String, _ hCol: Int, _ mPath: String, _ mCol: Int,
-                                   members: (offset: Int, line: Int), partSize: Int,
-                                   bufferSize: Int = CSVReader.defaultBufferSize) throws(Diagnostic) -> SurveyLayout? {
-        let h = try CSVReader(path: hPath, bufferSize: bufferSize)
-        _ = h.next()
-        var start = (offset: h.nextRecordFileOffset, line: h.line)
-        let ids = AscendingIDs()
-        var households = 0
-        var cuts: [(offset: Int, line: Int, id: [UInt8])] = []
-        while h.nextKeyFields(column: hCol) {
-            guard let (p, n) = key(h, hCol) else { continue }
-            guard ids.take(p, n) else { return nil }
-            if households > 0 && households % partSize == 0 {
-                cuts.append((h.recordFileOffset, h.recordLine, Array(UnsafeBufferPointer(start: p, count: n))))
-            }
-            households += 1
+    /// Neither file is read: both are cut by a few small reads at guessed places (`SortedRows`).
+    /// households.csv is cut about every `partSize` households (from the length of its first
+    /// rows), at the first line start past each place whose id cell reads plainly; the cuts' ids
+    /// must ascend (else nil: the full pass is needed). Each part's slice of members.csv starts
+    /// at the first row whose id sorts at or after the part's first household id, found by a
+    /// search. Every cut is a guess: the reader of the part before checks it by ending there on
+    /// a record's end, with its ids before the next part's first (`partFirstIDs`), and the reader
+    /// of the part checks that its households start with that id. The parts' lines are counted
+    /// from the start of their slices (`partLines`).
+    static func cutAssumingSorted(_ hPath: String, _ hCol: Int, _ mPath: String, _ mCol: Int,
+                                  households: (offset: Int, line: Int), members: (offset: Int, line: Int),
+                                  partSize: Int) throws(Diagnostic) -> SurveyLayout? {
+        let hFile = try SortedRows(path: hPath, column: hCol, from: households.offset)
+        let step = max(1, partSize * hFile.averageRowLength())
+        var cuts: [(start: Int, id: [UInt8])] = []
+        var at = households.offset + step
+        while at < hFile.size, let cut = hFile.firstLineWithID(from: hFile.lineStart(atOrAfter: at)) {
+            if let last = cuts.last, KeyScan.order(last.id, last.id.count, cut.id, cut.id.count) >= 0 { return nil }
+            cuts.append(cut)
+            at = cut.start + step
         }
-        let starts = try MemberStarts(path: mPath, column: mCol, from: members.offset)
+        let mFile = try SortedRows(path: mPath, column: mCol, from: members.offset)
         var parts: [SurveyPart] = []
-        var membersStart = members.offset
+        var start = households.offset, membersStart = members.offset
         for (k, cut) in cuts.enumerated() {
-            let next = starts.first(atLeast: cut.id, from: membersStart, share: 1.0 / Double(cuts.count + 1 - k))
-            parts.append(SurveyPart(householdsStart: start.offset, householdsLine: start.line, householdsEnd: cut.offset,
+            let next = mFile.first(atLeast: cut.id, from: membersStart, share: 1.0 / Double(cuts.count + 1 - k))
+            parts.append(SurveyPart(householdsStart: start, householdsLine: 0, householdsEnd: cut.start,
                                     membersStart: membersStart, membersLine: 0, membersEnd: next))
-            start = (cut.offset, cut.line)
+            start = cut.start
             membersStart = next
         }
-        parts.append(SurveyPart(householdsStart: start.offset, householdsLine: start.line, householdsEnd: Int.max,
+        parts.append(SurveyPart(householdsStart: start, householdsLine: 0, householdsEnd: Int.max,
                                 membersStart: membersStart, membersLine: 0, membersEnd: Int.max))
         var layout = SurveyLayout(inOrder: true, parts: parts, duplicateOf: [:], assumed: true)
-        layout.memberLines = MemberLineChain(parts: parts.count, firstLine: members.line)
+        layout.partLines = PartLineChain(parts: parts.count, firstLines: (households.line, members.line))
+        layout.partFirstIDs = [[]] + cuts.map(\.id)
         return layout
     }
 
@@ -216,18 +218,18 @@ struct SurveyLayout {
     }
 }
 
-/// Where the member rows of a household id start in members.csv sorted by household id, found
-/// with a few small reads instead of a pass over the file. Lines are taken to start after a line
+/// Where the rows of a household id start in a file sorted by household id (either of a
+/// survey's), found with a few small reads instead of a pass over the file. Lines are taken to start after a line
 /// feed and a row's id is read from its line, which is a guess: a line feed inside quotes ends
 /// no record. A line whose id cell holds a quote, or that has no id, is passed over.
-final class MemberStarts {
+final class SortedRows {
     private let fd: Int32
     /// The file's size, and where its rows start (after the header).
     let size: Int, start: Int
     private let column: Int
     /// A window of the file: `window[0..<windowCount]` are the bytes from `windowOffset`. A few
     /// rows long: a search reads a window at each of a few dozen places per part.
-    private var window = [UInt8](repeating: 0, count: MemberStarts.scanBelow)
+    private var window = [UInt8](repeating: 0, count: SortedRows.scanBelow)
     private var windowOffset = 0, windowCount = 0
 
     init(path: String, column: Int, from start: Int) throws(Diagnostic) {
@@ -257,7 +259,7 @@ final class MemberStarts {
         // The first line with an id from `lo` on sorts before `id`, the one from `hi` on does
         // not. From the guess, steps growing by half until past it, then halving.
         var lo = from, hi = size
-        var step = max(MemberStarts.scanBelow, Int(Double(size - from) * share) / 2)
+        var step = max(SortedRows.scanBelow, Int(Double(size - from) * share) / 2)
         var probe = from + 2 * step
         while probe < hi {
             if !beforeAt(probe) { hi = probe; break }
@@ -265,7 +267,7 @@ final class MemberStarts {
             probe += step
             step += step / 2
         }
-        while hi - lo > MemberStarts.scanBelow {
+        while hi - lo > SortedRows.scanBelow {
             let mid = lo + (hi - lo) / 2
             if beforeAt(mid) { lo = mid } else { hi = mid }
         }
@@ -281,6 +283,15 @@ final class MemberStarts {
     /// Ranges this short are read line by line.
     static let scanBelow = 4096
 
+    /// About how long a row is, in bytes, from the lines of the first 64 KB after the header
+    /// (the rest of the file when it holds no line end there).
+    func averageRowLength() -> Int {
+        var sample = [UInt8](repeating: 0, count: 1 << 16)
+        let n = sample.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start)) }
+        let lines = n > 0 ? sample[..<n].reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } : 0
+        return lines > 0 ? max(1, n / lines) : max(1, size - start)
+    }
+
     /// The first line start at or after `offset`: `offset` itself when it is the start or
     /// follows a line feed; the size when there is none.
     func lineStart(atOrAfter offset: Int) -> Int {
@@ -295,7 +306,7 @@ final class MemberStarts {
     }
 
     /// The first line from the line start `from` on whose id cell is readable, with that id.
-    private func firstLineWithID(from: Int) -> (start: Int, id: [UInt8])? {
+    func firstLineWithID(from: Int) -> (start: Int, id: [UInt8])? {
         var at = from
         while at < size {
             guard let (id, next) = line(at) else { return nil }
@@ -314,7 +325,7 @@ final class MemberStarts {
             guard let b = bytes(i) else { return nil }
             for (j, c) in b.enumerated() {
                 if c == 0x0A {
-                    return (k >= column && !unreadable ? MemberStarts.trimmed(cell) : nil, i + j + 1)
+                    return (k >= column && !unreadable ? SortedRows.trimmed(cell) : nil, i + j + 1)
                 }
                 if k == column {
                     if c == 0x2C || c == 0x0D { k += 1 } else if c == 0x22 { unreadable = true } else { cell.append(c) }
@@ -326,7 +337,7 @@ final class MemberStarts {
             }
             i += b.count
         }
-        return (k >= column && !unreadable ? MemberStarts.trimmed(cell) : nil, size)
+        return (k >= column && !unreadable ? SortedRows.trimmed(cell) : nil, size)
     }
 
     private static func trimmed(_ cell: [UInt8]) -> [UInt8]? {
@@ -350,20 +361,21 @@ final class MemberStarts {
     }
 }
 
-/// The first line of each part's member rows, for parts cut without reading members.csv
-/// (`SurveyLayout.scanAssumingSorted`): part k's is part k-1's plus the lines part k-1 spans, which
+/// The first lines of each part's rows in both files, for parts cut at guessed places
+/// (`SurveyLayout.cutAssumingSorted`): part k's are part k-1's plus the lines part k-1 spans, which
 /// its reader gives once it has read the part. Readers wait for the lines of the parts before
 /// theirs (read at the same time on other threads, and claimed before theirs, so the wait is
 /// short and always ends); a reader that gives up (the survey is not sorted) ends every wait.
-final class MemberLineChain: @unchecked Sendable {
-    private var firstLines: [Int?]
+final class PartLineChain: @unchecked Sendable {
+    typealias Lines = (households: Int, members: Int)
+    private var firstLines: [Lines?]
     private var failed = false
     private var lock = pthread_mutex_t()
     private var changed = pthread_cond_t()
 
-    init(parts: Int, firstLine: Int) {
+    init(parts: Int, firstLines first: Lines) {
         firstLines = Array(repeating: nil, count: parts + 1)
-        firstLines[0] = firstLine
+        firstLines[0] = first
         pthread_mutex_init(&lock, nil)
         pthread_cond_init(&changed, nil)
     }
@@ -373,18 +385,18 @@ final class MemberLineChain: @unchecked Sendable {
         pthread_cond_destroy(&changed)
     }
 
-    /// The first member line of part `k`, once known; nil when a reader gave up.
-    func firstLine(of k: Int) -> Int? {
+    /// The first lines of part `k`, once known; nil when a reader gave up.
+    func firstLines(of k: Int) -> Lines? {
         pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
         while firstLines[k] == nil && !failed { pthread_cond_wait(&changed, &lock) }
         return failed ? nil : firstLines[k]
     }
 
-    /// Part `k`'s member rows span `lines` lines.
-    func part(_ k: Int, spans lines: Int, from first: Int) {
+    /// Part `k`'s rows span `lines` lines of each file.
+    func part(_ k: Int, spans lines: Lines, from first: Lines) {
         pthread_mutex_lock(&lock)
-        firstLines[k + 1] = first + lines
+        firstLines[k + 1] = (first.households + lines.households, first.members + lines.members)
         pthread_cond_broadcast(&changed)
         pthread_mutex_unlock(&lock)
     }
@@ -596,7 +608,7 @@ final class MemberRuns: @unchecked Sendable {
     /// The offset just after the first line feed past the middle of the file at `path`, when the
     /// file holds at least `minimumSize` bytes and there is one before its end.
     private static func lineStart(pastMiddleOf path: String, minimumSize: Int) -> Int? {
-        guard let file = try? MemberStarts(path: path, column: 0, from: 0), file.size >= minimumSize else { return nil }
+        guard let file = try? SortedRows(path: path, column: 0, from: 0), file.size >= minimumSize else { return nil }
         let start = file.lineStart(atOrAfter: file.size / 2 + 1)
         return start < file.size ? start : nil
     }
@@ -919,11 +931,26 @@ final class AscendingIDs {
     /// -1 before the first id.
     private var length = -1
 
+    /// For a part cut at a guessed place: the id its households must start with.
+    private var first: [UInt8]?
+
     deinit { last.deallocate() }
 
+    /// Starts again, for another part, whose first id must be `first` when it is given.
+    func restart(first: [UInt8]?) {
+        length = -1
+        self.first = first
+    }
+
+    /// True when an id was taken and the last sorts before `id`.
+    func lastSorts(before id: [UInt8]) -> Bool {
+        length >= 0 && KeyScan.order(last, length, id, id.count) < 0
+    }
+
     /// Takes the next id `p[0..<n]`: false, keeping the last, when it is not ASCII or does not
-    /// sort after the last.
+    /// sort after the last (or is not the part's first id, for the first).
     @inline(__always) func take(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        if length < 0, let first, !(first.count == n && KeyScan.order(first, n, p, n) == 0) { return false }
         guard SurveyText.isASCII(p, n) && (length < 0 || KeyScan.order(last, length, p, n) < 0) else { return false }
         if n > capacity {
             last.deallocate()

@@ -74,9 +74,9 @@ public final class SurveyReader {
     /// have found streamable (ids ascending, so none repeats; members in the same order). When
     /// it is not, `next` ends early with `sortedAssumptionFailed` set (for parts: in the part's
     /// report, which `absorb` takes), and the survey must be read again by a reader opened
-    /// without it. With `inParts` the parts are cut from households.csv alone
-    /// (`SurveyLayout.scanAssumingSorted`); without, for a reader that reads the survey whole
-    /// with `next`, there is no pass at all (`SurveyLayout.assumingSorted`).
+    /// without it. There is no pass at all: with `inParts` the parts are cut at guessed places
+    /// (`SurveyLayout.cutAssumingSorted`); without, a reader reads the survey whole with `next`
+    /// (`SurveyLayout.assumingSorted`).
     public static func open(householdsPath: String, membersPath: String, schema: SurveySchema, mapping: HeaderMapping?,
                             asOf: CivilDate? = nil, partSize: Int? = nil, assumeSorted: Bool = false,
                             inParts: Bool = true) throws(DiagnosticList) -> SurveyReader {
@@ -128,12 +128,16 @@ public final class SurveyReader {
         members.csv.restrict(from: part.membersStart, line: part.membersLine, to: part.membersEnd)
         finished = false
         memberPending = false
-        partOfUnplacedLines = layout.memberLines == nil ? nil : layout.parts.firstIndex(of: part)
+        partOfUnplacedLines = layout.partLines == nil ? nil : layout.parts.firstIndex(of: part)
         problemsPlaced = 0
-        if let k = partOfUnplacedLines, k > 0, !startsOnAMemberWithAnID() {
-            sortedAssumptionFailed = true
-            layout.memberLines?.giveUp()
-            finished = true
+        lastCheckedLine = -1
+        if let k = partOfUnplacedLines {
+            ascendingIDs?.restart(first: k > 0 ? layout.partFirstIDs[k] : nil)
+            if k > 0 && !startsOnAMemberWithAnID() {
+                sortedAssumptionFailed = true
+                layout.partLines?.giveUp()
+                finished = true
+            }
         }
     }
 
@@ -220,8 +224,9 @@ public final class SurveyReader {
                 let expected = SurveyReader.estimatedRows(householdsPath)
                 let size = max(1, partSize ?? min(SurveyLayout.defaultPartSize, max(256, expected / 16)))
                 if assume == .sortedInParts,
-                   let sorted = try SurveyLayout.scanAssumingSorted(householdsPath, h.hidCol, membersPath, m.hidCol,
-                                                                    members: (m.csv.nextRecordFileOffset, m.csv.line), partSize: size) {
+                   let sorted = try SurveyLayout.cutAssumingSorted(householdsPath, h.hidCol, membersPath, m.hidCol,
+                                                                   households: (h.csv.nextRecordFileOffset, h.csv.line),
+                                                                   members: (m.csv.nextRecordFileOffset, m.csv.line), partSize: size) {
                     self.layout = sorted
                 } else {
                     self.layout = try SurveyLayout.scan(householdsPath, h.hidCol, membersPath, m.hidCol,
@@ -333,10 +338,10 @@ public final class SurveyReader {
                 if sortedAssumptionFailed { break }
             }
         }
-        if let k = partOfUnplacedLines, !sortedAssumptionFailed, !placeMemberLines(&batch, part: k) { sortedAssumptionFailed = true }
+        if let k = partOfUnplacedLines, !sortedAssumptionFailed, !placeLines(&batch, part: k) { sortedAssumptionFailed = true }
         if sortedAssumptionFailed {
             // What was read goes: the survey is read again without the assumption.
-            layout.memberLines?.giveUp()
+            layout.partLines?.giveUp()
             finished = true
             return nil
         }
@@ -587,8 +592,9 @@ public final class SurveyReader {
     /// ascend. Nil when the layout pass was made.
     private let ascendingIDs: AscendingIDs?
     /// The line of the last household whose id was checked: a household read again (by a
-    /// chunk's row-by-row steps after the bulk loop stopped at it) is not checked twice.
-    @exclusivity(unchecked) private var lastCheckedLine = 0
+    /// chunk's row-by-row steps after the bulk loop stopped at it) is not checked twice. -1
+    /// before the first (a part's lines are counted from 0).
+    @exclusivity(unchecked) private var lastCheckedLine = -1
     /// True once a survey opened with `assumeSorted` turned out not to be one the layout pass
     /// finds in order with no repeated id: a household id not after the one before, or one
     /// the pass might read otherwise (a quote, a blank or a control byte in it); a member row
@@ -613,28 +619,35 @@ public final class SurveyReader {
         return ok
     }
 
-    /// For a part reader of parts cut without reading members.csv: the part being read, whose
-    /// member lines are counted from its start (`SurveyLayout.memberLines`).
+    /// For a part reader of parts cut at guessed places: the part being read, whose lines are
+    /// counted from its start (`SurveyLayout.partLines`).
     @exclusivity(unchecked) private var partOfUnplacedLines: Int?
     /// The part's problems already moved to their lines.
     @exclusivity(unchecked) private var problemsPlaced = 0
 
-    /// Moves the batch's member rows, and the problems found since the last batch, from lines
-    /// counted from the start of part `k`'s member rows to their lines in members.csv, once the
-    /// parts before it are read (waiting for them); once part `k` is read, gives where the next
-    /// part's lines start. False when the survey turns out not sorted: a reader gave up, or the
-    /// part's slice of members.csv, cut at a guessed record start, ends inside a quoted value.
-    private func placeMemberLines(_ batch: inout SurveyBatch, part k: Int) -> Bool {
-        guard let chain = layout.memberLines, let first = chain.firstLine(of: k) else { return false }
+    /// Moves the batch's rows, and the problems found since the last batch, from lines counted
+    /// from the start of part `k`'s slices to their lines in the files, once the parts before it
+    /// are read (waiting for them); once part `k` is read, checks where it ended and gives where
+    /// the next part's lines start. False when the survey turns out not sorted: a reader gave up,
+    /// a slice cut at a guessed record start ends inside a quoted value, or the part's last
+    /// household id does not sort before the next part's first.
+    private func placeLines(_ batch: inout SurveyBatch, part k: Int) -> Bool {
+        guard let chain = layout.partLines, let first = chain.firstLines(of: k) else { return false }
         if finished {
-            if members.csv.endedInsideQuotes && layout.parts[k].membersEnd != Int.max { return false }
-            chain.part(k, spans: members.csv.line, from: first)
+            let part = layout.parts[k]
+            if households.csv.endedInsideQuotes && part.householdsEnd != Int.max { return false }
+            if members.csv.endedInsideQuotes && part.membersEnd != Int.max { return false }
+            if k + 1 < layout.parts.count, !(ascendingIDs?.lastSorts(before: layout.partFirstIDs[k + 1]) ?? false) { return false }
+            chain.part(k, spans: (households.csv.line, members.csv.line), from: first)
         }
-        let shift = Int32(truncatingIfNeeded: first)
-        for i in batch.members.lines.indices { batch.members.lines[i] &+= shift }
-        for i in problemsPlaced..<problems.count where problems[i].diagnostic.location?.file == membersPath {
+        let hShift = Int32(truncatingIfNeeded: first.households), mShift = Int32(truncatingIfNeeded: first.members)
+        for i in batch.households.lines.indices { batch.households.lines[i] &+= hShift }
+        for i in batch.members.lines.indices { batch.members.lines[i] &+= mShift }
+        for i in problemsPlaced..<problems.count {
+            let file = problems[i].diagnostic.location?.file
+            guard file == householdsPath || file == membersPath else { continue }
             var d = problems[i].diagnostic
-            d.location!.line += first
+            d.location!.line += file == householdsPath ? first.households : first.members
             problems[i] = DataProblem(kind: problems[i].kind, diagnostic: d, householdID: problems[i].householdID)
         }
         problemsPlaced = problems.count
