@@ -35,6 +35,7 @@ struct ClassifyCommand: ParsableCommand {
         let rules = try LoadedRules.load(rulesOptions.resolve())
         // Output to a file can be taken back: the survey may then be read assuming it sorted,
         // and is read again, the file emptied, when it was not.
+        KeptUntilExit.keep(rules)
         let run = try makeRun(rules, assumingSorted: OutputSink.canTakeBack(output))
         let sink = try OutputSink(path: output)
         if try classify(run, into: sink) { return }
@@ -45,6 +46,7 @@ struct ClassifyCommand: ParsableCommand {
     private func makeRun(_ rules: LoadedRules, assumingSorted: Bool) throws -> SurveyRun {
         let run = try SurveyRun(survey: survey, rules: rules, asOf: asOf, threads: threads, outputCanBeTakenBack: assumingSorted)
         run.withReasons = format == .jsonl
+        KeptUntilExit.keep(run)
         return run
     }
 
