@@ -139,15 +139,21 @@ extension Classifier {
     /// Every stage of `classify(household:of:fields:)` over the batch's columns, in the same
     /// order; nil when an expression is not covered by the kernels.
     static func decide(_ c: BatchColumns) -> ColumnDecision? {
-        let rules = c.rules, nH = c.householdCount, owner = c.memberHousehold, batch = c.batch
+        let rules = c.rules, nH = c.householdCount, batch = c.batch
         let U = VecColumn.unknown
         var needs = [Bool](repeating: false, count: nH)
+        // Member rows are sent back by their household, looked up only for such rows (rare).
+        var owners: [Int32]?
+        func household(ofMember m: Int) -> Int {
+            if owners == nil { owners = c.memberHousehold }
+            return Int(owners![m])
+        }
         func mark(_ col: VecColumn) {
             col.values.withUnsafeBufferPointer { v in
                 if col.level == .household {
                     for h in 0..<v.count where v[h] == U { needs[h] = true }
                 } else {
-                    for m in 0..<v.count where v[m] == U { needs[Int(owner[m])] = true }
+                    for m in 0..<v.count where v[m] == U { needs[household(ofMember: m)] = true }
                 }
             }
         }
@@ -189,7 +195,7 @@ extension Classifier {
             // A bool field the masks take stays masks (the rules read it by the mask path,
             // or count it per household), with the unknown rows `derived` marks.
             if p.resultType == .bool, let m = p.masks(c, level: .member, leaves: leaves) {
-                if !m.unknownIsMissing { BoolMasks.forEachRow(m.unknown) { needs[Int(owner[$0])] = true } }
+                if !m.unknownIsMissing { BoolMasks.forEachRow(m.unknown) { needs[household(ofMember: $0)] = true } }
                 c.memberDerivedMasks[k] = m
                 continue
             }
@@ -205,7 +211,7 @@ extension Classifier {
         var conditions: [VecLevel: [String: VecColumn]] = [:]
         var conditionMasks: [VecLevel: [String: BoolMasks]] = [:]
         func requirement(_ req: CompiledRequirement, _ level: VecLevel, _ table: RecordTable) -> Bool {
-            func send(_ r: Int) { needs[level == .household ? r : Int(owner[r])] = true }
+            func send(_ r: Int) { needs[level == .household ? r : household(ofMember: r)] = true }
             // A field stored as a value is empty where absent (`VecColumn.unknown`): as masks,
             // the condition and the empty rows meet a word at a time.
             let source = req.program.source, masksTried = table.fields[req.fieldIndex].type != .text
