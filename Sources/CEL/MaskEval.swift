@@ -184,6 +184,17 @@ public final class MaskLeaves {
         }
     }
 
+    /// Whether the unknown rows of `column` are made (`unknownRows`).
+    func knowsUnknownRows(_ column: [Int64]) -> Bool { entries[Self.unknownKey(column)] != nil }
+
+    /// Takes `rows` as the unknown rows of `column`, made by a pass that gave something else too.
+    func noteUnknownRows(_ column: [Int64], _ rows: [UInt64]) { entries[Self.unknownKey(column)] = (column, rows) }
+
+    static func unknownKey(_ column: [Int64]) -> Key {
+        let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        return Key(address: address, count: column.count, tag: 0, constant: 0)
+    }
+
     /// Takes `m` as the masks of `column`, a bool column made from them (`BoolMasks.column()`),
     /// so that expressions reading the column (a derived field, the income test) take the
     /// bits instead of packing its rows again.
@@ -264,12 +275,11 @@ public final class MaskLeaves {
     /// pass (`both`): each pass over a member column reads a few hundred KB.
     func knownRows(_ column: [Int64], tag: Int, constant: Int64 = 0, both: () -> (values: [UInt64], unknown: [UInt64]),
                    _ make: (_ unknown: [UInt64]) -> [UInt64]) -> (values: [UInt64], unknown: [UInt64]) {
-        let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        let unknownKey = Key(address: address, count: column.count, tag: 0, constant: 0)
+        let unknownKey = Self.unknownKey(column)
         guard let unknown = entries[unknownKey]?.masks else {
             let made = both()
             entries[unknownKey] = (column, made.unknown)
-            entries[Key(address: address, count: column.count, tag: tag, constant: constant)] = (column, made.values)
+            entries[Key(address: unknownKey.address, count: column.count, tag: tag, constant: constant)] = (column, made.values)
             return made
         }
         return (masks(column, tag: tag, constant: constant) { make(unknown) }, unknown)
@@ -449,8 +459,23 @@ struct MaskEvaluator {
         var bits: UInt64 = 0
         for (id, t) in table.enumerated() where t != 0 { bits |= 1 << UInt64(id) }
         var unknown = [UInt64](repeating: 0, count: words)
-        let values = Self.words(c.values) { x, n, out in
-            unknown.withUnsafeMutableBufferPointer { cmask_lookup(x, n, bits, UInt64(table.count), out, $0.baseAddress) }
+        let values: [UInt64]
+        if leaves.knowsUnknownRows(c.values) {
+            values = Self.words(c.values) { x, n, out in
+                unknown.withUnsafeMutableBufferPointer { cmask_lookup(x, n, bits, UInt64(table.count), out, $0.baseAddress) }
+            }
+        } else {
+            // The column's unknown rows from the same pass, for the requirements that ask
+            // where the field is empty (often this field).
+            var skipped = [UInt64](repeating: 0, count: words)
+            values = Self.words(c.values) { x, n, out in
+                unknown.withUnsafeMutableBufferPointer { outside in
+                    skipped.withUnsafeMutableBufferPointer {
+                        cmask_lookup_known(x, n, bits, UInt64(table.count), VecColumn.unknown, out, outside.baseAddress, $0.baseAddress)
+                    }
+                }
+            }
+            leaves.noteUnknownRows(c.values, skipped)
         }
         return .masks(BoolMasks(level: level, count: count, values: values, unknown: unknown,
                                 unknownIsError: c.unknownIsError, unknownIsMissing: c.unknownIsMissing))

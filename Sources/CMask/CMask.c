@@ -76,13 +76,17 @@ static void lowBitKnownRows(const int64_t *x, size_t from, size_t n, int64_t ski
     }
 }
 
-static void lookupRows(const int64_t *x, size_t from, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside) {
+/// `skipped` (when not NULL): the rows equal to `skip`.
+static void lookupRows(const int64_t *x, size_t from, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values,
+                       uint64_t *outside, uint64_t *skipped) {
     for (size_t r = from; r < n; r++) {
         if ((r & 63) == 0) values[r >> 6] = outside[r >> 6] = 0;
+        if ((r & 63) == 0 && skipped) skipped[r >> 6] = 0;
         uint64_t id = (uint64_t)x[r];
         bool in = id < count;
         values[r >> 6] |= (uint64_t)(in && (table >> id & 1)) << (r & 63);
         outside[r >> 6] |= (uint64_t)!in << (r & 63);
+        if (skipped) skipped[r >> 6] |= (uint64_t)(x[r] == skip) << (r & 63);
     }
 }
 
@@ -263,21 +267,32 @@ static AVX2 size_t lowBitKnownAVX2(const int64_t *x, size_t n, int64_t skip, uin
 
 /// `vpsrlvq` gives 0 for a shift of 64 or more, so ids past the table (negative ones too, as
 /// unsigned numbers) read no table bit; `outside` is id < 0 or id > count - 1.
-static AVX2 size_t lookupAVX2(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside) {
+/// `skipped` as in `lookupRows` (`withSkipped` false: NULL, not written).
+static inline AVX2 size_t lookupWords(const int64_t *x, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values,
+                                      uint64_t *outside, bool withSkipped, uint64_t *skipped) {
     __m256i vt = _mm256_set1_epi64x((int64_t)table), last = _mm256_set1_epi64x((int64_t)count - 1), zero = _mm256_setzero_si256();
+    __m256i vskip = _mm256_set1_epi64x(skip);
     size_t w = 0;
     for (; (w + 1) * 64 <= n; w++) {
         const int64_t *p = x + w * 64;
-        uint64_t value = 0, out = 0;
+        uint64_t value = 0, out = 0, skip_ = 0;
         for (int k = 0; k < 16; k++) {
             __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * k));
             value |= bits4(_mm256_slli_epi64(_mm256_srlv_epi64(vt, v), 63)) << (4 * k);
             out |= bits4(_mm256_or_si256(_mm256_cmpgt_epi64(zero, v), _mm256_cmpgt_epi64(v, last))) << (4 * k);
+            if (withSkipped) skip_ |= bits4(_mm256_cmpeq_epi64(v, vskip)) << (4 * k);
         }
         values[w] = value;
         outside[w] = out;
+        if (withSkipped) skipped[w] = skip_;
     }
     return w * 64;
+}
+
+static AVX2 size_t lookupAVX2(const int64_t *x, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values,
+                              uint64_t *outside, uint64_t *skipped) {
+    if (skipped) return lookupWords(x, n, table, count, skip, values, outside, true, skipped);
+    return lookupWords(x, n, table, count, skip, values, outside, false, NULL);
 }
 
 /// Four rows a step: each lane tests its own bit of the word's next four.
@@ -356,12 +371,22 @@ void cmask_low_bit_known(const int64_t *x, size_t n, int64_t skip, uint64_t *val
     lowBitKnownRows(x, done, n, skip, values, skipped);
 }
 
-void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside) {
+static void lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values, uint64_t *outside,
+                   uint64_t *skipped) {
     size_t done = 0;
 #ifdef CMASK_X86
-    if (hasAVX2() && count > 0) done = lookupAVX2(x, n, table, count, values, outside);
+    if (hasAVX2() && count > 0) done = lookupAVX2(x, n, table, count, skip, values, outside, skipped);
 #endif
-    lookupRows(x, done, n, table, count, values, outside);
+    lookupRows(x, done, n, table, count, skip, values, outside, skipped);
+}
+
+void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside) {
+    lookup(x, n, table, count, 0, values, outside, NULL);
+}
+
+void cmask_lookup_known(const int64_t *x, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values, uint64_t *outside,
+                        uint64_t *skipped) {
+    lookup(x, n, table, count, skip, values, outside, skipped);
 }
 
 /// Whether rows lo ..< hi (lo < hi) of `w` have a set bit: one word for most households (a

@@ -137,7 +137,8 @@ extension Classifier {
     }
 
     /// Every stage of `classify(household:of:fields:)` over the batch's columns, in the same
-    /// order; nil when an expression is not covered by the kernels.
+    /// order but for the requirements (after the indicators); nil when an expression is not
+    /// covered by the kernels.
     static func decide(_ c: BatchColumns) -> ColumnDecision? {
         let rules = c.rules, nH = c.householdCount, batch = c.batch
         let U = VecColumn.unknown
@@ -253,11 +254,6 @@ extension Classifier {
             }
             return true
         }
-        c.use(.householdRequirement)
-        for req in rules.householdRequirements where !requirement(req, .household, batch.households) { return nil }
-        c.use(.memberRequirement)
-        for req in rules.memberRequirements where !requirement(req, .member, batch.members) { return nil }
-
         // Indicators: a member-level one is deprived when some member satisfies it. A missing
         // value is decided by the indicator's policy as the scalar loop decides it (which stops
         // at the first member without a value); any other unknown sends the household back.
@@ -323,6 +319,15 @@ extension Classifier {
             deprived.append(m)
         }
         c.deprived = deprived
+
+        // The requirements after the indicators (each only adds to `needs`, so the order does
+        // not matter): the fields they check are mostly the indicators' own, whose unknown rows
+        // the indicators' passes over them have already given.
+        c.use(.householdRequirement)
+        for req in rules.householdRequirements where !requirement(req, .household, batch.households) { return nil }
+        c.use(.memberRequirement)
+        for req in rules.memberRequirements where !requirement(req, .member, batch.members) { return nil }
+
         let (count, deprivedBits) = tally.finish()
         c.deprivations = VecColumn(level: .household, kind: .int, values: count)
 

@@ -35,20 +35,61 @@ import Testing
         }
     }
 
-    /// Expressions over leaves whose unknown rows were made before (by a requirement's empty
-    /// rows, `MaskLeaves.unknownRows`) give the rows of fresh leaves, and both the column path's.
+    /// Expressions over leaves whose unknown rows were made before (`MaskLeaves.unknownRows`)
+    /// give the rows of fresh leaves, and both the column path's; and the unknown rows their
+    /// passes leave in the leaves (asked by the requirements after the indicators) are the
+    /// columns' own.
     @Test(arguments: ["m.age >= 16 && m.insured", "m.age < 10 || m.age > 60", "!m.insured", "m.insured || m.age == 3",
-                      "m.months < (m.insured ? 600 : 700)", "m.age > 3 && m.age <= 40 && m.age != 17"])
+                      "m.level == 'upper' && m.insured", "m.months < (m.insured ? 600 : 700)", "m.age > 3 && m.age <= 40 && m.age != 17"])
     func leavesWithUnknownRowsMadeBefore(_ src: String) throws {
         for host in MaskEvalTests.hosts() {
             let p = try Program(src, declarations: host.decls)
             let want = try #require(p.columns(host, level: .member), "\(src)")
             let early = MaskLeaves()
             for column in host.columns[1] where column.level == .member { _ = early.unknownRows(column.values) }
-            for leaves in [MaskLeaves(), early] {
+            let fresh = MaskLeaves()
+            for leaves in [fresh, early] {
                 let got = try #require(p.masks(host, level: .member, leaves: leaves), "\(src): not covered")
                 #expect(got.column().values == want.values, "\(src)")
                 #expect(got.unknownIsError == want.unknownIsError && got.unknownIsMissing == want.unknownIsMissing, "\(src)")
+            }
+            // And the unknown rows the expression's passes left (for the requirements after it).
+            for column in host.columns[1] {
+                let rows = MaskEvaluator.words(column.values) { p, n, out in cmask_compare(p, n, CMaskEqual, VecColumn.unknown, out) }
+                #expect(fresh.unknownRows(column.values) == rows, "\(src)")
+            }
+        }
+    }
+}
+
+extension KnownRowsTests {
+    /// `cmask_lookup_known` is `cmask_lookup` with the unknown rows, AVX2 and plain: ids in and
+    /// out of tables of 1 to 64 codes, the extremes of Int64.
+    @Test func lookupWithUnknownRowsIsTheLookup() {
+        var rng = SplitMix(33)
+        let specials: [Int64] = [.min, .min + 1, -1, 0, 1, 15, 16, 63, 64, 65, .max]
+        defer { cmask_use_avx2(1) }
+        for avx2: Int32 in [0, 1] {
+            cmask_use_avx2(avx2)
+            for n in [0, 1, 4, 63, 64, 65, 128, 200] {
+                let x = (0..<n).map { _ in rng.below(3) == 0 ? specials[rng.below(specials.count)] : Int64(rng.below(70)) - 3 }
+                let skipped = MaskEvaluator.words(x) { p, n, out in cmask_compare(p, n, CMaskEqual, VecColumn.unknown, out) }
+                for count in [1, 5, 17, 63, 64] {
+                    let table = rng.next() & (count == 64 ? ~0 : (1 << UInt64(count)) - 1)
+                    let words = BoolMasks.words(n)
+                    var outside = [UInt64](repeating: 0, count: words), outsideKnown = outside, rows = outside
+                    let values = MaskEvaluator.words(x) { p, n, out in
+                        outside.withUnsafeMutableBufferPointer { cmask_lookup(p, n, table, UInt64(count), out, $0.baseAddress) }
+                    }
+                    let valuesKnown = MaskEvaluator.words(x) { p, n, out in
+                        outsideKnown.withUnsafeMutableBufferPointer { o in
+                            rows.withUnsafeMutableBufferPointer {
+                                cmask_lookup_known(p, n, table, UInt64(count), VecColumn.unknown, out, o.baseAddress, $0.baseAddress)
+                            }
+                        }
+                    }
+                    #expect(values == valuesKnown && outside == outsideKnown && rows == skipped, "avx2 \(avx2), n \(n), count \(count)")
+                }
             }
         }
     }

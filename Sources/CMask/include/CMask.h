@@ -42,6 +42,10 @@ void cmask_low_bit_known(const int64_t *x, size_t n, int64_t skip, uint64_t *val
 /// bit x[r] of `table` is set; `outside` set where x[r] is not in 0..<count.
 void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside);
 
+/// `cmask_lookup`, with `skipped` set where x[r] == skip (a column's unknown rows) in the same pass.
+void cmask_lookup_known(const int64_t *x, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values, uint64_t *outside,
+                        uint64_t *skipped);
+
 /// Masks back into a bool column: out[r] is INT64_MIN where `unknown` has bit r, else bit r
 /// of `values` (0 or 1).
 void cmask_unpack(const uint64_t *values, const uint64_t *unknown, size_t n, int64_t *out);
