@@ -260,13 +260,16 @@ extension Classifier {
         // Each indicator stays household masks: the policies visit the unknown bits only, and
         // the tally the deprived ones.
         var unknownIndicators: [Int: [Int]] = [:]
-        var tally = DeprivationTally(households: nH, indicators: rules.indicators.count)
+        // Indicators are read field by field (`indicators[i].program`): a copy of one (its
+        // rule's texts, its templates) retains every reference it holds.
+        let indicators = rules.indicators
+        var tally = DeprivationTally(households: nH, indicators: indicators.count)
         // Member-level indicators the masks take, and "some member" of all of them in one pass
         // over the households' member ranges.
         c.use(.memberIndicator)
         var memberMasks: [Int: BoolMasks] = [:]
-        for (i, ind) in rules.indicators.enumerated() where ind.isMemberLevel {
-            memberMasks[i] = ind.program.masks(c, level: .member, leaves: leaves)
+        for i in indicators.indices where indicators[i].isMemberLevel {
+            memberMasks[i] = indicators[i].program.masks(c, level: .member, leaves: leaves)
         }
         let maskedIndicators = memberMasks.keys.sorted()
         var someMember: [Int: BoolMasks] = [:]
@@ -274,11 +277,12 @@ extension Classifier {
             someMember[i] = m
         }
         var deprived: [BoolMasks] = []
-        for (i, ind) in rules.indicators.enumerated() {
+        for i in indicators.indices {
+            let isMemberLevel = indicators[i].isMemberLevel, missing = indicators[i].indicator.missing
             var m: BoolMasks
             // Member-level: whether some member before the first unknown one satisfies it.
             var before: (Int) -> Bool = { _ in false }
-            if ind.isMemberLevel {
+            if isMemberLevel {
                 c.use(.memberIndicator)
                 // As bit masks when the expression allows (its bools stay words up to the
                 // members' range test); else a column and a loop over each household's members.
@@ -286,7 +290,7 @@ extension Classifier {
                     m = some
                     before = { members.trueBeforeFirstUnknown(in: c.memberRanges[$0]) }
                 } else {
-                    guard let col = columnPathBools(ind.program, .member) else { return nil }
+                    guard let col = columnPathBools(indicators[i].program, .member) else { return nil }
                     let (values, seen) = Self.someMember(col, c.memberRanges)
                     m = BoolMasks(VecColumn(level: .household, kind: .bool, values: values, unknownIsError: col.unknownIsError,
                                             unknownIsMissing: col.unknownIsMissing))
@@ -294,7 +298,7 @@ extension Classifier {
                 }
             } else {
                 c.use(.householdIndicator)
-                guard let masks = boolMasks(ind.program, .household) else { return nil }
+                guard let masks = boolMasks(indicators[i].program, .household) else { return nil }
                 m = masks
             }
             let missingOnly = m.unknownIsMissing
@@ -304,15 +308,15 @@ extension Classifier {
                     let h = w << 6 | rows.trailingZeroBitCount, bit = rows & (0 &- rows)
                     rows &= rows &- 1
                     guard missingOnly else { needs[h] = true; continue }
-                    switch ind.indicator.missing {
+                    switch missing {
                     case .error: needs[h] = true
                     case .deprived: m.values[w] |= bit
                     case .notDeprived: break
                     case .unknown:
-                        if ind.isMemberLevel && before(h) { m.values[w] |= bit }
+                        if isMemberLevel && before(h) { m.values[w] |= bit }
                         unknownIndicators[h, default: []].append(i)
                     }
-                    if ind.indicator.missing != .error { m.unknown[w] &= ~bit }
+                    if missing != .error { m.unknown[w] &= ~bit }
                 }
             }
             tally.add(m, indicator: i)
