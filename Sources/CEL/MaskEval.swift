@@ -94,9 +94,8 @@ public struct BoolMasks: Sendable {
 extension BoolMasks {
     /// A bool column's rows (0, 1 or unknown) as masks, with its flags.
     public init(_ column: VecColumn) {
-        self.init(level: column.level, count: column.values.count,
-                  values: MaskEvaluator.words(column.values) { x, n, out in cmask_low_bit(x, n, out) },
-                  unknown: MaskEvaluator.words(column.values) { x, n, out in cmask_compare(x, n, CMaskEqual, VecColumn.unknown, out) },
+        let (values, unknown) = MaskEvaluator.wordPair(column.values) { x, n, v, u in cmask_low_bit_known(x, n, VecColumn.unknown, v, u) }
+        self.init(level: column.level, count: column.values.count, values: values, unknown: unknown,
                   unknownIsError: column.unknownIsError, unknownIsMissing: column.unknownIsMissing)
     }
 
@@ -185,6 +184,17 @@ public final class MaskLeaves {
         }
     }
 
+    /// Whether the unknown rows of `column` are made (`unknownRows`).
+    func knowsUnknownRows(_ column: [Int64]) -> Bool { entries[Self.unknownKey(column)] != nil }
+
+    /// Takes `rows` as the unknown rows of `column`, made by a pass that gave something else too.
+    func noteUnknownRows(_ column: [Int64], _ rows: [UInt64]) { entries[Self.unknownKey(column)] = (column, rows) }
+
+    static func unknownKey(_ column: [Int64]) -> Key {
+        let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        return Key(address: address, count: column.count, tag: 0, constant: 0)
+    }
+
     /// Takes `m` as the masks of `column`, a bool column made from them (`BoolMasks.column()`),
     /// so that expressions reading the column (a derived field, the income test) take the
     /// bits instead of packing its rows again.
@@ -231,6 +241,14 @@ public final class MaskLeaves {
         }
     }
 
+    /// Notes a comparison of `column` made without `comparison` (with its unknown rows), so
+    /// that a second one narrows it as after a first `comparison`.
+    func firstComparison(_ column: [Int64]) {
+        let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let key = Key(address: address, count: column.count, tag: 0, constant: 0)
+        if compared[key] == nil { compared[key] = .once(column) }
+    }
+
     /// The rows of `column` as 16-bit numbers (unknown rows as 0), nil when some known row
     /// does not fit.
     static func narrowed(_ column: [Int64]) -> [Int16]? {
@@ -250,6 +268,21 @@ public final class MaskLeaves {
         let m = make()
         entries[key] = (column, m)
         return m
+    }
+
+    /// The masks `make` gives for `column` under `tag` and `constant` (of its known rows), with
+    /// its unknown rows (`unknownRows`). A column met for the first time gives both from one
+    /// pass (`both`): each pass over a member column reads a few hundred KB.
+    func knownRows(_ column: [Int64], tag: Int, constant: Int64 = 0, both: () -> (values: [UInt64], unknown: [UInt64]),
+                   _ make: (_ unknown: [UInt64]) -> [UInt64]) -> (values: [UInt64], unknown: [UInt64]) {
+        let unknownKey = Self.unknownKey(column)
+        guard let unknown = entries[unknownKey]?.masks else {
+            let made = both()
+            entries[unknownKey] = (column, made.unknown)
+            entries[Key(address: unknownKey.address, count: column.count, tag: tag, constant: constant)] = (column, made.values)
+            return made
+        }
+        return (masks(column, tag: tag, constant: constant) { make(unknown) }, unknown)
     }
 }
 
@@ -379,7 +412,20 @@ struct MaskEvaluator {
         }
     }
 
-    func unknownRows(_ c: VecColumn) -> [UInt64] { leaves.unknownRows(c.values) }
+    /// Two sets of words of column `x`'s rows from one pass, as `fill` writes them.
+    @inline(__always)
+    static func wordPair(_ x: [Int64], _ fill: (UnsafePointer<Int64>?, Int, UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<UInt64>?) -> Void)
+        -> (values: [UInt64], unknown: [UInt64]) {
+        let n = BoolMasks.words(x.count)
+        var second = [UInt64](unsafeUninitializedCapacity: n) { _, done in done = n }
+        let first = [UInt64](unsafeUninitializedCapacity: n) { out, done in
+            x.withUnsafeBufferPointer { x in
+                second.withUnsafeMutableBufferPointer { fill(x.baseAddress, x.count, out.baseAddress, $0.baseAddress) }
+            }
+            done = n
+        }
+        return (first, second)
+    }
 
     /// An int column against a number: unknown where the column is.
     func compared(_ c: VecColumn, _ op: BinaryOp, _ q: Int64) -> MaskValue {
@@ -392,10 +438,12 @@ struct MaskEvaluator {
         case .eq: relation = CMaskEqual
         default: relation = CMaskNotEqual
         }
-        let unknown = unknownRows(c)
         // Once per column, relation and number: several expressions compare a member's age with
         // the same age.
-        let values = leaves.masks(c.values, tag: MaskLeaves.compareTag(relation), constant: q) {
+        let (values, unknown) = leaves.knownRows(c.values, tag: MaskLeaves.compareTag(relation), constant: q, both: {
+            leaves.firstComparison(c.values)
+            return Self.wordPair(c.values) { x, n, v, u in cmask_compare_known(x, n, relation, q, VecColumn.unknown, v, u) }
+        }) { unknown in
             var values = leaves.comparison(c.values, relation, q)
             for w in 0..<values.count { values[w] &= ~unknown[w] }
             return values
@@ -411,8 +459,23 @@ struct MaskEvaluator {
         var bits: UInt64 = 0
         for (id, t) in table.enumerated() where t != 0 { bits |= 1 << UInt64(id) }
         var unknown = [UInt64](repeating: 0, count: words)
-        let values = Self.words(c.values) { x, n, out in
-            unknown.withUnsafeMutableBufferPointer { cmask_lookup(x, n, bits, UInt64(table.count), out, $0.baseAddress) }
+        let values: [UInt64]
+        if leaves.knowsUnknownRows(c.values) {
+            values = Self.words(c.values) { x, n, out in
+                unknown.withUnsafeMutableBufferPointer { cmask_lookup(x, n, bits, UInt64(table.count), out, $0.baseAddress) }
+            }
+        } else {
+            // The column's unknown rows from the same pass, for the requirements that ask
+            // where the field is empty (often this field).
+            var skipped = [UInt64](repeating: 0, count: words)
+            values = Self.words(c.values) { x, n, out in
+                unknown.withUnsafeMutableBufferPointer { outside in
+                    skipped.withUnsafeMutableBufferPointer {
+                        cmask_lookup_known(x, n, bits, UInt64(table.count), VecColumn.unknown, out, outside.baseAddress, $0.baseAddress)
+                    }
+                }
+            }
+            leaves.noteUnknownRows(c.values, skipped)
         }
         return .masks(BoolMasks(level: level, count: count, values: values, unknown: unknown,
                                 unknownIsError: c.unknownIsError, unknownIsMissing: c.unknownIsMissing))
@@ -420,8 +483,9 @@ struct MaskEvaluator {
 
     /// A bool column's rows (0, 1 or unknown), once per column.
     func boolLeaf(_ c: VecColumn) -> MaskValue {
-        let unknown = unknownRows(c)
-        let values = leaves.masks(c.values, tag: MaskLeaves.boolTag) {
+        let (values, unknown) = leaves.knownRows(c.values, tag: MaskLeaves.boolTag, both: {
+            Self.wordPair(c.values) { x, n, v, u in cmask_low_bit_known(x, n, VecColumn.unknown, v, u) }
+        }) { _ in
             Self.words(c.values) { x, n, out in cmask_low_bit(x, n, out) }
         }
         return .masks(BoolMasks(level: level, count: count, values: values, unknown: unknown,

@@ -72,6 +72,9 @@ public protocol VectorHost: AnyObject {
     var memberRanges: [Range<Int>] { get }
     /// The household row of each member row.
     var memberHousehold: [Int32] { get }
+    /// How many member rows the batch has (`memberHousehold.count`, which a host may make only
+    /// when asked).
+    var memberCount: Int { get }
     func binding(_ slot: Int) -> VecBinding?
     /// Field `field` of object type `type`, nil when the host cannot give it as a column.
     func column(type: Int32, field: Int) -> VecColumn?
@@ -89,6 +92,7 @@ public protocol VectorHost: AnyObject {
 
 extension VectorHost {
     public func masks(type: Int32, field: Int) -> BoolMasks? { nil }
+    public var memberCount: Int { memberHousehold.count }
 }
 
 extension Program {
@@ -117,7 +121,8 @@ struct VecEvaluator {
     let nH: Int
     let nM: Int
     let ranges: [Range<Int>]
-    let memberHousehold: [Int32]
+    /// Read from the host only by the kernels that spread household rows over member rows.
+    var memberHousehold: [Int32] { host.memberHousehold }
     enum Local {
         /// A member row of the household (`x` in `members.exists(x, …)`), of object type `type`.
         case memberRow(Int32)
@@ -132,8 +137,7 @@ struct VecEvaluator {
         self.host = host
         nH = host.householdCount
         ranges = host.memberRanges
-        memberHousehold = host.memberHousehold
-        nM = memberHousehold.count
+        nM = host.memberCount
     }
 
     // MARK: Rows and kinds

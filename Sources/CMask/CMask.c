@@ -31,6 +31,16 @@ static void compareRows(const int64_t *x, size_t from, size_t n, CMaskRelation r
     }
 }
 
+static void compareKnownRows(const int64_t *x, size_t from, size_t n, CMaskRelation relation, int64_t q, int64_t skip, uint64_t *out,
+                             uint64_t *skipped) {
+    for (size_t r = from; r < n; r++) {
+        if ((r & 63) == 0) out[r >> 6] = skipped[r >> 6] = 0;
+        bool skip_ = x[r] == skip;
+        out[r >> 6] |= (uint64_t)(!skip_ && holds(x[r], relation, q)) << (r & 63);
+        skipped[r >> 6] |= (uint64_t)skip_ << (r & 63);
+    }
+}
+
 static void compareRows16(const int16_t *x, size_t from, size_t n, CMaskRelation relation, int16_t q, uint64_t *out) {
     for (size_t r = from; r < n; r++) {
         if ((r & 63) == 0) out[r >> 6] = 0;
@@ -58,13 +68,25 @@ static void lowBitRows(const int64_t *x, size_t from, size_t n, uint64_t *out) {
     }
 }
 
-static void lookupRows(const int64_t *x, size_t from, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside) {
+static void lowBitKnownRows(const int64_t *x, size_t from, size_t n, int64_t skip, uint64_t *values, uint64_t *skipped) {
+    for (size_t r = from; r < n; r++) {
+        if ((r & 63) == 0) values[r >> 6] = skipped[r >> 6] = 0;
+        values[r >> 6] |= (uint64_t)(x[r] & 1) << (r & 63);
+        skipped[r >> 6] |= (uint64_t)(x[r] == skip) << (r & 63);
+    }
+}
+
+/// `skipped` (when not NULL): the rows equal to `skip`.
+static void lookupRows(const int64_t *x, size_t from, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values,
+                       uint64_t *outside, uint64_t *skipped) {
     for (size_t r = from; r < n; r++) {
         if ((r & 63) == 0) values[r >> 6] = outside[r >> 6] = 0;
+        if ((r & 63) == 0 && skipped) skipped[r >> 6] = 0;
         uint64_t id = (uint64_t)x[r];
         bool in = id < count;
         values[r >> 6] |= (uint64_t)(in && (table >> id & 1)) << (r & 63);
         outside[r >> 6] |= (uint64_t)!in << (r & 63);
+        if (skipped) skipped[r >> 6] |= (uint64_t)(x[r] == skip) << (r & 63);
     }
 }
 
@@ -117,6 +139,37 @@ static AVX2 size_t compareAVX2(const int64_t *x, size_t n, CMaskRelation relatio
     case CMaskGreaterOrEqual: return compareWords(x, n, q, true, false, true, out);
     case CMaskEqual: return compareWords(x, n, q, false, true, false, out);
     default: return compareWords(x, n, q, false, true, true, out);
+    }
+}
+
+/// `compareWords` with the rows equal to `skip` taken out of `out` and set in `skipped`.
+static inline AVX2 size_t compareKnownWords(const int64_t *x, size_t n, int64_t q, int64_t skip, bool swap, bool equal, bool invert, uint64_t *out,
+                                            uint64_t *skipped) {
+    __m256i vq = _mm256_set1_epi64x(q), vskip = _mm256_set1_epi64x(skip);
+    size_t w = 0;
+    for (; (w + 1) * 64 <= n; w++) {
+        const int64_t *p = x + w * 64;
+        uint64_t word = 0, skip_ = 0;
+        for (int k = 0; k < 16; k++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * k));
+            __m256i c = equal ? _mm256_cmpeq_epi64(v, vq) : (swap ? _mm256_cmpgt_epi64(vq, v) : _mm256_cmpgt_epi64(v, vq));
+            word |= bits4(c) << (4 * k);
+            skip_ |= bits4(_mm256_cmpeq_epi64(v, vskip)) << (4 * k);
+        }
+        out[w] = (invert ? ~word : word) & ~skip_;
+        skipped[w] = skip_;
+    }
+    return w * 64;
+}
+
+static AVX2 size_t compareKnownAVX2(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, int64_t skip, uint64_t *out, uint64_t *skipped) {
+    switch (relation) {
+    case CMaskLess: return compareKnownWords(x, n, q, skip, true, false, false, out, skipped);
+    case CMaskLessOrEqual: return compareKnownWords(x, n, q, skip, false, false, true, out, skipped);
+    case CMaskGreater: return compareKnownWords(x, n, q, skip, false, false, false, out, skipped);
+    case CMaskGreaterOrEqual: return compareKnownWords(x, n, q, skip, true, false, true, out, skipped);
+    case CMaskEqual: return compareKnownWords(x, n, q, skip, false, true, false, out, skipped);
+    default: return compareKnownWords(x, n, q, skip, false, true, true, out, skipped);
     }
 }
 
@@ -195,23 +248,51 @@ static AVX2 size_t lowBitAVX2(const int64_t *x, size_t n, uint64_t *out) {
     return w * 64;
 }
 
-/// `vpsrlvq` gives 0 for a shift of 64 or more, so ids past the table (negative ones too, as
-/// unsigned numbers) read no table bit; `outside` is id < 0 or id > count - 1.
-static AVX2 size_t lookupAVX2(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside) {
-    __m256i vt = _mm256_set1_epi64x((int64_t)table), last = _mm256_set1_epi64x((int64_t)count - 1), zero = _mm256_setzero_si256();
+static AVX2 size_t lowBitKnownAVX2(const int64_t *x, size_t n, int64_t skip, uint64_t *values, uint64_t *skipped) {
+    __m256i vskip = _mm256_set1_epi64x(skip);
     size_t w = 0;
     for (; (w + 1) * 64 <= n; w++) {
         const int64_t *p = x + w * 64;
-        uint64_t value = 0, out = 0;
+        uint64_t word = 0, skip_ = 0;
+        for (int k = 0; k < 16; k++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * k));
+            word |= bits4(_mm256_slli_epi64(v, 63)) << (4 * k);
+            skip_ |= bits4(_mm256_cmpeq_epi64(v, vskip)) << (4 * k);
+        }
+        values[w] = word;
+        skipped[w] = skip_;
+    }
+    return w * 64;
+}
+
+/// `vpsrlvq` gives 0 for a shift of 64 or more, so ids past the table (negative ones too, as
+/// unsigned numbers) read no table bit; `outside` is id < 0 or id > count - 1.
+/// `skipped` as in `lookupRows` (`withSkipped` false: NULL, not written).
+static inline AVX2 size_t lookupWords(const int64_t *x, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values,
+                                      uint64_t *outside, bool withSkipped, uint64_t *skipped) {
+    __m256i vt = _mm256_set1_epi64x((int64_t)table), last = _mm256_set1_epi64x((int64_t)count - 1), zero = _mm256_setzero_si256();
+    __m256i vskip = _mm256_set1_epi64x(skip);
+    size_t w = 0;
+    for (; (w + 1) * 64 <= n; w++) {
+        const int64_t *p = x + w * 64;
+        uint64_t value = 0, out = 0, skip_ = 0;
         for (int k = 0; k < 16; k++) {
             __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * k));
             value |= bits4(_mm256_slli_epi64(_mm256_srlv_epi64(vt, v), 63)) << (4 * k);
             out |= bits4(_mm256_or_si256(_mm256_cmpgt_epi64(zero, v), _mm256_cmpgt_epi64(v, last))) << (4 * k);
+            if (withSkipped) skip_ |= bits4(_mm256_cmpeq_epi64(v, vskip)) << (4 * k);
         }
         values[w] = value;
         outside[w] = out;
+        if (withSkipped) skipped[w] = skip_;
     }
     return w * 64;
+}
+
+static AVX2 size_t lookupAVX2(const int64_t *x, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values,
+                              uint64_t *outside, uint64_t *skipped) {
+    if (skipped) return lookupWords(x, n, table, count, skip, values, outside, true, skipped);
+    return lookupWords(x, n, table, count, skip, values, outside, false, NULL);
 }
 
 /// Four rows a step: each lane tests its own bit of the word's next four.
@@ -249,6 +330,14 @@ void cmask_compare(const int64_t *x, size_t n, CMaskRelation relation, int64_t q
     compareRows(x, done, n, relation, q, out);
 }
 
+void cmask_compare_known(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, int64_t skip, uint64_t *out, uint64_t *skipped) {
+    size_t done = 0;
+#ifdef CMASK_X86
+    if (hasAVX2()) done = compareKnownAVX2(x, n, relation, q, skip, out, skipped);
+#endif
+    compareKnownRows(x, done, n, relation, q, skip, out, skipped);
+}
+
 int cmask_narrow16(const int64_t *x, size_t n, int64_t skip, int16_t *out) {
     size_t done = 0;
     int fits = 1;
@@ -274,12 +363,30 @@ void cmask_low_bit(const int64_t *x, size_t n, uint64_t *out) {
     lowBitRows(x, done, n, out);
 }
 
-void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside) {
+void cmask_low_bit_known(const int64_t *x, size_t n, int64_t skip, uint64_t *values, uint64_t *skipped) {
     size_t done = 0;
 #ifdef CMASK_X86
-    if (hasAVX2() && count > 0) done = lookupAVX2(x, n, table, count, values, outside);
+    if (hasAVX2()) done = lowBitKnownAVX2(x, n, skip, values, skipped);
 #endif
-    lookupRows(x, done, n, table, count, values, outside);
+    lowBitKnownRows(x, done, n, skip, values, skipped);
+}
+
+static void lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values, uint64_t *outside,
+                   uint64_t *skipped) {
+    size_t done = 0;
+#ifdef CMASK_X86
+    if (hasAVX2() && count > 0) done = lookupAVX2(x, n, table, count, skip, values, outside, skipped);
+#endif
+    lookupRows(x, done, n, table, count, skip, values, outside, skipped);
+}
+
+void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside) {
+    lookup(x, n, table, count, 0, values, outside, NULL);
+}
+
+void cmask_lookup_known(const int64_t *x, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values, uint64_t *outside,
+                        uint64_t *skipped) {
+    lookup(x, n, table, count, skip, values, outside, skipped);
 }
 
 /// Whether rows lo ..< hi (lo < hi) of `w` have a set bit: one word for most households (a

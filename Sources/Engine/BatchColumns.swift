@@ -13,7 +13,10 @@ final class BatchColumns: VectorHost {
     let referenceDays: [Int32]
     let householdCount: Int
     let memberRanges: [Range<Int>]
-    let memberHousehold: [Int32]
+    var memberCount: Int { batch.members.count }
+    /// The household row of each member row, made the first time something asks: only rows
+    /// the kernels leave unknown and dated member fields need it, and most batches have none.
+    private(set) lazy var memberHousehold: [Int32] = Self.owners(memberRanges, memberRows: memberCount)
     /// Each household's member rows as a pair of bounds (`BoolMasks.someInRanges`).
     let memberBounds: [Int64]
     /// The variables of the stage being evaluated, by slot.
@@ -50,25 +53,31 @@ final class BatchColumns: VectorHost {
         householdCount = batch.households.count
         memberRanges = batch.memberRanges
         let ranges = batch.memberRanges
-        var owner = [Int32](repeating: 0, count: batch.members.count)
         memberBounds = [Int64](unsafeUninitializedCapacity: 2 * ranges.count) { bounds, done in
-            owner.withUnsafeMutableBufferPointer { owner in
-                for (h, r) in ranges.enumerated() {
-                    bounds[2 * h] = Int64(r.lowerBound)
-                    bounds[2 * h + 1] = Int64(r.upperBound)
-                    var m = r.lowerBound
-                    while m < r.upperBound {
-                        owner[m] = Int32(truncatingIfNeeded: h)
-                        m += 1
-                    }
-                }
+            for (h, r) in ranges.enumerated() {
+                bounds[2 * h] = Int64(r.lowerBound)
+                bounds[2 * h + 1] = Int64(r.upperBound)
             }
             done = 2 * ranges.count
         }
-        memberHousehold = owner
         householdDerived = Array(repeating: nil, count: rules.householdDerived.count)
         memberDerived = Array(repeating: nil, count: rules.memberDerived.count)
         memberDerivedMasks = Array(repeating: nil, count: rules.memberDerived.count)
+    }
+
+    /// The household row of each of `memberRows` member rows, from the households' ranges.
+    static func owners(_ ranges: [Range<Int>], memberRows: Int) -> [Int32] {
+        var owner = [Int32](repeating: 0, count: memberRows)
+        owner.withUnsafeMutableBufferPointer { owner in
+            for (h, r) in ranges.enumerated() {
+                var m = r.lowerBound
+                while m < r.upperBound {
+                    owner[m] = Int32(truncatingIfNeeded: h)
+                    m += 1
+                }
+            }
+        }
+        return owner
     }
 
     /// True when `batch.ageMonths` holds the completed months of birth-date field `i` of each
@@ -128,7 +137,6 @@ final class BatchColumns: VectorHost {
             if let c = memberCache[field] { return c }
             guard field < rules.environment.memberFields.count else { return nil }
             let c: VecColumn?
-            let owner = memberHousehold
             switch rules.environment.memberFields[field].origin {
             case .survey(let i): c = surveyColumn(batch.members, rules.environment.schema.members, i, .member)
             case .derived(let k):
@@ -156,12 +164,14 @@ final class BatchColumns: VectorHost {
                     c = VecColumn(level: .member, kind: .int, values: out, unknownIsAbsent: true)
                     break
                 }
+                let owner = memberHousehold
                 c = dated(batch.members.values[i], .member) { raw, m in
                     let ref = CivilDate(dayNumber: self.referenceDays[Int(owner[m])])
                     let months = Int64(CivilDate.completedMonths(from: CivilDate(dayNumber: Int32(truncatingIfNeeded: raw)), to: ref))
                     return years ? CivilDate.completedYears(months: months) : months
                 }
             case .monthsSince(let i):
+                let owner = memberHousehold
                 c = dated(batch.members.values[i], .member) { raw, m in
                     let ref = CivilDate(dayNumber: self.referenceDays[Int(owner[m])])
                     return Int64(HouseholdActivation.signedCompletedMonths(from: CivilDate(dayNumber: Int32(truncatingIfNeeded: raw)), to: ref))

@@ -137,17 +137,24 @@ extension Classifier {
     }
 
     /// Every stage of `classify(household:of:fields:)` over the batch's columns, in the same
-    /// order; nil when an expression is not covered by the kernels.
+    /// order but for the requirements (after the indicators); nil when an expression is not
+    /// covered by the kernels.
     static func decide(_ c: BatchColumns) -> ColumnDecision? {
-        let rules = c.rules, nH = c.householdCount, owner = c.memberHousehold, batch = c.batch
+        let rules = c.rules, nH = c.householdCount, batch = c.batch
         let U = VecColumn.unknown
         var needs = [Bool](repeating: false, count: nH)
+        // Member rows are sent back by their household, looked up only for such rows (rare).
+        var owners: [Int32]?
+        func household(ofMember m: Int) -> Int {
+            if owners == nil { owners = c.memberHousehold }
+            return Int(owners![m])
+        }
         func mark(_ col: VecColumn) {
             col.values.withUnsafeBufferPointer { v in
                 if col.level == .household {
                     for h in 0..<v.count where v[h] == U { needs[h] = true }
                 } else {
-                    for m in 0..<v.count where v[m] == U { needs[Int(owner[m])] = true }
+                    for m in 0..<v.count where v[m] == U { needs[household(ofMember: m)] = true }
                 }
             }
         }
@@ -189,7 +196,7 @@ extension Classifier {
             // A bool field the masks take stays masks (the rules read it by the mask path,
             // or count it per household), with the unknown rows `derived` marks.
             if p.resultType == .bool, let m = p.masks(c, level: .member, leaves: leaves) {
-                if !m.unknownIsMissing { BoolMasks.forEachRow(m.unknown) { needs[Int(owner[$0])] = true } }
+                if !m.unknownIsMissing { BoolMasks.forEachRow(m.unknown) { needs[household(ofMember: $0)] = true } }
                 c.memberDerivedMasks[k] = m
                 continue
             }
@@ -205,7 +212,7 @@ extension Classifier {
         var conditions: [VecLevel: [String: VecColumn]] = [:]
         var conditionMasks: [VecLevel: [String: BoolMasks]] = [:]
         func requirement(_ req: CompiledRequirement, _ level: VecLevel, _ table: RecordTable) -> Bool {
-            func send(_ r: Int) { needs[level == .household ? r : Int(owner[r])] = true }
+            func send(_ r: Int) { needs[level == .household ? r : household(ofMember: r)] = true }
             // A field stored as a value is empty where absent (`VecColumn.unknown`): as masks,
             // the condition and the empty rows meet a word at a time.
             let source = req.program.source, masksTried = table.fields[req.fieldIndex].type != .text
@@ -247,24 +254,22 @@ extension Classifier {
             }
             return true
         }
-        c.use(.householdRequirement)
-        for req in rules.householdRequirements where !requirement(req, .household, batch.households) { return nil }
-        c.use(.memberRequirement)
-        for req in rules.memberRequirements where !requirement(req, .member, batch.members) { return nil }
-
         // Indicators: a member-level one is deprived when some member satisfies it. A missing
         // value is decided by the indicator's policy as the scalar loop decides it (which stops
         // at the first member without a value); any other unknown sends the household back.
         // Each indicator stays household masks: the policies visit the unknown bits only, and
         // the tally the deprived ones.
         var unknownIndicators: [Int: [Int]] = [:]
-        var tally = DeprivationTally(households: nH, indicators: rules.indicators.count)
+        // Indicators are read field by field (`indicators[i].program`): a copy of one (its
+        // rule's texts, its templates) retains every reference it holds.
+        let indicators = rules.indicators
+        var tally = DeprivationTally(households: nH, indicators: indicators.count)
         // Member-level indicators the masks take, and "some member" of all of them in one pass
         // over the households' member ranges.
         c.use(.memberIndicator)
         var memberMasks: [Int: BoolMasks] = [:]
-        for (i, ind) in rules.indicators.enumerated() where ind.isMemberLevel {
-            memberMasks[i] = ind.program.masks(c, level: .member, leaves: leaves)
+        for i in indicators.indices where indicators[i].isMemberLevel {
+            memberMasks[i] = indicators[i].program.masks(c, level: .member, leaves: leaves)
         }
         let maskedIndicators = memberMasks.keys.sorted()
         var someMember: [Int: BoolMasks] = [:]
@@ -272,11 +277,12 @@ extension Classifier {
             someMember[i] = m
         }
         var deprived: [BoolMasks] = []
-        for (i, ind) in rules.indicators.enumerated() {
+        for i in indicators.indices {
+            let isMemberLevel = indicators[i].isMemberLevel, missing = indicators[i].indicator.missing
             var m: BoolMasks
             // Member-level: whether some member before the first unknown one satisfies it.
             var before: (Int) -> Bool = { _ in false }
-            if ind.isMemberLevel {
+            if isMemberLevel {
                 c.use(.memberIndicator)
                 // As bit masks when the expression allows (its bools stay words up to the
                 // members' range test); else a column and a loop over each household's members.
@@ -284,7 +290,7 @@ extension Classifier {
                     m = some
                     before = { members.trueBeforeFirstUnknown(in: c.memberRanges[$0]) }
                 } else {
-                    guard let col = columnPathBools(ind.program, .member) else { return nil }
+                    guard let col = columnPathBools(indicators[i].program, .member) else { return nil }
                     let (values, seen) = Self.someMember(col, c.memberRanges)
                     m = BoolMasks(VecColumn(level: .household, kind: .bool, values: values, unknownIsError: col.unknownIsError,
                                             unknownIsMissing: col.unknownIsMissing))
@@ -292,7 +298,7 @@ extension Classifier {
                 }
             } else {
                 c.use(.householdIndicator)
-                guard let masks = boolMasks(ind.program, .household) else { return nil }
+                guard let masks = boolMasks(indicators[i].program, .household) else { return nil }
                 m = masks
             }
             let missingOnly = m.unknownIsMissing
@@ -302,21 +308,30 @@ extension Classifier {
                     let h = w << 6 | rows.trailingZeroBitCount, bit = rows & (0 &- rows)
                     rows &= rows &- 1
                     guard missingOnly else { needs[h] = true; continue }
-                    switch ind.indicator.missing {
+                    switch missing {
                     case .error: needs[h] = true
                     case .deprived: m.values[w] |= bit
                     case .notDeprived: break
                     case .unknown:
-                        if ind.isMemberLevel && before(h) { m.values[w] |= bit }
+                        if isMemberLevel && before(h) { m.values[w] |= bit }
                         unknownIndicators[h, default: []].append(i)
                     }
-                    if ind.indicator.missing != .error { m.unknown[w] &= ~bit }
+                    if missing != .error { m.unknown[w] &= ~bit }
                 }
             }
             tally.add(m, indicator: i)
             deprived.append(m)
         }
         c.deprived = deprived
+
+        // The requirements after the indicators (each only adds to `needs`, so the order does
+        // not matter): the fields they check are mostly the indicators' own, whose unknown rows
+        // the indicators' passes over them have already given.
+        c.use(.householdRequirement)
+        for req in rules.householdRequirements where !requirement(req, .household, batch.households) { return nil }
+        c.use(.memberRequirement)
+        for req in rules.memberRequirements where !requirement(req, .member, batch.members) { return nil }
+
         let (count, deprivedBits) = tally.finish()
         c.deprivations = VecColumn(level: .household, kind: .int, values: count)
 

@@ -15,6 +15,10 @@ typedef enum {
 /// Bit set where `x[r] relation q` holds (signed comparison).
 void cmask_compare(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, uint64_t *out);
 
+/// `cmask_compare` and the rows equal to `skip` (a column's unknown rows) in one pass: `out` is
+/// set where x[r] != skip and `x[r] relation q` holds, `skipped` where x[r] == skip.
+void cmask_compare_known(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, int64_t skip, uint64_t *out, uint64_t *skipped);
+
 /// The rows `cmask_narrow16` takes: a 16-bit number other than the two extremes, so that any
 /// Int64 compared with them gives the same bits as its nearest 16-bit number (clamped).
 #define CMASK_NARROW_MIN (-32767)
@@ -30,9 +34,17 @@ void cmask_compare16(const int16_t *x, size_t n, CMaskRelation relation, int16_t
 /// Bit set where x[r] is odd (the true rows of a bool column of 0, 1 and INT64_MIN).
 void cmask_low_bit(const int64_t *x, size_t n, uint64_t *out);
 
+/// `cmask_low_bit` and the rows equal to `skip` in one pass (a bool column's true and unknown
+/// rows: `skip` is even, so its rows have no `values` bit).
+void cmask_low_bit_known(const int64_t *x, size_t n, int64_t skip, uint64_t *values, uint64_t *skipped);
+
 /// Ids against a table of `count` (at most 64) bits: `values` set where 0 <= x[r] < count and
 /// bit x[r] of `table` is set; `outside` set where x[r] is not in 0..<count.
 void cmask_lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, uint64_t *values, uint64_t *outside);
+
+/// `cmask_lookup`, with `skipped` set where x[r] == skip (a column's unknown rows) in the same pass.
+void cmask_lookup_known(const int64_t *x, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values, uint64_t *outside,
+                        uint64_t *skipped);
 
 /// Masks back into a bool column: out[r] is INT64_MIN where `unknown` has bit r, else bit r
 /// of `values` (0 or 1).
