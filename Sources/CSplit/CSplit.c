@@ -3,7 +3,7 @@
 // other instructions, while clang's `target` attribute can. The splitting is written once
 // (`split`, `takeBlock`) over two sets of block operations (`Variant`): SSE2, which every
 // x86-64 CPU runs, and AVX2 with BMI1/BMI2 and POPCNT (a mask per 32 bytes instead of 16,
-// cells written four at a time), chosen at run time (`csplit_best_kernel`): some CPUs still
+// a plain block's cells written eight at a time), chosen at run time (`csplit_best_kernel`): some CPUs still
 // sold (cheap Pentium and Celeron models) have no AVX2.
 
 #include "CSplit.h"
@@ -45,7 +45,7 @@ typedef struct {
     /// Writes `at` plus the place of each set bit of `cells`, lowest first, from `out` on, and
     /// returns where the next goes. Up to four more offsets past them may be written
     /// (`CSplitRun.offsets` has the slack): the cells that follow overwrite them.
-    ptrdiff_t *(*writeCells)(ptrdiff_t *out, ptrdiff_t at, uint64_t cells);
+    uint32_t *(*writeCells)(uint32_t *out, uint32_t at, uint64_t cells);
 } Variant;
 
 // MARK: SSE2
@@ -102,8 +102,8 @@ INLINE UTF8Classes utf8ClassesSSE2(const uint8_t *p, uint64_t high) {
 }
 
 /// Without `popcnt` and `tzcnt`: a bit at a time, until none is left.
-INLINE ptrdiff_t *writeCellsSSE2(ptrdiff_t *out, ptrdiff_t at, uint64_t cells) {
-    for (; cells; cells &= cells - 1) *out++ = at + __builtin_ctzll(cells);
+INLINE uint32_t *writeCellsSSE2(uint32_t *out, uint32_t at, uint64_t cells) {
+    for (; cells; cells &= cells - 1) *out++ = at + (uint32_t)__builtin_ctzll(cells);
     return out;
 }
 
@@ -192,38 +192,53 @@ AVX2 INLINE UTF8Classes utf8ClassesAVX2(const uint8_t *p, uint64_t high) {
 /// `tzcnt`, an add, a store and a `blsr`, with no branch of its own; `tzcnt` of no bit is 64,
 /// whose offsets are among those overwritten. The first step goes even without cells: nearly
 /// every call has some (a record's have at least its line feed).
-AVX2 INLINE ptrdiff_t *writeCellsAVX2(ptrdiff_t *out, ptrdiff_t at, uint64_t cells) {
-    ptrdiff_t *const next = out + _mm_popcnt_u64(cells);
+AVX2 INLINE uint32_t *writeCellsAVX2(uint32_t *out, uint32_t at, uint64_t cells) {
+    uint32_t *const next = out + _mm_popcnt_u64(cells);
     do {
-        out[0] = at + (ptrdiff_t)_tzcnt_u64(cells);
+        out[0] = at + (uint32_t)_tzcnt_u64(cells);
         cells = _blsr_u64(cells);
-        out[1] = at + (ptrdiff_t)_tzcnt_u64(cells);
+        out[1] = at + (uint32_t)_tzcnt_u64(cells);
         cells = _blsr_u64(cells);
-        out[2] = at + (ptrdiff_t)_tzcnt_u64(cells);
+        out[2] = at + (uint32_t)_tzcnt_u64(cells);
         cells = _blsr_u64(cells);
-        out[3] = at + (ptrdiff_t)_tzcnt_u64(cells);
+        out[3] = at + (uint32_t)_tzcnt_u64(cells);
         cells = _blsr_u64(cells);
         out += 4;
     } while (cells);
     return next;
 }
 
-/// `writeCellsAVX2` for all the cells of a plain block: fourteen offsets in one go whatever the
-/// count, and only the rest of a block with more (a few in a hundred of a survey's) in steps of
-/// four. A survey's blocks have 3 to 18 cells, evenly spread over 5 to 13, so a loop of steps
-/// ended on a mispredicted branch in most blocks; fourteen covers 97 % of the blocks of
-/// members.csv and all but a few in 1,000 of households.csv (16 measured slower on both: more
-/// work, few branches spared). Up to 14 offsets past them may be written, which the cells that
-/// follow overwrite.
-AVX2 INLINE ptrdiff_t *writeBlockCellsAVX2(ptrdiff_t *out, ptrdiff_t at, uint64_t cells) {
-    ptrdiff_t *const next = out + _mm_popcnt_u64(cells);
-#pragma clang loop unroll(full)
-    for (int i = 0; i < 14; i++) {
-        out[i] = at + (ptrdiff_t)_tzcnt_u64(cells);
-        cells = _blsr_u64(cells);
+/// The places of the set bits of each byte value, lowest first (the others 0), for
+/// `writeBlockCellsAVX2`: filled once when the program loads.
+static uint8_t bitPlaces[256][8];
+
+__attribute__((constructor)) static void fillBitPlaces(void) {
+    for (int byte = 0; byte < 256; byte++) {
+        int k = 0;
+        for (int bit = 0; bit < 8; bit++) {
+            if (byte >> bit & 1) bitPlaces[byte][k++] = (uint8_t)bit;
+        }
     }
-    if (__builtin_expect(cells != 0, 0)) writeCellsAVX2(out + 14, at, cells);
-    return next;
+}
+
+/// `writeCellsAVX2` for all the cells of a plain block, a byte of the mask a step: the places
+/// of its bits looked up (`bitPlaces`), widened to eight offsets and written in one store, the
+/// next byte's written from where its cells end. Eight steps with no branch, none waiting for
+/// another but through the pointer's add, where a cell at a time (`tzcnt`, `blsr`) is a chain
+/// as long as the block's cells. Up to 8 offsets past them may be written, which the cells that
+/// follow overwrite.
+AVX2 INLINE uint32_t *writeBlockCellsAVX2(uint32_t *out, uint32_t at, uint64_t cells) {
+    __m256i offsets = _mm256_set1_epi32((int)at);
+    const __m256i eight = _mm256_set1_epi32(8);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 8; i++) {
+        const unsigned byte = (unsigned)(cells >> (8 * i)) & 0xFF;
+        const __m256i places = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)bitPlaces[byte]));
+        _mm256_storeu_si256((__m256i *)out, _mm256_add_epi32(offsets, places));
+        out += _mm_popcnt_u32(byte);
+        offsets = _mm256_add_epi32(offsets, eight);
+    }
+    return out;
 }
 
 static const Variant avx2 = {masksAVX2, quotesAndCRsAVX2, utf8ClassesAVX2, writeCellsAVX2};
@@ -250,10 +265,10 @@ INLINE bool utf8Accepts(UTF8Classes classes, uint64_t live, uint64_t *carry) {
 typedef struct {
     /// Offsets a record takes: its start, its other cells' and its end.
     ptrdiff_t stride;
-    /// Added to a block's address: the file offset of the byte after its first.
-    ptrdiff_t fileOffsetAfter;
+    /// Added to a block's address: the offset (from the run's origin) of the byte after its first.
+    ptrdiff_t offsetAfter;
     /// The slot past the most records wanted.
-    ptrdiff_t *wantedEnd;
+    uint32_t *wantedEnd;
     /// Whether a blank (any byte up to a space but a line break, which `CellSpans.Cells`
     /// would trim) is next to a delimiter: some cell then may be padded (`mayBePadded`).
     bool padded;
@@ -265,7 +280,7 @@ typedef struct {
     /// The slot of the current record's end (its start and cells are the `stride - 1` slots
     /// before it), and where its next cell's offset goes: the records taken are counted by
     /// `recordEnd`.
-    ptrdiff_t *recordEnd, *cell;
+    uint32_t *recordEnd, *cell;
     /// Continuation bytes that the leads of the block before call for in this one (bits 0, 1).
     uint64_t utf8Carry;
     /// The delimiters and blanks of the block before (of their last byte, bit 63: the run's
@@ -291,8 +306,8 @@ INLINE void notePadding(Splitter *s, uint64_t delimiters, uint64_t blanks) {
 /// number of cells, at the most records wanted, or when the block's bytes are not all `usable`.
 INLINE bool takeRecords(Splitter *s, const uint8_t *p, uint64_t delimiters, uint64_t lineFeeds, uint64_t crlf,
                         bool usable, const Variant *variant) {
-    const ptrdiff_t at = (ptrdiff_t)p + s->frame->fileOffsetAfter;
-    ptrdiff_t *end = s->recordEnd, *cell = s->cell;
+    const uint32_t at = (uint32_t)((ptrdiff_t)p + s->frame->offsetAfter);
+    uint32_t *end = s->recordEnd, *cell = s->cell;
     bool more = true;
     for (; lineFeeds; lineFeeds &= lineFeeds - 1) {
         // The record's cells and its end, at the delimiters up to its line feed: the line
@@ -302,7 +317,7 @@ INLINE bool takeRecords(Splitter *s, const uint8_t *p, uint64_t delimiters, uint
         if (cell != end + 1) { more = false; break; }
         delimiters &= ~through;
         end[1] = end[0];
-        end[0] -= (ptrdiff_t)((crlf << 1 & lineFeeds & -lineFeeds) != 0);
+        end[0] -= (uint32_t)((crlf << 1 & lineFeeds & -lineFeeds) != 0);
         cell = end + 2;
         end += s->frame->stride;
         if (end == s->frame->wantedEnd) { more = false; break; }
@@ -358,13 +373,13 @@ typedef enum { BlockEndsRun, BlockTaken, BlockNotPlain } BlockStep;
 /// end and the next one's start, the same offset). A record then has its cells when its line
 /// feed's offset went to its end slot, which the next start's copies.
 AVX2 INLINE BlockStep takePlainRecordsAVX2(Splitter *s, const uint8_t *p, uint64_t delimiters, uint64_t lineFeeds) {
-    const ptrdiff_t at = (ptrdiff_t)p + s->frame->fileOffsetAfter;
-    ptrdiff_t *end = s->recordEnd;
-    ptrdiff_t *const cell = writeBlockCellsAVX2(s->cell, at, delimiters | lineFeeds << 1)
+    const uint32_t at = (uint32_t)((ptrdiff_t)p + s->frame->offsetAfter);
+    uint32_t *end = s->recordEnd;
+    uint32_t *const cell = writeBlockCellsAVX2(s->cell, at, delimiters | lineFeeds << 1)
                           + (lineFeeds >> 63); // a start in the next block
     BlockStep step = BlockTaken;
     for (; lineFeeds; lineFeeds &= lineFeeds - 1) {
-        const ptrdiff_t next = at + (ptrdiff_t)_tzcnt_u64(lineFeeds);
+        const uint32_t next = at + (uint32_t)_tzcnt_u64(lineFeeds);
         // Slots from `cell` on hold no offset of the run's.
         if (end >= cell || *end != next) { step = BlockEndsRun; break; }
         end[1] = next;
@@ -436,10 +451,10 @@ AVX2 INLINE bool takeWholeBlockAVX2(Splitter *s, const uint8_t *p) {
 /// The run's whole blocks go with all their bytes live, so that only the last one, cut by the
 /// end of the data, works out which are.
 INLINE CSplitResult split(const CSplitRun *run, const Variant *variant, PlainBlock takePlainBlock, WholeBlock takeWholeBlock) {
-    ptrdiff_t *const firstEnd = run->offsets + run->columns;
+    uint32_t *const firstEnd = run->offsets + run->columns;
     RunFrame frame = {
         .stride = run->columns + 1,
-        .fileOffsetAfter = run->fileOffset + 1 - (ptrdiff_t)run->bytes,
+        .offsetAfter = run->offset + 1 - (ptrdiff_t)run->bytes,
         .wantedEnd = firstEnd + run->limit * (run->columns + 1),
         .padded = false,
     };
@@ -451,7 +466,7 @@ INLINE CSplitResult split(const CSplitRun *run, const Variant *variant, PlainBlo
         .delimitersBefore = 1ull << 63,
         .blanksBefore = 0,
     };
-    run->offsets[0] = run->start + run->fileOffset;
+    run->offsets[0] = (uint32_t)(run->start + run->offset);
     const uint8_t *p = run->bytes + run->start;
     const ptrdiff_t bytes = run->end - run->start;
     const uint8_t *const wholeEnd = p + bytes / 64 * 64;
@@ -469,7 +484,7 @@ INLINE CSplitResult split(const CSplitRun *run, const Variant *variant, PlainBlo
     // Clean records take a line each.
     for (ptrdiff_t r = 0; r < records; r++) run->lines[r] = (int32_t)(run->line + r);
     // The first record not taken.
-    CSplitResult result = {records, s.recordEnd[-run->columns] - run->fileOffset, run->line + records, frame.padded};
+    CSplitResult result = {records, (ptrdiff_t)s.recordEnd[-run->columns] - run->offset, run->line + records, frame.padded};
     return result;
 }
 

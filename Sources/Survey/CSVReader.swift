@@ -796,15 +796,18 @@ final class CSVReader {
     /// The splitting is the C kernel `csplit_clean_records` (Sources/CSplit, in C for its AVX2
     /// variant): one pass over 64-byte blocks, each loaded once however many records it holds,
     /// with masks of its commas, line feeds, quotes and CRs, and of its high bits, which take
-    /// the UTF-8 check only where there are some; cell offsets go straight into `spans` as file
-    /// offsets. A record with a quote or a CR (but a CRLF line end), the wrong number of cells,
+    /// the UTF-8 check only where there are some; cell offsets go straight into `spans`, as
+    /// offsets from its origin. Records past the offsets' reach (`CellSpans.reach`) are not split. A record with a quote or a CR (but a CRLF line end), the wrong number of cells,
     /// or bytes the quick UTF-8 check does not pass (`SurveyText.isUTF8InBuffer`'s rule) ends
     /// the run before it, so that `next()` splits it and the row checks see it as they always
     /// did.
     func appendCleanRecords(to spans: CellSpans, limit: Int) -> Int {
         guard limit > 0 && pos < len else { return 0 }
-        let room = spans.reserve(limit)
-        var run = CSplitRun(bytes: UnsafePointer(buf), start: pos, end: len, fileOffset: bufferFileOffset, line: line,
+        let room = spans.reserve(limit, from: bufferFileOffset + pos)
+        // Records past the reach of the spans' offsets are left to `next()`.
+        let end = min(len, room.end - bufferFileOffset)
+        guard pos < end else { return 0 }
+        var run = CSplitRun(bytes: UnsafePointer(buf), start: pos, end: end, offset: bufferFileOffset - spans.origin, line: line,
                             columns: spans.columns, stride: spans.stride, limit: limit,
                             offsets: room.offsets, lines: room.recordLines)
         let taken = csplit_clean_records(&run, splitKernel)

@@ -784,6 +784,8 @@ public final class SurveyReader {
         } else if haveHid {
             clean = hidBuf.withUnsafeBufferPointer { scanMembers(of: $0, line: line, rowIsClean: rowIsClean, blankRows: &blank) }
         }
+        // A row beyond the reach of the chunk's cell offsets goes to the row path.
+        clean = clean && ch.householdCells.fits(hcsv)
         if clean { ch.householdCells.append(hcsv) }
         endHousehold(record: hcsv.recordFileOffset, line: line, clean: clean, splitRow: clean ? ch.householdRowsTaken : nil,
                      firstRecord: firstRecord, firstRow: firstRow)
@@ -840,7 +842,7 @@ public final class SurveyReader {
             memberPending = false
             ch.memberRecords.append(ColumnChunk.MemberRecord(members.csv, orphan: false))
             if clean {
-                if members.recordIsClean && memberRowIDIsNew() {
+                if members.recordIsClean && ch.memberCells.fits(members.csv) && memberRowIDIsNew() {
                     ch.memberCells.append(members.csv)
                     ch.memberRowsTaken += 1
                 } else {

@@ -955,7 +955,7 @@ final class TableInput {
         // not hold goes to after it.
         var missEnd = missed
         cells.forEachOffset(column: column.col, rows: 0..<column.rows) { r, o in
-            commaCell(words, base + o[0], out + r, r, &missEnd)
+            commaCell(words, base + Int(o[0]), out + r, r, &missEnd)
         }
         return commaMisses(column, spellings, table, missEnd - missed)
     }
@@ -971,8 +971,8 @@ final class TableInput {
         let wordsB = UnsafePointer(tables.1._withUnsafeGuaranteedRef { $0.words })
         var missA = a.missed, missB = b.missed
         cells.forEachOffset(column: a.col, rows: 0..<a.rows) { r, o in
-            commaCell(wordsA, base + o[0], outA + r, r, &missA)
-            commaCell(wordsB, base + o[1], outB + r, r, &missB)
+            commaCell(wordsA, base + Int(o[0]), outA + r, r, &missA)
+            commaCell(wordsB, base + Int(o[1]), outB + r, r, &missB)
         }
         return (commaMisses(a, spellings.0, tables.0, missA - a.missed), commaMisses(b, spellings.1, tables.1, missB - b.missed))
     }
@@ -1312,10 +1312,13 @@ final class TableInput {
 
 /// The cells of a chunk of clean records (`TableInput.recordIsClean`), kept for decoding them
 /// a column at a time. Record i's cell c is the file bytes
-/// `starts[i * stride + c]..<starts[i * stride + c + 1] - 1` (cells of a plain record are one
-/// comma apart), untrimmed, read through the reader's `bufferBase`: the reader's own offsets
-/// made file offsets as the record is added, so that a cell costs no look-up of where the
-/// buffer was when its record was split.
+/// `origin + starts[i * stride + c]..<origin + starts[i * stride + c + 1] - 1` (cells of a
+/// plain record are one comma apart), untrimmed, read through the reader's `bufferBase`: the
+/// reader's own offsets made offsets in the file as the record is added, so that a cell costs
+/// no look-up of where the buffer was when its record was split. The offsets count from the
+/// first record's start (`origin`) in 32 bits: half the memory that the splitter writes and
+/// every decode loop reads of 64-bit file offsets. A record beyond their reach (4 GiB of
+/// records in one chunk) is not added (`fits`), and goes to the row path.
 final class CellSpans {
     let columns: Int
     /// Offsets per record: one per column and the end of the last cell plus one.
@@ -1323,7 +1326,14 @@ final class CellSpans {
     @exclusivity(unchecked) private(set) var count = 0
     @exclusivity(unchecked) private var capacity: Int
     @exclusivity(unchecked) private(set) var lines: UnsafeMutablePointer<Int32>
-    @exclusivity(unchecked) private(set) var starts: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private(set) var starts: UnsafeMutablePointer<UInt32>
+    /// The file offset that `starts` count from: the first record's start, set when a record
+    /// is added to none.
+    @exclusivity(unchecked) private(set) var origin = 0
+    /// How far (in bytes from `origin`) the records added may end: half of what 32 bits hold,
+    /// so that the offsets a splitter works out past its data's end (its last block's) fit too.
+    /// Tests lower it.
+    @exclusivity(unchecked) var reach = Int(Int32.max)
     /// Whether a cell of the records may have a blank (a byte up to a space) at either end: when
     /// none has, a cell is read as it is, without the test for blanks (`Cells.forEach`). Set by
     /// the splitter for its whole run, kept when records are dropped, cleared by `removeAll`.
@@ -1363,25 +1373,36 @@ final class CellSpans {
         count -= rows.count
     }
 
-    /// Adds the current record of `csv`, a plain one with `columns` fields.
+    /// Whether the current record of `csv` (a plain one with `columns` fields) is within the
+    /// offsets' reach, so that `append` may add it.
+    @inline(__always) func fits(_ csv: CSVReader) -> Bool {
+        csv.nextRecordFileOffset &- (count == 0 ? csv.recordFileOffset : origin) <= reach
+    }
+
+    /// Adds the current record of `csv`, a plain one with `columns` fields that `fits`.
     @inline(__always) func append(_ csv: CSVReader) {
         if count == capacity { grow(to: capacity * 2) }
-        let origin = csv.bufferFileOffset
+        if count == 0 { origin = csv.recordFileOffset }
+        let shift = csv.bufferFileOffset &- origin
         lines[count] = Int32(truncatingIfNeeded: csv.recordLine)
         let o = starts + count &* stride, fs = csv.fieldStarts, n = columns
         // An add per offset in a loop the compiler vectorises, where a copy alone took a call.
-        for k in 0..<n { o[k] = fs[k] &+ origin }
-        o[n] = csv.fieldEnds[n &- 1] &+ 1 &+ origin
+        for k in 0..<n { o[k] = UInt32(truncatingIfNeeded: fs[k] &+ shift) }
+        o[n] = UInt32(truncatingIfNeeded: csv.fieldEnds[n &- 1] &+ 1 &+ shift)
         count += 1
         if !mayBePadded { mayBePadded = csv.someFieldIsPadded(columns) }
     }
 
-    /// Room for records `count..<count + n` written in place, with the slack a splitter needs
-    /// past them: their offsets from `offsets` on (record `count + i` at `i * stride`) and their
-    /// lines from `recordLines` on; `didAppend` then counts the records written.
-    @inline(__always) func reserve(_ n: Int) -> (offsets: UnsafeMutablePointer<Int>, recordLines: UnsafeMutablePointer<Int32>) {
+    /// Room for records `count..<count + n` written in place from file offset `start` on (the
+    /// origin then, if there are no records yet), with the slack a splitter needs past them:
+    /// their offsets from `offsets` on (record `count + i` at `i * stride`) and their lines
+    /// from `recordLines` on; `didAppend` then counts the records written. `end` is the file
+    /// offset their bytes may reach (`reach` from the origin).
+    @inline(__always) func reserve(_ n: Int, from start: Int) -> (offsets: UnsafeMutablePointer<UInt32>, recordLines: UnsafeMutablePointer<Int32>,
+                                                                 end: Int) {
         if count &+ n > capacity { grow(to: max(capacity * 2, count + n)) }
-        return (starts + count &* stride, lines + count)
+        if count == 0 { origin = start }
+        return (starts + count &* stride, lines + count, origin &+ reach)
     }
 
     /// `mayBePadded`: a cell of them may have blanks at an end.
@@ -1391,7 +1412,7 @@ final class CellSpans {
     }
 
     /// The file offset of record r's first byte.
-    @inline(__always) func recordStart(_ r: Int) -> Int { starts[r &* stride] }
+    @inline(__always) func recordStart(_ r: Int) -> Int { origin &+ Int(starts[r &* stride]) }
 
     /// Cell c of record r as it is in the file, blanks and all, from `base`.
     @inline(__always) func untrimmedCell(_ r: Int, _ c: Int, base: UnsafePointer<UInt8>) -> (UnsafePointer<UInt8>, Int) {
@@ -1406,8 +1427,9 @@ final class CellSpans {
     /// The spans' offsets as plain values, for a loop over many cells: in locals, they are not
     /// loaded again through this object after every store of a decoded value.
     struct Cells {
+        /// Where the bytes of offset 0 (the origin) are.
         let base: UnsafePointer<UInt8>
-        let starts: UnsafePointer<Int>
+        let starts: UnsafePointer<UInt32>
         let stride: Int
         /// `CellSpans.mayBePadded` when the cells were taken.
         let mayBePadded: Bool
@@ -1418,14 +1440,14 @@ final class CellSpans {
 
         /// Cell c of record r as it is in the file, blanks and all.
         @inline(__always) func untrimmedCell(_ r: Int, _ c: Int) -> (UnsafePointer<UInt8>, Int) {
-            let o = starts + (r &* stride &+ c)
-            return (base + o[0], o[1] &- 1 &- o[0])
+            let o = starts + (r &* stride &+ c), s = Int(o[0])
+            return (base + s, Int(o[1]) &- 1 &- s)
         }
 
         /// The cell whose offset is at `o`, trimmed as `CSVReader.trimmedField` trims when it
         /// may be `padded`.
-        @inline(__always) func cell(at o: UnsafePointer<Int>, padded: Bool) -> (UnsafePointer<UInt8>, Int) {
-            var s = o[0], e = o[1] &- 1
+        @inline(__always) func cell(at o: UnsafePointer<UInt32>, padded: Bool) -> (UnsafePointer<UInt8>, Int) {
+            var s = Int(o[0]), e = Int(o[1]) &- 1
             if padded && s < e && (base[s] <= 0x20 || base[e &- 1] <= 0x20) {
                 while s < e, base[s] == 0x20 || base[s] == 0x09 { s &+= 1 }
                 while e > s, base[e &- 1] == 0x20 || base[e &- 1] == 0x09 { e &-= 1 }
@@ -1447,7 +1469,7 @@ final class CellSpans {
 
         /// Calls `body` with the place of cell c's offset (its end is the next offset) in each
         /// of records `rows`.
-        @inline(__always) func forEachOffset(column c: Int, rows: Range<Int>, _ body: (_ r: Int, _ o: UnsafePointer<Int>) -> Void) {
+        @inline(__always) func forEachOffset(column c: Int, rows: Range<Int>, _ body: (_ r: Int, _ o: UnsafePointer<UInt32>) -> Void) {
             var o = starts + (rows.lowerBound &* stride &+ c), r = rows.lowerBound
             // Two records a step: the loop's own instructions are a good part of a cell's.
             while r &+ 1 < rows.upperBound {
@@ -1460,8 +1482,9 @@ final class CellSpans {
         }
     }
 
+    /// `base`: the reader's `bufferBase`.
     @inline(__always) func cells(base: UnsafePointer<UInt8>) -> Cells {
-        Cells(base: base, starts: UnsafePointer(starts), stride: stride, mayBePadded: mayBePadded)
+        Cells(base: base + origin, starts: UnsafePointer(starts), stride: stride, mayBePadded: mayBePadded)
     }
 
     private func grow(to n: Int) {

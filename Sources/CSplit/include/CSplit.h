@@ -11,14 +11,16 @@ typedef struct {
     const uint8_t *bytes;
     /// Offset in `bytes` of the first record, and the end of the data.
     ptrdiff_t start, end;
-    /// File offset of `bytes[0]`, and the line of the first record.
-    ptrdiff_t fileOffset, line;
+    /// Offset of `bytes[0]` from the origin the cell offsets count from (a record before the
+    /// run's, at most 0 when the origin is in the buffer), and the line of the first record.
+    ptrdiff_t offset, line;
     /// Cells per record, offsets per record in `offsets` (`columns + 1`), most records taken.
     ptrdiff_t columns, stride, limit;
-    /// Record r's cells start at the file offsets `offsets[r * stride + c]`, c < columns, and
-    /// `offsets[r * stride + columns]` is one past its last cell's end. Up to 66 offsets past
-    /// the `limit` records' may be written (`CellSpans` keeps `stride + 64`).
-    ptrdiff_t *offsets;
+    /// Record r's cells start at the offsets (from the origin) `offsets[r * stride + c]`,
+    /// c < columns, and `offsets[r * stride + columns]` is one past its last cell's end: 32
+    /// bits, so the bytes `start..<end` must lie within 4 GiB of the origin. Up to 66 offsets
+    /// past the `limit` records' may be written (`CellSpans` keeps `stride + 64`).
+    uint32_t *offsets;
     /// Record r's line.
     int32_t *lines;
 } CSplitRun;
