@@ -79,14 +79,14 @@ struct SurveyLayout {
     /// The layout of a survey taken to be sorted by household id, in parts, for readers of the
     /// parts that check as they read what the pass would have found (`SurveyReader.sortedAssumptionFailed`).
     /// Neither file is read: both are cut by a few small reads at guessed places (`SortedRows`).
-    /// households.csv is cut about every `partSize` households or a little less (from the length
-    /// of its first rows), at the first line start past each place whose id cell reads plainly; the cuts' ids
-    /// must ascend (else nil: the full pass is needed). Each part's slice of members.csv starts
-    /// at the first row whose id sorts at or after the part's first household id, found by a
-    /// search. Every cut is a guess: the reader of the part before checks it by ending there on
-    /// a record's end, with its ids before the next part's first (`partFirstIDs`), and the reader
-    /// of the part checks that its households start with that id. The parts' lines are counted
-    /// from the start of their slices (`partLines`).
+    /// households.csv is cut about every `partSize` households or a little less (from the
+    /// length of its first rows), at the first line start past each place whose id cell reads
+    /// plainly; the cuts' ids must ascend (else nil: the full pass is needed). Each part's slice
+    /// of members.csv starts at the first row whose id sorts at or after the part's first
+    /// household id, found by a search. Every cut is a guess: the reader of the part before
+    /// checks it by ending there on a record's end, with its ids before the next part's first
+    /// (`partFirstIDs`), and the reader of the part checks that its households start with that
+    /// id. The parts' lines are counted from the start of their slices (`partLines`).
     static func cutAssumingSorted(_ hPath: String, _ hCol: Int, _ mPath: String, _ mCol: Int,
                                   households: (offset: Int, line: Int), members: (offset: Int, line: Int),
                                   partSize: Int) throws(Diagnostic) -> SurveyLayout? {
