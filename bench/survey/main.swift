@@ -29,7 +29,7 @@ func status(_ key: String) -> String {
     defer { fclose(f) }
     var line = [CChar](repeating: 0, count: 512)
     while fgets(&line, 512, f) != nil {
-        let s = String(cString: line)
+        let s = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if s.hasPrefix(key + ":") { return s.dropFirst(key.count + 1).split(separator: " ").joined(separator: " ").replacingOccurrences("\n", "") }
     }
     return "?"
