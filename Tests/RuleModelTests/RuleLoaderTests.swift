@@ -13,10 +13,8 @@ import Testing
         do {
             _ = try RuleLoader.load(root: "\(Self.fixtures)/\(name)")
             return []
-        } catch let list as DiagnosticList {
-            return list.diagnostics
         } catch {
-            return []
+            return error.diagnostics
         }
     }
 
