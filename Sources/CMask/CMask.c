@@ -23,21 +23,16 @@ static inline bool holds(int64_t x, CMaskRelation relation, int64_t q) {
     }
 }
 
-/// Rows from `from` to n, one at a time, into the words they fall in.
-static void compareRows(const int64_t *x, size_t from, size_t n, CMaskRelation relation, int64_t q, uint64_t *out) {
+/// Rows from `from` to n, one at a time, into the words they fall in. `skipped` (when not
+/// NULL): the rows equal to `skip`, which are then taken out of `out`.
+static void compareRows(const int64_t *x, size_t from, size_t n, CMaskRelation relation, int64_t q, int64_t skip, uint64_t *out,
+                        uint64_t *skipped) {
     for (size_t r = from; r < n; r++) {
         if ((r & 63) == 0) out[r >> 6] = 0;
-        out[r >> 6] |= (uint64_t)holds(x[r], relation, q) << (r & 63);
-    }
-}
-
-static void compareKnownRows(const int64_t *x, size_t from, size_t n, CMaskRelation relation, int64_t q, int64_t skip, uint64_t *out,
-                             uint64_t *skipped) {
-    for (size_t r = from; r < n; r++) {
-        if ((r & 63) == 0) out[r >> 6] = skipped[r >> 6] = 0;
-        bool skip_ = x[r] == skip;
+        if ((r & 63) == 0 && skipped) skipped[r >> 6] = 0;
+        bool skip_ = skipped && x[r] == skip;
         out[r >> 6] |= (uint64_t)(!skip_ && holds(x[r], relation, q)) << (r & 63);
-        skipped[r >> 6] |= (uint64_t)skip_ << (r & 63);
+        if (skipped) skipped[r >> 6] |= (uint64_t)skip_ << (r & 63);
     }
 }
 
@@ -61,18 +56,13 @@ static int narrowRows(const int64_t *x, size_t from, size_t n, int64_t skip, int
     return fits;
 }
 
-static void lowBitRows(const int64_t *x, size_t from, size_t n, uint64_t *out) {
+/// `skipped` (when not NULL): the rows equal to `skip`.
+static void lowBitRows(const int64_t *x, size_t from, size_t n, int64_t skip, uint64_t *values, uint64_t *skipped) {
     for (size_t r = from; r < n; r++) {
-        if ((r & 63) == 0) out[r >> 6] = 0;
-        out[r >> 6] |= (uint64_t)(x[r] & 1) << (r & 63);
-    }
-}
-
-static void lowBitKnownRows(const int64_t *x, size_t from, size_t n, int64_t skip, uint64_t *values, uint64_t *skipped) {
-    for (size_t r = from; r < n; r++) {
-        if ((r & 63) == 0) values[r >> 6] = skipped[r >> 6] = 0;
+        if ((r & 63) == 0) values[r >> 6] = 0;
+        if ((r & 63) == 0 && skipped) skipped[r >> 6] = 0;
         values[r >> 6] |= (uint64_t)(x[r] & 1) << (r & 63);
-        skipped[r >> 6] |= (uint64_t)(x[r] == skip) << (r & 63);
+        if (skipped) skipped[r >> 6] |= (uint64_t)(x[r] == skip) << (r & 63);
     }
 }
 
@@ -114,37 +104,10 @@ static bool hasAVX2(void) {
 
 static inline AVX2 uint64_t bits4(__m256i c) { return (uint64_t)_mm256_movemask_pd(_mm256_castsi256_pd(c)); }
 
-/// Whole words of `x > q` (`swap`: `q > x`; `equal`: `x == q`), each inverted when `invert`.
-static inline AVX2 size_t compareWords(const int64_t *x, size_t n, int64_t q, bool swap, bool equal, bool invert, uint64_t *out) {
-    __m256i vq = _mm256_set1_epi64x(q);
-    size_t w = 0;
-    for (; (w + 1) * 64 <= n; w++) {
-        const int64_t *p = x + w * 64;
-        uint64_t word = 0;
-        for (int k = 0; k < 16; k++) {
-            __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * k));
-            __m256i c = equal ? _mm256_cmpeq_epi64(v, vq) : (swap ? _mm256_cmpgt_epi64(vq, v) : _mm256_cmpgt_epi64(v, vq));
-            word |= bits4(c) << (4 * k);
-        }
-        out[w] = invert ? ~word : word;
-    }
-    return w * 64;
-}
-
-static AVX2 size_t compareAVX2(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, uint64_t *out) {
-    switch (relation) {
-    case CMaskLess: return compareWords(x, n, q, true, false, false, out);
-    case CMaskLessOrEqual: return compareWords(x, n, q, false, false, true, out);
-    case CMaskGreater: return compareWords(x, n, q, false, false, false, out);
-    case CMaskGreaterOrEqual: return compareWords(x, n, q, true, false, true, out);
-    case CMaskEqual: return compareWords(x, n, q, false, true, false, out);
-    default: return compareWords(x, n, q, false, true, true, out);
-    }
-}
-
-/// `compareWords` with the rows equal to `skip` taken out of `out` and set in `skipped`.
-static inline AVX2 size_t compareKnownWords(const int64_t *x, size_t n, int64_t q, int64_t skip, bool swap, bool equal, bool invert, uint64_t *out,
-                                            uint64_t *skipped) {
+/// Whole words of `x > q` (`swap`: `q > x`; `equal`: `x == q`), each inverted when `invert`;
+/// with `withSkipped`, the rows equal to `skip` taken out of `out` and set in `skipped`.
+static inline AVX2 size_t compareWords(const int64_t *x, size_t n, int64_t q, bool swap, bool equal, bool invert, bool withSkipped,
+                                       int64_t skip, uint64_t *out, uint64_t *skipped) {
     __m256i vq = _mm256_set1_epi64x(q), vskip = _mm256_set1_epi64x(skip);
     size_t w = 0;
     for (; (w + 1) * 64 <= n; w++) {
@@ -154,23 +117,30 @@ static inline AVX2 size_t compareKnownWords(const int64_t *x, size_t n, int64_t 
             __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * k));
             __m256i c = equal ? _mm256_cmpeq_epi64(v, vq) : (swap ? _mm256_cmpgt_epi64(vq, v) : _mm256_cmpgt_epi64(v, vq));
             word |= bits4(c) << (4 * k);
-            skip_ |= bits4(_mm256_cmpeq_epi64(v, vskip)) << (4 * k);
+            if (withSkipped) skip_ |= bits4(_mm256_cmpeq_epi64(v, vskip)) << (4 * k);
         }
         out[w] = (invert ? ~word : word) & ~skip_;
-        skipped[w] = skip_;
+        if (withSkipped) skipped[w] = skip_;
     }
     return w * 64;
 }
 
-static AVX2 size_t compareKnownAVX2(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, int64_t skip, uint64_t *out, uint64_t *skipped) {
+static inline AVX2 size_t compareRelationWords(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, bool withSkipped,
+                                               int64_t skip, uint64_t *out, uint64_t *skipped) {
     switch (relation) {
-    case CMaskLess: return compareKnownWords(x, n, q, skip, true, false, false, out, skipped);
-    case CMaskLessOrEqual: return compareKnownWords(x, n, q, skip, false, false, true, out, skipped);
-    case CMaskGreater: return compareKnownWords(x, n, q, skip, false, false, false, out, skipped);
-    case CMaskGreaterOrEqual: return compareKnownWords(x, n, q, skip, true, false, true, out, skipped);
-    case CMaskEqual: return compareKnownWords(x, n, q, skip, false, true, false, out, skipped);
-    default: return compareKnownWords(x, n, q, skip, false, true, true, out, skipped);
+    case CMaskLess: return compareWords(x, n, q, true, false, false, withSkipped, skip, out, skipped);
+    case CMaskLessOrEqual: return compareWords(x, n, q, false, false, true, withSkipped, skip, out, skipped);
+    case CMaskGreater: return compareWords(x, n, q, false, false, false, withSkipped, skip, out, skipped);
+    case CMaskGreaterOrEqual: return compareWords(x, n, q, true, false, true, withSkipped, skip, out, skipped);
+    case CMaskEqual: return compareWords(x, n, q, false, true, false, withSkipped, skip, out, skipped);
+    default: return compareWords(x, n, q, false, true, true, withSkipped, skip, out, skipped);
     }
+}
+
+/// `skipped` as in `compareRows`.
+static AVX2 size_t compareAVX2(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, int64_t skip, uint64_t *out, uint64_t *skipped) {
+    if (skipped) return compareRelationWords(x, n, relation, q, true, skip, out, skipped);
+    return compareRelationWords(x, n, relation, q, false, 0, out, NULL);
 }
 
 /// The 32 bits of two compares of 16 rows each (lanes all ones or zero), in row order: the
@@ -234,21 +204,7 @@ static AVX2 size_t narrowAVX2(const int64_t *x, size_t n, int64_t skip, int16_t 
     return r;
 }
 
-static AVX2 size_t lowBitAVX2(const int64_t *x, size_t n, uint64_t *out) {
-    size_t w = 0;
-    for (; (w + 1) * 64 <= n; w++) {
-        const int64_t *p = x + w * 64;
-        uint64_t word = 0;
-        for (int k = 0; k < 16; k++) {
-            __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * k));
-            word |= bits4(_mm256_slli_epi64(v, 63)) << (4 * k);
-        }
-        out[w] = word;
-    }
-    return w * 64;
-}
-
-static AVX2 size_t lowBitKnownAVX2(const int64_t *x, size_t n, int64_t skip, uint64_t *values, uint64_t *skipped) {
+static inline AVX2 size_t lowBitWords(const int64_t *x, size_t n, bool withSkipped, int64_t skip, uint64_t *values, uint64_t *skipped) {
     __m256i vskip = _mm256_set1_epi64x(skip);
     size_t w = 0;
     for (; (w + 1) * 64 <= n; w++) {
@@ -257,12 +213,18 @@ static AVX2 size_t lowBitKnownAVX2(const int64_t *x, size_t n, int64_t skip, uin
         for (int k = 0; k < 16; k++) {
             __m256i v = _mm256_loadu_si256((const __m256i *)(p + 4 * k));
             word |= bits4(_mm256_slli_epi64(v, 63)) << (4 * k);
-            skip_ |= bits4(_mm256_cmpeq_epi64(v, vskip)) << (4 * k);
+            if (withSkipped) skip_ |= bits4(_mm256_cmpeq_epi64(v, vskip)) << (4 * k);
         }
         values[w] = word;
-        skipped[w] = skip_;
+        if (withSkipped) skipped[w] = skip_;
     }
     return w * 64;
+}
+
+/// `skipped` as in `lowBitRows`.
+static AVX2 size_t lowBitAVX2(const int64_t *x, size_t n, int64_t skip, uint64_t *values, uint64_t *skipped) {
+    if (skipped) return lowBitWords(x, n, true, skip, values, skipped);
+    return lowBitWords(x, n, false, 0, values, NULL);
 }
 
 /// `vpsrlvq` gives 0 for a shift of 64 or more, so ids past the table (negative ones too, as
@@ -322,20 +284,20 @@ void cmask_unpack(const uint64_t *values, const uint64_t *unknown, size_t n, int
     unpackRows(values, unknown, done, n, out);
 }
 
-void cmask_compare(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, uint64_t *out) {
+static void compare(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, int64_t skip, uint64_t *out, uint64_t *skipped) {
     size_t done = 0;
 #ifdef CMASK_X86
-    if (hasAVX2()) done = compareAVX2(x, n, relation, q, out);
+    if (hasAVX2()) done = compareAVX2(x, n, relation, q, skip, out, skipped);
 #endif
-    compareRows(x, done, n, relation, q, out);
+    compareRows(x, done, n, relation, q, skip, out, skipped);
+}
+
+void cmask_compare(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, uint64_t *out) {
+    compare(x, n, relation, q, 0, out, NULL);
 }
 
 void cmask_compare_known(const int64_t *x, size_t n, CMaskRelation relation, int64_t q, int64_t skip, uint64_t *out, uint64_t *skipped) {
-    size_t done = 0;
-#ifdef CMASK_X86
-    if (hasAVX2()) done = compareKnownAVX2(x, n, relation, q, skip, out, skipped);
-#endif
-    compareKnownRows(x, done, n, relation, q, skip, out, skipped);
+    compare(x, n, relation, q, skip, out, skipped);
 }
 
 int cmask_narrow16(const int64_t *x, size_t n, int64_t skip, int16_t *out) {
@@ -355,20 +317,20 @@ void cmask_compare16(const int16_t *x, size_t n, CMaskRelation relation, int16_t
     compareRows16(x, done, n, relation, q, out);
 }
 
-void cmask_low_bit(const int64_t *x, size_t n, uint64_t *out) {
+static void lowBit(const int64_t *x, size_t n, int64_t skip, uint64_t *values, uint64_t *skipped) {
     size_t done = 0;
 #ifdef CMASK_X86
-    if (hasAVX2()) done = lowBitAVX2(x, n, out);
+    if (hasAVX2()) done = lowBitAVX2(x, n, skip, values, skipped);
 #endif
-    lowBitRows(x, done, n, out);
+    lowBitRows(x, done, n, skip, values, skipped);
+}
+
+void cmask_low_bit(const int64_t *x, size_t n, uint64_t *out) {
+    lowBit(x, n, 0, out, NULL);
 }
 
 void cmask_low_bit_known(const int64_t *x, size_t n, int64_t skip, uint64_t *values, uint64_t *skipped) {
-    size_t done = 0;
-#ifdef CMASK_X86
-    if (hasAVX2()) done = lowBitKnownAVX2(x, n, skip, values, skipped);
-#endif
-    lowBitKnownRows(x, done, n, skip, values, skipped);
+    lowBit(x, n, skip, values, skipped);
 }
 
 static void lookup(const int64_t *x, size_t n, uint64_t table, uint64_t count, int64_t skip, uint64_t *values, uint64_t *outside,
