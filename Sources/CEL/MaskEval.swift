@@ -185,23 +185,24 @@ public final class MaskLeaves {
     }
 
     /// Whether the unknown rows of `column` are made (`unknownRows`).
-    func knowsUnknownRows(_ column: [Int64]) -> Bool { entries[Self.unknownKey(column)] != nil }
+    func knowsUnknownRows(_ column: [Int64]) -> Bool { entries[Self.key(column)] != nil }
 
     /// Takes `rows` as the unknown rows of `column`, made by a pass that gave something else too.
-    func noteUnknownRows(_ column: [Int64], _ rows: [UInt64]) { entries[Self.unknownKey(column)] = (column, rows) }
+    func noteUnknownRows(_ column: [Int64], _ rows: [UInt64]) { entries[Self.key(column)] = (column, rows) }
 
-    static func unknownKey(_ column: [Int64]) -> Key {
+    /// The key of `column`'s masks under `tag` and `constant` (by default its unknown rows, and
+    /// the key of its entry in `compared`).
+    static func key(_ column: [Int64], tag: Int = 0, constant: Int64 = 0) -> Key {
         let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        return Key(address: address, count: column.count, tag: 0, constant: 0)
+        return Key(address: address, count: column.count, tag: tag, constant: constant)
     }
 
     /// Takes `m` as the masks of `column`, a bool column made from them (`BoolMasks.column()`),
     /// so that expressions reading the column (a derived field, the income test) take the
     /// bits instead of packing its rows again.
     public func remember(_ column: [Int64], _ m: BoolMasks) {
-        let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        entries[Key(address: address, count: column.count, tag: Self.boolTag, constant: 0)] = (column, m.values)
-        entries[Key(address: address, count: column.count, tag: 0, constant: 0)] = (column, m.unknown)
+        entries[Self.key(column, tag: Self.boolTag)] = (column, m.values)
+        entries[Self.key(column)] = (column, m.unknown)
     }
 
     /// Int columns compared with a number so far: once (the column held, so its buffer stays
@@ -217,8 +218,7 @@ public final class MaskLeaves {
     /// bound of the rules) is made 16-bit numbers once, and compared from them after: a
     /// quarter of the bytes, and sixteen rows a compare instead of four.
     func comparison(_ column: [Int64], _ relation: CMaskRelation, _ q: Int64) -> [UInt64] {
-        let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        let key = Key(address: address, count: column.count, tag: 0, constant: 0)
+        let key = Self.key(column)
         let narrow: [Int16]?
         switch compared[key] {
         case nil:
@@ -244,8 +244,7 @@ public final class MaskLeaves {
     /// Notes a comparison of `column` made without `comparison` (with its unknown rows), so
     /// that a second one narrows it as after a first `comparison`.
     func firstComparison(_ column: [Int64]) {
-        let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        let key = Key(address: address, count: column.count, tag: 0, constant: 0)
+        let key = Self.key(column)
         if compared[key] == nil { compared[key] = .once(column) }
     }
 
@@ -262,8 +261,7 @@ public final class MaskLeaves {
 
     /// The masks `make` gives for `column`, made once per column and tag.
     func masks(_ column: [Int64], tag: Int, constant: Int64 = 0, _ make: () -> [UInt64]) -> [UInt64] {
-        let address = column.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        let key = Key(address: address, count: column.count, tag: tag, constant: constant)
+        let key = Self.key(column, tag: tag, constant: constant)
         if let e = entries[key] { return e.masks }
         let m = make()
         entries[key] = (column, m)
@@ -275,11 +273,10 @@ public final class MaskLeaves {
     /// pass (`both`): each pass over a member column reads a few hundred KB.
     func knownRows(_ column: [Int64], tag: Int, constant: Int64 = 0, both: () -> (values: [UInt64], unknown: [UInt64]),
                    _ make: (_ unknown: [UInt64]) -> [UInt64]) -> (values: [UInt64], unknown: [UInt64]) {
-        let unknownKey = Self.unknownKey(column)
-        guard let unknown = entries[unknownKey]?.masks else {
+        guard let unknown = entries[Self.key(column)]?.masks else {
             let made = both()
-            entries[unknownKey] = (column, made.unknown)
-            entries[Key(address: unknownKey.address, count: column.count, tag: tag, constant: constant)] = (column, made.values)
+            entries[Self.key(column)] = (column, made.unknown)
+            entries[Self.key(column, tag: tag, constant: constant)] = (column, made.values)
             return made
         }
         return (masks(column, tag: tag, constant: constant) { make(unknown) }, unknown)
