@@ -143,12 +143,9 @@ extension Classifier {
         let rules = c.rules, nH = c.householdCount, batch = c.batch
         let U = VecColumn.unknown
         var needs = [Bool](repeating: false, count: nH)
-        // Member rows are sent back by their household, looked up only for such rows (rare).
-        var owners: [Int32]?
-        func household(ofMember m: Int) -> Int {
-            if owners == nil { owners = c.memberHousehold }
-            return Int(owners![m])
-        }
+        // Member rows are sent back by their household, looked up only for such rows (rare):
+        // `memberHousehold` is made the first time.
+        func household(ofMember m: Int) -> Int { Int(c.memberHousehold[m]) }
         func mark(_ col: VecColumn) {
             col.values.withUnsafeBufferPointer { v in
                 if col.level == .household {
