@@ -32,7 +32,7 @@ public struct RuleTestRunner {
     public init(rules: [CompiledRuleSet], schema: SurveySchema) {
         self.rules = rules
         self.schema = schema
-        if let path = schema.defaultMappingPath, let mapping = try? HeaderMapping.load(path), mapping.check(against: schema).isEmpty {
+        if case .success(let mapping)? = schema.defaultMapping, mapping.check(against: schema).isEmpty {
             defaultMapping = mapping
         } else {
             defaultMapping = nil

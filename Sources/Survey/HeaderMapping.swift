@@ -1,10 +1,5 @@
 import Diagnostics
 import YAML
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A declarative mapping from a user's headers and code spellings to the data contract's.
 ///
@@ -43,21 +38,9 @@ public struct HeaderMapping: Sendable {
         return headers[table]?.first { SurveyText.key($0.spelling) == k }?.target
     }
 
-    /// The mapping file at `path`. A file already loaded with the same bytes is not parsed
-    /// again: a run loads the default mapping twice (the code labels of explanations, the
-    /// reader's spellings), and reading it to compare costs little beside parsing it.
     public static func load(_ path: String) throws(DiagnosticList) -> HeaderMapping {
-        let bytes: [UInt8]
-        do { bytes = try YAMLParser.readFile(path) } catch { throw DiagnosticList([error]) }
-        if let loaded = LoadedMappings.shared.mapping(at: path, readFrom: bytes) { return loaded }
-        let mapping = try parse(bytes, path: path)
-        LoadedMappings.shared.keep(mapping, readFrom: bytes)
-        return mapping
-    }
-
-    static func parse(_ bytes: [UInt8], path: String) throws(DiagnosticList) -> HeaderMapping {
         let root: YAMLNode?
-        do { root = try YAMLParser.parse(bytes, file: path) } catch { throw DiagnosticList([error]) }
+        do { root = try YAMLParser.parseFile(path) } catch { throw DiagnosticList([error]) }
         var bag = DiagnosticBag()
         var m = HeaderMapping(path: path)
         guard let root else { return m }
@@ -159,29 +142,5 @@ public struct HeaderMapping: Sendable {
             }
         }
         return out
-    }
-}
-
-/// The mappings loaded in this process, by path, with the bytes each was parsed from
-/// (`HeaderMapping.load`). Only mappings without problems are kept.
-final class LoadedMappings: @unchecked Sendable {
-    static let shared = LoadedMappings()
-
-    private var byPath: [String: (bytes: [UInt8], mapping: HeaderMapping)] = [:]
-    private var lock = pthread_mutex_t()
-
-    private init() { pthread_mutex_init(&lock, nil) }
-
-    func mapping(at path: String, readFrom bytes: [UInt8]) -> HeaderMapping? {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        guard let kept = byPath[path], kept.bytes == bytes else { return nil }
-        return kept.mapping
-    }
-
-    func keep(_ mapping: HeaderMapping, readFrom bytes: [UInt8]) {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        byPath[mapping.path] = (bytes, mapping)
     }
 }

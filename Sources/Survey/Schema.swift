@@ -92,6 +92,9 @@ public struct SurveySchema: Sendable {
     public let codeListOrder: [String]
     /// The mapping applied when a header or code is not the contract's (`default_mapping:`).
     public let defaultMappingPath: String?
+    /// That mapping, loaded with the schema (or its problems): the reader's spellings, the code
+    /// labels of explanations and the rule tests take this one instead of each parsing the file.
+    public let defaultMapping: Result<HeaderMapping, DiagnosticList>?
     public let path: String
 
     public func codeList(for field: FieldSpec) -> CodeList? {
@@ -234,8 +237,9 @@ private struct SchemaLoader {
         if !members.contains(where: { $0.name == "member_id" }) {
             bag.error(at: start, "the members fields must include 'member_id'")
         }
+        let mapping = mappingPath.map { path in Result { () throws(DiagnosticList) in try HeaderMapping.load(path) } }
         return SurveySchema(households: households, members: members, codeLists: lists, codeListOrder: order,
-                            defaultMappingPath: mappingPath, path: path)
+                            defaultMappingPath: mappingPath, defaultMapping: mapping, path: path)
     }
 
     mutating func fields(_ node: YAMLNode, table: String, lists: [String: CodeList]) -> [FieldSpec] {

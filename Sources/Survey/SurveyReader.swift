@@ -193,8 +193,8 @@ public final class SurveyReader {
             mappings.append(mapping)
             diags += mapping.check(against: schema)
         }
-        if let path = schema.defaultMappingPath, path != mapping?.path {
-            do { mappings.append(try HeaderMapping.load(path)) } catch { diags += error.diagnostics }
+        if let path = schema.defaultMappingPath, path != mapping?.path, let loaded = schema.defaultMapping {
+            do { mappings.append(try loaded.get()) } catch { diags += error.diagnostics }
         }
         var hProblems: [Diagnostic] = [], mProblems: [Diagnostic] = []
         var h: TableInput?, m: TableInput?

@@ -48,8 +48,7 @@ public enum YAMLParser {
         return try builder.run()
     }
 
-    /// The bytes of a file, as `parseFile` reads them (its errors for a missing or too large file).
-    public static func readFile(_ path: String, limit: Int = Limits.default.maxBytes) throws(Diagnostic) -> [UInt8] {
+    static func readFile(_ path: String, limit: Int) throws(Diagnostic) -> [UInt8] {
         guard let f = fopen(path, "rb") else {
             throw Diagnostic.error(at: nil, "\(path): cannot open file: \(String(cString: strerror(errno)))")
         }

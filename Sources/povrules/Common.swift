@@ -112,7 +112,7 @@ struct LoadedRules {
 
     /// The labels of the schema's default mapping; none when it has none or cannot be read.
     private static func codeLabels(of schema: SurveySchema) -> CodeLabels {
-        guard let path = schema.defaultMappingPath, let mapping = try? HeaderMapping.load(path) else { return CodeLabels() }
+        guard case .success(let mapping)? = schema.defaultMapping else { return CodeLabels() }
         return CodeLabels(mapping: mapping)
     }
 }
